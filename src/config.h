@@ -1,0 +1,97 @@
+/* config.h — the command line, parsed exactly as websocketd (Go `flag`) does,
+ * into one immutable struct wsd_config. No libuv.
+ *
+ * Go flag rules: `-x` ≡ `--x`; non-boolean flags take `--x=v` or `--x v`;
+ * booleans are bare `--x` or `--x=true|false` (also 1/0/t/f/T/F/TRUE/FALSE/
+ * True/False, as Go's strconv.ParseBool); parsing stops at the first non-flag
+ * argument or after `--`; the rest is COMMAND and its arguments. A repeated
+ * flag: the last value wins, except --address and the --header* flags, which
+ * accumulate. */
+#ifndef WSD_CONFIG_H
+#define WSD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define WSD_VERSION "0.1.0"
+
+/* A --header/--header-ws/--header-http value split as websocketd's
+ * splitMimeHeader: name canonicalised (Go CanonicalMIMEHeaderKey), value
+ * left-trimmed. */
+typedef struct {
+    char *name;
+    char *value;
+} wsd_header_kv;
+
+typedef struct {
+    wsd_header_kv *v;
+    size_t n;
+} wsd_header_list;
+
+typedef struct wsd_config {
+    int port;                 /* resolved: 80, or 443 with --ssl, when 0 */
+    char **addresses;         /* --address values as given (may be "[::1]") */
+    size_t naddresses;        /* 0 = all interfaces, dual-stack */
+
+    int ssl;
+    char *sslcert, *sslkey, *sslca;
+    int redirport;
+
+    char *dir, *staticdir, *cgidir;   /* made absolute (dir) as websocketd */
+    int devconsole;
+    int binary;
+    int reverselookup;
+
+    /* --passenv: names in order, and the "NAME=value" strings captured from
+     * wsd's own environment at start-up (websocketd's rules: HTTPS and
+     * unset/empty skipped, CR/LF → space, trimmed, empty skipped). */
+    char **passenv;
+    size_t npassenv;
+    char **passenv_values;
+    size_t npassenv_values;
+
+    long maxforks;            /* default 1024; <= 0 = unlimited */
+    unsigned long closems;    /* added to each kill-escalation step */
+    char *origin;             /* raw --origin list, NULL if none */
+    int sameorigin;
+
+    wsd_header_list headers;       /* every response */
+    wsd_header_list headers_ws;    /* the 101 only */
+    wsd_header_list headers_http;  /* every non-101 response */
+
+    int loglevel;             /* enum wsd_log_level */
+
+    char *unixsocket;
+    long pingms;              /* 0 = off */
+    uint64_t maxframesize;    /* max inbound message bytes; default 1 MiB; 0 = unlimited */
+    int passstderr;
+
+    /* COMMAND: as given, resolved through PATH (Go exec.LookPath: a name
+     * with a '/' is used as is), and the child's argv: {path, args..., NULL}. */
+    char *command;
+    char *command_path;
+    char **argv;
+    int argc;
+} wsd_config;
+
+/* Set by main before parsing: the text after "wsd <version>" in --version
+ * (library versions). May stay NULL. */
+extern const char *wsd_build_info;
+
+/* Parses argv[1..argc) into *c (zeroed and defaulted first).
+ * Returns -1 when the server should run. Otherwise returns the exit status
+ * to exit with, having printed exactly what the user should see:
+ *   0  --help (usage to `err`, as websocketd), --version / --license (to `out`)
+ *   1  a configuration error: a one-line message, websocketd's wording where
+ *      it has one, to `out` (websocketd prints these on stdout), plus the
+ *      short usage hint on `err`; also a flag whose feature wsd does not have
+ *   2  an unknown flag or a bad flag value: Go's "flag provided but not
+ *      defined: -x" / "invalid value ..." on `err`, then the flag list.
+ * Reads the environment for --passenv and PATH for COMMAND. */
+int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err);
+
+/* Frees everything *c owns; *c may then be parsed into again. */
+void wsd_config_free(wsd_config *c);
+
+#endif

@@ -1,0 +1,30 @@
+/* env.h — the environment of a WebSocket child, as websocketd builds it
+ * (CGI-style variables, HTTP_* per header, the --passenv whitelist and
+ * nothing else). Pure: no I/O. */
+#ifndef WSD_ENV_H
+#define WSD_ENV_H
+
+#include "config.h"
+#include "http.h"
+
+typedef struct {
+    const wsd_config *cfg;
+    const wsd_request *req;
+    const char *remote_ip;     /* "127.0.0.1", "::1" */
+    int remote_port;
+    const char *remote_host;   /* = remote_ip unless --reverselookup found a name */
+    const char *unique_id;     /* connection id, also in the log */
+    const char *script_name;   /* "/" in COMMAND mode */
+    const char *path_info;     /* decoded path in COMMAND mode */
+    int https;
+} wsd_env_input;
+
+/* Builds "NAME=value" strings in websocketd's order — SERVER_SOFTWARE, the
+ * --passenv values, the standard variables (REMOTE_ADDR … HTTPS), one HTTP_*
+ * per header name (repeats joined with ", ", CR/LF → space, trimmed) — with
+ * duplicates removed so that the last value of a name wins. Returns a
+ * NULL-terminated array; the array and its strings are one allocation:
+ * release with free(). */
+char **wsd_env_build(const wsd_env_input *in);
+
+#endif

@@ -1,0 +1,34 @@
+/* utf8.h — incremental UTF-8 validation (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF) and sanitising. Pure; no allocation. */
+#ifndef WSD_UTF8_H
+#define WSD_UTF8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WSD_UTF8_ACCEPT 0u     /* at a character boundary, all valid so far */
+#define WSD_UTF8_REJECT 1u     /* invalid; sticky */
+
+/* Validates p[0..n) continuing from *state (start with WSD_UTF8_ACCEPT).
+ * Returns the new state: ACCEPT, REJECT, or another value meaning "inside a
+ * multi-byte sequence, valid so far". Fails fast: the state becomes REJECT at
+ * the first byte that cannot start or continue a valid sequence, so
+ * "\xce\xba\xe1" is not rejected yet but "\xed\xa0" (a surrogate) is. */
+uint32_t wsd_utf8_validate(uint32_t *state, const uint8_t *p, size_t n);
+
+/* Length of the longest suffix of p[0..n) that is a valid but incomplete
+ * multi-byte sequence (0..3). A sanitiser holds these bytes back until more
+ * input arrives. */
+size_t wsd_utf8_incomplete_tail(const uint8_t *p, size_t n);
+
+/* Copies p[0..n) to out, replacing each maximal invalid subpart (Unicode
+ * "substitution of maximal subparts", W3C/WHATWG decoder behaviour) with
+ * U+FFFD (EF BF BD). An incomplete sequence at the end is replaced too, so
+ * call it on complete input only (see wsd_utf8_incomplete_tail). out must
+ * hold 3*n bytes. Returns the bytes written. */
+size_t wsd_utf8_sanitize(const uint8_t *p, size_t n, uint8_t *out);
+
+/* 1 if p[0..n) is entirely valid UTF-8. */
+int wsd_utf8_valid(const uint8_t *p, size_t n);
+
+#endif
