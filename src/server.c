@@ -1,0 +1,1236 @@
+/* server.c — listeners, connections and their child processes (libuv).
+ *
+ * Ownership in one paragraph: a struct conn is allocated at accept and owns
+ * every handle it initialises (tcp, timer, kill timer, process, three pipes),
+ * the HTTP parser until the handshake ends, the stdin queue and the stderr
+ * line buffer. Each handle's close callback drops c->handles; the conn is
+ * freed by conn_maybe_free() once the TCP side is closed, the process side is
+ * done (child reaped, pipes at EOF, process group empty) and no handle is
+ * left. Write requests own their buffer and free it in their callback, even
+ * when cancelled.
+ *
+ * Memory bounds per connection (see docs/design.md): HTTP head ≤ 16 KiB
+ * (freed after the handshake); one TCP read buffer (64 KiB, only during a
+ * read callback); stdin queue ≤ IN_HIGH + one read; frames waiting for the
+ * client ≤ OUT_HIGH + one read's frames; stderr line ≤ ERR_LINE. When a bound
+ * is reached the other side is paused (uv_read_stop), never dropped. */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "env.h"
+#include "handshake.h"
+#include "http.h"
+#include "log.h"
+#include "outframe.h"
+#include "util.h"
+#include "ws.h"
+
+#define READ_SIZE (64 * 1024)          /* one read from the client or the child */
+#define IN_HIGH (256 * 1024)           /* stdin queue: stop reading the client */
+#define IN_LOW (64 * 1024)             /* ... resume below this */
+#define OUT_HIGH (256 * 1024)          /* frames queued to the client: stop reading stdout */
+#define OUT_LOW (64 * 1024)
+#define ERR_LINE 4096                  /* stderr bytes per log line */
+#define HANDSHAKE_TIMEOUT_MS 10000     /* whole request head (slowloris) */
+#define LINGER_MS 2000                 /* waiting for the peer's close / FIN */
+#define HANGUP_POLL_MS 200             /* client liveness while its reads are paused */
+#define RESPONSE_LIMIT (64 * 1024)
+
+enum conn_state {
+    ST_HTTP,        /* reading the request head */
+    ST_OPEN,        /* WebSocket open */
+    ST_CLOSING,     /* our close frame / error response is out; draining until EOF */
+    ST_CLOSED       /* TCP handle closed or closing */
+};
+
+struct server;
+
+typedef struct conn {
+    uv_tcp_t tcp;
+    struct server *srv;
+    struct conn *prev, *next;
+    enum conn_state state;
+    unsigned handles;            /* initialised handles not yet closed */
+    int is_ws;                   /* got past the handshake (DISCONNECT is logged) */
+    int tcp_closing;
+    int tcp_paused;              /* client reads stopped: stdin queue full */
+    int shut;                    /* uv_shutdown sent */
+    int close_sent, close_received;
+
+    wsd_http_parser *http;
+    uv_timer_t timer;            /* handshake timeout, linger, hang-up poll */
+
+    /* identity, for the log and the child's environment */
+    char id[24];
+    char remote_ip[64];
+    int remote_port;
+    char *assoc;                 /* "url:'…' id:'…' remote:'…' command:'…' origin:'…'" */
+
+    /* WebSocket */
+    wsd_ws_decoder dec;
+    wsd_outframer of;
+
+    /* the child */
+    uv_process_t proc;
+    uv_pipe_t in, out, err;
+    int spawned;                 /* proc handle initialised (holds a fork slot) */
+    int reaped;
+    int64_t exit_status;
+    int term_signal;
+    int in_open, out_open, err_open;  /* pipe handles not yet closed */
+    int out_paused;
+    int out_eof;
+    int pgid;
+    uv_timer_t ktimer;           /* kill escalation */
+    int kill_step;               /* 0 none, 1 stdin closed, 2 INT sent, 3 TERM, 4 KILL, 5 gave up */
+    int proc_done;
+
+    /* stdin queue: `inq` collects bytes the pipe did not take; `infl` is the
+     * buffer of the one uv_write in flight. */
+    char *inq;
+    size_t inq_len, inq_cap;
+    char *infl;
+    size_t infl_len;
+    int in_writing;
+
+    char *errline;               /* stderr bytes of the current line */
+    size_t errlen;
+} conn;
+
+typedef struct server {
+    uv_loop_t *loop;
+    const wsd_config *cfg;
+    uv_tcp_t *listeners;
+    size_t nlisteners;
+    uv_signal_t sigint, sigterm;
+    conn *conns;
+    long nforks;
+    int shutting_down;
+    uint64_t last_id;
+    int exit_status;
+} server;
+
+typedef struct {
+    uv_write_t req;
+    conn *c;
+    char *buf;
+    int after;                   /* what to do when written: AFTER_* */
+} wreq;
+
+enum { AFTER_NOTHING, AFTER_LINGER, AFTER_CLOSE };
+
+static void conn_close_tcp(conn *c);
+static void conn_maybe_free(conn *c);
+static void proc_terminate(conn *c);
+static void proc_check_done(conn *c);
+static void ws_close(conn *c, uint16_t code, const char *reason);
+static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void on_err_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void stdin_flush(conn *c);
+
+/* ---------------------------------------------------------------- helpers */
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    conn *c = h->data;
+    c->handles--;
+    conn_maybe_free(c);
+}
+
+static void close_handle(conn *c, uv_handle_t *h)
+{
+    if (!uv_is_closing(h)) {
+        h->data = c;
+        uv_close(h, on_handle_closed);
+    }
+}
+
+static void alloc_read(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    buf->base = xmalloc(READ_SIZE);
+    buf->len = READ_SIZE;
+}
+
+static const char *sig_name(int sig)
+{
+    const char *n = sigabbrev_np(sig);
+    return n ? n : "?";
+}
+
+/* ------------------------------------------------------------- TCP writes */
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    free(req);
+}
+
+static void on_tcp_written(uv_write_t *req, int status)
+{
+    wreq *w = (wreq *)req;
+    conn *c = w->c;
+
+    free(w->buf);
+    if (status == 0 && !c->tcp_closing) {
+        if (w->after == AFTER_CLOSE) {
+            conn_close_tcp(c);
+        } else if (w->after == AFTER_LINGER && !c->shut) {
+            uv_shutdown_t *sr = xmalloc(sizeof *sr);
+            c->shut = 1;
+            if (uv_shutdown(sr, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
+                free(sr);
+        }
+    } else if (status != 0 && status != UV_ECANCELED && !c->tcp_closing) {
+        wsd_log(WSD_LOG_DEBUG, "websocket", c->assoc, "write to client failed: %s",
+                uv_strerror(status));
+        proc_terminate(c);
+        conn_close_tcp(c);
+    }
+    free(w);
+
+    if (c->out_paused && !c->tcp_closing && c->tcp.write_queue_size < OUT_LOW &&
+        c->out_open && !c->out_eof) {
+        c->out_paused = 0;
+        uv_read_start((uv_stream_t *)&c->out, alloc_read, on_out_read);
+    }
+    conn_maybe_free(c);
+}
+
+/* Queues buf[0..len) (owned: freed when written) to the client. */
+static void tcp_send(conn *c, char *buf, size_t len, int after)
+{
+    wreq *w;
+    uv_buf_t b;
+
+    if (c->tcp_closing || len == 0) {
+        free(buf);
+        if (after == AFTER_CLOSE && len == 0 && !c->tcp_closing)
+            conn_close_tcp(c);
+        return;
+    }
+    w = xmalloc(sizeof *w);
+    w->c = c;
+    w->buf = buf;
+    w->after = after;
+    b = uv_buf_init(buf, (unsigned)len);
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_tcp_written) != 0) {
+        free(buf);
+        free(w);
+        conn_close_tcp(c);
+    }
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void timer_start(conn *c, uint64_t ms)
+{
+    uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+/* Starts the end of a connection after our last bytes: shut down the write
+ * side once they are out, then read (and discard) until the peer closes, at
+ * most LINGER_MS. Avoids an RST that would destroy our final frame. */
+static void tcp_linger(conn *c, char *buf, size_t len)
+{
+    c->state = ST_CLOSING;
+    tcp_send(c, buf, len, AFTER_LINGER);
+    if (!c->tcp_closing)
+        timer_start(c, LINGER_MS);
+}
+
+static void http_respond(conn *c, int status, const char *body, int version_hdr)
+{
+    const wsd_config *cfg = c->srv->cfg;
+    wsd_str out;
+
+    wsd_str_init(&out, RESPONSE_LIMIT);
+    if (wsd_response_simple(&out, status, body, version_hdr, &cfg->headers,
+                            &cfg->headers_http) != 0) {
+        wsd_str_free(&out);
+        conn_close_tcp(c);
+        return;
+    }
+    tcp_linger(c, out.s, out.len);
+}
+
+/* ------------------------------------------------------- connection close */
+
+static void conn_close_tcp(conn *c)
+{
+    if (c->tcp_closing)
+        return;
+    c->tcp_closing = 1;
+    c->state = ST_CLOSED;
+    uv_timer_stop(&c->timer);
+    close_handle(c, (uv_handle_t *)&c->tcp);
+    close_handle(c, (uv_handle_t *)&c->timer);
+    if (c->http) {
+        wsd_http_parser_free(c->http);
+        c->http = NULL;
+    }
+    if (c->out_paused && c->out_open) {
+        /* nobody to deliver to: keep draining so the child is not stuck */
+        c->out_paused = 0;
+        uv_read_start((uv_stream_t *)&c->out, alloc_read, on_out_read);
+    }
+    proc_check_done(c);
+}
+
+static void conn_maybe_free(conn *c)
+{
+    server *srv = c->srv;
+
+    if (!c->tcp_closing || (c->spawned && !c->proc_done) || c->handles > 0)
+        return;
+    if (c->is_ws)
+        wsd_log(WSD_LOG_ACCESS, "session", c->assoc, "DISCONNECT");
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    free(c->assoc);
+    free(c->inq);
+    free(c->infl);
+    free(c->errline);
+    free(c);
+    if (srv->shutting_down && !srv->conns) {
+        uv_close((uv_handle_t *)&srv->sigint, NULL);
+        uv_close((uv_handle_t *)&srv->sigterm, NULL);
+    }
+}
+
+/* Sends a close frame (once) and lingers for the client's reply. */
+static void ws_close(conn *c, uint16_t code, const char *reason)
+{
+    char *f;
+    size_t n;
+
+    if (c->close_sent || c->tcp_closing)
+        return;
+    c->close_sent = 1;
+    f = xmalloc(2 + 125);
+    n = wsd_ws_close_frame((uint8_t *)f, code, reason);
+    if (c->close_received) {
+        /* our echo completes the handshake: the server closes TCP first */
+        c->state = ST_CLOSING;
+        tcp_send(c, f, n, AFTER_CLOSE);
+    } else {
+        tcp_linger(c, f, n);
+    }
+}
+
+/* Sends the close frame that reports how the child ended, once its output is
+ * all out (called when both the exit status and stdout EOF are known). */
+static void ws_close_after_child(conn *c)
+{
+    char reason[96];
+
+    if (c->state != ST_OPEN)
+        return;
+    if (c->term_signal) {
+        snprintf(reason, sizeof reason, "killed by signal %d (SIG%s)", c->term_signal,
+                 sig_name(c->term_signal));
+        ws_close(c, WSD_WS_CLOSE_INTERNAL, reason);
+    } else if (c->exit_status != 0) {
+        snprintf(reason, sizeof reason, "exited with status %lld", (long long)c->exit_status);
+        ws_close(c, WSD_WS_CLOSE_INTERNAL, reason);
+    } else {
+        ws_close(c, WSD_WS_CLOSE_NORMAL, "");
+    }
+}
+
+/* ------------------------------------------------------------ the child */
+
+static void close_stdin(conn *c)
+{
+    if (c->in_open) {
+        c->in_open = 0;
+        close_handle(c, (uv_handle_t *)&c->in);
+    }
+    free(c->inq);
+    c->inq = NULL;
+    c->inq_len = c->inq_cap = 0;
+    if (c->tcp_paused && !c->tcp_closing) {
+        c->tcp_paused = 0;
+        uv_read_start((uv_stream_t *)&c->tcp, alloc_read, on_tcp_read);
+    }
+}
+
+static int group_alive(conn *c)
+{
+    return c->pgid > 0 && (kill(-c->pgid, 0) == 0 || errno == EPERM);
+}
+
+static void force_close_pipes(conn *c)
+{
+    if (c->out_open) {
+        c->out_open = 0;
+        c->out_eof = 1;
+        close_handle(c, (uv_handle_t *)&c->out);
+    }
+    if (c->err_open) {
+        c->err_open = 0;
+        close_handle(c, (uv_handle_t *)&c->err);
+    }
+}
+
+static void on_kill_timer(uv_timer_t *t)
+{
+    conn *c = t->data;
+    uint64_t extra = c->srv->cfg->closems;
+    int sig = 0;
+
+    if (c->reaped && !group_alive(c)) {
+        c->kill_step = 6;      /* nobody left to signal */
+        proc_check_done(c);
+        return;
+    }
+    switch (c->kill_step) {
+    case 1: sig = SIGINT; break;
+    case 2: sig = SIGTERM; break;
+    case 3: sig = SIGKILL; break;
+    default: break;
+    }
+    if (sig) {
+        wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Sending SIG%s to process group %d",
+                sig_name(sig), c->pgid);
+        if (kill(-c->pgid, sig) != 0 && errno == ESRCH && !c->reaped) {
+            /* the leader left its group (setsid/setpgid): signal it alone */
+            uv_process_kill(&c->proc, sig);
+        }
+        c->kill_step++;
+        /* next: SIGTERM 250 ms after SIGINT, SIGKILL 500 ms after SIGTERM
+         * (each + closems), then one second for SIGKILL to work */
+        uv_timer_start(&c->ktimer, on_kill_timer,
+                       c->kill_step == 2 ? 250 + extra : c->kill_step == 3 ? 500 + extra : 1000,
+                       0);
+        return;
+    }
+    /* a second after SIGKILL something still lives: give up on it */
+    wsd_log(WSD_LOG_ERROR, "process", c->assoc, "SIGKILL did not terminate %d!", c->pgid);
+    c->kill_step = 6;
+    force_close_pipes(c);
+    if (!c->reaped) {
+        c->reaped = 1;         /* stop waiting for an unkillable child */
+        c->term_signal = SIGKILL;
+    }
+    proc_check_done(c);
+}
+
+/* Ends the child: close its stdin, then SIGINT, SIGTERM, SIGKILL to its
+ * process group after 100, 250, 500 ms (each + --closems), websocketd's
+ * schedule. Idempotent. */
+static void proc_terminate(conn *c)
+{
+    if (!c->spawned || c->proc_done || c->kill_step > 0)
+        return;
+    c->kill_step = 1;
+    close_stdin(c);
+    uv_timer_start(&c->ktimer, on_kill_timer, 100 + c->srv->cfg->closems, 0);
+}
+
+/* The process side is done when the leader is reaped, its process group is
+ * empty (or the escalation gave up) and stdout/stderr are closed. Output the
+ * dead child left in the pipe still drains to the client; only when the
+ * client is gone too are pipes held by escaped processes abandoned. */
+static void proc_check_done(conn *c)
+{
+    if (c->proc_done || !c->spawned || !c->reaped)
+        return;
+    if (c->kill_step < 6 && group_alive(c)) {
+        proc_terminate(c);     /* a grandchild lives on: end it too */
+        return;
+    }
+    if (c->out_open || c->err_open) {
+        if (!c->tcp_closing)
+            return;            /* still draining to the client */
+        force_close_pipes(c);
+    }
+    c->proc_done = 1;
+    uv_timer_stop(&c->ktimer);
+    close_handle(c, (uv_handle_t *)&c->ktimer);
+    close_stdin(c);
+    close_handle(c, (uv_handle_t *)&c->proc);
+    c->srv->nforks--;
+    wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Process %d ended", c->pgid);
+    conn_maybe_free(c);
+}
+
+static void on_child_exit(uv_process_t *p, int64_t exit_status, int term_signal)
+{
+    conn *c = p->data;
+
+    c->reaped = 1;
+    c->exit_status = exit_status;
+    c->term_signal = term_signal;
+    if (term_signal)
+        wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Process %d killed by SIG%s", c->pgid,
+                sig_name(term_signal));
+    else
+        wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Process %d exited with status %lld",
+                c->pgid, (long long)exit_status);
+    close_stdin(c);
+    if (c->out_eof)
+        ws_close_after_child(c);
+    proc_check_done(c);
+}
+
+static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    conn *c = s->data;
+    int eof = nread < 0;
+    size_t n = nread > 0 ? (size_t)nread : 0;
+
+    if (nread == 0) {
+        free(buf->base);
+        return;
+    }
+    if (eof && nread != UV_EOF)
+        wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Error reading stdout: %s",
+                uv_strerror((int)nread));
+    if (c->state == ST_OPEN) {
+        char *f = xmalloc(wsd_outframer_bound(n));
+        size_t flen = wsd_outframer_encode(&c->of, (const uint8_t *)buf->base, n, eof,
+                                           (uint8_t *)f);
+        if (flen)
+            tcp_send(c, f, flen, AFTER_NOTHING);
+        else
+            free(f);
+        if (!c->tcp_closing && c->tcp.write_queue_size > OUT_HIGH && !eof) {
+            c->out_paused = 1;
+            uv_read_stop(s);
+        }
+    }
+    free(buf->base);
+    if (eof) {
+        c->out_eof = 1;
+        c->out_open = 0;
+        close_handle(c, (uv_handle_t *)&c->out);
+        if (c->reaped)
+            ws_close_after_child(c);
+        else
+            proc_terminate(c);  /* stdout closed, child runs on: end it */
+        proc_check_done(c);
+    }
+}
+
+static void log_stderr(conn *c, const char *p, size_t n)
+{
+    char esc[ERR_LINE * 4 + 8];
+    if (n > 0 && p[n - 1] == '\r')
+        n--;
+    wsd_log(WSD_LOG_ERROR, "stderr", c->assoc, "%s", wsd_log_escape(esc, sizeof esc, p, n));
+}
+
+static void on_err_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    conn *c = s->data;
+    const char *p = buf->base;
+    size_t n = nread > 0 ? (size_t)nread : 0;
+
+    while (n > 0) {
+        const char *nl = memchr(p, '\n', n);
+        size_t take = nl ? (size_t)(nl - p) : n;
+        if (!c->errline)
+            c->errline = xmalloc(ERR_LINE);
+        while (take > 0) {
+            size_t room = ERR_LINE - c->errlen;
+            size_t k = take < room ? take : room;
+            memcpy(c->errline + c->errlen, p, k);
+            c->errlen += k;
+            p += k;
+            n -= k;
+            take -= k;
+            if (c->errlen == ERR_LINE) {  /* long line: log it in pieces */
+                log_stderr(c, c->errline, c->errlen);
+                c->errlen = 0;
+            }
+        }
+        if (nl) {
+            log_stderr(c, c->errline, c->errlen);
+            c->errlen = 0;
+            p++;
+            n--;
+        }
+    }
+    free(buf->base);
+    if (nread < 0) {
+        if (c->errlen > 0)
+            log_stderr(c, c->errline, c->errlen);
+        free(c->errline);
+        c->errline = NULL;
+        c->errlen = 0;
+        c->err_open = 0;
+        close_handle(c, (uv_handle_t *)&c->err);
+        proc_check_done(c);
+    } else if (c->errlen == 0 && c->errline) {
+        free(c->errline);   /* idle connections keep no stderr buffer */
+        c->errline = NULL;
+    }
+}
+
+/* ------------------------------------------------------------- stdin queue */
+
+static void on_stdin_written(uv_write_t *req, int status)
+{
+    conn *c = req->data;
+
+    free(req);
+    free(c->infl);
+    c->infl = NULL;
+    c->infl_len = 0;
+    c->in_writing = 0;
+    if (status != 0) {
+        if (status != UV_ECANCELED)
+            wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Write to stdin failed: %s",
+                    uv_strerror(status));
+        close_stdin(c);
+        return;
+    }
+    stdin_flush(c);
+}
+
+/* Hands the queued bytes to one uv_write, and resumes reading the client
+ * when the queue has drained below IN_LOW. */
+static void stdin_flush(conn *c)
+{
+    if (!c->in_open)
+        return;
+    if (!c->in_writing && c->inq_len > 0) {
+        uv_write_t *req = xmalloc(sizeof *req);
+        uv_buf_t b = uv_buf_init(c->inq, (unsigned)c->inq_len);
+        req->data = c;
+        c->infl = c->inq;
+        c->infl_len = c->inq_len;
+        c->inq = NULL;
+        c->inq_len = c->inq_cap = 0;
+        c->in_writing = 1;
+        if (uv_write(req, (uv_stream_t *)&c->in, &b, 1, on_stdin_written) != 0) {
+            free(req);
+            free(c->infl);
+            c->infl = NULL;
+            c->in_writing = 0;
+            close_stdin(c);
+            return;
+        }
+    }
+    if (c->tcp_paused && c->inq_len + c->infl_len < IN_LOW && !c->tcp_closing) {
+        c->tcp_paused = 0;
+        uv_timer_stop(&c->timer);
+        uv_read_start((uv_stream_t *)&c->tcp, alloc_read, on_tcp_read);
+    }
+}
+
+/* Writes to the child's stdin: straight into the pipe when nothing is
+ * queued, else appended to the queue. Bytes for a closed stdin are dropped
+ * (the child said it wants no more). */
+static void stdin_write(conn *c, const uint8_t *p, size_t n)
+{
+    if (!c->in_open || n == 0)
+        return;
+    if (!c->in_writing && c->inq_len == 0) {
+        uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+        int w = uv_try_write((uv_stream_t *)&c->in, &b, 1);
+        if (w == (int)n)
+            return;
+        if (w < 0 && w != UV_EAGAIN) {
+            wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Write to stdin failed: %s",
+                    uv_strerror(w));
+            close_stdin(c);
+            return;
+        }
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+        }
+    }
+    if (c->inq_len + n > c->inq_cap) {
+        size_t cap = c->inq_cap ? c->inq_cap : 4096;
+        while (cap < c->inq_len + n)
+            cap *= 2;
+        c->inq = xrealloc(c->inq, cap);
+        c->inq_cap = cap;
+    }
+    memcpy(c->inq + c->inq_len, p, n);
+    c->inq_len += n;
+    stdin_flush(c);
+}
+
+static void stdin_pause_client_if_full(conn *c)
+{
+    if (!c->tcp_paused && !c->tcp_closing && c->inq_len + c->infl_len >= IN_HIGH) {
+        c->tcp_paused = 1;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        timer_start(c, HANGUP_POLL_MS);  /* still notice the client leaving */
+    }
+}
+
+/* ------------------------------------------------------------- WebSocket */
+
+static void ws_send_control(conn *c, int opcode, const uint8_t *p, size_t n)
+{
+    char *f = xmalloc(WSD_WS_MAX_HEADER + n);
+    size_t h = wsd_ws_header((uint8_t *)f, opcode, 1, 0, n);
+    if (n)
+        memcpy(f + h, p, n);
+    tcp_send(c, f, h + n, AFTER_NOTHING);
+}
+
+static void ws_feed(conn *c, uint8_t *p, size_t n)
+{
+    static const uint8_t nl = '\n';
+    wsd_ws_event ev;
+
+    for (;;) {
+        size_t used = wsd_ws_decode(&c->dec, p, n, &ev);
+        p += used;
+        n -= used;
+        switch (ev.type) {
+        case WSD_WS_EV_MORE:
+            stdin_pause_client_if_full(c);
+            return;
+        case WSD_WS_EV_DATA:
+            if (c->state != ST_OPEN)
+                break;  /* after our close frame: discard */
+            stdin_write(c, ev.data, ev.len);
+            if (ev.fin && ev.opcode == WSD_WS_TEXT)
+                stdin_write(c, &nl, 1);
+            break;
+        case WSD_WS_EV_PING:
+            if (c->state == ST_OPEN)
+                ws_send_control(c, WSD_WS_PONG, ev.data, ev.len);
+            break;
+        case WSD_WS_EV_PONG:
+            break;
+        case WSD_WS_EV_CLOSE:
+            c->close_received = 1;
+            if (c->close_sent) {
+                conn_close_tcp(c);    /* the reply to ours: done */
+            } else {
+                wsd_log(WSD_LOG_DEBUG, "websocket", c->assoc, "Client closed with %u",
+                        ev.close_code);
+                ws_close(c, ev.close_code == WSD_WS_CLOSE_NO_STATUS ? 0 : ev.close_code, "");
+                proc_terminate(c);
+            }
+            return;
+        case WSD_WS_EV_ERROR:
+            wsd_log(WSD_LOG_ACCESS, "websocket", c->assoc, "Protocol error, closing with %u: %s",
+                    ev.close_code, ev.reason);
+            if (c->state == ST_OPEN)
+                ws_close(c, ev.close_code, ev.reason);
+            else
+                conn_close_tcp(c);
+            proc_terminate(c);
+            return;
+        }
+    }
+}
+
+/* ------------------------------------------------------------- handshake */
+
+static char *make_assoc(conn *c, const wsd_request *r)
+{
+    const wsd_config *cfg = c->srv->cfg;
+    const wsd_http_header *host = wsd_http_get(r, "Host");
+    const wsd_http_header *origin = wsd_http_get(r, "Origin");
+    char url[1024], org[512], hostbuf[300];
+    wsd_str a;
+
+    wsd_log_escape(hostbuf, sizeof hostbuf, host ? host->value : "", host ? host->value_len : 0);
+    wsd_log_escape(url, sizeof url, r->target, r->target_len);
+    if (origin)
+        wsd_log_escape(org, sizeof org, origin->value, origin->value_len);
+    else
+        snprintf(org, sizeof org, "file:");
+    wsd_str_init(&a, 8192);
+    wsd_str_appendf(&a, "url:'http://%s%s' id:'%s' remote:'%s' command:'%s' origin:'%s'",
+                    hostbuf, url, c->id, c->remote_ip, cfg->command ? cfg->command : "", org);
+    return a.s;
+}
+
+static int spawn_child(conn *c, const wsd_request *r)
+{
+    const wsd_config *cfg = c->srv->cfg;
+    uv_loop_t *loop = c->srv->loop;
+    uv_process_options_t opt;
+    uv_stdio_container_t stdio[3];
+    int fds[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+    char path_info[WSD_HTTP_MAX_HEAD];
+    wsd_env_input ei;
+    char **env;
+    int i, rc;
+
+    if (wsd_http_url_decode(r->path, strlen(r->path), path_info) < 0)
+        snprintf(path_info, sizeof path_info, "%s", r->path);
+    memset(&ei, 0, sizeof ei);
+    ei.cfg = cfg;
+    ei.req = r;
+    ei.remote_ip = c->remote_ip;
+    ei.remote_port = c->remote_port;
+    ei.remote_host = c->remote_ip;
+    ei.unique_id = c->id;
+    ei.script_name = "/";
+    ei.path_info = path_info;
+    ei.https = 0;
+    env = wsd_env_build(&ei);
+
+    /* Real pipes (not socketpairs), close-on-exec in wsd; the child gets
+     * them as fds 0-2 and nothing else. */
+    for (i = 0; i < 3; i++) {
+        if (pipe2(fds[i], O_CLOEXEC) != 0) {
+            rc = uv_translate_sys_error(errno);
+            goto fail;
+        }
+    }
+    memset(&opt, 0, sizeof opt);
+    memset(stdio, 0, sizeof stdio);
+    stdio[0].flags = UV_INHERIT_FD;
+    stdio[0].data.fd = fds[0][0];
+    stdio[1].flags = UV_INHERIT_FD;
+    stdio[1].data.fd = fds[1][1];
+    stdio[2].flags = UV_INHERIT_FD;
+    stdio[2].data.fd = fds[2][1];
+    opt.exit_cb = on_child_exit;
+    opt.file = cfg->command_path;
+    opt.args = cfg->argv;
+    opt.env = env;
+    opt.flags = UV_PROCESS_DETACHED;  /* setsid(): its own session and process group */
+    opt.stdio = stdio;
+    opt.stdio_count = 3;
+
+    c->proc.data = c;
+    rc = uv_spawn(loop, &c->proc, &opt);
+    if (rc != 0) {
+        /* uv_spawn initialised the handle; it must still be closed */
+        c->handles++;
+        close_handle(c, (uv_handle_t *)&c->proc);
+        goto fail;
+    }
+    free(env);
+    env = NULL;
+    c->handles++;
+    c->spawned = 1;
+    c->pgid = c->proc.pid;
+    c->srv->nforks++;
+    close(fds[0][0]);
+    close(fds[1][1]);
+    close(fds[2][1]);
+
+    uv_pipe_init(loop, &c->in, 0);
+    uv_pipe_init(loop, &c->out, 0);
+    uv_pipe_init(loop, &c->err, 0);
+    c->in.data = c->out.data = c->err.data = c;
+    c->handles += 3;
+    uv_pipe_open(&c->in, fds[0][1]);
+    uv_pipe_open(&c->out, fds[1][0]);
+    uv_pipe_open(&c->err, fds[2][0]);
+    c->in_open = c->out_open = c->err_open = 1;
+    uv_timer_init(loop, &c->ktimer);
+    c->ktimer.data = c;
+    c->handles++;
+    return 0;
+
+fail:
+    for (i = 0; i < 3; i++) {
+        if (fds[i][0] >= 0)
+            close(fds[i][0]);
+        if (fds[i][1] >= 0)
+            close(fds[i][1]);
+    }
+    free(env);
+    return rc;
+}
+
+static void handshake(conn *c, const char *rest, size_t nrest)
+{
+    server *srv = c->srv;
+    const wsd_config *cfg = srv->cfg;
+    const wsd_request *r = wsd_http_request(c->http);
+    wsd_handshake hs;
+    wsd_str out;
+    int rc;
+
+    c->assoc = make_assoc(c, r);
+    rc = wsd_handshake_check(r, &hs);
+    if (rc == WSD_HS_NOT_WEBSOCKET) {
+        wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "NOT FOUND");
+        http_respond(c, 404, "404 page not found\n", 0);
+        return;
+    }
+    if (rc == WSD_HS_BAD) {
+        char body[256];
+        wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "Bad upgrade request: %s", hs.text);
+        snprintf(body, sizeof body, "%d %s: %s\n", hs.status, wsd_http_reason(hs.status),
+                 hs.text);
+        http_respond(c, hs.status, body, hs.status == 400 || hs.status == 426);
+        return;
+    }
+    if (srv->shutting_down) {
+        http_respond(c, 503, "503 Service Unavailable: server shutting down\n", 0);
+        return;
+    }
+    if (cfg->maxforks > 0 && srv->nforks >= cfg->maxforks) {
+        wsd_log(WSD_LOG_ERROR, "http", c->assoc, "Max of possible forks already active, upgrade rejected");
+        http_respond(c, 429, "429 Too Many Requests\n", 0);
+        return;
+    }
+    wsd_log(WSD_LOG_ACCESS, "session", c->assoc, "CONNECT");
+    rc = spawn_child(c, r);
+    if (rc != 0) {
+        wsd_log(WSD_LOG_ERROR, "process", c->assoc, "Could not launch process %s (%s)",
+                cfg->command_path, uv_strerror(rc));
+        http_respond(c, 500, "500 Internal Server Error: could not launch the program\n", 0);
+        return;
+    }
+    {   /* associations gain the pid, as websocketd's */
+        wsd_str a;
+        wsd_str_init(&a, 8192);
+        wsd_str_appendf(&a, "%s pid:'%d'", c->assoc, c->pgid);
+        free(c->assoc);
+        c->assoc = a.s;
+    }
+    wsd_str_init(&out, RESPONSE_LIMIT);
+    if (wsd_response_101(&out, hs.accept, &cfg->headers, &cfg->headers_ws) != 0) {
+        wsd_str_free(&out);
+        proc_terminate(c);
+        conn_close_tcp(c);
+        return;
+    }
+    c->is_ws = 1;
+    c->state = ST_OPEN;
+    uv_timer_stop(&c->timer);
+    wsd_http_parser_free(c->http);
+    c->http = NULL;
+    tcp_send(c, out.s, out.len, AFTER_NOTHING);
+    wsd_ws_decoder_init(&c->dec, cfg->maxframesize);
+    wsd_outframer_init(&c->of, cfg->binary);
+    uv_read_start((uv_stream_t *)&c->out, alloc_read, on_out_read);
+    uv_read_start((uv_stream_t *)&c->err, alloc_read, on_err_read);
+    if (nrest > 0) {
+        /* frames pipelined behind the handshake: not lost */
+        uint8_t *copy = xmalloc(nrest);
+        memcpy(copy, rest, nrest);
+        ws_feed(c, copy, nrest);
+        free(copy);
+    }
+}
+
+/* ------------------------------------------------------------- TCP reads */
+
+static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    conn *c = s->data;
+
+    if (nread == 0) {
+        free(buf->base);
+        return;
+    }
+    if (nread < 0) {
+        free(buf->base);
+        if (c->state == ST_OPEN)
+            wsd_log(WSD_LOG_DEBUG, "websocket", c->assoc, "Client went away: %s",
+                    uv_strerror((int)nread));
+        proc_terminate(c);
+        conn_close_tcp(c);
+        return;
+    }
+    switch (c->state) {
+    case ST_HTTP: {
+        size_t used = 0;
+        int rc = wsd_http_feed(c->http, buf->base, (size_t)nread, &used);
+        if (rc == WSD_HTTP_DONE) {
+            handshake(c, buf->base + used, (size_t)nread - used);
+        } else if (rc == WSD_HTTP_ERROR) {
+            int st = wsd_http_error_status(c->http);
+            char body[256];
+            snprintf(body, sizeof body, "%d %s: %s\n", st, wsd_http_reason(st),
+                     wsd_http_error_text(c->http));
+            wsd_log(WSD_LOG_ACCESS, "http", c->assoc ? c->assoc : "", "Bad request from %s: %s",
+                    c->remote_ip, wsd_http_error_text(c->http));
+            http_respond(c, st, body, 0);
+        }
+        break;
+    }
+    case ST_OPEN:
+        ws_feed(c, (uint8_t *)buf->base, (size_t)nread);
+        break;
+    case ST_CLOSING:
+        if (c->close_sent && !c->close_received)
+            ws_feed(c, (uint8_t *)buf->base, (size_t)nread);  /* look for the reply */
+        break;
+    case ST_CLOSED:
+        break;
+    }
+    free(buf->base);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    conn *c = t->data;
+
+    switch (c->state) {
+    case ST_HTTP:
+        wsd_log(WSD_LOG_ACCESS, "http", "", "Request head from %s not complete after %d ms",
+                c->remote_ip, HANDSHAKE_TIMEOUT_MS);
+        http_respond(c, 408, "408 Request Timeout\n", 0);
+        break;
+    case ST_OPEN:
+        if (c->tcp_paused) {
+            /* Reads are paused because the child is not taking its stdin;
+             * the kernel still tells us whether the client has gone. */
+            struct tcp_info ti;
+            socklen_t len = sizeof ti;
+            uv_os_fd_t fd;
+            if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
+                getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+                ti.tcpi_state != TCP_ESTABLISHED) {
+                wsd_log(WSD_LOG_DEBUG, "websocket", c->assoc,
+                        "Client went away while its input was paused");
+                proc_terminate(c);
+                conn_close_tcp(c);
+                return;
+            }
+            timer_start(c, HANGUP_POLL_MS);
+        }
+        break;
+    case ST_CLOSING:
+        conn_close_tcp(c);  /* the peer never closed: stop waiting */
+        break;
+    case ST_CLOSED:
+        break;
+    }
+}
+
+/* ------------------------------------------------------------- accept */
+
+static void next_id(server *srv, char *out, size_t cap)
+{
+    struct timespec ts;
+    uint64_t id;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    id = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    if (id <= srv->last_id)
+        id = srv->last_id + 1;   /* unique, unlike websocketd's UnixNano */
+    srv->last_id = id;
+    snprintf(out, cap, "%llu", (unsigned long long)id);
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+    server *srv = l->data;
+    struct sockaddr_storage ss;
+    int sslen = sizeof ss;
+    conn *c;
+
+    if (status != 0) {
+        wsd_log(WSD_LOG_ERROR, "server", "", "accept: %s", uv_strerror(status));
+        return;
+    }
+    c = xcalloc(1, sizeof *c);
+    c->srv = srv;
+    uv_tcp_init(srv->loop, &c->tcp);
+    c->tcp.data = c;
+    c->handles++;
+    uv_timer_init(srv->loop, &c->timer);
+    c->timer.data = c;
+    c->handles++;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
+        conn_close_tcp(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    next_id(srv, c->id, sizeof c->id);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            uv_ip6_name(a, c->remote_ip, sizeof c->remote_ip);
+            c->remote_port = ntohs(a->sin6_port);
+            if (strncmp(c->remote_ip, "::ffff:", 7) == 0 && strchr(c->remote_ip, '.'))
+                memmove(c->remote_ip, c->remote_ip + 7, strlen(c->remote_ip + 7) + 1);
+        } else {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            uv_ip4_name(a, c->remote_ip, sizeof c->remote_ip);
+            c->remote_port = ntohs(a->sin_port);
+        }
+    }
+    c->http = wsd_http_parser_new();
+    c->state = ST_HTTP;
+    timer_start(c, HANDSHAKE_TIMEOUT_MS);
+    uv_read_start((uv_stream_t *)&c->tcp, alloc_read, on_tcp_read);
+}
+
+/* ------------------------------------------------------------- shutdown */
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    server *srv = h->data;
+    conn *c, *next;
+    size_t i;
+
+    if (srv->shutting_down) {
+        /* second signal: don't wait for anyone */
+        for (c = srv->conns; c; c = c->next) {
+            if (c->spawned && !c->proc_done && c->pgid > 0)
+                kill(-c->pgid, SIGKILL);
+        }
+        wsd_log(WSD_LOG_INFO, "server", "", "Second SIG%s: exiting now", sig_name(signum));
+        exit(srv->exit_status);
+    }
+    srv->shutting_down = 1;
+    wsd_log(WSD_LOG_INFO, "server", "", "Received SIG%s, shutting down", sig_name(signum));
+    for (i = 0; i < srv->nlisteners; i++)
+        uv_close((uv_handle_t *)&srv->listeners[i], NULL);
+    for (c = srv->conns; c; c = next) {
+        next = c->next;
+        if (c->state == ST_OPEN)
+            ws_close(c, WSD_WS_CLOSE_GOING_AWAY, "server shutting down");
+        else if (c->state == ST_HTTP)
+            conn_close_tcp(c);
+        proc_terminate(c);
+    }
+    if (!srv->conns) {
+        uv_close((uv_handle_t *)&srv->sigint, NULL);
+        uv_close((uv_handle_t *)&srv->sigterm, NULL);
+    }
+}
+
+/* ------------------------------------------------------------- listen */
+
+static const char *url_host(const char *addr, char *buf, size_t cap)
+{
+    if (addr && *addr)
+        return addr;
+    if (gethostname(buf, cap) != 0)
+        snprintf(buf, cap, "localhost");
+    buf[cap - 1] = '\0';
+    return buf;
+}
+
+static int listen_on(server *srv, const char *addr, int port)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char host[256], portstr[16], shown[300];
+    uv_tcp_t *l;
+    int rc = UV_EINVAL;
+    size_t n = strlen(addr);
+
+    if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']')
+        snprintf(host, sizeof host, "%.*s", (int)(n - 2), addr + 1);
+    else
+        snprintf(host, sizeof host, "%s", addr);
+    snprintf(portstr, sizeof portstr, "%d", port);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if (*host == '\0') {
+        /* all interfaces: one dual-stack IPv6 socket, IPv4 if no IPv6 */
+        struct sockaddr_in6 a6;
+        struct sockaddr_in a4;
+        uv_ip6_addr("::", port, &a6);
+        uv_ip4_addr("0.0.0.0", port, &a4);
+        l = &srv->listeners[srv->nlisteners];
+        uv_tcp_init(srv->loop, l);
+        l->data = srv;
+        rc = uv_tcp_bind(l, (struct sockaddr *)&a6, 0);
+        if (rc == 0)
+            rc = uv_listen((uv_stream_t *)l, 511, on_connection);
+        if (rc == UV_EAFNOSUPPORT || rc == UV_EADDRNOTAVAIL) {
+            uv_close((uv_handle_t *)l, NULL);
+            uv_run(srv->loop, UV_RUN_NOWAIT);
+            uv_tcp_init(srv->loop, l);
+            rc = uv_tcp_bind(l, (struct sockaddr *)&a4, 0);
+            if (rc == 0)
+                rc = uv_listen((uv_stream_t *)l, 511, on_connection);
+        }
+        snprintf(shown, sizeof shown, ":%d", port);
+        goto done;
+    }
+    if (getaddrinfo(host, portstr, &hints, &res) != 0 || !res) {
+        wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen tcp: lookup %s: no such host",
+                host);
+        return -1;
+    }
+    ai = res;
+    l = &srv->listeners[srv->nlisteners];
+    uv_tcp_init(srv->loop, l);
+    l->data = srv;
+    rc = uv_tcp_bind(l, ai->ai_addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)l, 511, on_connection);
+    freeaddrinfo(res);
+    snprintf(shown, sizeof shown, "%s:%d", addr, port);
+done:
+    if (rc != 0) {
+        wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen tcp %s: bind: %s",
+                shown, uv_strerror(rc));
+        return -1;
+    }
+    srv->nlisteners++;
+    return 0;
+}
+
+int wsd_server_run(const wsd_config *cfg)
+{
+    server srv;
+    char hostbuf[256];
+    size_t i, naddr = cfg->naddresses ? cfg->naddresses : 1;
+    wsd_str app;
+
+    memset(&srv, 0, sizeof srv);
+    srv.loop = uv_default_loop();
+    srv.cfg = cfg;
+    srv.listeners = xcalloc(naddr, sizeof *srv.listeners);
+
+    wsd_str_init(&app, 65536);
+    for (i = 0; cfg->argv && cfg->argv[i]; i++) {
+        wsd_str_appends(&app, cfg->argv[i]);
+        wsd_str_appends(&app, " ");
+    }
+    wsd_log(WSD_LOG_INFO, "server", "", "Serving using application   : %s", app.s ? app.s : "");
+    wsd_str_free(&app);
+
+    for (i = 0; i < naddr; i++) {
+        const char *a = cfg->naddresses ? cfg->addresses[i] : "";
+        wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : ws://%s:%d/",
+                url_host(a, hostbuf, sizeof hostbuf), cfg->port);
+        if (listen_on(&srv, a, cfg->port) != 0) {
+            free(srv.listeners);
+            return 3;
+        }
+    }
+
+    uv_signal_init(srv.loop, &srv.sigint);
+    uv_signal_init(srv.loop, &srv.sigterm);
+    srv.sigint.data = srv.sigterm.data = &srv;
+    uv_signal_start(&srv.sigint, on_signal, SIGINT);
+    uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
+
+    uv_run(srv.loop, UV_RUN_DEFAULT);
+    uv_loop_close(srv.loop);
+    free(srv.listeners);
+    return srv.exit_status;
+}
