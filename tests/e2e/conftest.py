@@ -1,0 +1,691 @@
+"""End-to-end test harness for wsd: starts the REAL server binary and drives it
+with real clients (python-websockets and a raw-socket client below).
+
+Environment:
+  WSD_BIN    server binary (default build/wsd, relative to the repo root);
+             WSD_BIN=/usr/bin/websocketd runs the suite against the oracle
+             (tests marked `deliberate` then fail by design).
+  WSD_CHILD  the multi-mode test child (default build/tests/child).
+
+Process accounting: the pytest process (each xdist worker) makes itself a
+child subreaper, so anything wsd spawns and leaves behind is re-parented to
+us instead of init and is detected (and killed) at teardown.
+"""
+import asyncio
+import base64
+import ctypes
+import hashlib
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO / "tests" / "e2e" / "scripts"
+
+
+def _repo_path(value):
+    p = Path(value)
+    return p if p.is_absolute() else REPO / p
+
+
+WSD_BIN = _repo_path(os.environ.get("WSD_BIN", "build/wsd"))
+CHILD = _repo_path(os.environ.get("WSD_CHILD", "build/tests/child"))
+IS_WEBSOCKETD = WSD_BIN.name.startswith("websocketd")
+BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+                   "runtime error:", "ThreadSanitizer")
+
+try:
+    import pytest_timeout  # noqa: F401
+    HAVE_PYTEST_TIMEOUT = True
+except ImportError:
+    HAVE_PYTEST_TIMEOUT = False
+
+
+# --------------------------------------------------------------------------
+# pytest plumbing: markers, per-test timeout fallback, subreaper
+
+def pytest_addoption(parser):
+    if not HAVE_PYTEST_TIMEOUT:
+        parser.addini("timeout", "per-test timeout in seconds (fallback)", default="30")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "deliberate: wsd deliberately differs from websocketd 0.4.1")
+    if not HAVE_PYTEST_TIMEOUT:
+        config.addinivalue_line("markers", "timeout(seconds): per-test timeout")
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except OSError:
+        pass
+
+
+if not HAVE_PYTEST_TIMEOUT:
+    @pytest.fixture(autouse=True)
+    def _alarm_timeout(request):
+        m = request.node.get_closest_marker("timeout")
+        secs = int(m.args[0]) if m else int(request.config.getini("timeout"))
+
+        def fire(signum, frame):
+            raise TimeoutError(f"test exceeded {secs}s")
+        old = signal.signal(signal.SIGALRM, fire)
+        signal.alarm(secs)
+        yield
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _check_binaries():
+    if not WSD_BIN.exists():
+        pytest.exit(f"server binary {WSD_BIN} missing (run `make`)", returncode=3)
+    if not CHILD.exists():
+        pytest.exit(f"test child {CHILD} missing (run `make {CHILD.relative_to(REPO)}`)",
+                    returncode=3)
+
+
+# --------------------------------------------------------------------------
+# /proc helpers
+
+def proc_stat(pid):
+    """{'state', 'ppid', 'pgrp', 'session'} of pid, or None if it is gone."""
+    try:
+        data = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    rest = data[data.rindex(")") + 2:].split()
+    return {"state": rest[0], "ppid": int(rest[1]), "pgrp": int(rest[2]),
+            "session": int(rest[3])}
+
+
+def all_pids():
+    return [int(d) for d in os.listdir("/proc") if d.isdigit()]
+
+
+def children_of(pid):
+    out = []
+    for p in all_pids():
+        st = proc_stat(p)
+        if st and st["ppid"] == pid:
+            out.append(p)
+    return out
+
+
+def descendants(pid):
+    """All live-or-zombie descendants of pid (breadth first)."""
+    table = {}
+    for p in all_pids():
+        st = proc_stat(p)
+        if st:
+            table.setdefault(st["ppid"], []).append(p)
+    out, todo = [], [pid]
+    while todo:
+        for c in table.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def is_alive(pid):
+    """True if pid exists and is not a zombie."""
+    st = proc_stat(pid)
+    return st is not None and st["state"] not in ("Z", "X")
+
+
+def exists(pid):
+    """True if pid has a /proc entry at all (zombies included)."""
+    return proc_stat(pid) is not None
+
+
+def wait_until(pred, timeout, interval=0.01):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
+
+
+def wait_gone(pid, timeout=3.0):
+    """Waits until pid has no /proc entry (dead AND reaped). Returns the time
+    (time.monotonic()) it was first seen gone, or None on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not exists(pid):
+            return time.monotonic()
+        time.sleep(0.005)
+    return None
+
+
+def vm_rss_kb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _reap_our_zombies():
+    for c in children_of(os.getpid()):
+        st = proc_stat(c)
+        if st and st["state"] == "Z":
+            try:
+                os.waitpid(c, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# --------------------------------------------------------------------------
+# The server under test
+
+def wsd_env(extra=None):
+    env = {"PATH": BASE_PATH, "LANG": "C.UTF-8"}
+    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "ASAN_SYMBOLIZER_PATH"):
+        if k in os.environ:
+            env[k] = os.environ[k]
+    if extra:
+        env.update(extra)
+    return env
+
+
+class Server:
+    """One running server. `cmd` is COMMAND [ARGS...]; `flags` go before it."""
+
+    def __init__(self, tmp, cmd, flags=(), env=None, cwd=None, port_args=None,
+                 closems=True):
+        self.tmp = Path(tmp)
+        self.cmd = [str(c) for c in cmd]
+        self.flags = list(flags)
+        self.marker = uuid.uuid4().hex
+        self.env = wsd_env({"WSD_E2E_MARKER": self.marker, **(env or {})})
+        self.cwd = str(cwd or self.tmp)
+        self.port_args = port_args or (lambda p: [f"--port={p}"])
+        self.closems = closems
+        self.stopped_by_test = False
+        self.expect_exit = 0       # exit status expected at teardown's SIGTERM
+        self.proc = None
+        n = len(list(self.tmp.glob("wsd-*.out")))
+        self.stdout_path = self.tmp / f"wsd-{n}.out"
+        self.stderr_path = self.tmp / f"wsd-{n}.err"
+        self._start()
+
+    def argv(self, port):
+        a = [str(WSD_BIN)] + self.port_args(port) + ["--address=127.0.0.1"]
+        if self.closems:
+            a.append("--closems=0")
+        return a + self.flags + self.cmd
+
+    def _start(self):
+        last = ""
+        for _attempt in range(6):
+            self.port = free_port()
+            with open(self.stdout_path, "wb") as o, open(self.stderr_path, "wb") as e:
+                self.proc = subprocess.Popen(self.argv(self.port), stdin=subprocess.DEVNULL,
+                                             stdout=o, stderr=e, env=self.env, cwd=self.cwd,
+                                             start_new_session=True)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                rc = self.proc.poll()
+                if rc is not None:
+                    break
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                    return
+                except OSError:
+                    time.sleep(0.02)
+            rc = self.proc.poll()
+            last = f"exit {rc}: {self.err()[-2000:]} {self.log()[-2000:]}"
+            if rc is None:
+                self.proc.kill()
+                self.proc.wait()
+                raise RuntimeError(f"server not accepting on {self.port} after 5 s")
+            if rc != 3 and "address already in use" not in last:
+                raise RuntimeError(f"server failed to start: {last}")
+        raise RuntimeError(f"server failed to start (port races?): {last}")
+
+    # ---- observation
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def url(self, path="/"):
+        return f"ws://127.0.0.1:{self.port}{path}"
+
+    def log(self):
+        return self.stdout_path.read_bytes().decode("utf-8", "replace")
+
+    def err(self):
+        return self.stderr_path.read_bytes().decode("utf-8", "replace")
+
+    def wait_log(self, pattern, timeout=3.0, flags=re.M):
+        """Waits for a regex to match the stdout log; returns the match."""
+        rx = re.compile(pattern, flags)
+        m = wait_until(lambda: rx.search(self.log()), timeout)
+        assert m, f"log never matched {pattern!r}; log:\n{self.log()[-3000:]}"
+        return m
+
+    def children(self):
+        return children_of(self.pid)
+
+    def wait_children(self, n, timeout=3.0):
+        kids = wait_until(lambda: [c for c in self.children() if is_alive(c)]
+                          if len([c for c in self.children() if is_alive(c)]) >= n else None,
+                          timeout)
+        assert kids, f"expected {n} live children of wsd, have {self.children()}"
+        return kids
+
+    def wait_no_children(self, timeout=3.0):
+        ok = wait_until(lambda: not self.children(), timeout)
+        assert ok, f"wsd still has children {self.children()} after {timeout}s"
+
+    # ---- control
+    def kill(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=5.0):
+        """Signals the server and waits; returns its exit status (None if it
+        had to be SIGKILLed)."""
+        self.stopped_by_test = True
+        return self._terminate(sig, timeout)
+
+    def _terminate(self, sig, timeout):
+        if self.proc.poll() is not None:
+            return self.proc.returncode
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def sanitizer_report(self):
+        e = self.err()
+        return next((m for m in SANITIZER_MARKS if m in e), None)
+
+
+@pytest.fixture
+def wsd(tmp_path):
+    """Factory: wsd(*cmd, flags=[...], env={...}, cwd=..., port_args=...)."""
+    servers = []
+
+    def start(*cmd, **kw):
+        s = Server(tmp_path, cmd, **kw)
+        servers.append(s)
+        return s
+
+    yield start
+
+    problems = []
+    for s in servers:
+        was_running = s.proc.poll() is None
+        rc = s._terminate(signal.SIGTERM, 6.0)
+        if not IS_WEBSOCKETD:
+            if was_running and rc is None:
+                problems.append(f"wsd pid {s.pid} ignored SIGTERM for 6 s (SIGKILLed)")
+            elif was_running and s.expect_exit is not None and rc != s.expect_exit:
+                problems.append(f"wsd exited {rc} on SIGTERM, expected {s.expect_exit}")
+        rep = s.sanitizer_report()
+        if rep:
+            problems.append(f"sanitizer report ({rep}) in wsd stderr:\n{s.err()[-6000:]}")
+    # Anything left behind has been re-parented to us (subreaper).
+    me = os.getpid()
+    ours = {s.pid for s in servers}
+
+    def leftovers():
+        _reap_our_zombies()
+        return [c for c in children_of(me) if c not in ours and is_alive(c)
+                and _spawned_by_wsd(c)]
+    left = wait_until(lambda: not leftovers(), 3.0) or leftovers()
+    if left is not True and left:
+        desc = []
+        for p in left:
+            try:
+                desc.append(f"{p}: {Path(f'/proc/{p}/cmdline').read_bytes()!r}")
+            except OSError:
+                desc.append(str(p))
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        wait_until(lambda: not [c for c in left if is_alive(c)], 2.0)
+        _reap_our_zombies()
+        if not IS_WEBSOCKETD:
+            problems.append("processes left behind after wsd exited: " + "; ".join(desc))
+    if problems:
+        pytest.fail("\n".join(problems))
+
+
+def _spawned_by_wsd(pid):
+    """Our direct children that are not Popen objects of the test itself: the
+    test only ever runs wsd (tracked) and short subprocess.run calls (waited),
+    so any other live child was re-parented to us by the subreaper."""
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"pytest" not in cmd and b"execnet" not in cmd
+
+
+# --------------------------------------------------------------------------
+# Raw-socket WebSocket client (hand-built frames, exact bytes)
+
+OP_CONT, OP_TEXT, OP_BIN, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
+
+
+def ws_key():
+    return base64.b64encode(os.urandom(16)).decode()
+
+
+def accept_for(key):
+    return base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
+
+
+def build_frame(opcode, payload=b"", fin=True, rsv=0, mask=True, key=None):
+    """A client frame, masked unless mask=False. rsv: bits 0b100=RSV1 etc."""
+    if isinstance(payload, str):
+        payload = payload.encode()
+    b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
+    n = len(payload)
+    mbit = 0x80 if mask else 0
+    if n < 126:
+        head = struct.pack("!BB", b0, mbit | n)
+    elif n < 65536:
+        head = struct.pack("!BBH", b0, mbit | 126, n)
+    else:
+        head = struct.pack("!BBQ", b0, mbit | 127, n)
+    if not mask:
+        return head + payload
+    key = key or os.urandom(4)
+    return head + key + mask_bytes(payload, key)
+
+
+def mask_bytes(payload, key):
+    if not payload:
+        return b""
+    k = (key * (len(payload) // 4 + 1))[:len(payload)]
+    return (int.from_bytes(payload, "big") ^ int.from_bytes(k, "big")).to_bytes(len(payload), "big")
+
+
+def close_payload(code, reason=b""):
+    if isinstance(reason, str):
+        reason = reason.encode()
+    return struct.pack("!H", code) + reason
+
+
+class Frame:
+    def __init__(self, fin, rsv, opcode, payload):
+        self.fin, self.rsv, self.opcode, self.payload = fin, rsv, opcode, payload
+
+    @property
+    def close_code(self):
+        return struct.unpack("!H", self.payload[:2])[0] if len(self.payload) >= 2 else None
+
+    @property
+    def close_reason(self):
+        return self.payload[2:].decode("utf-8")
+
+    def __repr__(self):
+        p = self.payload if len(self.payload) < 80 else self.payload[:80] + b"..."
+        return f"Frame(fin={self.fin}, rsv={self.rsv}, op={self.opcode}, {p!r})"
+
+
+class HTTPResponse:
+    def __init__(self, status, reason, headers, raw_head):
+        self.status, self.reason, self.headers, self.raw_head = status, reason, headers, raw_head
+        self.body = b""
+        self.extra = b""
+        self.eof = False
+
+    def header(self, name):
+        vals = [v for k, v in self.headers if k.lower() == name.lower()]
+        return vals[0] if vals else None
+
+    def header_names(self):
+        return [k.lower() for k, _ in self.headers]
+
+
+class RawClient:
+    """A blocking socket client with timeouts. Use handshake() or request()."""
+
+    def __init__(self, port, timeout=5.0, rcvbuf=None):
+        self.port = port
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
+        self.buf = b""
+        self.eof = False
+        self.controls = []   # ping/pong frames seen by recv_message
+
+    # ---- HTTP
+    def request_bytes(self, path="/", headers=None, key=None, method="GET", version="HTTP/1.1",
+                      host=True):
+        key = key or ws_key()
+        hs = [] if host is False else [("Host", host if isinstance(host, str)
+                                         else f"127.0.0.1:{self.port}")]
+        if headers is None:
+            headers = [("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                       ("Sec-WebSocket-Key", key), ("Sec-WebSocket-Version", "13")]
+        lines = [f"{method} {path} {version}"] + [f"{k}: {v}" for k, v in hs + list(headers)]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self, timeout=None):
+        if timeout is not None:
+            self.sock.settimeout(timeout)
+        try:
+            d = self.sock.recv(262144)
+        except ConnectionResetError:
+            d = b""
+        if not d:
+            self.eof = True
+            return False
+        self.buf += d
+        return True
+
+    def _take(self, n, timeout):
+        deadline = time.monotonic() + timeout
+        while len(self.buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"timed out waiting for {n} bytes (have {len(self.buf)})")
+            if not self._fill(left):
+                raise EOFError(f"EOF while waiting for {n} bytes (have {self.buf[:200]!r})")
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read_response(self, timeout=3.0):
+        deadline = time.monotonic() + timeout
+        while b"\r\n\r\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no complete response head: {self.buf[:500]!r}")
+            if not self._fill(left):
+                raise EOFError(f"EOF before response head: {self.buf[:500]!r}")
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        ver, code, *reason = lines[0].split(" ", 2)
+        headers = []
+        for ln in lines[1:]:
+            k, _, v = ln.partition(":")
+            headers.append((k, v.strip()))
+        return HTTPResponse(int(code), reason[0] if reason else "", headers, head)
+
+    def read_to_eof(self, timeout=3.0):
+        """Reads until the server closes; returns everything unread."""
+        deadline = time.monotonic() + timeout
+        while not self.eof:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"server did not close the connection in {timeout}s;"
+                                   f" got {self.buf[:300]!r}")
+            try:
+                self._fill(left)
+            except socket.timeout:
+                continue
+        out, self.buf = self.buf, b""
+        return out
+
+    def handshake(self, path="/", headers=None, extra=b"", key=None, timeout=3.0):
+        key = key or ws_key()
+        self.send(self.request_bytes(path, headers, key) + extra)
+        r = self.read_response(timeout)
+        assert r.status == 101, f"expected 101, got {r.status} {r.raw_head!r} {self.buf!r}"
+        assert r.header("Sec-WebSocket-Accept") == accept_for(key)
+        return r
+
+    # ---- frames
+    def send_frame(self, opcode, payload=b"", **kw):
+        self.send(build_frame(opcode, payload, **kw))
+
+    def send_text(self, s):
+        self.send_frame(OP_TEXT, s.encode() if isinstance(s, str) else s)
+
+    def send_binary(self, b):
+        self.send_frame(OP_BIN, b)
+
+    def send_close(self, code=1000, reason=b""):
+        self.send_frame(OP_CLOSE, close_payload(code, reason) if code is not None else b"")
+
+    def recv_frame(self, timeout=3.0):
+        h = self._take(2, timeout)
+        fin, rsv, op = h[0] >> 7, (h[0] >> 4) & 7, h[0] & 15
+        masked, n = h[1] >> 7, h[1] & 127
+        assert not masked, "server frames must not be masked"
+        if n == 126:
+            n = struct.unpack("!H", self._take(2, timeout))[0]
+        elif n == 127:
+            n = struct.unpack("!Q", self._take(8, timeout))[0]
+        return Frame(fin, rsv, op, self._take(n, timeout) if n else b"")
+
+    def recv_message(self, timeout=3.0):
+        """Next data message as (opcode, bytes), or (OP_CLOSE, payload).
+        Pings/pongs are collected in self.controls."""
+        deadline = time.monotonic() + timeout
+        op, data = None, b""
+        while True:
+            f = self.recv_frame(max(0.01, deadline - time.monotonic()))
+            if f.opcode in (OP_PING, OP_PONG):
+                self.controls.append(f)
+                continue
+            if f.opcode == OP_CLOSE:
+                assert op is None, "close frame inside a fragmented message"
+                return OP_CLOSE, f.payload
+            if op is None:
+                assert f.opcode in (OP_TEXT, OP_BIN), f"unexpected {f}"
+                op = f.opcode
+            else:
+                assert f.opcode == OP_CONT, f"expected continuation, got {f}"
+            data += f.payload
+            if f.fin:
+                return op, data
+
+    def recv_text(self, timeout=3.0):
+        op, data = self.recv_message(timeout)
+        assert op == OP_TEXT, f"expected text, got op {op} {data[:100]!r}"
+        return data.decode("utf-8")
+
+    def expect_close(self, timeout=3.0):
+        """Reads messages until the server's close frame. Returns
+        (code, reason, [messages before it])."""
+        msgs = []
+        deadline = time.monotonic() + timeout
+        while True:
+            op, data = self.recv_message(max(0.01, deadline - time.monotonic()))
+            if op == OP_CLOSE:
+                code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None
+                return code, data[2:].decode("utf-8"), msgs
+            msgs.append((op, data))
+
+    def expect_eof(self, timeout=3.0):
+        rest = self.read_to_eof(timeout)
+        assert rest == b"", f"bytes after the close frame: {rest[:200]!r}"
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def raw_request(port, data, timeout=3.0):
+    """Sends raw bytes and reads one response: .body is the Content-Length
+    body (or everything up to EOF without one); .eof tells whether the server
+    then closed the connection within `timeout`."""
+    c = RawClient(port, timeout=timeout)
+    try:
+        try:
+            c.send(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        r = c.read_response(timeout)
+        cl = r.header("Content-Length")
+        try:
+            if cl is not None:
+                r.body = c._take(int(cl), timeout)
+                rest = c.read_to_eof(timeout)
+                r.extra = rest
+            else:
+                r.body = c.read_to_eof(timeout)
+                r.extra = b""
+            r.eof = True
+        except (TimeoutError, EOFError):
+            r.body = r.body or c.buf
+            r.eof = c.eof
+        return r
+    finally:
+        c.close()
+
+
+# --------------------------------------------------------------------------
+# python-websockets helpers
+
+def arun(coro, timeout=20):
+    """Runs a coroutine to completion with an overall timeout."""
+    async def bounded():
+        return await asyncio.wait_for(coro, timeout)
+    return asyncio.run(bounded())
+
+
+def connect(srv_or_url, path="/", **kw):
+    import websockets
+    url = srv_or_url if isinstance(srv_or_url, str) else srv_or_url.url(path)
+    opts = dict(max_size=None, open_timeout=5, close_timeout=3, ping_interval=None,
+                compression=None)
+    opts.update(kw)
+    return websockets.connect(url, **opts)
+
+
+async def recv_all(ws, timeout=5.0):
+    """Receives messages until the connection closes; returns (messages,
+    close_code, close_reason)."""
+    import websockets
+    msgs = []
+    try:
+        while True:
+            msgs.append(await asyncio.wait_for(ws.recv(), timeout))
+    except websockets.ConnectionClosed as e:
+        return msgs, e.rcvd.code if e.rcvd else 1006, e.rcvd.reason if e.rcvd else ""
