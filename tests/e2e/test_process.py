@@ -1,0 +1,222 @@
+"""The child process (spec 6), independence of directions (spec 7), stderr
+(spec 8) and wsd's own shutdown (spec 15)."""
+import asyncio
+import os
+import re
+import signal
+import socket
+import time
+
+import pytest
+
+from conftest import (CHILD, IS_WEBSOCKETD, SCRIPTS, RawClient, arun, build_frame, connect,
+                      is_alive, proc_stat, recv_all, vm_rss_kb, wait_gone, wait_until,
+                      OP_BIN, OP_TEXT)
+
+
+def _info(c):
+    lines = []
+    while True:
+        ln = c.recv_text()
+        if ln == "end":
+            break
+        lines.append(ln)
+    info = {"fd": {}}
+    for ln in lines:
+        k, _, v = ln.partition(" ")
+        if k == "fd":
+            n, _, target = v.partition(" ")
+            info["fd"][int(n)] = target
+        else:
+            info[k] = v
+    return info
+
+
+# ---------------------------------------------------------------- spec 6
+
+@pytest.mark.deliberate
+def test_child_has_own_process_group_and_session(wsd):
+    srv = wsd(CHILD, "info")
+    c = RawClient(srv.port)
+    c.handshake()
+    info = _info(c)
+    pid = int(info["pid"])
+    assert int(info["pgid"]) == pid, "child must lead its own process group"
+    assert int(info["sid"]) == pid, "child must lead its own session"
+    assert int(info["ppid"]) == srv.pid
+
+
+def test_child_fds_are_three_pipes(wsd):
+    srv = wsd(CHILD, "info")
+    c = RawClient(srv.port)
+    c.handshake()
+    info = _info(c)
+    assert sorted(info["fd"]) == [0, 1, 2], f"leaked fds: {info['fd']}"
+    for fd in (0, 1, 2):
+        assert info["fd"][fd].startswith("pipe:"), info["fd"]
+    assert len({info["fd"][0], info["fd"][1], info["fd"][2]}) == 3
+
+
+def test_child_cwd_is_wsd_cwd(wsd, tmp_path):
+    d = tmp_path / "somewhere"
+    d.mkdir()
+    srv = wsd(CHILD, "info", cwd=d)
+    c = RawClient(srv.port)
+    c.handshake()
+    assert _info(c)["cwd"] == str(d)
+
+
+def test_argv_is_resolved_command_and_args(wsd):
+    srv = wsd("./args.sh", "--foo", "b a r", cwd=SCRIPTS)
+
+    async def go():
+        async with connect(srv) as ws:
+            return await recv_all(ws)
+    msgs, _, _ = arun(go())
+    assert msgs == ["./args.sh", "--foo", "b a r"]
+
+
+def test_command_resolved_through_path(wsd, tmp_path):
+    srv = wsd("env")   # /usr/bin/env with no args prints the environment
+
+    async def go():
+        async with connect(srv) as ws:
+            return await recv_all(ws)
+    msgs, _, _ = arun(go())
+    assert any(m.startswith("PATH=") for m in msgs)
+    assert srv.wait_log(r"Serving using application\s+: (/usr)?/bin/env")
+
+
+# ---------------------------------------------------------------- spec 7
+
+@pytest.mark.deliberate
+@pytest.mark.timeout(40)
+def test_child_not_reading_stdin_keeps_output_flowing(wsd):
+    srv = wsd(CHILD, "no-read")
+    c = RawClient(srv.port, timeout=5)
+    c.handshake()
+    assert c.recv_text().startswith("tick")
+    child = srv.wait_children(1)[0]
+    # Send 1 MB (16 x 64 KiB messages) without blocking on it, while reading.
+    pending = b"".join(build_frame(OP_TEXT, b"z" * 65536) for _ in range(16))
+    c.sock.setblocking(False)
+    ticks = 0
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        if pending:
+            try:
+                n = c.sock.send(pending)
+                pending = pending[n:]
+            except BlockingIOError:
+                pass
+        try:
+            d = c.sock.recv(65536)
+            if not d:
+                break
+            c.buf += d
+            ticks += d.count(b"tick")
+        except BlockingIOError:
+            time.sleep(0.01)
+    assert ticks >= 10, f"output stalled while the client was sending: {ticks} ticks in 3 s"
+    c.sock.setblocking(True)
+    # The client leaves: the child must be terminated anyway (it never reads).
+    c.close()
+    assert wait_gone(child, 3.0), "non-reading child leaked after the client left"
+
+
+@pytest.mark.deliberate
+@pytest.mark.timeout(40)
+def test_slow_client_bounded_memory_and_child_paused(wsd, tmp_path):
+    done = tmp_path / "flood.done"
+    srv = wsd(CHILD, "flood", str(256 * 1024 * 1024), done)
+    c = RawClient(srv.port, rcvbuf=65536)
+    c.handshake()
+    child = srv.wait_children(1)[0]
+    base = vm_rss_kb(srv.pid)
+    time.sleep(2.5)          # an unbounded relay would buffer ~256 MB by now
+    rss = vm_rss_kb(srv.pid)
+    asan = "asan" in str(srv.argv(0)[0])
+    limit = (160 if asan else 64) * 1024
+    assert not done.exists(), "the child finished writing 256 MB to a client that reads nothing"
+    assert is_alive(child)
+    assert rss < limit, f"wsd RSS grew to {rss} kB (start {base} kB) with a stalled client"
+    # Now read a little: data flows again (the connection wasn't dropped).
+    c.sock.settimeout(3)
+    assert c.recv_frame().opcode in (OP_TEXT, 0)
+    c.close()
+    assert wait_gone(child, 3.0), "flooding child not terminated after the client left"
+
+
+# ---------------------------------------------------------------- spec 8
+
+def test_stderr_lines_logged_at_error(wsd):
+    srv = wsd(CHILD, "stderr", "first problem", "second problem")
+    c = RawClient(srv.port)
+    c.handshake()
+    assert c.recv_text() == "done"
+    for text in ("first problem", "second problem"):
+        m = srv.wait_log(r"^.*\| ERROR  \|.*" + re.escape(text) + r".*$")
+        line = m.group(0)
+        assert f"127.0.0.1:{srv.port}" in line, f"no connection context: {line}"
+        assert "remote:'127.0.0.1'" in line, line
+    # stderr is never sent to the client
+    c.send_close(1000)
+    code, _, msgs = c.expect_close()
+    assert msgs == []
+
+
+@pytest.mark.deliberate
+def test_long_stderr_line_does_not_block_child(wsd):
+    srv = wsd(CHILD, "stderr-long", "100000")
+    c = RawClient(srv.port, timeout=5)
+    c.handshake()
+    assert c.recv_text(timeout=5) == "done"
+
+
+# ---------------------------------------------------------------- spec 15
+
+@pytest.mark.deliberate
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_wsd_signal_closes_clients_1001_and_kills_children(wsd, tmp_path, sig):
+    rec = tmp_path / "sig.txt"
+    srv = wsd(CHILD, "ignore-term", rec)
+    clients = []
+    for _ in range(2):
+        c = RawClient(srv.port)
+        c.handshake()
+        assert c.recv_text().startswith("ready")
+        clients.append(c)
+    kids = srv.wait_children(2)
+    t0 = time.monotonic()
+    rc = srv.stop(sig, timeout=5.0)
+    assert rc == 0, f"wsd exit status {rc} after {sig!r}"
+    assert time.monotonic() - t0 < 5.0
+    for c in clients:
+        code, _, _ = c.expect_close(timeout=1.0)
+        assert code == 1001
+        c.expect_eof(timeout=1.0)
+    for k in kids:
+        assert not is_alive(k), f"child {k} survived wsd's shutdown"
+
+
+@pytest.mark.deliberate
+def test_wsd_sigterm_with_cat_children(wsd):
+    srv = wsd("/bin/cat")
+
+    async def go():
+        conns = [await connect(srv).__aenter__() for _ in range(3)]
+        for ws in conns:
+            await ws.send("x")
+            assert await ws.recv() == "x"
+        kids = srv.wait_children(3)
+        loop = asyncio.get_running_loop()
+        rc = await loop.run_in_executor(None, srv.stop)
+        codes = []
+        for ws in conns:
+            _, code, _ = await recv_all(ws, 3)
+            codes.append(code)
+        return rc, codes, kids
+    rc, codes, kids = arun(go())
+    assert rc == 0
+    assert codes == [1001, 1001, 1001]
+    assert not [k for k in kids if is_alive(k)]
