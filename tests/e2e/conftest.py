@@ -400,6 +400,12 @@ def accept_for(key):
     return base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
 
 
+def upgrade_headers(key=None, extra=()):
+    """The four handshake headers (plus `extra` (name, value) pairs)."""
+    return [("Upgrade", "websocket"), ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", key or ws_key()), ("Sec-WebSocket-Version", "13")] + list(extra)
+
+
 def build_frame(opcode, payload=b"", fin=True, rsv=0, mask=True, key=None):
     """A client frame, masked unless mask=False. rsv: bits 0b100=RSV1 etc."""
     if isinstance(payload, str):
@@ -486,8 +492,7 @@ class RawClient:
         hs = [] if host is False else [("Host", host if isinstance(host, str)
                                          else f"127.0.0.1:{self.port}")]
         if headers is None:
-            headers = [("Upgrade", "websocket"), ("Connection", "Upgrade"),
-                       ("Sec-WebSocket-Key", key), ("Sec-WebSocket-Version", "13")]
+            headers = upgrade_headers(key)
         lines = [f"{method} {path} {version}"] + [f"{k}: {v}" for k, v in hs + list(headers)]
         return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
@@ -556,6 +561,8 @@ class RawClient:
         return out
 
     def handshake(self, path="/", headers=None, extra=b"", key=None, timeout=3.0):
+        if key is None and headers is not None:
+            key = next((v for k, v in headers if k.lower() == "sec-websocket-key"), None)
         key = key or ws_key()
         self.send(self.request_bytes(path, headers, key) + extra)
         r = self.read_response(timeout)

@@ -106,8 +106,7 @@ VIOLATIONS = [
     ("continuation without start", [build_frame(OP_CONT, b"x")], 1002),
     ("text inside fragmented text", [build_frame(OP_TEXT, b"a", fin=False),
                                      build_frame(OP_TEXT, b"b")], 1002),
-    pytest.param("close 1-byte payload", [build_frame(OP_CLOSE, b"\x03")], 1002,
-                 marks=pytest.mark.deliberate),
+    ("close 1-byte payload", [build_frame(OP_CLOSE, b"\x03")], 1002, "deliberate"),
     ("close code 999", [build_frame(OP_CLOSE, close_payload(999))], 1002),
     ("close code 1004", [build_frame(OP_CLOSE, close_payload(1004))], 1002),
     ("close code 1005", [build_frame(OP_CLOSE, close_payload(1005))], 1002),
@@ -119,9 +118,10 @@ VIOLATIONS = [
 ]
 
 
-@pytest.mark.parametrize("case,frames,code", VIOLATIONS,
-                         ids=[v[0] if isinstance(v, tuple) else v.values[0] for v in VIOLATIONS])
-def test_protocol_violation(wsd, case, frames, code):
+@pytest.mark.parametrize("frames,code", [
+    pytest.param(v[1], v[2], id=v[0], marks=[pytest.mark.deliberate] if len(v) > 3 else [])
+    for v in VIOLATIONS])
+def test_protocol_violation(wsd, frames, code):
     srv, c = cat_client(wsd)
     c.send(b"".join(frames))
     expect_fail(c, code)

@@ -1,0 +1,140 @@
+"""Command line (spec 12): Go flag syntax, messages and exit codes."""
+import socket
+import subprocess
+
+import pytest
+
+from conftest import (IS_WEBSOCKETD, SCRIPTS, WSD_BIN, RawClient, arun, connect, free_port,
+                      recv_all, wsd_env)
+
+
+def run(*args, timeout=3, cwd=None):
+    """Runs wsd to completion (a server that starts instead is killed after
+    `timeout` and the test fails with TimeoutExpired)."""
+    return subprocess.run([str(WSD_BIN), *map(str, args)], stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=timeout, env=wsd_env(), cwd=cwd,
+                          text=True)
+
+
+def test_help_exit_0_usage_on_stderr():
+    r = run("--help")
+    assert r.returncode == 0
+    assert "--port" in r.stderr or "-port" in r.stderr
+    assert r.stdout == ""
+
+
+def test_short_h():
+    r = run("-h")
+    assert r.returncode == 0
+    assert "port" in r.stderr
+
+
+@pytest.mark.deliberate
+def test_version():
+    r = run("--version")
+    assert r.returncode == 0
+    assert r.stdout.startswith("wsd ")
+
+
+def test_unknown_flag_exit_2():
+    r = run("--bogus", "cat")
+    assert r.returncode == 2
+    assert "flag provided but not defined: -bogus" in r.stderr
+
+
+def test_bad_int_value_exit_2():
+    r = run("--port=abc", "cat")
+    assert r.returncode == 2
+    assert "invalid value" in r.stderr
+
+
+def test_no_args_exit_1():
+    r = run()
+    assert r.returncode == 1
+    assert r.stdout.strip() == "Command line arguments are missing."
+
+
+def test_missing_command_exit_1():
+    r = run("--port=1", "nope")
+    assert r.returncode == 1
+    assert "Unable to locate specified COMMAND 'nope' in OS path." in r.stdout + r.stderr
+
+
+def test_bad_loglevel_exit_1():
+    r = run("--loglevel=chatty", "cat")
+    assert r.returncode == 1
+    assert "Incorrect loglevel flag 'chatty'" in r.stdout
+
+
+def test_port_in_use_exit_3():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    try:
+        r = run(f"--port={s.getsockname()[1]}", "--address=127.0.0.1", "cat")
+    finally:
+        s.close()
+    assert r.returncode == 3
+    assert "address already in use" in (r.stdout + r.stderr).lower()
+
+
+@pytest.mark.parametrize("style", ["-port P", "--port P", "-port=P", "--port=P"])
+def test_port_flag_spellings(wsd, style):
+    def port_args(p):
+        flag, _, rest = style.partition("=") if "=" in style else style.partition(" ")
+        return [f"{flag}={p}"] if "=" in style else [flag, str(p)]
+    srv = wsd(SCRIPTS / "count.sh", "1", port_args=port_args)
+
+    async def go():
+        async with connect(srv) as ws:
+            return await recv_all(ws)
+    msgs, _, _ = arun(go())
+    assert msgs == ["1"]
+
+
+def test_flag_after_command_goes_to_command(wsd):
+    srv = wsd("./args.sh", "--foo", "--port=1", cwd=SCRIPTS)
+
+    async def go():
+        async with connect(srv) as ws:
+            return await recv_all(ws)
+    msgs, _, _ = arun(go())
+    assert msgs == ["./args.sh", "--foo", "--port=1"]
+
+
+def test_double_dash_ends_flags(wsd):
+    srv = wsd("--", "./args.sh", "x", cwd=SCRIPTS)
+
+    async def go():
+        async with connect(srv) as ws:
+            return await recv_all(ws)
+    msgs, _, _ = arun(go())
+    assert msgs == ["./args.sh", "x"]
+
+
+def test_bool_flag_bare_and_explicit(wsd):
+    for flags in (["--binary"], ["--binary=true"], ["-binary=1"]):
+        srv = wsd("/bin/cat", flags=flags)
+
+        async def go():
+            async with connect(srv) as ws:
+                await ws.send(b"\x00\x01")
+                return await ws.recv()
+        assert arun(go()) == b"\x00\x01", flags
+
+
+@pytest.mark.deliberate
+@pytest.mark.parametrize("flag", ["--staticdir=."])
+def test_unsupported_feature_flag_exit_1(flag):
+    r = run(f"--port={free_port()}", "--address=127.0.0.1", flag, "cat")
+    assert r.returncode == 1
+    lines = [ln for ln in r.stdout.splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stdout
+    assert flag.lstrip("-").split("=")[0] in lines[0]
+
+
+@pytest.mark.deliberate
+@pytest.mark.parametrize("flag", ["--header", "--header-ws", "--header-http"])
+def test_header_with_crlf_refused(flag):
+    r = run(f"--port={free_port()}", "--address=127.0.0.1", f"{flag}=X: a\r\nb", "cat")
+    assert r.returncode == 1

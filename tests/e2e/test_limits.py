@@ -1,0 +1,89 @@
+"""--maxforks (spec 14) and a concurrency smoke test (spec 16)."""
+import asyncio
+import time
+
+import pytest
+
+from conftest import (RawClient, arun, connect, raw_request, recv_all, upgrade_headers, wait_gone,
+                      wait_until)
+
+
+def upgrade_request(port):
+    lines = ["GET / HTTP/1.1", f"Host: 127.0.0.1:{port}"] + \
+        [f"{k}: {v}" for k, v in upgrade_headers()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def test_maxforks_1_second_connection_429(wsd):
+    srv = wsd("/bin/cat", flags=["--maxforks=1"])
+    c = RawClient(srv.port)
+    c.handshake()
+    c.send_text("one")
+    assert c.recv_text() == "one"
+    child = srv.wait_children(1)[0]
+    r = raw_request(srv.port, upgrade_request(srv.port), timeout=2.0)
+    assert r.status == 429
+    assert r.body == b"429 Too Many Requests\n"
+    # The first connection is unaffected.
+    c.send_text("still")
+    assert c.recv_text() == "still"
+    c.send_close(1000)
+    c.expect_close()
+    c.expect_eof()
+    assert wait_gone(child, 3.0)
+
+    def try_again():
+        c2 = RawClient(srv.port)
+        c2.send(upgrade_request(srv.port))
+        r2 = c2.read_response()
+        if r2.status != 101:
+            c2.close()
+            return None
+        return c2
+    c2 = wait_until(try_again, 3.0, interval=0.05)
+    assert c2, "no new connection accepted after the first one closed"
+
+
+def test_maxforks_slot_freed_after_child_exit(wsd):
+    from conftest import SCRIPTS
+    srv = wsd(SCRIPTS / "count.sh", "1", flags=["--maxforks=1"])
+
+    import websockets
+
+    async def one():
+        async with connect(srv) as ws:
+            return (await recv_all(ws))[0]
+    for _ in range(5):
+        # Slots are freed once the child is reaped: retry briefly on 429.
+        deadline = time.monotonic() + 3
+        while True:
+            try:
+                assert arun(one()) == ["1"]
+                break
+            except websockets.InvalidStatusCode as e:
+                assert e.status_code == 429
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+
+@pytest.mark.timeout(60)
+def test_50_concurrent_clients_echo(wsd):
+    srv = wsd("/bin/cat")
+
+    async def client(i):
+        async with connect(srv) as ws:
+            got = []
+            for j in range(20):
+                msg = f"client {i} message {j} " + "x" * (i * 7 % 50)
+                await ws.send(msg)
+                got.append(await ws.recv())
+            return got == [f"client {i} message {j} " + "x" * (i * 7 % 50) for j in range(20)]
+
+    async def go():
+        return await asyncio.gather(*[client(i) for i in range(50)])
+    t0 = time.monotonic()
+    results = arun(go(), timeout=40)
+    assert all(results), f"{results.count(False)} clients got wrong echoes"
+    assert time.monotonic() - t0 < 40
+    srv.wait_no_children(5.0)
