@@ -84,14 +84,22 @@ extern const char *wsd_build_info;
  * to exit with, having printed exactly what the user should see:
  *   0  --help (usage to `err`, as websocketd), --version / --license (to `out`)
  *   1  a configuration error: a one-line message, websocketd's wording where
- *      it has one, to `out` (websocketd prints these on stdout), plus the
- *      short usage hint on `err`; also a flag whose feature wsd does not have
+ *      it has one, on the stream websocketd uses — `out` for "Command line
+ *      arguments are missing." and the bad --loglevel message, `err` for the
+ *      others — plus, where websocketd prints it, the short usage hint on
+ *      `err`; also a flag whose feature wsd does not have (one line, `err`)
  *   2  an unknown flag or a bad flag value: Go's "flag provided but not
- *      defined: -x" / "invalid value ..." on `err`, then the flag list.
+ *      defined: -x" / "invalid value ..." on `err`, then the flag list
+ *   4  --devconsole with --staticdir/--cgidir: websocketd's FATAL log line
+ *      on `out` (none with --loglevel=none).
  * Reads the environment for --passenv and PATH for COMMAND. */
 int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err);
 
 /* Frees everything *c owns; *c may then be parsed into again. */
 void wsd_config_free(wsd_config *c);
+
+/* Is the feature of flag `name` (without dashes) built? 1 yes, 0 no (the
+ * flag is accepted, checked, then refused at start-up), -1 no such flag. */
+int wsd_config_flag_supported(const char *name);
 
 #endif

@@ -1,0 +1,296 @@
+/* env.c — the environment of a WebSocket child, as websocketd 0.4.1's
+ * libwebsocketd/env.go builds it (§3 of the reference), with one deliberate
+ * difference: HTTP_HOST is included (Go drops Host from req.Header).
+ *
+ * Order: SERVER_SOFTWARE, the --passenv values, the standard variables,
+ * then one HTTP_* per header name in order of first arrival (Go: map order,
+ * random). Every standard and HTTP_* value is cleaned as websocketd's
+ * appendEnv does: CR and LF become spaces, then Go's strings.TrimSpace.
+ *
+ * Duplicates: os/exec de-duplicates websocketd's list; Debian's build
+ * (Go 1.19) keeps the LAST occurrence of a name, at its own position (e.g.
+ * --passenv=REMOTE_ADDR,FOO gives FOO=… then REMOTE_ADDR=<client>, observed).
+ * wsd does the same: last value, last position. */
+#include "env.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+typedef struct {
+    char **v;
+    size_t n, cap;
+} envvec;
+
+static void push(envvec *e, char *kv)
+{
+    if (e->n == e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 64;
+        e->v = xrealloc(e->v, e->cap * sizeof *e->v);
+    }
+    e->v[e->n++] = kv;
+}
+
+/* Length of the Unicode white space (Go's unicode.IsSpace) starting s. */
+static size_t space_at(const unsigned char *s, size_t n)
+{
+    if (n >= 1 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')))
+        return 1;
+    if (n >= 2 && s[0] == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0))
+        return 2;
+    if (n >= 3 && ((s[0] == 0xe1 && s[1] == 0x9a && s[2] == 0x80) ||
+                   (s[0] == 0xe2 && s[1] == 0x80 && (s[2] <= 0x8a || s[2] == 0xa8 ||
+                                                     s[2] == 0xa9 || s[2] == 0xaf)) ||
+                   (s[0] == 0xe2 && s[1] == 0x81 && s[2] == 0x9f) ||
+                   (s[0] == 0xe3 && s[1] == 0x80 && s[2] == 0x80)))
+        return 3;
+    return 0;
+}
+
+/* Appends v[0..n) to b, cleaned as websocketd's appendEnv: CR/LF → space,
+ * then strings.TrimSpace. */
+static void append_clean(wsd_str *b, const char *v, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)v;
+    size_t k, i;
+
+    /* CR and LF become spaces, which are trimmed like any space */
+    while (n > 0 && (k = space_at(s, n)) > 0) {
+        s += k;
+        n -= k;
+    }
+    for (;;) {
+        if (n >= 1 && space_at(s + n - 1, 1) == 1)
+            n -= 1;
+        else if (n >= 2 && space_at(s + n - 2, 2) == 2)
+            n -= 2;
+        else if (n >= 3 && space_at(s + n - 3, 3) == 3)
+            n -= 3;
+        else
+            break;
+    }
+    for (i = 0; i < n; i++) {
+        char c = (char)s[i];
+        if (c == '\r' || c == '\n')
+            c = ' ';
+        wsd_str_append(b, &c, 1);
+    }
+}
+
+static void add_var(envvec *e, const char *name, const char *value, size_t vlen)
+{
+    wsd_str b;
+    wsd_str_init(&b, (size_t)-1 / 2);
+    wsd_str_appends(&b, name);
+    wsd_str_append(&b, "=", 1);
+    if (value)
+        append_clean(&b, value, vlen);
+    push(e, b.s);
+}
+
+static void add_str(envvec *e, const char *name, const char *value)
+{
+    add_var(e, name, value, value ? strlen(value) : 0);
+}
+
+enum { HP_OK = 0, HP_MISSING_PORT = 1, HP_ERROR = -1 };
+
+static const char *memchr_last(const char *s, size_t n, int c)
+{
+    while (n > 0) {
+        if (s[n - 1] == c)
+            return s + n - 1;
+        n--;
+    }
+    return NULL;
+}
+
+/* Go's net.SplitHostPort. */
+static int split_host_port(const char *hp, size_t n, const char **host, size_t *hlen,
+                           const char **port, size_t *plen)
+{
+    const char *colon = memchr_last(hp, n, ':');
+    size_t i, j = 0, k = 0;
+
+    if (!colon)
+        return HP_MISSING_PORT;
+    i = (size_t)(colon - hp);
+    if (hp[0] == '[') {
+        const char *rb = memchr(hp, ']', n);
+        size_t end;
+        if (!rb)
+            return HP_ERROR;                  /* missing ']' */
+        end = (size_t)(rb - hp);
+        if (end + 1 == n)
+            return HP_MISSING_PORT;
+        if (end + 1 != i)
+            return hp[end + 1] == ':' ? HP_ERROR : HP_MISSING_PORT;
+        *host = hp + 1;
+        *hlen = end - 1;
+        j = 1;
+        k = end + 1;
+    } else {
+        *host = hp;
+        *hlen = i;
+        if (memchr(hp, ':', i))
+            return HP_ERROR;                  /* too many colons */
+    }
+    if (memchr(hp + j, '[', n - j) || memchr(hp + k, ']', n - k))
+        return HP_ERROR;
+    *port = hp + i + 1;
+    *plen = n - i - 1;
+    return HP_OK;
+}
+
+static int name_eq(const wsd_http_header *a, const wsd_http_header *b)
+{
+    size_t i;
+    if (a->name_len != b->name_len)
+        return 0;
+    for (i = 0; i < a->name_len; i++) {
+        int x = (unsigned char)a->name[i], y = (unsigned char)b->name[i];
+        if (x >= 'A' && x <= 'Z')
+            x += 32;
+        if (y >= 'A' && y <= 'Z')
+            y += 32;
+        if (x != y)
+            return 0;
+    }
+    return 1;
+}
+
+char **wsd_env_build(const wsd_env_input *in)
+{
+    const wsd_request *r = in->req;
+    const wsd_config *cfg = in->cfg;
+    envvec e = {0};
+    const wsd_http_header *hosth = wsd_http_get(r, "Host");
+    const char *hostv = hosth ? hosth->value : "";
+    size_t hostn = hosth ? hosth->value_len : 0;
+    const char *sname = "", *sport = "", *path = r->path ? r->path : "/";
+    size_t snlen = 0, splen = 0, plen = strlen(path), i, total, nkeep;
+    char portbuf[32], proto[32], *decoded, **out, *dst;
+    unsigned char *keep;
+    int rc;
+
+    /* 1. SERVER_SOFTWARE, 2. --passenv values */
+    add_str(&e, "SERVER_SOFTWARE", "wsd/" WSD_VERSION);
+    for (i = 0; cfg && i < cfg->npassenv_values; i++)
+        push(&e, xstrdup(cfg->passenv_values[i]));
+
+    /* 3. standard variables */
+    rc = split_host_port(hostv, hostn, &sname, &snlen, &sport, &splen);
+    if (rc == HP_MISSING_PORT) {
+        sname = hostv;
+        snlen = hostn;
+        sport = in->https ? "443" : "80";
+        splen = strlen(sport);
+    } else if (rc == HP_ERROR) {
+        sname = sport = "";
+        snlen = splen = 0;
+    }
+    decoded = xmalloc(plen + 1);
+    if (wsd_http_url_decode(path, plen, decoded) < 0)
+        memcpy(decoded, path, plen + 1);    /* as the server does for PATH_INFO */
+    if (r->http_major > 0)
+        snprintf(proto, sizeof proto, "HTTP/%d.%d", r->http_major, r->http_minor);
+    else
+        snprintf(proto, sizeof proto, "HTTP/1.1");
+
+    add_str(&e, "REMOTE_ADDR", in->remote_ip);
+    add_str(&e, "REMOTE_HOST", in->remote_host ? in->remote_host : in->remote_ip);
+    add_var(&e, "SERVER_NAME", sname, snlen);
+    add_var(&e, "SERVER_PORT", sport, splen);
+    add_str(&e, "SERVER_PROTOCOL", proto);
+    add_str(&e, "GATEWAY_INTERFACE", "websocketd-CGI/0.1");
+    add_str(&e, "REQUEST_METHOD", r->method ? r->method : "GET");
+    add_str(&e, "SCRIPT_NAME", in->script_name);
+    add_str(&e, "PATH_INFO", in->path_info);
+    add_str(&e, "PATH_TRANSLATED", decoded);
+    add_str(&e, "QUERY_STRING", r->query);
+    add_str(&e, "AUTH_TYPE", "");
+    add_str(&e, "CONTENT_LENGTH", "");
+    add_str(&e, "CONTENT_TYPE", "");
+    add_str(&e, "REMOTE_IDENT", "");
+    add_str(&e, "REMOTE_USER", "");
+    add_str(&e, "UNIQUE_ID", in->unique_id);
+    snprintf(portbuf, sizeof portbuf, "%d", in->remote_port);
+    add_str(&e, "REMOTE_PORT", portbuf);
+    if (r->target)
+        add_var(&e, "REQUEST_URI", r->target, r->target_len);
+    else
+        add_str(&e, "REQUEST_URI", path);
+    if (in->https)
+        add_str(&e, "HTTPS", "on");
+    free(decoded);
+
+    /* 4. HTTP_* per header name (case-insensitive, as Go canonicalises),
+     * first arrival order, repeats joined with ", " */
+    for (i = 0; i < r->nheaders; i++) {
+        const wsd_http_header *h = &r->headers[i];
+        size_t j, k;
+        wsd_str b;
+        int seen = 0;
+
+        for (j = 0; j < i && !seen; j++)
+            seen = name_eq(&r->headers[j], h);
+        if (seen)
+            continue;
+        wsd_str_init(&b, (size_t)-1 / 2);
+        wsd_str_append(&b, "HTTP_", 5);
+        for (k = 0; k < h->name_len; k++) {
+            char c = h->name[k];
+            if (c == '-')
+                c = '_';
+            else if (c >= 'a' && c <= 'z')
+                c = (char)(c - 32);
+            wsd_str_append(&b, &c, 1);
+        }
+        wsd_str_append(&b, "=", 1);
+        for (j = i, k = 0; j < r->nheaders; j++) {
+            if (!name_eq(&r->headers[j], h))
+                continue;
+            if (k++)
+                wsd_str_append(&b, ", ", 2);
+            append_clean(&b, r->headers[j].value, r->headers[j].value_len);
+        }
+        push(&e, b.s);
+    }
+
+    /* de-duplicate: the last occurrence of each name stays, in its place */
+    keep = xcalloc(e.n ? e.n : 1, 1);
+    total = 0;
+    nkeep = 0;
+    for (i = e.n; i-- > 0;) {
+        size_t klen = strcspn(e.v[i], "="), j;
+        int dup = 0;
+        for (j = i + 1; j < e.n && !dup; j++) {
+            if (keep[j] && strncmp(e.v[j], e.v[i], klen) == 0 && e.v[j][klen] == '=')
+                dup = 1;
+        }
+        if (!dup) {
+            keep[i] = 1;
+            nkeep++;
+            total += strlen(e.v[i]) + 1;
+        }
+    }
+
+    /* one allocation: the array, then the strings */
+    out = xmalloc((nkeep + 1) * sizeof *out + total);
+    dst = (char *)(out + nkeep + 1);
+    for (i = 0, nkeep = 0; i < e.n; i++) {
+        if (keep[i]) {
+            size_t len = strlen(e.v[i]) + 1;
+            memcpy(dst, e.v[i], len);
+            out[nkeep++] = dst;
+            dst += len;
+        }
+        free(e.v[i]);
+    }
+    out[nkeep] = NULL;
+    free(keep);
+    free(e.v);
+    return out;
+}

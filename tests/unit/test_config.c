@@ -1,0 +1,894 @@
+/* test_config.c — the command line, against what Debian's websocketd 0.4.1
+ * was observed to print (its name replaced by "wsd"). */
+#include "config.h"
+#include "harness.h"
+#include "log.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Observed: websocketd's ShortHelp (stderr after most errors). */
+static const char SHORT[] =
+    "\n"
+    "Usage:\n"
+    "\n"
+    "  Export a single executable program a WebSocket server:\n"
+    "    wsd [options] COMMAND [command args]\n"
+    "\n"
+    "  Or, export an entire directory of executables as WebSocket endpoints:\n"
+    "    wsd [options] --dir=SOMEDIR\n"
+    "\n"
+    "  Or, show extended help message using:\n"
+    "    wsd --help\n";
+
+typedef struct {
+    int rc;
+    char *out, *err;
+    wsd_config c;
+} result;
+
+static void res_free(result *r)
+{
+    free(r->out);
+    free(r->err);
+    wsd_config_free(&r->c);
+}
+
+/* Runs wsd_config_parse on {"wsd", args...}. */
+static result run_v(const char *const *args)
+{
+    result r;
+    char *argv[64];
+    int argc = 0;
+    size_t ol, el;
+    FILE *o, *e;
+
+    argv[argc++] = (char *)"wsd";
+    while (*args && argc < 63)
+        argv[argc++] = (char *)*args++;
+    argv[argc] = NULL;
+    memset(&r, 0, sizeof r);
+    o = open_memstream(&r.out, &ol);
+    e = open_memstream(&r.err, &el);
+    r.rc = wsd_config_parse(&r.c, argc, argv, o, e);
+    fclose(o);
+    fclose(e);
+    return r;
+}
+#define RUN(...) run_v((const char *const[]){__VA_ARGS__, NULL})
+#define RUN0() run_v((const char *const[]){NULL})
+
+static int starts_with(const char *s, const char *p)
+{
+    return s && strncmp(s, p, strlen(p)) == 0;
+}
+
+static int ends_with(const char *s, const char *p)
+{
+    size_t a = s ? strlen(s) : 0, b = strlen(p);
+    return s && a >= b && strcmp(s + a - b, p) == 0;
+}
+
+/* A Go flag error: the message, the flag list, the short usage; exit 2. */
+static void check_flag_error(const char *const *args, const char *msg)
+{
+    result r = run_v(args);
+    char want[512];
+    snprintf(want, sizeof want, "%s\nUsage of wsd:\n  -address value\n", msg);
+    is_int(r.rc, 2, "exit 2: %s", msg);
+    is_str(r.out, "", "  nothing on stdout");
+    if (!ok(starts_with(r.err, want), "  stderr starts with the message and flag list"))
+        printf("#   got: %.200s\n", r.err);
+    ok(ends_with(r.err, SHORT), "  stderr ends with the short usage");
+    res_free(&r);
+}
+#define FLAG_ERROR(msg, ...) check_flag_error((const char *const[]){__VA_ARGS__, NULL}, msg)
+
+/* A websocketd configuration error: message (on `out` or `err`), maybe the
+ * short usage; exit 1. */
+static void check_cfg_error(const char *const *args, const char *out, const char *err)
+{
+    result r = run_v(args);
+    const char *m = *out ? out : err;
+    is_int(r.rc, 1, "exit 1: %.*s", (int)strcspn(m, "\n"), m);
+    is_str(r.out, out, "  stdout");
+    is_str(r.err, err, "  stderr");
+    res_free(&r);
+}
+#define CFG_ERROR(out, err, ...) check_cfg_error((const char *const[]){__VA_ARGS__, NULL}, out, err)
+
+static char tmpdir[256];
+static char *catpath(const char *a, const char *b)
+{
+    static char buf[4][512];
+    static int k;
+    char *p = buf[k++ & 3];
+    snprintf(p, 512, "%s/%s", a, b);
+    return p;
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    chmod(path, mode);
+}
+
+static void test_no_args_and_help(void)
+{
+    result r = RUN0();
+    is_int(r.rc, 1, "no arguments: exit 1");
+    is_str(r.out, "Command line arguments are missing.\n", "no arguments: stdout");
+    is_str(r.err, SHORT, "no arguments: short usage on stderr");
+    res_free(&r);
+
+    {
+        static const char *const spell[] = {"--help", "-help", "-h", "--h", "--help=false", "-h=x"};
+        size_t i;
+        for (i = 0; i < sizeof spell / sizeof *spell; i++) {
+            r = RUN(spell[i]);
+            is_int(r.rc, 0, "%s: exit 0", spell[i]);
+            is_str(r.out, "", "%s: nothing on stdout", spell[i]);
+            ok(starts_with(r.err, "Usage of wsd:\n  -address value\n    \tInterfaces to bind to"),
+               "%s: Go flag list first, on stderr", spell[i]);
+            res_free(&r);
+        }
+    }
+    /* help after other flags; flags after it are not looked at */
+    r = RUN("--port=1", "--help", "--bogus");
+    is_int(r.rc, 0, "--port=1 --help --bogus: exit 0");
+    res_free(&r);
+
+    r = RUN("--help");
+    {
+        static const char *const want[] = {
+            "  -address value\n", "  -binary\n", "  -cgidir string\n", "  -closems uint\n",
+            "  -devconsole\n", "  -dir string\n", "  -header value\n", "  -header-http value\n",
+            "  -header-ws value\n", "  -license\n", "  -loglevel string\n",
+            "\tLog level, one of: debug, trace, access, info, error, fatal (default \"access\")\n",
+            "  -maxforks int\n", " (default 1024)\n", "  -maxframesize uint\n",
+            " (default 1048576)\n", "  -origin string\n", "  -passenv string\n",
+            "(default \"PATH,LD_LIBRARY_PATH\")\n", "  -passstderr\n", "  -pingms uint\n",
+            "  -port int\n", "  -redirport int\n", "  -reverselookup\n", "  -sameorigin\n",
+            "  -ssl\n", "  -sslca string\n", "  -sslcert string\n", "  -sslkey string\n",
+            "  -staticdir string\n", "  -unixsocket string\n", "  -version\n",
+            "not supported by this build yet",
+            "\nwsd " WSD_VERSION "\n\nwsd is a command line tool",
+            "--unixsocket=PATH", "--sslca=FILE", "--pingms=", "--maxframesize=",
+            "--passstderr", "Default: 1024", "Default: 1048576", "Default: PATH,LD_LIBRARY_PATH",
+            "wsd --license",
+        };
+        size_t i;
+        for (i = 0; i < sizeof want / sizeof *want; i++)
+            {
+            const char *w = want[i] + strspn(want[i], "\n\t ");
+            ok(r.err && strstr(r.err, want[i]) != NULL, "--help mentions %.*s",
+               (int)strcspn(w, "\n"), w);
+        }
+    }
+    /* the flag list is sorted by name, as Go prints it */
+    {
+        const char *p = r.err;
+        char name[64], prev[64] = "";
+        int sorted = 1, count = 0;
+        while (p && (p = strstr(p, "\n  -")) != NULL) {
+            size_t n;
+            p += 4;
+            n = strcspn(p, " \n");
+            if (n >= sizeof name)
+                n = sizeof name - 1;
+            memcpy(name, p, n);
+            name[n] = '\0';
+            if (count && strcmp(prev, name) >= 0)
+                sorted = 0;
+            memcpy(prev, name, n + 1);
+            count++;
+            if (strcmp(name, "version") == 0)
+                break;
+        }
+        ok(sorted, "flag list sorted by name");
+        is_int(count, 28, "28 flags listed");
+    }
+    ok(ends_with(r.err, "BSD 2-Clause license: Run 'wsd --license' for details.\n"),
+       "--help ends with the licence hint");
+    res_free(&r);
+}
+
+static void test_version_license(void)
+{
+    result r;
+
+    wsd_build_info = NULL;
+    r = RUN("--version");
+    is_int(r.rc, 0, "--version: exit 0");
+    is_str(r.out, "wsd " WSD_VERSION "\n", "--version without build info");
+    is_str(r.err, "", "--version: nothing on stderr");
+    res_free(&r);
+
+    wsd_build_info = "libuv 1.2.3, OpenSSL x";
+    r = RUN("-version");
+    is_str(r.out, "wsd " WSD_VERSION " (libuv 1.2.3, OpenSSL x)\n", "-version with build info");
+    res_free(&r);
+    wsd_build_info = NULL;
+
+    r = RUN("--license");
+    is_int(r.rc, 0, "--license: exit 0");
+    ok(starts_with(r.out, "wsd " WSD_VERSION "\nCopyright 2026 the wsd authors.\n"),
+       "--license: version line then copyright");
+    ok(r.out && strstr(r.out, "Redistributions in binary form must reproduce") != NULL,
+       "--license: BSD-2-Clause text");
+    res_free(&r);
+
+    /* observed: --version wins over later checks, but --loglevel comes first */
+    r = RUN("--version", "--ssl", "--dir=/nonexistent");
+    is_int(r.rc, 0, "--version --ssl --dir=...: exit 0");
+    res_free(&r);
+    r = RUN("--version=false", "--license=1");
+    is_int(r.rc, 0, "--version=false --license=1: license");
+    ok(r.out && strstr(r.out, "Copyright") != NULL, "  licence printed");
+    res_free(&r);
+    CFG_ERROR("Incorrect loglevel flag 'x'. Use --help to see allowed values.\n", SHORT,
+              "--loglevel=x", "--version");
+}
+
+static void test_flag_errors(void)
+{
+    FLAG_ERROR("flag provided but not defined: -bogus", "--bogus");
+    FLAG_ERROR("flag provided but not defined: -x", "-x");
+    FLAG_ERROR("flag provided but not defined: -addres", "--addres=1");
+    FLAG_ERROR("flag provided but not defined: -Port", "--Port=1");
+    FLAG_ERROR("flag provided but not defined: -bogus", "--port=1", "-bogus=a=b", "cat");
+    FLAG_ERROR("bad flag syntax: ---x", "---x");
+    FLAG_ERROR("bad flag syntax: -=x", "-=x");
+    FLAG_ERROR("bad flag syntax: --=x", "--=x");
+    FLAG_ERROR("flag needs an argument: -port", "--port");
+    FLAG_ERROR("flag needs an argument: -address", "--port=1", "--address");
+    FLAG_ERROR("invalid value \"x\" for flag -port: parse error", "--port=x");
+    FLAG_ERROR("invalid value \"\" for flag -port: parse error", "--port=");
+    FLAG_ERROR("invalid value \"abc\" for flag -port: parse error", "-port", "abc");
+    FLAG_ERROR("invalid value \"99999999999999999999\" for flag -port: value out of range",
+               "--port=99999999999999999999");
+    FLAG_ERROR("invalid value \"-1\" for flag -closems: parse error", "--closems=-1");
+    FLAG_ERROR("invalid boolean value \"x\" for -ssl: parse error", "--ssl=x");
+    FLAG_ERROR("invalid boolean value \"yes\" for -ssl: parse error", "--ssl=yes");
+    FLAG_ERROR("invalid boolean value \"\" for -binary: parse error", "--binary=");
+    FLAG_ERROR("invalid value \"0x\" for flag -port: parse error", "--port", "0x", "--", "x");
+    FLAG_ERROR("invalid value \"0b\" for flag -port: parse error", "-port=0b");
+    FLAG_ERROR("invalid value \"1_\" for flag -maxforks: parse error", "--maxforks=1_");
+    /* %q quoting of the value, as Go's strconv.Quote (observed) */
+    FLAG_ERROR("invalid value \"\\xff\\x01\\n\\\"\\\\\xc3\xa9\\u00a0\" for flag -port: parse error",
+               "--port=\xff\x01\n\"\\\xc3\xa9\xc2\xa0");
+    /* a flag error wins over a later bad flag and over missing arguments */
+    FLAG_ERROR("flag provided but not defined: -a", "--ssl", "-a", "-b");
+}
+
+static void test_ints(void)
+{
+    static const struct { const char *s; long long v; } good[] = {
+        {"0", 0}, {"8080", 8080}, {"+5", 5}, {"-5", -5}, {"0x10", 16}, {"0X1f", 31},
+        {"0o17", 15}, {"0O17", 15}, {"0b101", 5}, {"0B11", 3}, {"017", 15}, {"00", 0},
+        {"1_000", 1000}, {"0x_1f", 31}, {"0_7", 7}, {"0b1_0", 2}, {"-0x10", -16},
+        {"9223372036854775807", INT64_MAX}, {"-9223372036854775808", INT64_MIN},
+        {"0x7fffffffffffffff", INT64_MAX},
+    };
+    static const struct { const char *s; const char *why; } bad[] = {
+        {"", "parse error"}, {"+", "parse error"}, {"-", "parse error"}, {"--1", "parse error"},
+        {"08", "parse error"}, {"0x", "parse error"}, {"0xg", "parse error"}, {"1__0", "parse error"},
+        {"_1", "parse error"}, {"1_", "parse error"}, {"0_", "parse error"}, {"0x1_", "parse error"},
+        {" 1", "parse error"}, {"1 ", "parse error"}, {"1e3", "parse error"}, {"0b2", "parse error"},
+        {"9223372036854775808", "value out of range"}, {"-9223372036854775809", "value out of range"},
+        {"99999999999999999999x", "value out of range"}, {"0x10000000000000000", "value out of range"},
+    };
+    size_t i;
+    char arg[128], msg[256];
+
+    for (i = 0; i < sizeof good / sizeof *good; i++) {
+        result r;
+        snprintf(arg, sizeof arg, "--maxforks=%s", good[i].s);
+        r = RUN(arg, "/bin/sh");
+        is_int(r.rc, -1, "%s accepted", arg);
+        is_int(r.c.maxforks, good[i].v, "%s value", arg);
+        res_free(&r);
+    }
+    for (i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(arg, sizeof arg, "--maxforks=%s", bad[i].s);
+        snprintf(msg, sizeof msg, "invalid value \"%s\" for flag -maxforks: %s", bad[i].s, bad[i].why);
+        FLAG_ERROR(msg, arg, "/bin/sh");
+    }
+    /* uint: --closems */
+    {
+        result r = RUN("--closems=18446744073709551615", "/bin/sh");
+        is_int(r.rc, -1, "closems 2^64-1 accepted");
+        ok(r.c.closems == 18446744073709551615UL, "closems = 2^64-1");
+        res_free(&r);
+        r = RUN("--closems", "0x3e8", "/bin/sh");
+        is_int(r.c.closems, 1000, "--closems 0x3e8 = 1000");
+        res_free(&r);
+        r = RUN("--closems=+1", "/bin/sh");
+        is_int(r.rc, 2, "--closems=+1 refused (ParseUint has no sign)");
+        res_free(&r);
+    }
+    FLAG_ERROR("invalid value \"18446744073709551616\" for flag -closems: value out of range",
+               "--closems=18446744073709551616");
+    /* maxframesize: uint64, default 1 MiB, 0 = unlimited */
+    {
+        result r = RUN("/bin/sh");
+        ok(r.c.maxframesize == 1048576, "maxframesize default 1048576");
+        res_free(&r);
+        r = RUN("--maxframesize=0", "/bin/sh");
+        ok(r.rc == -1 && r.c.maxframesize == 0, "--maxframesize=0");
+        res_free(&r);
+        r = RUN("--maxframesize", "0x10000000", "/bin/sh");
+        ok(r.c.maxframesize == 0x10000000, "--maxframesize 0x10000000");
+        res_free(&r);
+    }
+    FLAG_ERROR("invalid value \"-1\" for flag -maxframesize: parse error", "--maxframesize=-1");
+    /* port: int range → clamped, stays invalid for the listener */
+    {
+        result r = RUN("--port=-1", "/bin/sh");
+        is_int(r.c.port, -1, "--port=-1 kept (listen fails later, as websocketd)");
+        res_free(&r);
+        r = RUN("--port=0x7fffffffffff", "/bin/sh");
+        is_int(r.c.port, 2147483647, "--port beyond int clamps");
+        res_free(&r);
+        r = RUN("--port=70000", "/bin/sh");
+        is_int(r.c.port, 70000, "--port=70000 kept (listen fails later, as websocketd)");
+        res_free(&r);
+    }
+}
+
+static void test_bools(void)
+{
+    static const char *const t[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const f[] = {"0", "f", "F", "FALSE", "false", "False"};
+    char arg[64];
+    size_t i;
+    result r;
+
+    for (i = 0; i < 6; i++) {
+        snprintf(arg, sizeof arg, "--binary=%s", t[i]);
+        r = RUN(arg, "/bin/sh");
+        ok(r.rc == -1 && r.c.binary == 1, "%s → true", arg);
+        res_free(&r);
+        snprintf(arg, sizeof arg, "-binary=%s", f[i]);
+        r = RUN("--binary", arg, "/bin/sh");
+        ok(r.rc == -1 && r.c.binary == 0, "--binary %s → false", arg);
+        res_free(&r);
+    }
+    r = RUN("-binary", "/bin/sh");
+    ok(r.rc == -1 && r.c.binary == 1, "-binary bare → true");
+    res_free(&r);
+    /* a bool never takes the next argument: "true" is the COMMAND */
+    r = RUN("--binary", "true", "x");
+    is_int(r.rc, -1, "--binary true x: runs");
+    ok(r.c.binary == 1, "  binary on");
+    is_str(r.c.command, "true", "  COMMAND is true");
+    ok(r.c.command_path && r.c.command_path[0] == '/' && ends_with(r.c.command_path, "/true"),
+       "  resolved through PATH (%s)", r.c.command_path ? r.c.command_path : "null");
+    is_int(r.c.argc, 2, "  argc 2");
+    is_str(r.c.argv[1], "x", "  argv[1]");
+    ok(r.c.argv[2] == NULL, "  argv NULL-terminated");
+    res_free(&r);
+}
+
+static void test_spellings_and_stop(void)
+{
+    result r;
+
+    r = RUN("-port=1", "--address=127.0.0.1", "-address", "[::1]", "--loglevel", "debug",
+            "--closems=5", "--passenv", "FOO", "/bin/sh", "-c", "--port=9");
+    is_int(r.rc, -1, "mixed spellings run");
+    is_int(r.c.port, 1, "-port=1");
+    is_int((long)r.c.naddresses, 2, "--address accumulates");
+    is_str(r.c.addresses[0], "127.0.0.1", "address 0");
+    is_str(r.c.addresses[1], "[::1]", "address 1 as given");
+    is_int(r.c.loglevel, WSD_LOG_DEBUG, "--loglevel debug");
+    is_int(r.c.closems, 5, "--closems=5");
+    is_int((long)r.c.npassenv, 1, "--passenv replaces the default list");
+    is_str(r.c.passenv[0], "FOO", "passenv name");
+    is_str(r.c.command, "/bin/sh", "COMMAND");
+    is_str(r.c.command_path, "/bin/sh", "name with '/' used as is");
+    is_int(r.c.argc, 3, "argc counts COMMAND and its args");
+    is_str(r.c.argv[0], "/bin/sh", "argv[0] = resolved path");
+    is_str(r.c.argv[1], "-c", "flags after COMMAND go to it");
+    is_str(r.c.argv[2], "--port=9", "  all of them");
+    res_free(&r);
+
+    r = RUN("--port=1", "--port", "2", "-port=3", "/bin/sh");
+    is_int(r.c.port, 3, "last --port wins");
+    res_free(&r);
+
+    r = RUN("--port=1", "--", "--version");
+    is_int(r.rc, 1, "-- ends the flags: --version is a COMMAND");
+    is_str(r.err, "Unable to locate specified COMMAND '--version' in OS path.\n" "\n" "Usage:\n"
+           "\n" "  Export a single executable program a WebSocket server:\n"
+           "    wsd [options] COMMAND [command args]\n" "\n"
+           "  Or, export an entire directory of executables as WebSocket endpoints:\n"
+           "    wsd [options] --dir=SOMEDIR\n" "\n" "  Or, show extended help message using:\n"
+           "    wsd --help\n", "  observed message");
+    res_free(&r);
+
+    CFG_ERROR("", "Unable to locate specified COMMAND '-' in OS path.\n" "\n" "Usage:\n" "\n"
+              "  Export a single executable program a WebSocket server:\n"
+              "    wsd [options] COMMAND [command args]\n" "\n"
+              "  Or, export an entire directory of executables as WebSocket endpoints:\n"
+              "    wsd [options] --dir=SOMEDIR\n" "\n" "  Or, show extended help message using:\n"
+              "    wsd --help\n", "--port=1", "-");
+
+    r = RUN("--", "/bin/sh", "--", "x");
+    is_int(r.rc, -1, "-- then COMMAND");
+    is_int(r.c.argc, 3, "  a second -- goes to COMMAND");
+    is_str(r.c.argv[1], "--", "  argv[1] = --");
+    res_free(&r);
+
+    r = RUN("--header", "X-A: 1", "--header-ws=X-B: 2", "-header-http", "X-C: 3",
+            "--header=X-D: 4", "/bin/sh");
+    is_int((long)r.c.headers.n, 2, "--header accumulates");
+    is_int((long)r.c.headers_ws.n, 1, "--header-ws");
+    is_int((long)r.c.headers_http.n, 1, "--header-http");
+    is_str(r.c.headers.v[1].name, "X-D", "  order kept");
+    res_free(&r);
+
+    /* the next argument is a value even when it looks like a flag */
+    r = RUN("--loglevel", "--port=1", "/bin/sh");
+    is_int(r.rc, 1, "--loglevel --port=1: value taken");
+    is_str(r.out, "Incorrect loglevel flag '--port=1'. Use --help to see allowed values.\n",
+           "  observed wording");
+    is_str(r.err, SHORT, "  short usage on stderr");
+    res_free(&r);
+
+    /* an '=' in the value */
+    r = RUN("--origin=a=b", "--port=1", "/bin/sh");
+    is_int(r.rc, 1, "--origin=a=b parses (then unsupported)");
+    res_free(&r);
+}
+
+static void test_defaults(void)
+{
+    result r = RUN("/bin/sh");
+    is_int(r.rc, -1, "COMMAND only: runs");
+    is_int(r.c.port, 80, "port default 80");
+    is_int((long)r.c.naddresses, 0, "no addresses");
+    is_int(r.c.maxforks, 1024, "maxforks default 1024");
+    is_int(r.c.loglevel, WSD_LOG_ACCESS, "loglevel default access");
+    is_int(r.c.closems, 0, "closems 0");
+    is_int(r.c.pingms, 0, "pingms 0");
+    is_int(r.c.binary, 0, "binary off");
+    is_int((long)r.c.npassenv, 2, "passenv default 2 names");
+    is_str(r.c.passenv[0], "PATH", "  PATH");
+    is_str(r.c.passenv[1], "LD_LIBRARY_PATH", "  LD_LIBRARY_PATH");
+    ok(r.c.sslcert == NULL && r.c.dir == NULL && r.c.staticdir == NULL && r.c.origin == NULL &&
+       r.c.unixsocket == NULL, "unset strings are NULL");
+    res_free(&r);
+
+    r = RUN("--maxforks=0", "--loglevel=none", "/bin/sh");
+    is_int(r.c.maxforks, 0, "--maxforks=0 kept (unlimited)");
+    is_int(r.c.loglevel, WSD_LOG_NONE, "--loglevel=none");
+    res_free(&r);
+    r = RUN("--maxforks=-3", "/bin/sh");
+    is_int(r.c.maxforks, -3, "--maxforks=-3 kept (unlimited)");
+    res_free(&r);
+
+    /* parse into the same struct again after free */
+    {
+        wsd_config c;
+        char *argv[] = {(char *)"wsd", (char *)"--port=5", (char *)"/bin/sh", NULL};
+        FILE *devnull = fopen("/dev/null", "w");
+        int i, good = 1;
+        for (i = 0; i < 3; i++) {
+            if (wsd_config_parse(&c, 3, argv, devnull, devnull) != -1 || c.port != 5)
+                good = 0;
+            wsd_config_free(&c);
+        }
+        wsd_config_free(&c);    /* harmless on a freed struct */
+        ok(good, "parse/free/parse again");
+        fclose(devnull);
+    }
+}
+
+static void test_loglevels(void)
+{
+    static const char *const names[] = {"debug", "trace", "access", "info", "error", "fatal", "none"};
+    size_t i;
+    char arg[64];
+    for (i = 0; i < 7; i++) {
+        result r;
+        snprintf(arg, sizeof arg, "--loglevel=%s", names[i]);
+        r = RUN(arg, "/bin/sh");
+        is_int(r.c.loglevel, (long)i, "%s", arg);
+        res_free(&r);
+    }
+    CFG_ERROR("Incorrect loglevel flag 'INFO'. Use --help to see allowed values.\n", SHORT,
+              "--loglevel=INFO", "/bin/sh");
+    CFG_ERROR("Incorrect loglevel flag ''. Use --help to see allowed values.\n", SHORT,
+              "--loglevel=", "/bin/sh");
+}
+
+static void test_config_errors(void)
+{
+    static const char *const E_SPECIFY =
+        "Please specify COMMAND or provide --dir, --staticdir or --cgidir argument.\n";
+    char buf[1024], dirarg[512], filearg[512];
+
+    snprintf(buf, sizeof buf, "%s%s", E_SPECIFY, SHORT);
+    CFG_ERROR("", buf, "--port=8080");
+    CFG_ERROR("", buf, "--");
+    CFG_ERROR("", buf, "--binary", "--");
+
+    CFG_ERROR("", "Please specify both --sslcert and --sslkey when requesting --ssl.\n",
+              "--ssl", "--port=1", "cat");
+    CFG_ERROR("", "Please specify both --sslcert and --sslkey when requesting --ssl.\n",
+              "--sslcert=x", "--ssl");
+    CFG_ERROR("", "Please specify both --sslcert and --sslkey when requesting --ssl.\n",
+              "--sslcert=x", "--sslkey=", "--ssl", "/bin/sh");
+    CFG_ERROR("", "You should not be using --ssl* flags when there is no --ssl option.\n",
+              "--sslkey=x", "--port=1", "cat");
+    CFG_ERROR("", "You should not be using --ssl* flags when there is no --ssl option.\n",
+              "--ssl=false", "--sslcert=x", "--sslkey=y", "cat");
+    CFG_ERROR("", "You should not be using --ssl* flags when there is no --ssl option.\n",
+              "--sslca=ca.pem", "/bin/sh");
+    /* ssl checks come before COMMAND checks (observed) */
+    CFG_ERROR("", "Please specify both --sslcert and --sslkey when requesting --ssl.\n",
+              "--ssl", "/nonexistent/x");
+    CFG_ERROR("", "Please only specify one of --binary and --passstderr.\n",
+              "--binary", "--passstderr", "/bin/sh");
+
+    snprintf(buf, sizeof buf, "Ambiguous. Provided COMMAND and --dir argument. Please only specify just one.\n%s", SHORT);
+    snprintf(dirarg, sizeof dirarg, "--dir=%s", tmpdir);
+    CFG_ERROR("", buf, dirarg, "cat");
+    snprintf(buf, sizeof buf, "Ambiguous. Provided COMMAND and --dir argument. Please only specify just one.\n%s", SHORT);
+    CFG_ERROR("", buf, "--dir=/nonexistent", "/nonexistent");   /* before LookPath */
+
+    snprintf(buf, sizeof buf, "Could not find your script dir 'nonexist'.\n%s", SHORT);
+    CFG_ERROR("", buf, "--dir=nonexist");
+    snprintf(buf, sizeof buf, "Did you mean to specify COMMAND instead of --dir '%s'?\n%s",
+             catpath(tmpdir, "run.sh"), SHORT);
+    snprintf(filearg, sizeof filearg, "--dir=%s", catpath(tmpdir, "run.sh"));
+    CFG_ERROR("", buf, filearg);
+    snprintf(buf, sizeof buf, "Your static dir 'nope' is not pointing to an accessible directory.\n%s", SHORT);
+    CFG_ERROR("", buf, dirarg, "--staticdir=nope");
+    snprintf(buf, sizeof buf, "Your CGI dir 'nope2' is not pointing to an accessible directory.\n%s", SHORT);
+    CFG_ERROR("", buf, "--staticdir=nope", "--cgidir=nope2");
+    snprintf(buf, sizeof buf, "Your CGI dir '%s' is not pointing to an accessible directory.\n%s",
+             catpath(tmpdir, "run.sh"), SHORT);
+    snprintf(filearg, sizeof filearg, "--cgidir=%s", catpath(tmpdir, "run.sh"));
+    CFG_ERROR("", buf, filearg);
+    /* --dir is checked before the static dir; COMMAND before --dir */
+    snprintf(buf, sizeof buf, "Could not find your script dir 'nonexist'.\n%s", SHORT);
+    CFG_ERROR("", buf, "--dir=nonexist", "--staticdir=nope");
+
+    /* --devconsole with --staticdir/--cgidir: websocketd's FATAL log line, exit 4 */
+    {
+        char sarg[512];
+        result r;
+        snprintf(sarg, sizeof sarg, "--staticdir=%s", tmpdir);
+        r = RUN("--devconsole", sarg);
+        is_int(r.rc, 4, "--devconsole --staticdir: exit 4");
+        ok(r.out && strstr(r.out, " | FATAL  | server     |  | Invalid parameters: --devconsole "
+                                  "cannot be used with --staticdir. Pick one.\n") != NULL,
+           "  FATAL line on stdout");
+        is_str(r.err, "", "  nothing on stderr");
+        res_free(&r);
+        snprintf(sarg, sizeof sarg, "--cgidir=%s", tmpdir);
+        r = RUN("--devconsole", sarg, "--loglevel=error");
+        is_int(r.rc, 4, "--devconsole --cgidir: exit 4");
+        ok(r.out && strstr(r.out, "Invalid parameters: --devconsole cannot be used with --cgidir. Pick one.\n"),
+           "  FATAL line names --cgidir");
+        res_free(&r);
+        r = RUN("--devconsole", sarg, "--loglevel=none");
+        is_int(r.rc, 4, "--loglevel=none: exit 4");
+        is_str(r.out, "", "  but silent");
+        res_free(&r);
+    }
+}
+
+static void test_lookpath(void)
+{
+    char *oldpath = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+    char path[1024], here[512];
+    result r;
+
+    /* tmpdir has run.sh (0755), data.txt (0644), sub/ (dir), sub/x.sh */
+    setenv("PATH", tmpdir, 1);
+    r = RUN("run.sh", "a");
+    is_int(r.rc, -1, "executable found in PATH");
+    is_str(r.c.command, "run.sh", "  command as given");
+    is_str(r.c.command_path, catpath(tmpdir, "run.sh"), "  command_path = dir/name");
+    is_str(r.c.argv[0], catpath(tmpdir, "run.sh"), "  argv[0] = command_path");
+    res_free(&r);
+
+    CFG_ERROR("", "Unable to locate specified COMMAND 'data.txt' in OS path.\n" "\n" "Usage:\n" "\n"
+              "  Export a single executable program a WebSocket server:\n"
+              "    wsd [options] COMMAND [command args]\n" "\n"
+              "  Or, export an entire directory of executables as WebSocket endpoints:\n"
+              "    wsd [options] --dir=SOMEDIR\n" "\n" "  Or, show extended help message using:\n"
+              "    wsd --help\n", "data.txt");
+    r = RUN("sub");
+    is_int(r.rc, 1, "a directory is not a COMMAND");
+    res_free(&r);
+    r = RUN("");
+    is_int(r.rc, 1, "empty COMMAND not found");
+    ok(starts_with(r.err, "Unable to locate specified COMMAND '' in OS path.\n"), "  message");
+    res_free(&r);
+
+    /* PATH elements are cleaned (filepath.Join) and searched in order */
+    snprintf(path, sizeof path, "/nonexistent:%s//sub/..//", tmpdir);
+    setenv("PATH", path, 1);
+    r = RUN("run.sh");
+    is_str(r.c.command_path, catpath(tmpdir, "run.sh"), "PATH element cleaned");
+    res_free(&r);
+
+    /* names with '/' bypass PATH: used as is if executable */
+    setenv("PATH", "/nonexistent", 1);
+    r = RUN(catpath(tmpdir, "sub//x.sh"));
+    is_int(r.rc, -1, "absolute name with '/' used as is");
+    is_str(r.c.command_path, catpath(tmpdir, "sub//x.sh"), "  not cleaned");
+    res_free(&r);
+    r = RUN(catpath(tmpdir, "data.txt"));
+    is_int(r.rc, 1, "non-executable name with '/' refused");
+    res_free(&r);
+    r = RUN("sub/x.sh");
+    is_int(r.rc, 1, "relative name with '/' is relative to cwd, not PATH");
+    res_free(&r);
+
+    if (getcwd(here, sizeof here) && chdir(tmpdir) == 0) {
+        r = RUN("./run.sh", "x");
+        is_int(r.rc, -1, "./run.sh in cwd");
+        is_str(r.c.command_path, "./run.sh", "  command_path ./run.sh");
+        res_free(&r);
+        r = RUN("sub/x.sh");
+        is_str(r.c.command_path, "sub/x.sh", "sub/x.sh relative to cwd");
+        res_free(&r);
+        r = RUN("./data.txt");
+        is_int(r.rc, 1, "./data.txt: no execute bit");
+        res_free(&r);
+        r = RUN("./sub");
+        is_int(r.rc, 1, "./sub: a directory");
+        res_free(&r);
+
+        /* empty PATH element = current directory (Go 1.15 LookPath) */
+        setenv("PATH", "/nonexistent::/bin", 1);
+        r = RUN("run.sh");
+        is_int(r.rc, -1, "empty PATH element searches cwd");
+        is_str(r.c.command_path, "./run.sh", "  result gets ./ so it is not searched again");
+        res_free(&r);
+        setenv("PATH", ".", 1);
+        r = RUN("run.sh");
+        is_str(r.c.command_path, "./run.sh", "PATH=. → ./run.sh");
+        res_free(&r);
+        setenv("PATH", "sub", 1);
+        r = RUN("x.sh");
+        is_str(r.c.command_path, "sub/x.sh", "relative PATH element kept relative");
+        res_free(&r);
+        if (chdir(here) != 0)
+            ok(0, "chdir back");
+    } else {
+        ok(0, "chdir to tmpdir");
+    }
+
+    setenv("PATH", "", 1);
+    r = RUN("sh");
+    is_int(r.rc, 1, "PATH empty: nothing found");
+    res_free(&r);
+    unsetenv("PATH");
+    r = RUN("sh");
+    is_int(r.rc, 1, "PATH unset: nothing found");
+    ok(starts_with(r.err, "Unable to locate specified COMMAND 'sh' in OS path.\n"), "  message");
+    res_free(&r);
+
+    if (oldpath) {
+        setenv("PATH", oldpath, 1);
+        free(oldpath);
+    }
+}
+
+static void test_passenv(void)
+{
+    result r;
+    size_t i;
+
+    setenv("WSD_T_A", "  a value \r\nwith\nnewlines  ", 1);
+    setenv("WSD_T_EMPTY", "", 1);
+    setenv("WSD_T_BLANK", " \r\n\t ", 1);
+    setenv("WSD_T_NBSP", "\xc2\xa0x\xe3\x80\x80", 1);      /* Go's TrimSpace is Unicode */
+    setenv("WSD_T_LAST", "last", 1);
+    setenv("HTTPS", "on", 1);
+    unsetenv("WSD_T_UNSET");
+
+    r = RUN("--passenv=WSD_T_A,WSD_T_EMPTY,,WSD_T_UNSET,HTTPS,WSD_T_BLANK,WSD_T_NBSP,WSD_T_LAST,wsd_t_last",
+            "/bin/sh");
+    is_int(r.rc, -1, "passenv: runs");
+    is_int((long)r.c.npassenv, 8, "names kept in order (empty element dropped)");
+    is_str(r.c.passenv[0], "WSD_T_A", "  first name");
+    is_str(r.c.passenv[4], "WSD_T_BLANK", "  fifth name");
+    is_int((long)r.c.npassenv_values, 3, "3 values captured");
+    is_str(r.c.passenv_values[0], "WSD_T_A=a value   with newlines", "CR/LF → space, trimmed");
+    is_str(r.c.passenv_values[1], "WSD_T_NBSP=x", "Unicode spaces trimmed");
+    is_str(r.c.passenv_values[2], "WSD_T_LAST=last", "names are case-sensitive");
+    ok(r.c.passenv_values[3] == NULL, "values NULL-terminated");
+    res_free(&r);
+
+    /* default: PATH and LD_LIBRARY_PATH */
+    setenv("LD_LIBRARY_PATH", "/opt/lib", 1);
+    r = RUN("/bin/sh");
+    is_int((long)r.c.npassenv_values, 2, "default list captures PATH and LD_LIBRARY_PATH");
+    ok(starts_with(r.c.passenv_values[0], "PATH=/"), "  PATH first");
+    is_str(r.c.passenv_values[1], "LD_LIBRARY_PATH=/opt/lib", "  then LD_LIBRARY_PATH");
+    res_free(&r);
+    unsetenv("LD_LIBRARY_PATH");
+
+    /* a given list replaces the default; "=" in a name never matches */
+    r = RUN("--passenv=WSD_T_LAST=last,WSD_T_LAST", "/bin/sh");
+    is_int((long)r.c.npassenv_values, 1, "given list replaces the default");
+    is_str(r.c.passenv_values[0], "WSD_T_LAST=last", "  only the listed one");
+    res_free(&r);
+    r = RUN("--passenv=", "/bin/sh");
+    is_int((long)r.c.npassenv_values, 0, "--passenv= passes nothing");
+    is_int((long)r.c.npassenv, 0, "  no names");
+    res_free(&r);
+    /* captured at parse time */
+    r = RUN("--passenv=WSD_T_LAST", "/bin/sh");
+    setenv("WSD_T_LAST", "changed", 1);
+    is_str(r.c.passenv_values[0], "WSD_T_LAST=last", "value captured at parse time");
+    res_free(&r);
+    for (i = 0; i < 1; i++)
+        unsetenv("HTTPS");
+}
+
+static void test_headers(void)
+{
+    result r;
+
+    r = RUN("--header=x-foo-bar:  value: with colon ", "--header=content-TYPE:\ttab",
+            "--header=X-No-Colon", "--header=WWW-authenticate:", "--header=x_under_score: u",
+            "--header-ws=Sec-WebSocket-Protocol: chat", "--header-http=server:wsd", "/bin/sh");
+    is_int(r.rc, -1, "headers: runs");
+    is_int((long)r.c.headers.n, 5, "5 --header");
+    is_str(r.c.headers.v[0].name, "X-Foo-Bar", "canonical key");
+    is_str(r.c.headers.v[0].value, "value: with colon ", "split at first ':', spaces left-trimmed only");
+    is_str(r.c.headers.v[1].name, "Content-Type", "mixed case canonicalised");
+    is_str(r.c.headers.v[1].value, "\ttab", "only spaces trimmed (not tabs)");
+    is_str(r.c.headers.v[2].name, "X-No-Colon", "no ':' → name only");
+    is_str(r.c.headers.v[2].value, "", "  empty value");
+    is_str(r.c.headers.v[3].name, "Www-Authenticate", "Go canonical form");
+    is_str(r.c.headers.v[3].value, "", "empty after ':'");
+    is_str(r.c.headers.v[4].name, "X_under_score", "'_' does not start a word");
+    is_str(r.c.headers_ws.v[0].name, "Sec-Websocket-Protocol", "header-ws canonical");
+    is_str(r.c.headers_ws.v[0].value, "chat", "header-ws value");
+    is_str(r.c.headers_http.v[0].name, "Server", "header-http name");
+    is_str(r.c.headers_http.v[0].value, "wsd", "header-http value");
+    res_free(&r);
+
+    CFG_ERROR("", "wsd: --header=\"X-A: a\\r\\nInjected: 1\" refused: CR or LF in the header value\n",
+              "--header=X-A: a\r\nInjected: 1", "/bin/sh");
+    CFG_ERROR("", "wsd: --header-ws=\"X-A: a\\n\" refused: CR or LF in the header value\n",
+              "--header-ws=X-A: a\n", "/bin/sh");
+    CFG_ERROR("", "wsd: --header-http=\"X\\rA: a\" refused: CR or LF in the header name\n",
+              "--header-http=X\rA: a", "/bin/sh");
+    CFG_ERROR("", "wsd: --header=\"X A: a\" refused: the header name is not an HTTP token\n",
+              "--header=X A: a", "/bin/sh");
+    CFG_ERROR("", "wsd: --header=\"X-A : a\" refused: the header name is not an HTTP token\n",
+              "--header=X-A : a", "/bin/sh");
+    CFG_ERROR("", "wsd: --header=\": a\" refused: empty header name\n", "--header=: a", "/bin/sh");
+    CFG_ERROR("", "wsd: --header=\"\" refused: empty header name\n", "--header=", "/bin/sh");
+    CFG_ERROR("", "wsd: --header=\"X\\xffA: a\" refused: the header name is not an HTTP token\n",
+              "--header=X\xff" "A: a", "/bin/sh");
+    /* websocketd's own checks come first */
+    CFG_ERROR("", "Please specify COMMAND or provide --dir, --staticdir or --cgidir argument.\n"
+              "\nUsage:\n\n  Export a single executable program a WebSocket server:\n"
+              "    wsd [options] COMMAND [command args]\n\n"
+              "  Or, export an entire directory of executables as WebSocket endpoints:\n"
+              "    wsd [options] --dir=SOMEDIR\n\n  Or, show extended help message using:\n"
+              "    wsd --help\n", "--header=X\r: a");
+}
+
+static void test_unsupported(void)
+{
+    static const char *const unsupported[] = {
+        "ssl", "sslcert", "sslkey", "sslca", "redirport", "dir", "staticdir", "cgidir",
+        "devconsole", "origin", "sameorigin", "reverselookup", "unixsocket", "pingms",
+        "passstderr"
+    };
+    static const char *const supported[] = {
+        "address", "binary", "closems", "header", "header-http", "header-ws", "license",
+        "loglevel", "maxforks", "maxframesize", "passenv", "port", "version"
+    };
+    size_t i;
+    result r;
+    char sarg[512], msg[128];
+
+    for (i = 0; i < sizeof unsupported / sizeof *unsupported; i++)
+        is_int(wsd_config_flag_supported(unsupported[i]), 0, "--%s not supported yet", unsupported[i]);
+    for (i = 0; i < sizeof supported / sizeof *supported; i++)
+        is_int(wsd_config_flag_supported(supported[i]), 1, "--%s supported", supported[i]);
+    is_int(wsd_config_flag_supported("help"), -1, "help is not a flag");
+    is_int(wsd_config_flag_supported("bogus"), -1, "unknown flag");
+
+    snprintf(sarg, sizeof sarg, "--staticdir=%s", tmpdir);
+    r = RUN(sarg);
+    is_int(r.rc, 1, "--staticdir: exit 1");
+    is_str(r.out, "", "  nothing on stdout");
+    is_str(r.err, "wsd: --staticdir is not supported by this build yet\n", "  one line on stderr");
+    res_free(&r);
+
+    {
+        struct { const char *args[4]; const char *name; } cases[] = {
+            {{"--ssl", "--sslcert=c", "--sslkey=k", "/bin/sh"}, "ssl"},
+            {{"--sslkey=k", "--sslcert=c", "--ssl", "/bin/sh"}, "sslkey"},
+            {{"--redirport=8080", "/bin/sh", NULL, NULL}, "redirport"},
+            {{"--origin=example.com", "/bin/sh", NULL, NULL}, "origin"},
+            {{"--sameorigin", "/bin/sh", NULL, NULL}, "sameorigin"},
+            {{"--reverselookup", "/bin/sh", NULL, NULL}, "reverselookup"},
+            {{"--unixsocket=/tmp/x.sock", "/bin/sh", NULL, NULL}, "unixsocket"},
+            {{"--pingms=1000", "--passstderr", "/bin/sh", NULL}, "pingms"},
+            {{"--passstderr", "--pingms=1000", "/bin/sh", NULL}, "passstderr"},
+        };
+        for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+            r = run_v(cases[i].args);
+            snprintf(msg, sizeof msg, "wsd: --%s is not supported by this build yet\n", cases[i].name);
+            is_int(r.rc, 1, "unsupported: %s", cases[i].name);
+            is_str(r.err, msg, "  first one in command-line order named");
+            res_free(&r);
+        }
+    }
+    snprintf(sarg, sizeof sarg, "--dir=%s", tmpdir);
+    r = RUN(sarg);
+    is_str(r.err, "wsd: --dir is not supported by this build yet\n", "--dir refused after its checks");
+    res_free(&r);
+    snprintf(sarg, sizeof sarg, "--cgidir=%s", tmpdir);
+    r = RUN("--devconsole", "/bin/sh");
+    is_str(r.err, "wsd: --devconsole is not supported by this build yet\n", "--devconsole");
+    res_free(&r);
+    r = RUN(sarg, "--header=A: b");
+    is_str(r.err, "wsd: --cgidir is not supported by this build yet\n", "--cgidir");
+    res_free(&r);
+
+    /* zero values do not use the feature */
+    r = RUN("--ssl=false", "--sameorigin=0", "--pingms=0", "--redirport=0", "--origin=",
+            "--staticdir=", "--unixsocket=", "--passstderr=f", "/bin/sh");
+    is_int(r.rc, -1, "unsupported flags at their zero value are accepted");
+    res_free(&r);
+    /* websocketd's own errors come before the refusal */
+    r = RUN("--origin=x", "--loglevel=bad", "/bin/sh");
+    is_int(r.rc, 1, "loglevel error first");
+    ok(starts_with(r.out, "Incorrect loglevel flag 'bad'"), "  its message");
+    res_free(&r);
+}
+
+int main(void)
+{
+    char *t = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s/wsd-test-config-XXXXXX", t && *t ? t : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    write_file(catpath(tmpdir, "run.sh"), "#!/bin/sh\necho hi\n", 0755);
+    write_file(catpath(tmpdir, "data.txt"), "data\n", 0644);
+    mkdir(catpath(tmpdir, "sub"), 0755);
+    write_file(catpath(tmpdir, "sub/x.sh"), "#!/bin/sh\n", 0700);
+
+    test_no_args_and_help();
+    test_version_license();
+    test_flag_errors();
+    test_ints();
+    test_bools();
+    test_spellings_and_stop();
+    test_defaults();
+    test_loglevels();
+    test_config_errors();
+    test_lookpath();
+    test_passenv();
+    test_headers();
+    test_unsupported();
+
+    unlink(catpath(tmpdir, "sub/x.sh"));
+    rmdir(catpath(tmpdir, "sub"));
+    unlink(catpath(tmpdir, "run.sh"));
+    unlink(catpath(tmpdir, "data.txt"));
+    rmdir(tmpdir);
+    return done_testing();
+}
