@@ -54,3 +54,42 @@ def test_binary_mode_exit_closes_1000(wsd):
     code, _, msgs = c.expect_close()
     assert b"".join(d for _, d in msgs) == b"abc"
     assert code == 1000
+
+
+@pytest.mark.deliberate  # websocketd's one-goroutine relay deadlocks here
+@pytest.mark.timeout(60)
+def test_4mb_both_directions_concurrently(wsd):
+    srv = wsd("/bin/cat", flags=["--binary"])
+    chunks = [os.urandom(1_000_000) for _ in range(4)]
+    want = b"".join(chunks)
+
+    async def go():
+        import asyncio
+        async with connect(srv) as ws:
+            async def reader():
+                got = b""
+                while len(got) < len(want):
+                    got += await ws.recv()
+                return got
+            task = asyncio.ensure_future(reader())
+            for ch in chunks:
+                await ws.send(ch)
+            return await asyncio.wait_for(task, 20)
+    assert arun(go(), timeout=30) == want
+
+
+def test_large_inbound_messages_reach_stdin_intact(wsd, tmp_path):
+    from conftest import CHILD, wait_until
+    out = tmp_path / "in.bin"
+    srv = wsd(CHILD, "stdin-to-file", out, flags=["--binary"])
+    chunks = [os.urandom(1_000_000) for _ in range(3)]
+
+    async def go():
+        async with connect(srv) as ws:
+            assert await ws.recv() == b"ready\n"
+            for ch in chunks:
+                await ws.send(ch)
+            ok = wait_until(lambda: out.stat().st_size >= 3_000_000, 10)
+            return ok
+    assert arun(go(), timeout=30)
+    assert out.read_bytes() == b"".join(chunks)
