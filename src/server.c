@@ -327,6 +327,13 @@ static void ws_close(conn *c, uint16_t code, const char *reason)
     if (c->close_sent || c->tcp_closing)
         return;
     c->close_sent = 1;
+    if (c->is_ws && c->state == ST_OPEN) {
+        /* finish a line the child left open: its bytes are delivered and
+         * the close frame does not cut a message */
+        char *t = xmalloc(wsd_outframer_bound(0));
+        size_t tn = wsd_outframer_encode(&c->of, NULL, 0, 1, (uint8_t *)t);
+        tcp_send(c, t, tn, AFTER_NOTHING);
+    }
     f = xmalloc(2 + 125);
     n = wsd_ws_close_frame((uint8_t *)f, code, reason);
     if (c->close_received) {
