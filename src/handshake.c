@@ -1,0 +1,188 @@
+/* handshake.c — RFC 6455 §4.2 server handshake (see handshake.h). */
+#include "handshake.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+/* Does any header `name` of r contain token tok? */
+static int any_has_token(const wsd_request *r, const char *name, const char *tok)
+{
+    size_t i;
+    for (i = 0; i < r->nheaders; i++) {
+        const wsd_http_header *h = &r->headers[i];
+        if (wsd_strncaseeq(h->name, h->name_len, name) &&
+            wsd_header_has_token(h->value, h->value_len, tok))
+            return 1;
+    }
+    return 0;
+}
+
+static int is_b64(int c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+/* Is k[0..n) base64 (standard alphabet, padded) of exactly 16 bytes? */
+static int key_ok(const char *k, size_t n)
+{
+    unsigned char out[24];
+    size_t i;
+
+    /* 16 bytes → 22 data characters and "==". */
+    if (n != 24 || k[22] != '=' || k[23] != '=')
+        return 0;
+    for (i = 0; i < 22; i++)
+        if (!is_b64((unsigned char)k[i]))
+            return 0;
+    /* EVP_DecodeBlock counts the padding as zero bytes: 18 = 16 + 2. */
+    return EVP_DecodeBlock(out, (const unsigned char *)k, 24) == 18;
+}
+
+int wsd_handshake_check(const wsd_request *r, wsd_handshake *hs)
+{
+    const wsd_http_header *key, *ver;
+
+    memset(hs, 0, sizeof *hs);
+    if (!any_has_token(r, "Upgrade", "websocket"))
+        return WSD_HS_NOT_WEBSOCKET;
+
+    hs->status = 400;
+    if (!r->method || strcmp(r->method, "GET") != 0) {
+        hs->status = 405;
+        hs->text = "WebSocket upgrade requires GET";
+        return WSD_HS_BAD;
+    }
+    if (r->http_major < 1 || (r->http_major == 1 && r->http_minor < 1)) {
+        hs->text = "WebSocket upgrade requires HTTP/1.1";
+        return WSD_HS_BAD;
+    }
+    if (!wsd_http_get(r, "Host")) {
+        hs->text = "missing Host header";
+        return WSD_HS_BAD;
+    }
+    if (!any_has_token(r, "Connection", "upgrade")) {
+        hs->text = "Connection header does not contain Upgrade";
+        return WSD_HS_BAD;
+    }
+    key = wsd_http_get(r, "Sec-WebSocket-Key");
+    if (!key || key->value_len == 0) {
+        hs->text = "missing Sec-WebSocket-Key";
+        return WSD_HS_BAD;
+    }
+    if (!key_ok(key->value, key->value_len)) {
+        hs->text = "invalid Sec-WebSocket-Key";
+        return WSD_HS_BAD;
+    }
+    ver = wsd_http_get(r, "Sec-WebSocket-Version");
+    if (!ver || ver->value_len == 0) {
+        hs->text = "missing Sec-WebSocket-Version";
+        return WSD_HS_BAD;
+    }
+    if (ver->value_len != 2 || memcmp(ver->value, "13", 2) != 0) {
+        hs->status = 426;
+        hs->text = "unsupported Sec-WebSocket-Version";
+        return WSD_HS_BAD;
+    }
+
+    hs->status = 0;
+    wsd_handshake_accept(key->value, key->value_len, hs->accept);
+    return WSD_HS_OK;
+}
+
+void wsd_handshake_accept(const char *key, size_t len, char accept[29])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) ||
+        !EVP_DigestUpdate(ctx, key, len) ||
+        !EVP_DigestUpdate(ctx, WS_GUID, sizeof WS_GUID - 1) ||
+        !EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 20)
+        abort();    /* only on OOM inside OpenSSL: the OOM policy */
+    EVP_MD_CTX_free(ctx);
+    /* 20 bytes → 28 characters + NUL */
+    EVP_EncodeBlock((unsigned char *)accept, md, 20);
+}
+
+static int append_list(wsd_str *out, const wsd_header_list *l)
+{
+    size_t i;
+    if (!l)
+        return 0;
+    for (i = 0; i < l->n; i++)
+        if (wsd_str_appendf(out, "%s: %s\r\n", l->v[i].name, l->v[i].value) < 0)
+            return -1;
+    return 0;
+}
+
+/* Undoes a partial append so a failed call leaves out unchanged. */
+static int rollback(wsd_str *out, size_t len)
+{
+    out->len = len;
+    if (out->s)
+        out->s[len] = '\0';
+    return -1;
+}
+
+int wsd_response_101(wsd_str *out, const char *accept,
+                     const wsd_header_list *extra1, const wsd_header_list *extra2)
+{
+    size_t len0 = out->len;
+    if (wsd_str_appendf(out,
+                        "HTTP/1.1 101 Switching Protocols\r\n"
+                        "Upgrade: websocket\r\n"
+                        "Connection: Upgrade\r\n"
+                        "Sec-WebSocket-Accept: %s\r\n", accept) < 0 ||
+        append_list(out, extra1) < 0 || append_list(out, extra2) < 0 ||
+        wsd_str_appends(out, "\r\n") < 0)
+        return rollback(out, len0);
+    return 0;
+}
+
+/* IMF-fixdate (RFC 9110 §5.6.7), locale-independent. */
+static void http_date(char buf[160])
+{
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (!gmtime_r(&now, &tm))
+        memset(&tm, 0, sizeof tm);
+    snprintf(buf, 160, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+             days[(unsigned)tm.tm_wday % 7], tm.tm_mday, months[(unsigned)tm.tm_mon % 12],
+             (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+int wsd_response_simple(wsd_str *out, int status, const char *body, int version_hdr,
+                        const wsd_header_list *extra1, const wsd_header_list *extra2)
+{
+    size_t len0 = out->len;
+    char date[160];
+
+    if (!body)
+        body = "";
+    http_date(date);
+    if (wsd_str_appendf(out,
+                        "HTTP/1.1 %d %s\r\n"
+                        "Content-Type: text/plain; charset=utf-8\r\n"
+                        "Content-Length: %zu\r\n"
+                        "Date: %s\r\n"
+                        "X-Content-Type-Options: nosniff\r\n"
+                        "Connection: close\r\n",
+                        status, wsd_http_reason(status), strlen(body), date) < 0 ||
+        (version_hdr && wsd_str_appends(out, "Sec-WebSocket-Version: 13\r\n") < 0) ||
+        append_list(out, extra1) < 0 || append_list(out, extra2) < 0 ||
+        wsd_str_appends(out, "\r\n") < 0 || wsd_str_appends(out, body) < 0)
+        return rollback(out, len0);
+    return 0;
+}
