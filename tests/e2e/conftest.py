@@ -605,7 +605,8 @@ class RawClient:
                 self.controls.append(f)
                 continue
             if f.opcode == OP_CLOSE:
-                assert op is None, "close frame inside a fragmented message"
+                # Legal even inside a fragmented message (RFC 6455 5.4); the
+                # unfinished message is then dropped.
                 return OP_CLOSE, f.payload
             if op is None:
                 assert f.opcode in (OP_TEXT, OP_BIN), f"unexpected {f}"

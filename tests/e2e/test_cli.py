@@ -128,9 +128,9 @@ def test_bool_flag_bare_and_explicit(wsd):
 def test_unsupported_feature_flag_exit_1(flag):
     r = run(f"--port={free_port()}", "--address=127.0.0.1", flag, "cat")
     assert r.returncode == 1
-    lines = [ln for ln in r.stdout.splitlines() if ln.strip()]
-    assert len(lines) == 1, r.stdout
-    assert flag.lstrip("-").split("=")[0] in lines[0]
+    name = flag.lstrip("-").split("=")[0]
+    lines = [ln for ln in (r.stdout + r.stderr).splitlines() if name in ln]
+    assert len(lines) == 1, (r.stdout, r.stderr)
 
 
 @pytest.mark.deliberate
