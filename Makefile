@@ -12,7 +12,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O$(O) -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Isrc -I$(LLHTTP_INC) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS  += -std=c11 -D_GNU_SOURCE -DLLHTTP_STRICT_MODE=1 $(WARN) -MMD -MP -Isrc -I$(LLHTTP_INC) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
@@ -57,7 +57,7 @@ $(BUILD)/%.o: src/%.c
 # Third-party: compiled with our flags minus the warnings we don't own.
 $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) -O2 -g -std=c11 -w -I$(LLHTTP_INC) $(EXTRA_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) -O2 -g -std=c11 -w -DLLHTTP_STRICT_MODE=1 -I$(LLHTTP_INC) $(EXTRA_CFLAGS) -c -o $@ $<
 
 .SECONDEXPANSION:
 $(BUILD)/tests/test_%: tests/unit/test_%.c $$(TDEPS_$$*) tests/unit/harness.h

@@ -888,7 +888,7 @@ static void handshake(conn *c, const char *rest, size_t nrest)
         wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "Bad upgrade request: %s", hs.text);
         snprintf(body, sizeof body, "%d %s: %s\n", hs.status, wsd_http_reason(hs.status),
                  hs.text);
-        http_respond(c, hs.status, body, hs.status == 400 || hs.status == 426);
+        http_respond(c, hs.status, body, 1);
         return;
     }
     if (srv->shutting_down) {
