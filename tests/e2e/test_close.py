@@ -237,3 +237,30 @@ def test_many_short_connections_leave_no_zombies(wsd):
     assert all(msgs == ["1", "2"] and code == 1000 for msgs, code, _ in res)
     srv.wait_no_children(3.0)
     assert not [p for p in srv.children() if exists(p)]
+
+
+@pytest.mark.deliberate
+def test_child_closing_stdout_is_terminated(wsd):
+    srv = wsd(SCRIPTS / "close-stdout.sh")
+    c = RawClient(srv.port)
+    c.handshake()
+    assert c.recv_text() == "closing stdout"
+    child = srv.wait_children(1)[0]
+    code, reason, _ = c.expect_close(timeout=3.0)
+    assert code in (1000, 1011), (code, reason)
+    c.expect_eof()
+    assert wait_gone(child, 3.0)
+
+
+@pytest.mark.deliberate
+def test_exited_child_whose_orphan_holds_stdout(wsd):
+    # The script exits 0 at once but its background `sleep` keeps the stdout
+    # pipe open: the connection must still end (1000), and the sleep be killed.
+    srv = wsd(SCRIPTS / "orphan-holds-stdout.sh")
+    c = RawClient(srv.port)
+    c.handshake()
+    gpid = int(c.recv_text().split()[1])
+    code, reason, _ = c.expect_close(timeout=3.0)
+    assert code == 1000, reason
+    c.expect_eof()
+    assert wait_until(lambda: not is_alive(gpid), 3.0), "orphan holding stdout survived"

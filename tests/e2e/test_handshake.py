@@ -170,3 +170,98 @@ def test_head_just_under_16k_is_accepted(wsd):
     c.send(req(headers=UPGRADE + [("X-Big", "a" * (15000 - base))]))
     r = c.read_response()
     assert r.status == 101
+
+
+def test_handshake_and_frame_sent_byte_by_byte(wsd):
+    import socket
+    import time
+    srv = wsd("/bin/cat")
+    c = RawClient(srv.port)
+    c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    key = ws_key()
+    c.send(c.request_bytes(key=key))   # the head in one go, then a frame bytewise
+    r = c.read_response()
+    assert r.status == 101 and r.header("Sec-WebSocket-Accept") == accept_for(key)
+    data = build_frame(OP_TEXT, b"slow")
+    for i in range(len(data)):
+        c.send(data[i:i + 1])
+        time.sleep(0.002)
+    assert c.recv_text() == "slow"
+
+
+def test_handshake_head_sent_byte_by_byte(wsd):
+    import socket
+    import time
+    srv = wsd("/bin/cat")
+    c = RawClient(srv.port)
+    c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    key = ws_key()
+    data = c.request_bytes(key=key)
+    for i in range(len(data)):
+        c.send(data[i:i + 1])
+        time.sleep(0.001)
+    r = c.read_response()
+    assert r.status == 101 and r.header("Sec-WebSocket-Accept") == accept_for(key)
+    c.send(build_frame(OP_TEXT, b"after"))
+    assert c.recv_text() == "after"
+
+
+def test_abandoned_connections_leave_nothing(wsd):
+    import time
+    srv = wsd("/bin/cat")
+    c = RawClient(srv.port)
+    c.send(b"GET / HTTP/1.1\r\nHost: x\r\n")      # half a request, then gone
+    c.close()
+    c = RawClient(srv.port)
+    c.close()                                     # connect, say nothing
+    c = RawClient(srv.port)
+    c.handshake()
+    c.close()                                     # upgrade, then gone at once
+    srv.wait_no_children(3.0)
+    c = RawClient(srv.port)                       # still serving
+    c.handshake()
+    c.send_text("alive")
+    assert c.recv_text() == "alive"
+
+
+def test_multiple_header_flags_accumulate(wsd):
+    srv = wsd("/bin/cat", flags=["--header=X-One: 1", "--header=X-Two: 2",
+                                 "--header-ws=X-Three: 3"])
+    r = RawClient(srv.port).handshake()
+    assert (r.header("X-One"), r.header("X-Two"), r.header("X-Three")) == ("1", "2", "3")
+
+
+ORIGINS = [
+    # (flags, Origin header or None, "SAME" = http://127.0.0.1:PORT, expected status)
+    ([], "foo", 403),
+    ([], "null", 101),
+    ([], "http://anything.example", 101),
+    ([], None, 101),
+    (["--origin=example.com"], "http://example.com", 101),
+    (["--origin=example.com"], "http://example.com:8080", 101),
+    (["--origin=example.com"], "https://example.com", 101),
+    (["--origin=example.com"], "http://Example.com", 403),
+    (["--origin=example.com"], "null", 403),
+    (["--origin=example.com"], None, 403),
+    (["--origin=https://example.com,example.com:8080"], "http://example.com", 403),
+    (["--origin=https://example.com,example.com:8080"], "https://example.com", 101),
+    (["--origin=https://example.com,example.com:8080"], "http://example.com:8080", 101),
+    (["--sameorigin"], "SAME", 101),
+    (["--sameorigin"], "http://127.0.0.1", 403),
+    (["--sameorigin"], None, 403),
+]
+
+
+@pytest.mark.parametrize("flags,origin,status", ORIGINS,
+                         ids=[f"{' '.join(f) or 'any'} {o}" for f, o, _ in ORIGINS])
+def test_origin_checks(wsd, flags, origin, status):
+    srv = wsd("/bin/cat", flags=flags, skip_unsupported=True)
+    if origin == "SAME":
+        origin = f"http://127.0.0.1:{srv.port}"
+    c = RawClient(srv.port)
+    from conftest import upgrade_headers
+    c.send(c.request_bytes(headers=upgrade_headers(extra=[("Origin", origin)] if origin else [])))
+    r = c.read_response()
+    assert r.status == status
+    if status == 403:
+        assert not srv.children()

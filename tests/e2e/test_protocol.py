@@ -193,3 +193,29 @@ def test_default_limit_1mib_boundary(wsd):
     assert c.recv_text(timeout=10) == "x" * MiB
     c.send_text("y" * (MiB + 1))
     expect_fail(c, 1009, timeout=10)
+
+
+@pytest.mark.deliberate  # websocketd drops TCP without a close frame
+def test_64bit_length_with_top_bit_is_1002(wsd):
+    import struct
+    srv, c = cat_client(wsd)
+    c.send(b"\x81\xff" + struct.pack("!Q", 1 << 63) + b"abcd")
+    got, _, _ = c.expect_close()
+    assert got in (1002, 1009)
+    c.expect_eof()
+
+
+@pytest.mark.deliberate
+def test_4gib_frame_header_is_1009_at_once(wsd):
+    import struct
+    srv, c = cat_client(wsd)
+    c.send(b"\x82\xff" + struct.pack("!Q", 1 << 32) + b"abcd")
+    expect_fail(c, 1009)
+
+
+def test_data_after_client_close_is_ignored(wsd):
+    srv, c = cat_client(wsd)
+    c.send(build_frame(OP_CLOSE, close_payload(1000)) + build_frame(OP_TEXT, b"late"))
+    got, _, msgs = c.expect_close()
+    assert got == 1000 and msgs == []
+    c.expect_eof()

@@ -1,0 +1,6 @@
+#!/bin/sh
+# Prints one line, closes its stdout, then keeps running (reads stdin).
+echo "closing stdout"
+exec >&-
+cat >/dev/null
+sleep 60
