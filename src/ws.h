@@ -81,6 +81,8 @@ typedef struct wsd_ws_decoder {
     uint32_t _utf8;
     uint8_t _ctl[125];
     size_t _ctl_len;
+    uint16_t _err_code;        /* the sticky ERROR */
+    const char *_err_reason;
 } wsd_ws_decoder;
 
 void wsd_ws_decoder_init(wsd_ws_decoder *d, uint64_t max_message);
