@@ -85,15 +85,15 @@ static const struct flagdef flags[F_COUNT] = {
         "Restrict upgrades if origin does not match the list"},
     [F_PASSENV]       = {"passenv", FT_STRING, 1, "PATH,LD_LIBRARY_PATH", 0,
         "List of envvars to pass to subprocesses (others will be cleaned out)"},
-    [F_PASSSTDERR]    = {"passstderr", FT_BOOL, 0, NULL, 0,
+    [F_PASSSTDERR]    = {"passstderr", FT_BOOL, 1, NULL, 0,
         "Forward STDERR to WebSocket clients as tagged JSON messages, alongside tagged STDOUT"},
-    [F_PINGMS]        = {"pingms", FT_UINT, 0, NULL, LONG_MAX,
+    [F_PINGMS]        = {"pingms", FT_UINT, 1, NULL, LONG_MAX,
         "WebSocket ping interval in milliseconds (0 disables)"},
     [F_PORT]          = {"port", FT_INT, 1, NULL, 0,
         "HTTP port to listen on"},
     [F_REDIRPORT]     = {"redirport", FT_INT, 0, NULL, 0,
         "HTTP port to redirect to canonical --port address"},
-    [F_REVERSELOOKUP] = {"reverselookup", FT_BOOL, 0, NULL, 0,
+    [F_REVERSELOOKUP] = {"reverselookup", FT_BOOL, 1, NULL, 0,
         "Perform reverse DNS lookups on remote clients"},
     [F_SAMEORIGIN]    = {"sameorigin", FT_BOOL, 0, NULL, 0,
         "Restrict upgrades if origin and host headers differ"},
@@ -107,7 +107,7 @@ static const struct flagdef flags[F_COUNT] = {
         "Should point to certificate private key file when --ssl is used"},
     [F_STATICDIR]     = {"staticdir", FT_STRING, 0, NULL, 0,
         "Serve static content from this directory over HTTP"},
-    [F_UNIXSOCKET]    = {"unixsocket", FT_STRING, 0, NULL, 0,
+    [F_UNIXSOCKET]    = {"unixsocket", FT_STRING, 1, NULL, 0,
         "Path of a Unix domain socket to listen on, in addition to (or instead of) --address/--port"},
     [F_VERSION]       = {"version", FT_BOOL, 1, NULL, 0,
         "Print version and exit"},
@@ -1248,6 +1248,10 @@ static int configure(wsd_config *c, rawflags *rf, int argc, char **argv, int fir
     c->origin = dup_nonempty(sval(rf, F_ORIGIN));
     c->sameorigin = rf->b[F_SAMEORIGIN];
     c->unixsocket = dup_nonempty(sval(rf, F_UNIXSOCKET));
+    /* websocketd main: a bare --unixsocket (no --port, --address or
+     * --redirport) serves on the socket only */
+    c->unix_only = c->unixsocket && rf->i[F_PORT] == 0 && c->naddresses == 0 &&
+                   c->redirport == 0;
     c->pingms = (long)rf->u[F_PINGMS];
     c->maxframesize = rf->pos[F_MAXFRAMESIZE] ? rf->u[F_MAXFRAMESIZE] : 1048576;
     c->passstderr = rf->b[F_PASSSTDERR];

@@ -63,6 +63,7 @@ typedef struct wsd_config {
     int loglevel;             /* enum wsd_log_level */
 
     char *unixsocket;
+    int unix_only;            /* --unixsocket alone: no TCP listener */
     long pingms;              /* 0 = off */
     uint64_t maxframesize;    /* max inbound message bytes; default 1 MiB; 0 = unlimited */
     int passstderr;

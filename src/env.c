@@ -216,7 +216,10 @@ char **wsd_env_build(const wsd_env_input *in)
     add_str(&e, "REMOTE_IDENT", "");
     add_str(&e, "REMOTE_USER", "");
     add_str(&e, "UNIQUE_ID", in->unique_id);
-    snprintf(portbuf, sizeof portbuf, "%d", in->remote_port);
+    if (in->remote_port >= 0)
+        snprintf(portbuf, sizeof portbuf, "%d", in->remote_port);
+    else
+        portbuf[0] = '\0';  /* a Unix socket peer has no port */
     add_str(&e, "REMOTE_PORT", portbuf);
     if (r->target)
         add_var(&e, "REQUEST_URI", r->target, r->target_len);

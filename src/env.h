@@ -11,7 +11,7 @@ typedef struct {
     const wsd_config *cfg;
     const wsd_request *req;
     const char *remote_ip;     /* "127.0.0.1", "::1" */
-    int remote_port;
+    int remote_port;           /* -1: none (Unix socket peer) → REMOTE_PORT empty */
     const char *remote_host;   /* = remote_ip unless --reverselookup found a name */
     const char *unique_id;     /* connection id, also in the log */
     const char *script_name;   /* "/" in COMMAND mode */

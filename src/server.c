@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +38,7 @@
 #include "http.h"
 #include "log.h"
 #include "outframe.h"
+#include "utf8.h"
 #include "util.h"
 #include "ws.h"
 
@@ -49,6 +52,7 @@
 #define LINGER_MS 2000                 /* waiting for the peer's close / FIN */
 #define HANGUP_POLL_MS 200             /* client liveness while its reads are paused */
 #define RESPONSE_LIMIT (64 * 1024)
+#define TAG_LINE (64 * 1024)            /* --passstderr: bytes per tagged message */
 
 enum conn_state {
     ST_HTTP,        /* reading the request head */
@@ -60,7 +64,13 @@ enum conn_state {
 struct server;
 
 typedef struct conn {
-    uv_tcp_t tcp;
+    union {                      /* the client: TCP, or a Unix socket (--unixsocket) */
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+        uv_stream_t stream;
+        uv_handle_t handle;
+    } sock;
+    int is_unix;
     struct server *srv;
     struct conn *prev, *next;
     enum conn_state state;
@@ -77,7 +87,9 @@ typedef struct conn {
     /* identity, for the log and the child's environment */
     char id[24];
     char remote_ip[64];
-    int remote_port;
+    int remote_port;             /* -1 for a Unix socket peer */
+    struct sockaddr_storage peer;
+    char *remote_host;           /* --reverselookup's answer, else NULL */
     char *assoc;                 /* "url:'…' id:'…' remote:'…' command:'…' origin:'…'" */
 
     /* WebSocket */
@@ -109,6 +121,21 @@ typedef struct conn {
 
     char *errline;               /* stderr bytes of the current line */
     size_t errlen;
+    int err_eof;
+
+    /* --passstderr: the current line of stdout [0] and stderr [1] */
+    char *tagline[2];
+    size_t taglen[2];
+
+    uv_timer_t ptimer;           /* --pingms */
+    int ptimer_on;
+    uint64_t last_seen;          /* loop time of the last bytes from the client */
+
+    uv_getnameinfo_t ni;         /* --reverselookup */
+    int lookup_pending;
+    char accept[29];             /* Sec-WebSocket-Accept, kept across the lookup */
+    char *held;                  /* bytes behind the head, held during the lookup */
+    size_t nheld;
 } conn;
 
 typedef struct server {
@@ -117,6 +144,8 @@ typedef struct server {
     uv_tcp_t *listeners;
     size_t nlisteners;
     uv_signal_t sigint, sigterm;
+    uv_pipe_t unixl;             /* --unixsocket listener */
+    int have_unixl;
     conn *conns;
     long nforks;
     int shutting_down;
@@ -134,6 +163,7 @@ typedef struct {
 enum { AFTER_NOTHING, AFTER_LINGER, AFTER_CLOSE };
 
 static void conn_close_tcp(conn *c);
+static void tcp_send_full(conn *c, char *buf, size_t off, size_t len, int after);
 static void conn_maybe_free(conn *c);
 static void proc_terminate(conn *c);
 static void proc_check_done(conn *c);
@@ -194,7 +224,7 @@ static void on_tcp_written(uv_write_t *req, int status)
         } else if (w->after == AFTER_LINGER && !c->shut) {
             uv_shutdown_t *sr = xmalloc(sizeof *sr);
             c->shut = 1;
-            if (uv_shutdown(sr, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
+            if (uv_shutdown(sr, &c->sock.stream, on_shutdown) != 0)
                 free(sr);
         }
     } else if (status != 0 && status != UV_ECANCELED && !c->tcp_closing) {
@@ -205,7 +235,7 @@ static void on_tcp_written(uv_write_t *req, int status)
     }
     free(w);
 
-    if (c->out_paused && !c->tcp_closing && c->tcp.write_queue_size < OUT_LOW &&
+    if (c->out_paused && !c->tcp_closing && c->sock.stream.write_queue_size < OUT_LOW &&
         c->out_open && !c->out_eof) {
         c->out_paused = 0;
         uv_read_start((uv_stream_t *)&c->out, alloc_read, on_out_read);
@@ -213,8 +243,21 @@ static void on_tcp_written(uv_write_t *req, int status)
     conn_maybe_free(c);
 }
 
+static void tcp_send_at(conn *c, char *buf, size_t off, size_t len);
+
 /* Queues buf[0..len) (owned: freed when written) to the client. */
 static void tcp_send(conn *c, char *buf, size_t len, int after)
+{
+    tcp_send_full(c, buf, 0, len, after);
+}
+
+static void tcp_send_at(conn *c, char *buf, size_t off, size_t len)
+{
+    tcp_send_full(c, buf, off, len, AFTER_NOTHING);
+}
+
+/* Queues buf[off..off+len) to the client; buf (owned) is freed when written. */
+static void tcp_send_full(conn *c, char *buf, size_t off, size_t len, int after)
 {
     wreq *w;
     uv_buf_t b;
@@ -229,8 +272,8 @@ static void tcp_send(conn *c, char *buf, size_t len, int after)
     w->c = c;
     w->buf = buf;
     w->after = after;
-    b = uv_buf_init(buf, (unsigned)len);
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_tcp_written) != 0) {
+    b = uv_buf_init(buf + off, (unsigned)len);
+    if (uv_write(&w->req, &c->sock.stream, &b, 1, on_tcp_written) != 0) {
         free(buf);
         free(w);
         conn_close_tcp(c);
@@ -279,8 +322,12 @@ static void conn_close_tcp(conn *c)
     c->tcp_closing = 1;
     c->state = ST_CLOSED;
     uv_timer_stop(&c->timer);
-    close_handle(c, (uv_handle_t *)&c->tcp);
+    close_handle(c, &c->sock.handle);
     close_handle(c, (uv_handle_t *)&c->timer);
+    if (c->ptimer_on) {
+        c->ptimer_on = 0;
+        close_handle(c, (uv_handle_t *)&c->ptimer);
+    }
     if (c->http) {
         wsd_http_parser_free(c->http);
         c->http = NULL;
@@ -297,7 +344,8 @@ static void conn_maybe_free(conn *c)
 {
     server *srv = c->srv;
 
-    if (!c->tcp_closing || (c->spawned && !c->proc_done) || c->handles > 0)
+    if (!c->tcp_closing || (c->spawned && !c->proc_done) || c->handles > 0 ||
+        c->lookup_pending)
         return;
     if (c->is_ws)
         wsd_log(WSD_LOG_ACCESS, "session", c->assoc, "DISCONNECT");
@@ -311,6 +359,10 @@ static void conn_maybe_free(conn *c)
     free(c->inq);
     free(c->infl);
     free(c->errline);
+    free(c->tagline[0]);
+    free(c->tagline[1]);
+    free(c->remote_host);
+    free(c->held);
     free(c);
     if (srv->shutting_down && !srv->conns) {
         uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -365,7 +417,93 @@ static void ws_close_after_child(conn *c)
     }
 }
 
-/* ------------------------------------------------------------ the child */
+/* ------------------------------------------------------------- the child */
+
+/* Everything the child will ever send has been read: stdout at EOF, and
+ * stderr too when it goes to the client (--passstderr). */
+static int output_done(conn *c)
+{
+    return c->out_eof && (!c->srv->cfg->passstderr || c->err_eof);
+}
+
+/* --passstderr (websocketd main): every line of stdout and stderr becomes a
+ * text message {"stream":"stdout"|"stderr","data":"<line>"}; invalid UTF-8
+ * is replaced with U+FFFD. A line longer than TAG_LINE goes out in pieces. */
+static void tagged_emit(conn *c, int idx, const char *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t *clean = xmalloc(3 * n + 1);
+    size_t cn, i, plen, h;
+    char *f, *j, *o;
+
+    if (n > 0 && p[n - 1] == '\r')
+        n--;  /* CRLF line ending */
+    cn = wsd_utf8_sanitize((const uint8_t *)p, n, clean);
+    f = xmalloc(WSD_WS_MAX_HEADER + 40 + 6 * cn);
+    j = f + WSD_WS_MAX_HEADER;
+    o = j + sprintf(j, "{\"stream\":\"%s\",\"data\":\"", idx ? "stderr" : "stdout");
+    for (i = 0; i < cn; i++) {
+        uint8_t b = clean[i];
+        if (b == '"' || b == '\\') {
+            *o++ = '\\';
+            *o++ = (char)b;
+        } else if (b < 0x20 || b == 0x7f) {
+            *o++ = '\\';
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[b >> 4];
+            *o++ = hex[b & 15];
+        } else {
+            *o++ = (char)b;
+        }
+    }
+    *o++ = '"';
+    *o++ = '}';
+    free(clean);
+    /* the header goes right before the payload */
+    plen = (size_t)(o - j);
+    h = wsd_ws_header((uint8_t *)j - WSD_WS_MAX_HEADER, WSD_WS_TEXT, 1, 0, plen);
+    memmove(f + WSD_WS_MAX_HEADER - h, f, h);
+    tcp_send_at(c, f, WSD_WS_MAX_HEADER - h, h + plen);
+}
+
+static void tagged_feed(conn *c, int idx, const char *p, size_t n, int eof)
+{
+    while (n > 0) {
+        const char *nl = memchr(p, '\n', n);
+        size_t take = nl ? (size_t)(nl - p) : n;
+        if (!c->tagline[idx])
+            c->tagline[idx] = xmalloc(TAG_LINE);
+        while (take > 0) {
+            size_t room = TAG_LINE - c->taglen[idx];
+            size_t k = take < room ? take : room;
+            memcpy(c->tagline[idx] + c->taglen[idx], p, k);
+            c->taglen[idx] += k;
+            p += k;
+            n -= k;
+            take -= k;
+            if (c->taglen[idx] == TAG_LINE) {
+                tagged_emit(c, idx, c->tagline[idx], c->taglen[idx]);
+                c->taglen[idx] = 0;
+            }
+        }
+        if (nl) {
+            tagged_emit(c, idx, c->tagline[idx], c->taglen[idx]);
+            c->taglen[idx] = 0;
+            p++;
+            n--;
+        }
+    }
+    if (eof && c->taglen[idx] > 0) {
+        tagged_emit(c, idx, c->tagline[idx], c->taglen[idx]);  /* final line without \n */
+        c->taglen[idx] = 0;
+    }
+    if (c->taglen[idx] == 0) {
+        free(c->tagline[idx]);
+        c->tagline[idx] = NULL;
+    }
+}
 
 static void close_stdin(conn *c)
 {
@@ -378,7 +516,7 @@ static void close_stdin(conn *c)
     c->inq_len = c->inq_cap = 0;
     if (c->tcp_paused && !c->tcp_closing) {
         c->tcp_paused = 0;
-        uv_read_start((uv_stream_t *)&c->tcp, alloc_read, on_tcp_read);
+        uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);
     }
 }
 
@@ -496,7 +634,7 @@ static void on_child_exit(uv_process_t *p, int64_t exit_status, int term_signal)
         wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Process %d exited with status %lld",
                 c->pgid, (long long)exit_status);
     close_stdin(c);
-    if (c->out_eof)
+    if (output_done(c))
         ws_close_after_child(c);
     proc_check_done(c);
 }
@@ -514,7 +652,13 @@ static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (eof && nread != UV_EOF)
         wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Error reading stdout: %s",
                 uv_strerror((int)nread));
-    if (c->state == ST_OPEN) {
+    if (c->state == ST_OPEN && c->srv->cfg->passstderr) {
+        tagged_feed(c, 0, buf->base, n, eof);
+        if (!c->tcp_closing && c->sock.stream.write_queue_size > OUT_HIGH && !eof) {
+            c->out_paused = 1;
+            uv_read_stop(s);
+        }
+    } else if (c->state == ST_OPEN) {
         char *f = xmalloc(wsd_outframer_bound(n));
         size_t flen = wsd_outframer_encode(&c->of, (const uint8_t *)buf->base, n, eof,
                                            (uint8_t *)f);
@@ -522,7 +666,7 @@ static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             tcp_send(c, f, flen, AFTER_NOTHING);
         else
             free(f);
-        if (!c->tcp_closing && c->tcp.write_queue_size > OUT_HIGH && !eof) {
+        if (!c->tcp_closing && c->sock.stream.write_queue_size > OUT_HIGH && !eof) {
             c->out_paused = 1;
             uv_read_stop(s);
         }
@@ -532,10 +676,12 @@ static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         c->out_eof = 1;
         c->out_open = 0;
         close_handle(c, (uv_handle_t *)&c->out);
-        if (c->reaped)
-            ws_close_after_child(c);
-        else
+        if (c->reaped) {
+            if (output_done(c))
+                ws_close_after_child(c);
+        } else {
             proc_terminate(c);  /* stdout closed, child runs on: end it */
+        }
         proc_check_done(c);
     }
 }
@@ -553,6 +699,9 @@ static void on_err_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     conn *c = s->data;
     const char *p = buf->base;
     size_t n = nread > 0 ? (size_t)nread : 0;
+
+    if (c->srv->cfg->passstderr && c->state == ST_OPEN)
+        tagged_feed(c, 1, p, n, nread < 0);
 
     while (n > 0) {
         const char *nl = memchr(p, '\n', n);
@@ -587,7 +736,10 @@ static void on_err_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         c->errline = NULL;
         c->errlen = 0;
         c->err_open = 0;
+        c->err_eof = 1;
         close_handle(c, (uv_handle_t *)&c->err);
+        if (c->reaped && output_done(c))
+            ws_close_after_child(c);
         proc_check_done(c);
     } else if (c->errlen == 0 && c->errline) {
         free(c->errline);   /* idle connections keep no stderr buffer */
@@ -643,7 +795,7 @@ static void stdin_flush(conn *c)
     if (c->tcp_paused && c->inq_len + c->infl_len < IN_LOW && !c->tcp_closing) {
         c->tcp_paused = 0;
         uv_timer_stop(&c->timer);
-        uv_read_start((uv_stream_t *)&c->tcp, alloc_read, on_tcp_read);
+        uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);
     }
 }
 
@@ -686,7 +838,7 @@ static void stdin_pause_client_if_full(conn *c)
 {
     if (!c->tcp_paused && !c->tcp_closing && c->inq_len + c->infl_len >= IN_HIGH) {
         c->tcp_paused = 1;
-        uv_read_stop((uv_stream_t *)&c->tcp);
+        uv_read_stop(&c->sock.stream);
         timer_start(c, HANGUP_POLL_MS);  /* still notice the client leaving */
     }
 }
@@ -770,7 +922,8 @@ static char *make_assoc(conn *c, const wsd_request *r)
         snprintf(org, sizeof org, "file:");
     wsd_str_init(&a, 8192);
     wsd_str_appendf(&a, "url:'http://%s%s' id:'%s' remote:'%s' command:'%s' origin:'%s'",
-                    hostbuf, url, c->id, c->remote_ip, cfg->command ? cfg->command : "", org);
+                    hostbuf, url, c->id, c->remote_host ? c->remote_host : c->remote_ip,
+                    cfg->command ? cfg->command : "", org);
     return a.s;
 }
 
@@ -793,7 +946,7 @@ static int spawn_child(conn *c, const wsd_request *r)
     ei.req = r;
     ei.remote_ip = c->remote_ip;
     ei.remote_port = c->remote_port;
-    ei.remote_host = c->remote_ip;
+    ei.remote_host = c->remote_host ? c->remote_host : c->remote_ip;
     ei.unique_id = c->id;
     ei.script_name = "/";
     ei.path_info = path_info;
@@ -867,13 +1020,16 @@ fail:
     return rc;
 }
 
+static void handshake_finish(conn *c, const char *rest, size_t nrest);
+static void on_lookup(uv_getnameinfo_t *req, int status, const char *hostname,
+                      const char *service);
+
 static void handshake(conn *c, const char *rest, size_t nrest)
 {
     server *srv = c->srv;
     const wsd_config *cfg = srv->cfg;
     const wsd_request *r = wsd_http_request(c->http);
     wsd_handshake hs;
-    wsd_str out;
     int rc;
 
     c->assoc = make_assoc(c, r);
@@ -895,6 +1051,74 @@ static void handshake(conn *c, const char *rest, size_t nrest)
         http_respond(c, 503, "503 Service Unavailable: server shutting down\n", 0);
         return;
     }
+    memcpy(c->accept, hs.accept, sizeof c->accept);
+    if (cfg->reverselookup && !c->is_unix) {
+        /* getnameinfo in libuv's thread pool: the loop never blocks on DNS.
+         * The client's reads pause meanwhile; the handshake timer bounds it. */
+        c->ni.data = c;
+        if (uv_getnameinfo(srv->loop, &c->ni, on_lookup, (struct sockaddr *)&c->peer,
+                           NI_NAMEREQD) == 0) {
+            c->lookup_pending = 1;
+            uv_read_stop(&c->sock.stream);
+            if (nrest > 0) {
+                c->held = xmalloc(nrest);
+                memcpy(c->held, rest, nrest);
+                c->nheld = nrest;
+            }
+            return;
+        }
+    }
+    handshake_finish(c, rest, nrest);
+}
+
+static void on_lookup(uv_getnameinfo_t *req, int status, const char *hostname,
+                      const char *service)
+{
+    conn *c = req->data;
+
+    (void)service;
+    c->lookup_pending = 0;
+    if (c->tcp_closing || c->state != ST_HTTP) {
+        conn_maybe_free(c);
+        return;
+    }
+    if (status == 0 && hostname && *hostname) {
+        c->remote_host = xstrdup(hostname);
+        free(c->assoc);
+        c->assoc = make_assoc(c, wsd_http_request(c->http));
+    }
+    handshake_finish(c, c->held, c->nheld);
+    free(c->held);
+    c->held = NULL;
+    c->nheld = 0;
+}
+
+static void on_ping_timer(uv_timer_t *t)
+{
+    conn *c = t->data;
+    uint64_t ms = (uint64_t)c->srv->cfg->pingms;
+
+    if (c->state != ST_OPEN)
+        return;
+    if (uv_now(c->srv->loop) - c->last_seen >= 2 * ms) {
+        wsd_log(WSD_LOG_ACCESS, "websocket", c->assoc, "No pong for %llu ms, dropping the client",
+                (unsigned long long)(2 * ms));
+        proc_terminate(c);
+        conn_close_tcp(c);
+        return;
+    }
+    ws_send_control(c, WSD_WS_PING, NULL, 0);
+}
+
+/* After the checks (and the reverse lookup): fork slot, spawn, 101. */
+static void handshake_finish(conn *c, const char *rest, size_t nrest)
+{
+    server *srv = c->srv;
+    const wsd_config *cfg = srv->cfg;
+    const wsd_request *r = wsd_http_request(c->http);
+    wsd_str out;
+    int rc;
+
     if (cfg->maxforks > 0 && srv->nforks >= cfg->maxforks) {
         wsd_log(WSD_LOG_ERROR, "http", c->assoc, "Max of possible forks already active, upgrade rejected");
         http_respond(c, 429, "429 Too Many Requests\n", 0);
@@ -916,7 +1140,7 @@ static void handshake(conn *c, const char *rest, size_t nrest)
         c->assoc = a.s;
     }
     wsd_str_init(&out, RESPONSE_LIMIT);
-    if (wsd_response_101(&out, hs.accept, &cfg->headers, &cfg->headers_ws) != 0) {
+    if (wsd_response_101(&out, c->accept, &cfg->headers, &cfg->headers_ws) != 0) {
         wsd_str_free(&out);
         proc_terminate(c);
         conn_close_tcp(c);
@@ -932,6 +1156,16 @@ static void handshake(conn *c, const char *rest, size_t nrest)
     wsd_outframer_init(&c->of, cfg->binary);
     uv_read_start((uv_stream_t *)&c->out, alloc_read, on_out_read);
     uv_read_start((uv_stream_t *)&c->err, alloc_read, on_err_read);
+    if (c->lookup_pending == 0)
+        uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);  /* idempotent */
+    c->last_seen = uv_now(srv->loop);
+    if (cfg->pingms > 0) {
+        uv_timer_init(srv->loop, &c->ptimer);
+        c->ptimer.data = c;
+        c->handles++;
+        c->ptimer_on = 1;
+        uv_timer_start(&c->ptimer, on_ping_timer, (uint64_t)cfg->pingms, (uint64_t)cfg->pingms);
+    }
     if (nrest > 0) {
         /* frames pipelined behind the handshake: not lost */
         uint8_t *copy = xmalloc(nrest);
@@ -960,6 +1194,7 @@ static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         conn_close_tcp(c);
         return;
     }
+    c->last_seen = uv_now(c->srv->loop);
     switch (c->state) {
     case ST_HTTP: {
         size_t used = 0;
@@ -1007,7 +1242,7 @@ static void on_timer(uv_timer_t *t)
             struct tcp_info ti;
             socklen_t len = sizeof ti;
             uv_os_fd_t fd;
-            if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
+            if (!c->is_unix && uv_fileno(&c->sock.handle, &fd) == 0 &&
                 getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
                 ti.tcpi_state != TCP_ESTABLISHED) {
                 wsd_log(WSD_LOG_DEBUG, "websocket", c->assoc,
@@ -1041,11 +1276,35 @@ static void next_id(server *srv, char *out, size_t cap)
     snprintf(out, cap, "%llu", (unsigned long long)id);
 }
 
+static void peer_name(conn *c)
+{
+    struct sockaddr_storage ss;
+    int sslen = sizeof ss;
+
+    if (c->is_unix) {
+        snprintf(c->remote_ip, sizeof c->remote_ip, "unix-socket");  /* as websocketd main */
+        c->remote_port = -1;
+        return;
+    }
+    if (uv_tcp_getpeername(&c->sock.tcp, (struct sockaddr *)&ss, &sslen) != 0)
+        return;
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        uv_ip6_name(a, c->remote_ip, sizeof c->remote_ip);
+        c->remote_port = ntohs(a->sin6_port);
+        if (strncmp(c->remote_ip, "::ffff:", 7) == 0 && strchr(c->remote_ip, '.'))
+            memmove(c->remote_ip, c->remote_ip + 7, strlen(c->remote_ip + 7) + 1);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        uv_ip4_name(a, c->remote_ip, sizeof c->remote_ip);
+        c->remote_port = ntohs(a->sin_port);
+    }
+    memcpy(&c->peer, &ss, sizeof ss);
+}
+
 static void on_connection(uv_stream_t *l, int status)
 {
     server *srv = l->data;
-    struct sockaddr_storage ss;
-    int sslen = sizeof ss;
     conn *c;
 
     if (status != 0) {
@@ -1054,8 +1313,12 @@ static void on_connection(uv_stream_t *l, int status)
     }
     c = xcalloc(1, sizeof *c);
     c->srv = srv;
-    uv_tcp_init(srv->loop, &c->tcp);
-    c->tcp.data = c;
+    c->is_unix = l->type == UV_NAMED_PIPE;
+    if (c->is_unix)
+        uv_pipe_init(srv->loop, &c->sock.pipe, 0);
+    else
+        uv_tcp_init(srv->loop, &c->sock.tcp);
+    c->sock.handle.data = c;
     c->handles++;
     uv_timer_init(srv->loop, &c->timer);
     c->timer.data = c;
@@ -1064,29 +1327,18 @@ static void on_connection(uv_stream_t *l, int status)
     if (srv->conns)
         srv->conns->prev = c;
     srv->conns = c;
-    if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
+    if (uv_accept(l, &c->sock.stream) != 0) {
         conn_close_tcp(c);
         return;
     }
-    uv_tcp_nodelay(&c->tcp, 1);
+    if (!c->is_unix)
+        uv_tcp_nodelay(&c->sock.tcp, 1);
     next_id(srv, c->id, sizeof c->id);
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0) {
-        if (ss.ss_family == AF_INET6) {
-            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-            uv_ip6_name(a, c->remote_ip, sizeof c->remote_ip);
-            c->remote_port = ntohs(a->sin6_port);
-            if (strncmp(c->remote_ip, "::ffff:", 7) == 0 && strchr(c->remote_ip, '.'))
-                memmove(c->remote_ip, c->remote_ip + 7, strlen(c->remote_ip + 7) + 1);
-        } else {
-            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-            uv_ip4_name(a, c->remote_ip, sizeof c->remote_ip);
-            c->remote_port = ntohs(a->sin_port);
-        }
-    }
+    peer_name(c);
     c->http = wsd_http_parser_new();
     c->state = ST_HTTP;
     timer_start(c, HANDSHAKE_TIMEOUT_MS);
-    uv_read_start((uv_stream_t *)&c->tcp, alloc_read, on_tcp_read);
+    uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);
 }
 
 /* ------------------------------------------------------------- shutdown */
@@ -1110,6 +1362,11 @@ static void on_signal(uv_signal_t *h, int signum)
     wsd_log(WSD_LOG_INFO, "server", "", "Received SIG%s, shutting down", sig_name(signum));
     for (i = 0; i < srv->nlisteners; i++)
         uv_close((uv_handle_t *)&srv->listeners[i], NULL);
+    if (srv->have_unixl) {
+        uv_close((uv_handle_t *)&srv->unixl, NULL);
+        unlink(srv->cfg->unixsocket);  /* websocketd main leaves it behind */
+        srv->have_unixl = 0;
+    }
     for (c = srv->conns; c; c = next) {
         next = c->next;
         if (c->state == ST_OPEN)
@@ -1200,6 +1457,49 @@ done:
     return 0;
 }
 
+/* --unixsocket: refuses a path that is not a socket, or a socket another
+ * server answers on; removes a stale socket file first (websocketd main). */
+static int listen_unix(server *srv, const char *path)
+{
+    struct stat st;
+    int rc;
+
+    if (lstat(path, &st) == 0) {
+        struct sockaddr_un a;
+        int fd, live;
+        if (!S_ISSOCK(st.st_mode)) {
+            wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: %s exists and is not a socket",
+                    path);
+            return -1;
+        }
+        memset(&a, 0, sizeof a);
+        a.sun_family = AF_UNIX;
+        snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        live = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (live) {
+            wsd_log(WSD_LOG_FATAL, "server", "",
+                    "Can't start server: socket %s is already in use by a running server", path);
+            return -1;
+        }
+        unlink(path);
+    }
+    uv_pipe_init(srv->loop, &srv->unixl, 0);
+    srv->unixl.data = srv;
+    rc = uv_pipe_bind(&srv->unixl, path);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&srv->unixl, 511, on_connection);
+    if (rc != 0) {
+        wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen unix %s: %s", path,
+                uv_strerror(rc));
+        return -1;
+    }
+    srv->have_unixl = 1;
+    return 0;
+}
+
 int wsd_server_run(const wsd_config *cfg)
 {
     server srv;
@@ -1220,11 +1520,22 @@ int wsd_server_run(const wsd_config *cfg)
     wsd_log(WSD_LOG_INFO, "server", "", "Serving using application   : %s", app.s ? app.s : "");
     wsd_str_free(&app);
 
+    if (cfg->unix_only)
+        naddr = 0;
     for (i = 0; i < naddr; i++) {
         const char *a = cfg->naddresses ? cfg->addresses[i] : "";
         wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : ws://%s:%d/",
                 url_host(a, hostbuf, sizeof hostbuf), cfg->port);
         if (listen_on(&srv, a, cfg->port) != 0) {
+            free(srv.listeners);
+            return 3;
+        }
+    }
+
+    if (cfg->unixsocket) {
+        wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : unix socket at %s",
+                cfg->unixsocket);
+        if (listen_unix(&srv, cfg->unixsocket) != 0) {
             free(srv.listeners);
             return 3;
         }
