@@ -37,11 +37,12 @@ enum ftype { FT_BOOL, FT_INT, FT_UINT, FT_STRING, FT_LIST };
 
 /* Sorted by name: Go's flag list (PrintDefaults) is printed in this order. */
 enum fid {
-    F_ADDRESS, F_BINARY, F_CGIDIR, F_CLOSEMS, F_DEVCONSOLE, F_DIR, F_HEADER,
-    F_HEADER_HTTP, F_HEADER_WS, F_LICENSE, F_LOGLEVEL, F_MAXFORKS,
+    F_ADDRESS, F_BINARY, F_CGIDIR, F_CLOSEMS, F_DEFLATE, F_DEFLATEBITS,
+    F_DEFLATEMEM, F_DEVCONSOLE, F_DIR, F_HEADER,
+    F_HEADER_HTTP, F_HEADER_WS, F_LICENSE, F_LOGLEVEL, F_LOSSLESS, F_MAXFORKS,
     F_MAXFRAMESIZE, F_ORIGIN, F_PASSENV, F_PASSSTDERR, F_PINGMS, F_PORT,
     F_REDIRPORT, F_REVERSELOOKUP, F_SAMEORIGIN, F_SSL, F_SSLCA, F_SSLCERT,
-    F_SSLKEY, F_STATICDIR, F_UNIXSOCKET, F_VERSION, F_COUNT
+    F_SSLKEY, F_STATICDIR, F_SUBPROTOCOLS, F_UNIXSOCKET, F_VERSION, F_COUNT
 };
 
 struct flagdef {
@@ -63,6 +64,12 @@ static const struct flagdef flags[F_COUNT] = {
         "Serve CGI scripts from this directory over HTTP"},
     [F_CLOSEMS]       = {"closems", FT_UINT, 1, NULL, ULONG_MAX,
         "Milliseconds added to each wait before SIGINT, SIGTERM and SIGKILL"},
+    [F_DEFLATE]       = {"deflate", FT_BOOL, 1, "true", 0,
+        "Compress messages with permessage-deflate when the client offers it"},
+    [F_DEFLATEBITS]   = {"deflatebits", FT_UINT, 1, "15", 15,
+        "Compression window bits for permessage-deflate, 9..15"},
+    [F_DEFLATEMEM]    = {"deflatemem", FT_UINT, 1, "8", 9,
+        "zlib memory level for permessage-deflate, 1..9"},
     [F_DEVCONSOLE]    = {"devconsole", FT_BOOL, 0, NULL, 0,
         "Enable development console (cannot be used in conjunction with --staticdir)"},
     [F_DIR]           = {"dir", FT_STRING, 0, NULL, 0,
@@ -77,6 +84,8 @@ static const struct flagdef flags[F_COUNT] = {
         "Print license and exit"},
     [F_LOGLEVEL]      = {"loglevel", FT_STRING, 1, "access", 0,
         "Log level, one of: debug, trace, access, info, error, fatal"},
+    [F_LOSSLESS]      = {"lossless", FT_BOOL, 1, NULL, 0,
+        "Lossless message mode: each message is a record \"text|binary LEN\\n<payload>\\n\" on stdin/stdout"},
     [F_MAXFORKS]      = {"maxforks", FT_INT, 1, "1024", 0,
         "Max forks, zero or negative means unlimited"},
     [F_MAXFRAMESIZE]  = {"maxframesize", FT_UINT, 1, "1048576", U64,
@@ -107,6 +116,8 @@ static const struct flagdef flags[F_COUNT] = {
         "Should point to certificate private key file when --ssl is used"},
     [F_STATICDIR]     = {"staticdir", FT_STRING, 0, NULL, 0,
         "Serve static content from this directory over HTTP"},
+    [F_SUBPROTOCOLS]  = {"subprotocols", FT_STRING, 1, NULL, 0,
+        "Comma-separated WebSocket subprotocols the program speaks, in server preference"},
     [F_UNIXSOCKET]    = {"unixsocket", FT_STRING, 1, NULL, 0,
         "Path of a Unix domain socket to listen on, in addition to (or instead of) --address/--port"},
     [F_VERSION]       = {"version", FT_BOOL, 1, NULL, 0,
@@ -1216,6 +1227,20 @@ static int configure(wsd_config *c, rawflags *rf, int argc, char **argv, int fir
         split_headers(&c->headers_http, &rf->l[F_HEADER_HTTP], "header-http", err) != 0)
         return 1;
 
+    if (rf->pos[F_DEFLATEBITS] && rf->u[F_DEFLATEBITS] < 9) {
+        fprintf(err, "wsd: --deflatebits must be between 9 and 15\n");
+        return 1;
+    }
+    if (rf->pos[F_DEFLATEMEM] && rf->u[F_DEFLATEMEM] < 1) {
+        fprintf(err, "wsd: --deflatemem must be between 1 and 9\n");
+        return 1;
+    }
+    if (rf->b[F_LOSSLESS] && (rf->b[F_BINARY] || rf->b[F_PASSSTDERR])) {
+        fprintf(err, "wsd: --lossless cannot be combined with --%s\n",
+                rf->b[F_BINARY] ? "binary" : "passstderr");
+        return 1;
+    }
+
     for (i = 0; i < F_COUNT; i++) {
         if (!flags[i].supported && flag_active(rf, i) &&
             (worst < 0 || rf->pos[i] < rf->pos[worst]))
@@ -1255,6 +1280,27 @@ static int configure(wsd_config *c, rawflags *rf, int argc, char **argv, int fir
     c->pingms = (long)rf->u[F_PINGMS];
     c->maxframesize = rf->pos[F_MAXFRAMESIZE] ? rf->u[F_MAXFRAMESIZE] : 1048576;
     c->passstderr = rf->b[F_PASSSTDERR];
+    c->lossless = rf->b[F_LOSSLESS];
+    c->deflate = rf->pos[F_DEFLATE] ? rf->b[F_DEFLATE] : 1;
+    c->deflatebits = rf->pos[F_DEFLATEBITS] ? (int)rf->u[F_DEFLATEBITS] : 15;
+    c->deflatemem = rf->pos[F_DEFLATEMEM] ? (int)rf->u[F_DEFLATEMEM] : 8;
+    {
+        strvec protos = {0};
+        const char *p = sval(rf, F_SUBPROTOCOLS);
+        while (p && *p) {
+            const char *end = strchr(p, ',');
+            size_t len = end ? (size_t)(end - p) : strlen(p);
+            size_t n = len;
+            const char *t = go_trim_space(p, &n);
+            if (n > 0)
+                strvec_push(&protos, xstrndup(t, n));
+            if (!end)
+                break;
+            p = end + 1;
+        }
+        c->subprotocols = protos.v;
+        c->nsubprotocols = protos.n;
+    }
     return -1;
 }
 
@@ -1311,6 +1357,7 @@ void wsd_config_free(wsd_config *c)
     free(c->dir);
     free(c->staticdir);
     free(c->cgidir);
+    free_strv(c->subprotocols, c->nsubprotocols);
     free_strv(c->passenv, c->npassenv);
     free_strv(c->passenv_values, c->npassenv_values);
     free(c->origin);

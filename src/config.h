@@ -67,6 +67,12 @@ typedef struct wsd_config {
     long pingms;              /* 0 = off */
     uint64_t maxframesize;    /* max inbound message bytes; default 1 MiB; 0 = unlimited */
     int passstderr;
+    int lossless;             /* --lossless: records "text|binary LEN\n<payload>\n" */
+    char **subprotocols;      /* --subprotocols, in server preference order */
+    size_t nsubprotocols;
+    int deflate;              /* permessage-deflate allowed (default on) */
+    int deflatebits;          /* server window bits, 9..15 */
+    int deflatemem;           /* zlib memLevel, 1..9 */
 
     /* COMMAND: as given, resolved through PATH (Go exec.LookPath: a name
      * with a '/' is used as is), and the child's argv: {path, args..., NULL}. */

@@ -150,6 +150,8 @@ static size_t data_event(wsd_ws_decoder *d, wsd_ws_event *ev, uint8_t *p,
     ev->compressed = d->_msg_compressed;
     ev->data = p;
     ev->len = n;
+    ev->frame_fin = d->_fin;
+    ev->frame_left = d->_remaining;
     d->_msg_first_pending = 0;
     if (fin) {
         d->_msg_opcode = 0;

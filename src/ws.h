@@ -52,6 +52,10 @@ typedef struct {
     int fin;             /* DATA: 1 if this chunk ends the message (len may be 0) */
     int first;           /* DATA: 1 if this is the message's first chunk */
     int compressed;      /* DATA: the message's first frame had RSV1 (permessage-deflate) */
+    int frame_fin;       /* DATA: the frame this chunk belongs to has FIN set */
+    uint64_t frame_left; /* DATA: payload bytes of that frame still to come after this
+                          * chunk; with first && frame_fin, the whole message is
+                          * len + frame_left bytes, known before it arrives */
     const uint8_t *data; /* DATA: points into the caller's buffer; control: into the decoder */
     size_t len;
     uint16_t close_code; /* CLOSE, ERROR */
