@@ -227,6 +227,8 @@ char **wsd_env_build(const wsd_env_input *in)
         add_str(&e, "REQUEST_URI", path);
     if (in->https)
         add_str(&e, "HTTPS", "on");
+    if (in->subprotocol)
+        add_str(&e, "WEBSOCKET_PROTOCOL", in->subprotocol);  /* wsd: the negotiated one */
     free(decoded);
 
     /* 4. HTTP_* per header name (case-insensitive, as Go canonicalises),

@@ -17,6 +17,7 @@ typedef struct {
     const char *script_name;   /* "/" in COMMAND mode */
     const char *path_info;     /* decoded path in COMMAND mode */
     int https;
+    const char *subprotocol;   /* negotiated Sec-WebSocket-Protocol → WEBSOCKET_PROTOCOL, or NULL */
 } wsd_env_input;
 
 /* Builds "NAME=value" strings in websocketd's order — SERVER_SOFTWARE, the

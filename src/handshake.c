@@ -132,7 +132,42 @@ static int rollback(wsd_str *out, size_t len)
     return -1;
 }
 
-int wsd_response_101(wsd_str *out, const char *accept,
+const char *wsd_handshake_subprotocol(const wsd_request *r, char *const *supported, size_t n)
+{
+    size_t h, k;
+
+    if (n == 0)
+        return NULL;
+    /* client order: headers in arrival order, tokens left to right */
+    for (h = 0; h < r->nheaders; h++) {
+        const wsd_http_header *hd = &r->headers[h];
+        size_t i = 0;
+        if (!wsd_strncaseeq(hd->name, hd->name_len, "Sec-WebSocket-Protocol"))
+            continue;
+        while (i < hd->value_len) {
+            size_t start, end;
+            while (i < hd->value_len && (hd->value[i] == ' ' || hd->value[i] == '\t' ||
+                                         hd->value[i] == ','))
+                i++;
+            start = i;
+            while (i < hd->value_len && hd->value[i] != ',')
+                i++;
+            end = i;
+            while (end > start && (hd->value[end - 1] == ' ' || hd->value[end - 1] == '\t'))
+                end--;
+            for (k = 0; k < n && end > start; k++) {
+                /* subprotocol names are case-sensitive tokens (RFC 6455 §4.1) */
+                if (strlen(supported[k]) == end - start &&
+                    memcmp(supported[k], hd->value + start, end - start) == 0)
+                    return supported[k];
+            }
+        }
+    }
+    return NULL;
+}
+
+int wsd_response_101(wsd_str *out, const char *accept, const char *protocol,
+                     const char *extensions,
                      const wsd_header_list *extra1, const wsd_header_list *extra2)
 {
     size_t len0 = out->len;
@@ -141,6 +176,8 @@ int wsd_response_101(wsd_str *out, const char *accept,
                         "Upgrade: websocket\r\n"
                         "Connection: Upgrade\r\n"
                         "Sec-WebSocket-Accept: %s\r\n", accept) < 0 ||
+        (protocol && wsd_str_appendf(out, "Sec-WebSocket-Protocol: %s\r\n", protocol) < 0) ||
+        (extensions && wsd_str_appendf(out, "Sec-WebSocket-Extensions: %s\r\n", extensions) < 0) ||
         append_list(out, extra1) < 0 || append_list(out, extra2) < 0 ||
         wsd_str_appends(out, "\r\n") < 0)
         return rollback(out, len0);

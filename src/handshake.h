@@ -34,10 +34,18 @@ int wsd_handshake_check(const wsd_request *r, wsd_handshake *hs);
 /* accept = base64(SHA-1(key || "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")). */
 void wsd_handshake_accept(const char *key, size_t len, char accept[29]);
 
+/* RFC 6455 §4.2.2: the first subprotocol the client offers (its
+ * Sec-WebSocket-Protocol headers in order, each a comma-separated list) that
+ * is one of supported[0..n); compared case-sensitively. Returns a pointer to
+ * that entry of `supported`, or NULL (then no Sec-WebSocket-Protocol is sent). */
+const char *wsd_handshake_subprotocol(const wsd_request *r, char *const *supported, size_t n);
+
 /* Appends the 101 response: Upgrade, Connection, Sec-WebSocket-Accept, then
- * `extra` header lists in order (each may be NULL), then the blank line.
+ * Sec-WebSocket-Protocol and Sec-WebSocket-Extensions when not NULL, then
+ * the `extra` header lists in order (each may be NULL), then the blank line.
  * Returns 0, or -1 if out's limit was hit. */
-int wsd_response_101(wsd_str *out, const char *accept,
+int wsd_response_101(wsd_str *out, const char *accept, const char *protocol,
+                     const char *extensions,
                      const wsd_header_list *extra1, const wsd_header_list *extra2);
 
 /* Appends a complete error/plain response with a text/plain body

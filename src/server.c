@@ -52,6 +52,7 @@
 #define LINGER_MS 2000                 /* waiting for the peer's close / FIN */
 #define HANGUP_POLL_MS 200             /* client liveness while its reads are paused */
 #define RESPONSE_LIMIT (64 * 1024)
+#define LOSSLESS_MAX (64u * 1024 * 1024)  /* --lossless reassembly when --maxframesize=0 */
 #define TAG_LINE (64 * 1024)            /* --passstderr: bytes per tagged message */
 
 enum conn_state {
@@ -134,6 +135,10 @@ typedef struct conn {
     uv_getnameinfo_t ni;         /* --reverselookup */
     int lookup_pending;
     char accept[29];             /* Sec-WebSocket-Accept, kept across the lookup */
+    const char *subprotocol;     /* negotiated; points into the config */
+    int msg_streaming;           /* --lossless: an unfragmented message is passing */
+    char *msg;                   /* --lossless: a fragmented message being reassembled */
+    size_t msglen, msgcap;
     char *held;                  /* bytes behind the head, held during the lookup */
     size_t nheld;
 } conn;
@@ -363,6 +368,7 @@ static void conn_maybe_free(conn *c)
     free(c->tagline[1]);
     free(c->remote_host);
     free(c->held);
+    free(c->msg);
     free(c);
     if (srv->shutting_down && !srv->conns) {
         uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -854,6 +860,58 @@ static void ws_send_control(conn *c, int opcode, const uint8_t *p, size_t n)
     tcp_send(c, f, h + n, AFTER_NOTHING);
 }
 
+/* --lossless: each message reaches stdin as "text|binary LEN\n<payload>\n".
+ * An unfragmented message's length is known from its frame header, so it
+ * streams through; a fragmented one is reassembled (bounded by
+ * --maxframesize, or LOSSLESS_MAX when that is 0) to learn its length. */
+static int lossless_data(conn *c, const wsd_ws_event *ev)
+{
+    static const uint8_t nl = '\n';
+    char hdr[48];
+    int hl;
+
+    if (ev->first && ev->frame_fin) {
+        hl = snprintf(hdr, sizeof hdr, "%s %llu\n", ev->opcode == WSD_WS_TEXT ? "text" : "binary",
+                      (unsigned long long)(ev->len + ev->frame_left));
+        stdin_write(c, (const uint8_t *)hdr, (size_t)hl);
+        c->msg_streaming = 1;
+    }
+    if (c->msg_streaming) {
+        stdin_write(c, ev->data, ev->len);
+        if (ev->fin) {
+            stdin_write(c, &nl, 1);
+            c->msg_streaming = 0;
+        }
+        return 0;
+    }
+    if (ev->len > LOSSLESS_MAX - c->msglen) {
+        ws_close(c, WSD_WS_CLOSE_TOO_BIG, "message too big");
+        proc_terminate(c);
+        return -1;
+    }
+    if (c->msglen + ev->len > c->msgcap) {
+        size_t cap = c->msgcap ? c->msgcap : 4096;
+        while (cap < c->msglen + ev->len)
+            cap *= 2;
+        c->msg = xrealloc(c->msg, cap);
+        c->msgcap = cap;
+    }
+    if (ev->len)
+        memcpy(c->msg + c->msglen, ev->data, ev->len);
+    c->msglen += ev->len;
+    if (ev->fin) {
+        hl = snprintf(hdr, sizeof hdr, "%s %zu\n", ev->opcode == WSD_WS_TEXT ? "text" : "binary",
+                      c->msglen);
+        stdin_write(c, (const uint8_t *)hdr, (size_t)hl);
+        stdin_write(c, (const uint8_t *)c->msg, c->msglen);
+        stdin_write(c, &nl, 1);
+        free(c->msg);
+        c->msg = NULL;
+        c->msglen = c->msgcap = 0;
+    }
+    return 0;
+}
+
 static void ws_feed(conn *c, uint8_t *p, size_t n)
 {
     static const uint8_t nl = '\n';
@@ -870,6 +928,11 @@ static void ws_feed(conn *c, uint8_t *p, size_t n)
         case WSD_WS_EV_DATA:
             if (c->state != ST_OPEN)
                 break;  /* after our close frame: discard */
+            if (c->srv->cfg->lossless) {
+                if (lossless_data(c, &ev) != 0)
+                    return;
+                break;
+            }
             stdin_write(c, ev.data, ev.len);
             if (ev.fin && ev.opcode == WSD_WS_TEXT)
                 stdin_write(c, &nl, 1);
@@ -951,6 +1014,7 @@ static int spawn_child(conn *c, const wsd_request *r)
     ei.script_name = "/";
     ei.path_info = path_info;
     ei.https = 0;
+    ei.subprotocol = c->subprotocol;
     env = wsd_env_build(&ei);
 
     /* Real pipes (not socketpairs), close-on-exec in wsd; the child gets
@@ -1052,6 +1116,7 @@ static void handshake(conn *c, const char *rest, size_t nrest)
         return;
     }
     memcpy(c->accept, hs.accept, sizeof c->accept);
+    c->subprotocol = wsd_handshake_subprotocol(r, cfg->subprotocols, cfg->nsubprotocols);
     if (cfg->reverselookup && !c->is_unix) {
         /* getnameinfo in libuv's thread pool: the loop never blocks on DNS.
          * The client's reads pause meanwhile; the handshake timer bounds it. */
@@ -1140,7 +1205,8 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
         c->assoc = a.s;
     }
     wsd_str_init(&out, RESPONSE_LIMIT);
-    if (wsd_response_101(&out, c->accept, &cfg->headers, &cfg->headers_ws) != 0) {
+    if (wsd_response_101(&out, c->accept, c->subprotocol, NULL, &cfg->headers,
+                         &cfg->headers_ws) != 0) {
         wsd_str_free(&out);
         proc_terminate(c);
         conn_close_tcp(c);

@@ -189,7 +189,7 @@ static void test_101(void)
     const char *want;
 
     wsd_str_init(&out, 4096);
-    is_int(wsd_response_101(&out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", NULL, NULL), 0, "101: ok");
+    is_int(wsd_response_101(&out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", NULL, NULL, NULL, NULL), 0, "101: ok");
     want = "HTTP/1.1 101 Switching Protocols\r\n"
            "Upgrade: websocket\r\n"
            "Connection: Upgrade\r\n"
@@ -199,7 +199,7 @@ static void test_101(void)
     wsd_str_free(&out);
 
     wsd_str_init(&out, 4096);
-    is_int(wsd_response_101(&out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", &list1, &list2), 0, "101 + extras: ok");
+    is_int(wsd_response_101(&out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", NULL, NULL, &list1, &list2), 0, "101 + extras: ok");
     want = "HTTP/1.1 101 Switching Protocols\r\n"
            "Upgrade: websocket\r\n"
            "Connection: Upgrade\r\n"
@@ -213,7 +213,7 @@ static void test_101(void)
 
     wsd_str_init(&out, 4096);
     wsd_str_appends(&out, "prefix");
-    is_int(wsd_response_101(&out, "abc", &empty, &list2), 0, "101 appends");
+    is_int(wsd_response_101(&out, "abc", NULL, NULL, &empty, &list2), 0, "101 appends");
     want = "prefixHTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            "Sec-WebSocket-Accept: abc\r\nX-Ws: only 101\r\n\r\n";
     is_mem(out.s, out.len, want, strlen(want), "101 appends after existing content");
@@ -222,7 +222,7 @@ static void test_101(void)
     /* too small: -1 and unchanged */
     wsd_str_init(&out, 140);
     wsd_str_appends(&out, "keep");
-    is_int(wsd_response_101(&out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", &list1, &list2), -1, "101 over the limit: -1");
+    is_int(wsd_response_101(&out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", NULL, NULL, &list1, &list2), -1, "101 over the limit: -1");
     is_mem(out.s, out.len, "keep", 4, "101 over the limit: out unchanged");
     ok(out.s[out.len] == '\0', "101 over the limit: still NUL-terminated");
     wsd_str_free(&out);
@@ -342,9 +342,57 @@ static void test_simple(void)
     wsd_str_free(&out);
 }
 
+static const char *negotiate(const char *extra, char *const *sup, size_t n)
+{
+    static char chosen[64];
+    char req[1024];
+    wsd_http_parser *p = wsd_http_parser_new();
+    size_t used = 0;
+    const char *r;
+    int len = snprintf(req, sizeof req, UPG_LINE UPG_HOST UPG_UP UPG_CONN UPG_KEY UPG_VER "%s"
+                       UPG_END, extra);
+    if (wsd_http_feed(p, req, (size_t)len, &used) != WSD_HTTP_DONE) {
+        wsd_http_parser_free(p);
+        return "(parse error)";
+    }
+    r = wsd_handshake_subprotocol(wsd_http_request(p), sup, n);
+    snprintf(chosen, sizeof chosen, "%s", r ? r : "(none)");
+    wsd_http_parser_free(p);
+    return chosen;
+}
+
+static void test_subprotocol(void)
+{
+    char *sup[] = {"chat", "superchat", "v2.json"};
+    char *one[] = {"Chat"};
+    wsd_str out;
+
+    is_str(negotiate("", sup, 3), "(none)", "no offer: none");
+    is_str(negotiate("Sec-WebSocket-Protocol: chat\r\n", sup, 3), "chat", "single offer");
+    is_str(negotiate("Sec-WebSocket-Protocol: superchat, chat\r\n", sup, 3), "superchat",
+           "client preference wins");
+    is_str(negotiate("Sec-WebSocket-Protocol: x, v2.json\r\n", sup, 3), "v2.json",
+           "first supported of the list");
+    is_str(negotiate("Sec-WebSocket-Protocol: x\r\nSec-WebSocket-Protocol:  chat \r\n", sup, 3),
+           "chat", "several headers, spaces");
+    is_str(negotiate("Sec-WebSocket-Protocol: nope, other\r\n", sup, 3), "(none)",
+           "none matches: none");
+    is_str(negotiate("Sec-WebSocket-Protocol: chat\r\n", one, 1), "(none)", "case-sensitive");
+    is_str(negotiate("Sec-WebSocket-Protocol: chat\r\n", sup, 0), "(none)", "server speaks none");
+    is_str(negotiate("Sec-WebSocket-Protocol: ,,chat,\r\n", sup, 3), "chat", "empty elements skipped");
+
+    wsd_str_init(&out, 4096);
+    is_int(wsd_response_101(&out, "abc", "chat", "permessage-deflate", NULL, NULL), 0, "101 with protocol");
+    is_str(out.s, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Accept: abc\r\nSec-WebSocket-Protocol: chat\r\n"
+           "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n", "  exact bytes");
+    wsd_str_free(&out);
+}
+
 int main(void)
 {
     test_accept();
+    test_subprotocol();
     test_check();
     test_101();
     test_simple();
