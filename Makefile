@@ -17,7 +17,7 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 # Protocol and pure modules: no uv.h (checked by `make check-purity`).
-PURE    := util log config ws utf8 outframe http handshake env
+PURE    := util log config ws utf8 outframe http handshake env origin route httpfile cgi
 SRCS    := $(wildcard src/*.c)
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
@@ -33,6 +33,10 @@ TDEPS_config    := $(call o,config log util)
 TDEPS_env       := $(call o,env config log http util) $(LLOBJS)
 TDEPS_log       := $(call o,log util)
 TDEPS_util      := $(call o,util)
+TDEPS_origin    := $(call o,origin util)
+TDEPS_route     := $(call o,route util)
+TDEPS_httpfile  := $(call o,httpfile http util) $(LLOBJS)
+TDEPS_cgi       := $(call o,cgi httpfile http util) $(LLOBJS)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
