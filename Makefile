@@ -17,8 +17,10 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 # Protocol and pure modules: no uv.h (checked by `make check-purity`).
-PURE    := util log config ws utf8 outframe http handshake env origin route httpfile cgi
-SRCS    := $(wildcard src/*.c)
+PURE    := util log config ws utf8 outframe http handshake env
+# Modules linked into wsd; a new module joins when the server uses it (its
+# unit test can exist earlier: see TDEPS_*).
+SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) server main))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 
@@ -33,10 +35,13 @@ TDEPS_config    := $(call o,config log util)
 TDEPS_env       := $(call o,env config log http util) $(LLOBJS)
 TDEPS_log       := $(call o,log util)
 TDEPS_util      := $(call o,util)
+TDEPS_pmd       := $(call o,pmd ws utf8 util)
 TDEPS_origin    := $(call o,origin util)
 TDEPS_route     := $(call o,route util)
 TDEPS_httpfile  := $(call o,httpfile http util) $(LLOBJS)
 TDEPS_cgi       := $(call o,cgi httpfile http util) $(LLOBJS)
+TDEPS_record    := $(call o,record ws utf8 util)
+TDEPS_tls       := $(call o,tls util)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
