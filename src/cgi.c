@@ -1,0 +1,420 @@
+/* cgi.c — CGI/1.1 environment and output-head parser (see cgi.h).
+ * Behaviour re-implemented from RFC 3875 and the observed behaviour of
+ * websocketd 0.4.1's --cgidir (Go's net/http/cgi). */
+#include "cgi.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "httpfile.h"
+
+#define BIG ((size_t)-1 / 2)
+
+/* ------------------------------------------------------------ environment */
+
+typedef struct {
+    char **v;
+    size_t n, cap;
+} envvec;
+
+static void push(envvec *e, char *kv)
+{
+    if (e->n == e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 64;
+        e->v = xrealloc(e->v, e->cap * sizeof *e->v);
+    }
+    e->v[e->n++] = kv;
+}
+
+static void add_n(envvec *e, const char *name, const char *value, size_t vlen)
+{
+    wsd_str b;
+    wsd_str_init(&b, BIG);
+    wsd_str_appends(&b, name);
+    wsd_str_append(&b, "=", 1);
+    wsd_str_append(&b, value ? value : "", value ? vlen : 0);
+    push(e, b.s);
+}
+
+static void add(envvec *e, const char *name, const char *value)
+{
+    add_n(e, name, value, value ? strlen(value) : 0);
+}
+
+static int is_alnum(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* "HTTP_" + name upper-cased, non-alphanumerics → '_'. */
+static char *http_var_name(const char *name, size_t n)
+{
+    char *s = xmalloc(n + 6);
+    size_t i;
+    memcpy(s, "HTTP_", 5);
+    for (i = 0; i < n; i++) {
+        int c = (unsigned char)name[i];
+        s[5 + i] = (char)(c >= 'a' && c <= 'z' ? c - 32 : is_alnum(c) ? c : '_');
+    }
+    s[5 + n] = '\0';
+    return s;
+}
+
+char **wsd_cgi_env_build(const wsd_cgi_env_input *in)
+{
+    const wsd_request *r = in->req;
+    const wsd_config *cfg = in->cfg;
+    const wsd_http_header *hosth = wsd_http_get(r, "Host");
+    const wsd_http_header *cth = wsd_http_get(r, "Content-Type");
+    const char *host = hosth ? hosth->value : "";
+    size_t hn = hosth ? hosth->value_len : 0, namelen = hn, i, j, total, nkeep;
+    const char *port = in->https ? "443" : "80";
+    size_t portlen = strlen(port);
+    envvec e = {0};
+    char buf[64], **names, **out, *dst;
+    unsigned char *keep;
+
+    add(&e, "PATH", "/bin:/usr/bin:/usr/ucb:/usr/bsd:/usr/local/bin");
+    for (i = 0; cfg && i < cfg->npassenv_values; i++)
+        push(&e, xstrdup(cfg->passenv_values[i]));
+
+    /* Host → SERVER_NAME (without the port) and SERVER_PORT (":digits" at
+     * the end, as Go's trailingPort) */
+    for (i = hn; i > 0 && host[i - 1] >= '0' && host[i - 1] <= '9'; i--)
+        ;
+    if (i > 0 && i < hn && host[i - 1] == ':') {
+        namelen = i - 1;
+        port = host + i;
+        portlen = hn - i;
+    }
+    add(&e, "SERVER_SOFTWARE", "wsd/" WSD_VERSION);
+    add_n(&e, "SERVER_NAME", host, namelen);
+    add_n(&e, "SERVER_PORT", port, portlen);
+    snprintf(buf, sizeof buf, "HTTP/%d.%d", r->http_major ? r->http_major : 1,
+             r->http_major ? r->http_minor : 1);
+    add(&e, "SERVER_PROTOCOL", buf);
+    add(&e, "GATEWAY_INTERFACE", "CGI/1.1");
+    add(&e, "REQUEST_METHOD", r->method ? r->method : "GET");
+    if (r->target)
+        add_n(&e, "REQUEST_URI", r->target, r->target_len);
+    else
+        add(&e, "REQUEST_URI", r->path);
+    add(&e, "QUERY_STRING", r->query ? r->query : "");
+    add(&e, "SCRIPT_NAME", in->script_name);
+    add(&e, "SCRIPT_FILENAME", in->script_filename);
+    add(&e, "PATH_INFO", in->path_info);
+    add(&e, "REMOTE_ADDR", in->remote_ip);
+    add(&e, "REMOTE_HOST", in->remote_host ? in->remote_host : in->remote_ip);
+    snprintf(buf, sizeof buf, "%d", in->remote_port);
+    add(&e, "REMOTE_PORT", buf);
+    if (in->https)
+        add(&e, "HTTPS", "on");
+    if (r->content_length > 0) {
+        snprintf(buf, sizeof buf, "%llu", (unsigned long long)r->content_length);
+        add(&e, "CONTENT_LENGTH", buf);
+    }
+    if (cth)
+        add_n(&e, "CONTENT_TYPE", cth->value, cth->value_len);
+
+    /* HTTP_*: one variable per mapped name, values in arrival order */
+    names = xcalloc(r->nheaders ? r->nheaders : 1, sizeof *names);
+    for (i = 0; i < r->nheaders; i++) {
+        const wsd_http_header *h = &r->headers[i];
+        if (wsd_strncaseeq(h->name, h->name_len, "Proxy"))
+            continue;
+        names[i] = http_var_name(h->name, h->name_len);
+    }
+    for (i = 0; i < r->nheaders; i++) {
+        wsd_str b;
+        const char *sep;
+        size_t k = 0;
+        int seen = 0;
+
+        if (!names[i])
+            continue;
+        for (j = 0; j < i && !seen; j++)
+            seen = names[j] && strcmp(names[j], names[i]) == 0;
+        if (seen)
+            continue;
+        sep = strcmp(names[i], "HTTP_COOKIE") == 0 ? "; " : ", ";
+        wsd_str_init(&b, BIG);
+        wsd_str_appends(&b, names[i]);
+        wsd_str_append(&b, "=", 1);
+        for (j = i; j < r->nheaders; j++) {
+            if (!names[j] || strcmp(names[j], names[i]) != 0)
+                continue;
+            if (k++)
+                wsd_str_appends(&b, sep);
+            wsd_str_append(&b, r->headers[j].value, r->headers[j].value_len);
+        }
+        push(&e, b.s);
+    }
+    for (i = 0; i < r->nheaders; i++)
+        free(names[i]);
+    free(names);
+
+    /* de-duplicate: the last occurrence of a name stays, in its place */
+    keep = xcalloc(e.n ? e.n : 1, 1);
+    total = nkeep = 0;
+    for (i = e.n; i-- > 0;) {
+        size_t klen = strcspn(e.v[i], "=");
+        int dup = 0;
+        for (j = i + 1; j < e.n && !dup; j++)
+            dup = keep[j] && strncmp(e.v[j], e.v[i], klen) == 0 && e.v[j][klen] == '=';
+        if (!dup) {
+            keep[i] = 1;
+            nkeep++;
+            total += strlen(e.v[i]) + 1;
+        }
+    }
+    out = xmalloc((nkeep + 1) * sizeof *out + total);
+    dst = (char *)(out + nkeep + 1);
+    for (i = 0, nkeep = 0; i < e.n; i++) {
+        if (keep[i]) {
+            size_t len = strlen(e.v[i]) + 1;
+            memcpy(dst, e.v[i], len);
+            out[nkeep++] = dst;
+            dst += len;
+        }
+        free(e.v[i]);
+    }
+    out[nkeep] = NULL;
+    free(keep);
+    free(e.v);
+    return out;
+}
+
+/* ------------------------------------------------------------ head parser */
+
+typedef struct {
+    size_t name, name_len, value, value_len;   /* offsets into buf */
+} cgi_header;
+
+struct wsd_cgi_parser {
+    wsd_str buf;            /* the head as received */
+    size_t limit;
+    size_t line_len;        /* bytes of the current line so far */
+    char last;              /* its last byte */
+    int state;              /* MORE, DONE, ERROR */
+    int status;
+    char *reason;           /* the script's reason phrase, or NULL */
+    const char *error;
+    cgi_header *h;
+    size_t nh;
+};
+
+wsd_cgi_parser *wsd_cgi_parser_new(size_t limit)
+{
+    wsd_cgi_parser *p = xcalloc(1, sizeof *p);
+    p->limit = limit ? limit : WSD_CGI_MAX_HEAD;
+    wsd_str_init(&p->buf, p->limit);
+    p->state = WSD_CGI_MORE;
+    return p;
+}
+
+void wsd_cgi_parser_free(wsd_cgi_parser *p)
+{
+    if (!p)
+        return;
+    wsd_str_free(&p->buf);
+    free(p->reason);
+    free(p->h);
+    free(p);
+}
+
+static int fail(wsd_cgi_parser *p, const char *why)
+{
+    p->state = WSD_CGI_ERROR;
+    p->error = why;
+    return WSD_CGI_ERROR;
+}
+
+static int is_tchar(int c)
+{
+    return is_alnum(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static int is_sp(int c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Parses the complete head in p->buf (ending with the blank line). */
+static int parse_head(wsd_cgi_parser *p)
+{
+    const char *s = p->buf.s;
+    size_t n = p->buf.len, i = 0, lines = 0;
+    const cgi_header *loc = NULL, *ct = NULL;
+
+    p->h = xcalloc(n / 2 + 1, sizeof *p->h);   /* a line has at least 2 bytes */
+    while (i < n) {
+        const char *nl = memchr(s + i, '\n', n - i);
+        size_t e = (size_t)(nl - s), ln = e - i, ns, ne, vs, ve, k;
+        const char *colon;
+        int bad = 0;
+
+        if (ln > 0 && s[e - 1] == '\r')
+            ln--;
+        if (ln == 0)
+            break;                                  /* the blank line */
+        lines++;
+        colon = memchr(s + i, ':', ln);
+        if (colon) {
+            ns = i;
+            ne = (size_t)(colon - s);
+            vs = ne + 1;
+            ve = i + ln;
+            while (ns < ne && is_sp(s[ns]))
+                ns++;
+            while (ne > ns && is_sp(s[ne - 1]))
+                ne--;
+            while (vs < ve && is_sp(s[vs]))
+                vs++;
+            while (ve > vs && is_sp(s[ve - 1]))
+                ve--;
+            bad = ne == ns || is_sp(s[i]);          /* no name, or a folded line */
+            for (k = ns; k < ne && !bad; k++)
+                bad = !is_tchar((unsigned char)s[k]);
+            for (k = vs; k < ve && !bad; k++) {
+                unsigned char c = (unsigned char)s[k];
+                bad = (c < 0x20 && c != '\t') || c == 0x7f;
+            }
+            if (!bad) {
+                cgi_header *h = &p->h[p->nh];
+                h->name = ns;
+                h->name_len = ne - ns;
+                h->value = vs;
+                h->value_len = ve - vs;
+                if (wsd_strncaseeq(s + ns, ne - ns, "Status")) {
+                    size_t d;
+                    int code = 0;
+                    if (ve - vs < 3)
+                        return fail(p, "cgi: bogus status (short)");
+                    for (d = 0; d < 3; d++) {
+                        if (s[vs + d] < '0' || s[vs + d] > '9')
+                            return fail(p, "cgi: bogus status");
+                        code = code * 10 + (s[vs + d] - '0');
+                    }
+                    if (code < 200 || code > 599 || (ve - vs > 3 && !is_sp(s[vs + 3])))
+                        return fail(p, "cgi: bogus status");
+                    p->status = code;
+                    free(p->reason);
+                    p->reason = NULL;
+                    for (d = vs + 3; d < ve && is_sp(s[d]); d++)
+                        ;
+                    if (d < ve)
+                        p->reason = xstrndup(s + d, ve - d);
+                } else {
+                    if (wsd_strncaseeq(s + ns, ne - ns, "Location") && !loc && ve > vs)
+                        loc = h;
+                    if (wsd_strncaseeq(s + ns, ne - ns, "Content-Type") && !ct && ve > vs)
+                        ct = h;
+                    p->nh++;
+                }
+            }
+        }
+        i = e + 1;
+    }
+    if (lines == 0)
+        return fail(p, "cgi: no headers");
+    if (loc && !p->status)
+        p->status = 302;
+    if (!p->status && !ct)
+        return fail(p, "cgi: missing required Content-Type in headers");
+    if (!p->status)
+        p->status = 200;
+    p->state = WSD_CGI_DONE;
+    return WSD_CGI_DONE;
+}
+
+int wsd_cgi_feed(wsd_cgi_parser *p, const char *data, size_t len, size_t *consumed)
+{
+    size_t i, n = len;
+    int done = 0;
+
+    *consumed = 0;
+    if (p->state != WSD_CGI_MORE)
+        return p->state;
+    for (i = 0; i < len; i++) {
+        char c = data[i];
+        if (c == '\n') {
+            if (p->line_len == 0 || (p->line_len == 1 && p->last == '\r')) {
+                n = i + 1;          /* the blank line ends the head */
+                done = 1;
+                break;
+            }
+            p->line_len = 0;
+            continue;
+        }
+        p->line_len++;
+        p->last = c;
+    }
+    if (wsd_str_append(&p->buf, data, n) < 0)
+        return fail(p, "cgi: header too large");
+    *consumed = n;
+    return done ? parse_head(p) : WSD_CGI_MORE;
+}
+
+int wsd_cgi_eof(wsd_cgi_parser *p)
+{
+    if (p->state == WSD_CGI_MORE)
+        return fail(p, "cgi: no headers");
+    return p->state;
+}
+
+const char *wsd_cgi_error(const wsd_cgi_parser *p)
+{
+    return p->error ? p->error : "";
+}
+
+int wsd_cgi_status(const wsd_cgi_parser *p)
+{
+    return p->state == WSD_CGI_DONE ? p->status : 500;
+}
+
+static int dropped(const char *name, size_t n)
+{
+    return wsd_strncaseeq(name, n, "Connection") || wsd_strncaseeq(name, n, "Transfer-Encoding") ||
+           wsd_strncaseeq(name, n, "Keep-Alive");
+}
+
+int wsd_cgi_response_head(const wsd_cgi_parser *p, wsd_str *out, time_t now,
+                          const wsd_header_list *extra1, const wsd_header_list *extra2)
+{
+    size_t len0 = out->len, i;
+    int rc = 0, has_date = 0;
+    const char *reason;
+
+    if (p->state != WSD_CGI_DONE)
+        return -1;
+    reason = p->reason ? p->reason : wsd_status_text(p->status);
+    rc |= wsd_str_appendf(out, "HTTP/1.1 %d %s\r\n", p->status, reason);
+    for (i = 0; i < p->nh; i++) {
+        const cgi_header *h = &p->h[i];
+        const char *name = p->buf.s + h->name;
+        if (dropped(name, h->name_len))
+            continue;
+        has_date |= wsd_strncaseeq(name, h->name_len, "Date");
+        rc |= wsd_str_append(out, name, h->name_len);
+        rc |= wsd_str_append(out, ": ", 2);
+        rc |= wsd_str_append(out, p->buf.s + h->value, h->value_len);
+        rc |= wsd_str_append(out, "\r\n", 2);
+    }
+    if (!has_date) {
+        char date[WSD_HTTP_DATE_SIZE];
+        wsd_http_date(now, date);
+        rc |= wsd_str_appendf(out, "Date: %s\r\n", date);
+    }
+    rc |= wsd_str_appends(out, "Connection: close\r\n");
+    rc |= wsd_append_header_list(out, extra1);
+    rc |= wsd_append_header_list(out, extra2);
+    rc |= wsd_str_appends(out, "\r\n");
+    if (rc) {
+        out->len = len0;
+        if (out->s)
+            out->s[len0] = '\0';
+        return -1;
+    }
+    return 0;
+}
