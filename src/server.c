@@ -33,6 +33,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "conn.h"
 #include "env.h"
 #include "handshake.h"
 #include "http.h"
@@ -42,130 +43,7 @@
 #include "util.h"
 #include "ws.h"
 
-#define READ_SIZE (64 * 1024)          /* one read from the client or the child */
-#define IN_HIGH (256 * 1024)           /* stdin queue: stop reading the client */
-#define IN_LOW (64 * 1024)             /* ... resume below this */
-#define OUT_HIGH (256 * 1024)          /* frames queued to the client: stop reading stdout */
-#define OUT_LOW (64 * 1024)
-#define ERR_LINE 4096                  /* stderr bytes per log line */
-#define HANDSHAKE_TIMEOUT_MS 10000     /* whole request head (slowloris) */
-#define LINGER_MS 2000                 /* waiting for the peer's close / FIN */
-#define HANGUP_POLL_MS 200             /* client liveness while its reads are paused */
-#define RESPONSE_LIMIT (64 * 1024)
-#define LOSSLESS_MAX (64u * 1024 * 1024)  /* --lossless reassembly when --maxframesize=0 */
-#define TAG_LINE (64 * 1024)            /* --passstderr: bytes per tagged message */
 
-enum conn_state {
-    ST_HTTP,        /* reading the request head */
-    ST_OPEN,        /* WebSocket open */
-    ST_CLOSING,     /* our close frame / error response is out; draining until EOF */
-    ST_CLOSED       /* TCP handle closed or closing */
-};
-
-struct server;
-
-typedef struct conn {
-    union {                      /* the client: TCP, or a Unix socket (--unixsocket) */
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-        uv_stream_t stream;
-        uv_handle_t handle;
-    } sock;
-    int is_unix;
-    struct server *srv;
-    struct conn *prev, *next;
-    enum conn_state state;
-    unsigned handles;            /* initialised handles not yet closed */
-    int is_ws;                   /* got past the handshake (DISCONNECT is logged) */
-    int tcp_closing;
-    int tcp_paused;              /* client reads stopped: stdin queue full */
-    int shut;                    /* uv_shutdown sent */
-    int close_sent, close_received;
-
-    wsd_http_parser *http;
-    uv_timer_t timer;            /* handshake timeout, linger, hang-up poll */
-
-    /* identity, for the log and the child's environment */
-    char id[24];
-    char remote_ip[64];
-    int remote_port;             /* -1 for a Unix socket peer */
-    struct sockaddr_storage peer;
-    char *remote_host;           /* --reverselookup's answer, else NULL */
-    char *assoc;                 /* "url:'…' id:'…' remote:'…' command:'…' origin:'…'" */
-
-    /* WebSocket */
-    wsd_ws_decoder dec;
-    wsd_outframer of;
-
-    /* the child */
-    uv_process_t proc;
-    uv_pipe_t in, out, err;
-    int spawned;                 /* proc handle initialised (holds a fork slot) */
-    int reaped;
-    int64_t exit_status;
-    int term_signal;
-    int in_open, out_open, err_open;  /* pipe handles not yet closed */
-    int out_paused;
-    int out_eof;
-    int pgid;
-    uv_timer_t ktimer;           /* kill escalation */
-    int kill_step;               /* 0 none, 1 stdin closed, 2 INT sent, 3 TERM, 4 KILL, 5 gave up */
-    int proc_done;
-
-    /* stdin queue: `inq` collects bytes the pipe did not take; `infl` is the
-     * buffer of the one uv_write in flight. */
-    char *inq;
-    size_t inq_len, inq_cap;
-    char *infl;
-    size_t infl_len;
-    int in_writing;
-
-    char *errline;               /* stderr bytes of the current line */
-    size_t errlen;
-    int err_eof;
-
-    /* --passstderr: the current line of stdout [0] and stderr [1] */
-    char *tagline[2];
-    size_t taglen[2];
-
-    uv_timer_t ptimer;           /* --pingms */
-    int ptimer_on;
-    uint64_t last_seen;          /* loop time of the last bytes from the client */
-
-    uv_getnameinfo_t ni;         /* --reverselookup */
-    int lookup_pending;
-    char accept[29];             /* Sec-WebSocket-Accept, kept across the lookup */
-    const char *subprotocol;     /* negotiated; points into the config */
-    int msg_streaming;           /* --lossless: an unfragmented message is passing */
-    char *msg;                   /* --lossless: a fragmented message being reassembled */
-    size_t msglen, msgcap;
-    char *held;                  /* bytes behind the head, held during the lookup */
-    size_t nheld;
-} conn;
-
-typedef struct server {
-    uv_loop_t *loop;
-    const wsd_config *cfg;
-    uv_tcp_t *listeners;
-    size_t nlisteners;
-    uv_signal_t sigint, sigterm;
-    uv_pipe_t unixl;             /* --unixsocket listener */
-    int have_unixl;
-    conn *conns;
-    long nforks;
-    int shutting_down;
-    uint64_t last_id;
-    int exit_status;
-} server;
-
-typedef struct {
-    uv_write_t req;
-    conn *c;
-    char *buf;
-    int after;                   /* what to do when written: AFTER_* */
-} wreq;
-
-enum { AFTER_NOTHING, AFTER_LINGER, AFTER_CLOSE };
 
 static void conn_close_tcp(conn *c);
 static void tcp_send_full(conn *c, char *buf, size_t off, size_t len, int after);
@@ -240,6 +118,8 @@ static void on_tcp_written(uv_write_t *req, int status)
     }
     free(w);
 
+    if (c->state == ST_SERVE && !c->tcp_closing && c->sock.stream.write_queue_size < OUT_LOW)
+        wsd_serve_drain(c);
     if (c->out_paused && !c->tcp_closing && c->sock.stream.write_queue_size < OUT_LOW &&
         c->out_open && !c->out_eof) {
         c->out_paused = 0;
@@ -318,6 +198,53 @@ static void http_respond(conn *c, int status, const char *body, int version_hdr)
     tcp_linger(c, out.s, out.len);
 }
 
+/* ------------------------------------------------ for httpserve.c (conn.h) */
+
+void wsd__send(conn *c, char *buf, size_t len, int after)
+{
+    tcp_send(c, buf, len, after);
+}
+
+void wsd__respond(conn *c, int status, const char *body, int version_hdr)
+{
+    http_respond(c, status, body, version_hdr);
+}
+
+void wsd__linger(conn *c, char *buf, size_t len)
+{
+    tcp_linger(c, buf, len);
+}
+
+void wsd__close(conn *c)
+{
+    conn_close_tcp(c);
+}
+
+void wsd__handle_opened(conn *c)
+{
+    c->handles++;
+}
+
+void wsd__handle_close(conn *c, uv_handle_t *h)
+{
+    close_handle(c, h);
+}
+
+void wsd__alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    alloc_read(h, suggested, buf);
+}
+
+void wsd__maybe_free(conn *c)
+{
+    conn_maybe_free(c);
+}
+
+uint64_t wsd__write_queue(conn *c)
+{
+    return c->tcp_closing ? 0 : c->sock.stream.write_queue_size;
+}
+
 /* ------------------------------------------------------- connection close */
 
 static void conn_close_tcp(conn *c)
@@ -360,6 +287,8 @@ static void conn_maybe_free(conn *c)
         srv->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    if (c->serve)
+        wsd_serve_free(c);
     free(c->assoc);
     free(c->inq);
     free(c->infl);
@@ -1098,7 +1027,9 @@ static void handshake(conn *c, const char *rest, size_t nrest)
 
     c->assoc = make_assoc(c, r);
     rc = wsd_handshake_check(r, &hs);
-    if (rc == WSD_HS_NOT_WEBSOCKET) {
+    if (rc == WSD_HS_NOT_WEBSOCKET || !cfg->command_path) {
+        if (wsd_serve_request(c, r, rest, nrest))
+            return;
         wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "NOT FOUND");
         http_respond(c, 404, "404 page not found\n", 0);
         return;
@@ -1253,6 +1184,10 @@ static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread < 0) {
         free(buf->base);
+        if (c->state == ST_SERVE && nread == UV_EOF) {
+            wsd_serve_eof(c);   /* end of a request body; the response goes on */
+            return;
+        }
         if (c->state == ST_OPEN)
             wsd_log(WSD_LOG_DEBUG, "websocket", c->assoc, "Client went away: %s",
                     uv_strerror((int)nread));
@@ -1278,6 +1213,9 @@ static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
         break;
     }
+    case ST_SERVE:
+        wsd_serve_data(c, buf->base, (size_t)nread);
+        break;
     case ST_OPEN:
         ws_feed(c, (uint8_t *)buf->base, (size_t)nread);
         break;
@@ -1319,6 +1257,8 @@ static void on_timer(uv_timer_t *t)
             }
             timer_start(c, HANGUP_POLL_MS);
         }
+        break;
+    case ST_SERVE:
         break;
     case ST_CLOSING:
         conn_close_tcp(c);  /* the peer never closed: stop waiting */

@@ -1,0 +1,179 @@
+/* conn.h — the connection and server structs, shared by the libuv glue
+ * (server.c: listeners, WebSocket relay, children) and httpserve.c (plain
+ * HTTP: static files, CGI, the console). Internal: nothing else includes it.
+ *
+ * Rules for code outside server.c:
+ *  - write to the client only with wsd__send() (owned buffers, freed when
+ *    written) and finish with wsd__respond()/wsd__linger()/wsd__close();
+ *  - every uv handle the module initialises on behalf of a conn is counted
+ *    with wsd__handle_opened() and closed with wsd__handle_close(), so the conn
+ *    is not freed before its handles (see conn_maybe_free in server.c);
+ *  - c->serve is the module's state; server.c calls wsd_serve_free(c) when
+ *    the connection is freed. */
+#ifndef WSD_CONN_H
+#define WSD_CONN_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "config.h"
+#include "http.h"
+#include "outframe.h"
+#include "ws.h"
+
+#define READ_SIZE (64 * 1024)          /* one read from the client or the child */
+#define IN_HIGH (256 * 1024)           /* stdin queue: stop reading the client */
+#define IN_LOW (64 * 1024)             /* ... resume below this */
+#define OUT_HIGH (256 * 1024)          /* frames queued to the client: stop reading stdout */
+#define OUT_LOW (64 * 1024)
+#define ERR_LINE 4096                  /* stderr bytes per log line */
+#define HANDSHAKE_TIMEOUT_MS 10000     /* whole request head (slowloris) */
+#define LINGER_MS 2000                 /* waiting for the peer's close / FIN */
+#define HANGUP_POLL_MS 200             /* client liveness while its reads are paused */
+#define RESPONSE_LIMIT (64 * 1024)
+#define LOSSLESS_MAX (64u * 1024 * 1024)  /* --lossless reassembly when --maxframesize=0 */
+#define TAG_LINE (64 * 1024)            /* --passstderr: bytes per tagged message */
+
+enum conn_state {
+    ST_HTTP,        /* reading the request head */
+    ST_SERVE,       /* plain HTTP: a response is being produced (httpserve.c) */
+    ST_OPEN,        /* WebSocket open */
+    ST_CLOSING,     /* our close frame / error response is out; draining until EOF */
+    ST_CLOSED       /* TCP handle closed or closing */
+};
+
+struct server;
+
+typedef struct conn {
+    union {                      /* the client: TCP, or a Unix socket (--unixsocket) */
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+        uv_stream_t stream;
+        uv_handle_t handle;
+    } sock;
+    int is_unix;
+    struct server *srv;
+    struct conn *prev, *next;
+    enum conn_state state;
+    unsigned handles;            /* initialised handles not yet closed */
+    int is_ws;                   /* got past the handshake (DISCONNECT is logged) */
+    int tcp_closing;
+    int tcp_paused;              /* client reads stopped: stdin queue full */
+    int shut;                    /* uv_shutdown sent */
+    int close_sent, close_received;
+
+    wsd_http_parser *http;
+    uv_timer_t timer;            /* handshake timeout, linger, hang-up poll */
+
+    /* identity, for the log and the child's environment */
+    char id[24];
+    char remote_ip[64];
+    int remote_port;             /* -1 for a Unix socket peer */
+    struct sockaddr_storage peer;
+    char *remote_host;           /* --reverselookup's answer, else NULL */
+    char *assoc;                 /* "url:'…' id:'…' remote:'…' command:'…' origin:'…'" */
+
+    /* WebSocket */
+    wsd_ws_decoder dec;
+    wsd_outframer of;
+
+    /* the child */
+    uv_process_t proc;
+    uv_pipe_t in, out, err;
+    int spawned;                 /* proc handle initialised (holds a fork slot) */
+    int reaped;
+    int64_t exit_status;
+    int term_signal;
+    int in_open, out_open, err_open;  /* pipe handles not yet closed */
+    int out_paused;
+    int out_eof;
+    int pgid;
+    uv_timer_t ktimer;           /* kill escalation */
+    int kill_step;               /* 0 none, 1 stdin closed, 2 INT sent, 3 TERM, 4 KILL, 5 gave up */
+    int proc_done;
+
+    /* stdin queue: `inq` collects bytes the pipe did not take; `infl` is the
+     * buffer of the one uv_write in flight. */
+    char *inq;
+    size_t inq_len, inq_cap;
+    char *infl;
+    size_t infl_len;
+    int in_writing;
+
+    char *errline;               /* stderr bytes of the current line */
+    size_t errlen;
+    int err_eof;
+
+    /* --passstderr: the current line of stdout [0] and stderr [1] */
+    char *tagline[2];
+    size_t taglen[2];
+
+    uv_timer_t ptimer;           /* --pingms */
+    int ptimer_on;
+    uint64_t last_seen;          /* loop time of the last bytes from the client */
+
+    void *serve;                 /* plain-HTTP state, owned by httpserve.c (NULL if none) */
+
+    uv_getnameinfo_t ni;         /* --reverselookup */
+    int lookup_pending;
+    char accept[29];             /* Sec-WebSocket-Accept, kept across the lookup */
+    const char *subprotocol;     /* negotiated; points into the config */
+    int msg_streaming;           /* --lossless: an unfragmented message is passing */
+    char *msg;                   /* --lossless: a fragmented message being reassembled */
+    size_t msglen, msgcap;
+    char *held;                  /* bytes behind the head, held during the lookup */
+    size_t nheld;
+} conn;
+
+typedef struct server {
+    uv_loop_t *loop;
+    const wsd_config *cfg;
+    uv_tcp_t *listeners;
+    size_t nlisteners;
+    uv_signal_t sigint, sigterm;
+    uv_pipe_t unixl;             /* --unixsocket listener */
+    int have_unixl;
+    conn *conns;
+    long nforks;
+    int shutting_down;
+    uint64_t last_id;
+    int exit_status;
+} server;
+
+typedef struct {
+    uv_write_t req;
+    conn *c;
+    char *buf;
+    int after;                   /* what to do when written: AFTER_* */
+} wreq;
+
+enum { AFTER_NOTHING, AFTER_LINGER, AFTER_CLOSE };
+
+/* server.c, for httpserve.c */
+void wsd__send(conn *c, char *buf, size_t len, int after);    /* buf owned, freed when written */
+void wsd__respond(conn *c, int status, const char *body, int version_hdr);
+void wsd__linger(conn *c, char *buf, size_t len);  /* last bytes, then FIN, then close */
+void wsd__close(conn *c);                          /* close the client now */
+void wsd__handle_opened(conn *c);                  /* a handle of c's was initialised */
+void wsd__handle_close(conn *c, uv_handle_t *h);   /* close it (idempotent) */
+void wsd__alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf); /* 64 KiB, caller frees */
+void wsd__maybe_free(conn *c);
+uint64_t wsd__write_queue(conn *c);                /* bytes waiting to reach the client */
+
+/* httpserve.c, for server.c */
+/* A complete plain-HTTP request head arrived (not a WebSocket upgrade, or a
+ * server without COMMAND/--dir). `rest` are the bytes after the head (a body
+ * or a pipelined request). Returns 1 if it took the request (c->state is
+ * then ST_SERVE or closing), 0 if it serves nothing for it (server.c then
+ * answers 404). */
+int wsd_serve_request(conn *c, const wsd_request *r, const char *rest, size_t nrest);
+/* Client bytes / EOF while c->state == ST_SERVE (a request body). */
+void wsd_serve_data(conn *c, const char *p, size_t n);
+void wsd_serve_eof(conn *c);
+/* The client's write queue dropped below OUT_LOW (send more). */
+void wsd_serve_drain(conn *c);
+/* The connection is being freed: release c->serve. */
+void wsd_serve_free(conn *c);
+
+#endif
