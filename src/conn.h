@@ -19,7 +19,9 @@
 
 #include "config.h"
 #include "http.h"
+#include "origin.h"
 #include "outframe.h"
+#include "route.h"
 #include "ws.h"
 
 #define READ_SIZE (64 * 1024)          /* one read from the client or the child */
@@ -114,6 +116,7 @@ typedef struct conn {
     uint64_t last_seen;          /* loop time of the last bytes from the client */
 
     void *serve;                 /* plain-HTTP state, owned by httpserve.c (NULL if none) */
+    wsd_route route;             /* --dir: the script of this connection */
 
     uv_getnameinfo_t ni;         /* --reverselookup */
     int lookup_pending;
@@ -132,6 +135,7 @@ typedef struct server {
     uv_tcp_t *listeners;
     size_t nlisteners;
     uv_signal_t sigint, sigterm;
+    wsd_origin_policy *origin;   /* --origin/--sameorigin, compiled once */
     uv_pipe_t unixl;             /* --unixsocket listener */
     int have_unixl;
     conn *conns;

@@ -38,7 +38,9 @@
 #include "handshake.h"
 #include "http.h"
 #include "log.h"
+#include "origin.h"
 #include "outframe.h"
+#include "route.h"
 #include "utf8.h"
 #include "util.h"
 #include "ws.h"
@@ -298,6 +300,7 @@ static void conn_maybe_free(conn *c)
     free(c->remote_host);
     free(c->held);
     free(c->msg);
+    wsd_route_free(&c->route);
     free(c);
     if (srv->shutting_down && !srv->conns) {
         uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -903,19 +906,23 @@ static char *make_assoc(conn *c, const wsd_request *r)
     const wsd_config *cfg = c->srv->cfg;
     const wsd_http_header *host = wsd_http_get(r, "Host");
     const wsd_http_header *origin = wsd_http_get(r, "Origin");
-    char url[1024], org[512], hostbuf[300];
-    wsd_str a;
+    char url[1024], org[512], hostbuf[300], cmd[1024];
+    wsd_str a, lo;
+    const char *command = c->route.real ? c->route.real : cfg->command ? cfg->command : "";
 
     wsd_log_escape(hostbuf, sizeof hostbuf, host ? host->value : "", host ? host->value_len : 0);
     wsd_log_escape(url, sizeof url, r->target, r->target_len);
-    if (origin)
-        wsd_log_escape(org, sizeof org, origin->value, origin->value_len);
-    else
-        snprintf(org, sizeof org, "file:");
+    wsd_log_escape(cmd, sizeof cmd, command, strlen(command));
+    /* the origin as websocketd logs it ("file:" when absent or null) */
+    wsd_str_init(&lo, 4096);
+    wsd_origin_check(c->srv->origin, origin ? origin->value : NULL, origin ? origin->value_len : 0,
+                     host ? host->value : NULL, host ? host->value_len : 0, 0, NULL, &lo);
+    wsd_log_escape(org, sizeof org, lo.s ? lo.s : "file:", lo.s ? lo.len : 5);
+    wsd_str_free(&lo);
     wsd_str_init(&a, 8192);
     wsd_str_appendf(&a, "url:'http://%s%s' id:'%s' remote:'%s' command:'%s' origin:'%s'",
                     hostbuf, url, c->id, c->remote_host ? c->remote_host : c->remote_ip,
-                    cfg->command ? cfg->command : "", org);
+                    cmd, org);
     return a.s;
 }
 
@@ -927,6 +934,7 @@ static int spawn_child(conn *c, const wsd_request *r)
     uv_stdio_container_t stdio[3];
     int fds[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
     char path_info[WSD_HTTP_MAX_HEAD];
+    char *dir_argv[2];
     wsd_env_input ei;
     char **env;
     int i, rc;
@@ -940,8 +948,8 @@ static int spawn_child(conn *c, const wsd_request *r)
     ei.remote_port = c->remote_port;
     ei.remote_host = c->remote_host ? c->remote_host : c->remote_ip;
     ei.unique_id = c->id;
-    ei.script_name = "/";
-    ei.path_info = path_info;
+    ei.script_name = c->route.real ? c->route.script_name : "/";
+    ei.path_info = c->route.real ? c->route.path_info : path_info;
     ei.https = 0;
     ei.subprotocol = c->subprotocol;
     env = wsd_env_build(&ei);
@@ -963,8 +971,16 @@ static int spawn_child(conn *c, const wsd_request *r)
     stdio[2].flags = UV_INHERIT_FD;
     stdio[2].data.fd = fds[2][1];
     opt.exit_cb = on_child_exit;
-    opt.file = cfg->command_path;
-    opt.args = cfg->argv;
+    if (c->route.real) {
+        /* --dir: argv = the script's absolute path, no arguments (websocketd) */
+        dir_argv[0] = c->route.real;
+        dir_argv[1] = NULL;
+        opt.file = c->route.real;
+        opt.args = dir_argv;
+    } else {
+        opt.file = cfg->command_path;
+        opt.args = cfg->argv;
+    }
     opt.env = env;
     opt.flags = UV_PROCESS_DETACHED;  /* setsid(): its own session and process group */
     opt.stdio = stdio;
@@ -1014,6 +1030,53 @@ fail:
 }
 
 static void handshake_finish(conn *c, const char *rest, size_t nrest);
+
+/* --dir: the URL path names the script (route.c: confined to DIR). A path
+ * that is not clean gets Go ServeMux's 301, as websocketd. Returns 0 when
+ * c->route holds the script, else has answered and returns -1. */
+static int route_script(conn *c, const wsd_request *r)
+{
+    const wsd_config *cfg = c->srv->cfg;
+    size_t n = strlen(r->path);
+    char *decoded = xmalloc(n + 1), *clean;
+    int rc = -1;
+
+    if (wsd_http_url_decode(r->path, n, decoded) < 0) {
+        free(decoded);
+        http_respond(c, 404, "404 Not Found\n", 0);
+        return -1;
+    }
+    clean = wsd_route_clean_path(decoded);
+    if (strcmp(clean, decoded) != 0) {
+        char *loc = wsd_route_escape_path(clean);
+        wsd_header_kv kv;
+        wsd_header_list l = {&kv, 1};
+        wsd_str out, v;
+        wsd_str_init(&v, 16384);
+        wsd_str_appendf(&v, "%s%s%s", loc, *r->query ? "?" : "", r->query);
+        kv.name = "Location";
+        kv.value = v.s;
+        wsd_str_init(&out, RESPONSE_LIMIT);
+        if (wsd_response_simple(&out, 301, "301 Moved Permanently\n", 0, &l, &cfg->headers) == 0)
+            tcp_linger(c, out.s, out.len);
+        else
+            conn_close_tcp(c);
+        wsd_str_free(&v);
+        free(loc);
+    } else if (wsd_route_script(cfg->dir, decoded, &c->route) != WSD_ROUTE_FOUND) {
+        wsd_route_free(&c->route);
+        memset(&c->route, 0, sizeof c->route);
+        wsd_log(WSD_LOG_ACCESS, "session", c->assoc, "NOT FOUND: script not found");
+        http_respond(c, 404, "404 Not Found\n", 0);
+    } else {
+        free(c->assoc);
+        c->assoc = make_assoc(c, r);   /* command:'<script>' */
+        rc = 0;
+    }
+    free(clean);
+    free(decoded);
+    return rc;
+}
 static void on_lookup(uv_getnameinfo_t *req, int status, const char *hostname,
                       const char *service);
 
@@ -1027,7 +1090,7 @@ static void handshake(conn *c, const char *rest, size_t nrest)
 
     c->assoc = make_assoc(c, r);
     rc = wsd_handshake_check(r, &hs);
-    if (rc == WSD_HS_NOT_WEBSOCKET || !cfg->command_path) {
+    if (rc == WSD_HS_NOT_WEBSOCKET || (!cfg->command_path && !cfg->dir)) {
         if (wsd_serve_request(c, r, rest, nrest))
             return;
         wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "NOT FOUND");
@@ -1045,6 +1108,25 @@ static void handshake(conn *c, const char *rest, size_t nrest)
     if (srv->shutting_down) {
         http_respond(c, 503, "503 Service Unavailable: server shutting down\n", 0);
         return;
+    }
+    if (cfg->dir && route_script(c, r) != 0)
+        return;
+    {
+        const wsd_http_header *o = wsd_http_get(r, "Origin"), *h = wsd_http_get(r, "Host");
+        wsd_str why;
+        wsd_str_init(&why, 1024);
+        if (!wsd_origin_check(srv->origin, o ? o->value : NULL, o ? o->value_len : 0,
+                              h ? h->value : NULL, h ? h->value_len : 0, 0, &why, NULL)) {
+            char esc[1200];
+            wsd_log(WSD_LOG_ACCESS, "session", c->assoc, "%s",
+                    wsd_log_escape(esc, sizeof esc, why.s ? why.s : "", why.len));
+            wsd_log(WSD_LOG_ACCESS, "session", c->assoc,
+                    "Unable to Upgrade: websocket: request origin not allowed");
+            wsd_str_free(&why);
+            http_respond(c, 403, "403 Forbidden: origin not allowed\n", 0);
+            return;
+        }
+        wsd_str_free(&why);
     }
     memcpy(c->accept, hs.accept, sizeof c->accept);
     c->subprotocol = wsd_handshake_subprotocol(r, cfg->subprotocols, cfg->nsubprotocols);
@@ -1124,7 +1206,7 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
     rc = spawn_child(c, r);
     if (rc != 0) {
         wsd_log(WSD_LOG_ERROR, "process", c->assoc, "Could not launch process %s (%s)",
-                cfg->command_path, uv_strerror(rc));
+                c->route.real ? c->route.real : cfg->command_path, uv_strerror(rc));
         http_respond(c, 500, "500 Internal Server Error: could not launch the program\n", 0);
         return;
     }
@@ -1518,13 +1600,27 @@ int wsd_server_run(const wsd_config *cfg)
     srv.cfg = cfg;
     srv.listeners = xcalloc(naddr, sizeof *srv.listeners);
 
-    wsd_str_init(&app, 65536);
-    for (i = 0; cfg->argv && cfg->argv[i]; i++) {
-        wsd_str_appends(&app, cfg->argv[i]);
-        wsd_str_appends(&app, " ");
+    {
+        char *err = NULL;
+        srv.origin = wsd_origin_new(cfg->origin, cfg->sameorigin, &err);
+        if (!srv.origin) {
+            fprintf(stderr, "wsd: %s\n", err ? err : "--origin: unusable list");
+            free(err);
+            free(srv.listeners);
+            return 1;
+        }
     }
-    wsd_log(WSD_LOG_INFO, "server", "", "Serving using application   : %s", app.s ? app.s : "");
-    wsd_str_free(&app);
+    if (cfg->dir) {
+        wsd_log(WSD_LOG_INFO, "server", "", "Serving from directory      : %s", cfg->dir);
+    } else if (cfg->argv) {
+        wsd_str_init(&app, 65536);
+        for (i = 0; cfg->argv[i]; i++) {
+            wsd_str_appends(&app, cfg->argv[i]);
+            wsd_str_appends(&app, " ");
+        }
+        wsd_log(WSD_LOG_INFO, "server", "", "Serving using application   : %s", app.s ? app.s : "");
+        wsd_str_free(&app);
+    }
 
     if (cfg->unix_only)
         naddr = 0;
@@ -1555,6 +1651,7 @@ int wsd_server_run(const wsd_config *cfg)
 
     uv_run(srv.loop, UV_RUN_DEFAULT);
     uv_loop_close(srv.loop);
+    wsd_origin_free(srv.origin);
     free(srv.listeners);
     return srv.exit_status;
 }
