@@ -1,0 +1,279 @@
+/* record.c — the lossless message mode: records ↔ frames (see record.h).
+ *
+ * The decoder is a byte-level state machine for the header (nothing is
+ * buffered: the kind is matched against "text " / "binary " as it comes, the
+ * length is accumulated digit by digit, so a bad header fails at its first
+ * bad byte), then a span copy for the payload, then one byte for the "\n".
+ *
+ * Text payloads are sanitised piece by piece as carry ‖ piece, where the
+ * carry is the valid but incomplete UTF-8 sequence (≤ 3 bytes) the previous
+ * piece ended with. Sanitising the concatenation carry ‖ piece gives what
+ * sanitising the whole payload at once would give (see sanitize2), so the
+ * messages do not depend on how the program's output was chunked.
+ *
+ * Output bound. Let a call get n bytes and emit F frames; frame i sanitises
+ * m_i payload bytes of this call plus c_i carried ones (Σ c_i ≤ 3: only a
+ * record already under way when the call starts has a carry), M = Σ m_i ≤ n.
+ * Only the first frame of a call can belong to a record whose header ended
+ * in an earlier call; each later one needs its own header (≥ 7 bytes,
+ * "text 0\n") and the previous record's "\n", so 8(F − 1) ≤ n − M. Frame i
+ * has at most 3(m_i + c_i) payload bytes (1 per byte for binary) and a
+ * header of 2 bytes, plus 8 when the payload may reach 126 bytes, which
+ * takes m_i + c_i ≥ 42. Total:
+ *   2F + 3(M + 3) + 8·⌊(M + 3)/42⌋ ≤ 2 + (n − M)/4 + 3M + 9 + 8·⌊(M + 3)/42⌋,
+ * increasing in M, so at most 3n + 11 + 8·⌊(n + 3)/42⌋. That also covers the
+ * scratch room used while a text frame is built (the payload is written
+ * after room for the largest header it could need). */
+#include "record.h"
+
+#include <string.h>
+
+#include "utf8.h"
+#include "ws.h"
+
+enum { ST_HEADER = 0, ST_PAYLOAD, ST_TRAILER, ST_ERROR };
+
+#define MAX_DIGITS 20   /* 2^64 - 1 = 18446744073709551615 */
+
+static const char k_text[] = "text ";
+static const char k_binary[] = "binary ";
+
+size_t wsd_record_header(char *out, int is_text, uint64_t len)
+{
+    char digits[24];
+    size_t nd = 0, o;
+    const char *kind = is_text ? k_text : k_binary;
+
+    do {
+        digits[nd++] = (char)('0' + len % 10);
+        len /= 10;
+    } while (len);
+    o = strlen(kind);
+    memcpy(out, kind, o);
+    while (nd)
+        out[o++] = digits[--nd];
+    out[o++] = '\n';
+    out[o] = '\0';
+    return o;
+}
+
+void wsd_record_decoder_init(wsd_record_decoder *d, uint64_t max_len)
+{
+    memset(d, 0, sizeof *d);
+    d->max_len = max_len;
+    d->_state = ST_HEADER;
+}
+
+size_t wsd_record_bound(size_t n)
+{
+    return 3 * n + 11 + 8 * ((n + 3) / 42);
+}
+
+/* Sanitises a[0..na) ‖ b[0..nb) into out as wsd_utf8_sanitize would on the
+ * concatenation, without copying b. a is a valid incomplete sequence
+ * (≤ 3 bytes): run the validator on from it while bytes of b continue it;
+ * once it completes or cannot go on, the rest of b starts at a point where
+ * the whole-input sanitiser would also be at a character boundary. */
+static size_t sanitize2(const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
+                        uint8_t *out)
+{
+    uint8_t tmp[8];
+    uint32_t st = WSD_UTF8_ACCEPT;
+    size_t k = 0, o;
+
+    if (na == 0)
+        return wsd_utf8_sanitize(b, nb, out);
+    wsd_utf8_validate(&st, a, na);
+    while (st != WSD_UTF8_ACCEPT && st != WSD_UTF8_REJECT && k < nb && k < 4) {
+        uint32_t s2 = st;
+        if (wsd_utf8_validate(&s2, b + k, 1) == WSD_UTF8_REJECT)
+            break;
+        st = s2;
+        k++;
+    }
+    memcpy(tmp, a, na);
+    memcpy(tmp + na, b, k);
+    o = wsd_utf8_sanitize(tmp, na + k, out);
+    return o + wsd_utf8_sanitize(b + k, nb - k, out + o);
+}
+
+static size_t put_binary(uint8_t *out, int opcode, int fin, const uint8_t *p, size_t n)
+{
+    size_t h = wsd_ws_header(out, opcode, fin, 0, n);
+    if (n)
+        memcpy(out + h, p, n);
+    return h + n;
+}
+
+/* One text frame whose payload is sanitize(a ‖ b). */
+static size_t put_text(uint8_t *out, int opcode, int fin, const uint8_t *a, size_t na,
+                       const uint8_t *b, size_t nb)
+{
+    uint8_t hdr[WSD_WS_MAX_HEADER];
+    size_t hmax, h, p;
+
+    hmax = wsd_ws_header(hdr, opcode, fin, 0, 3 * (uint64_t)(na + nb));
+    p = sanitize2(a, na, b, nb, out + hmax);
+    h = wsd_ws_header(hdr, opcode, fin, 0, p);
+    if (h != hmax)
+        memmove(out + h, out + hmax, p);
+    memcpy(out, hdr, h);
+    return h + p;
+}
+
+/* Header bytes: returns NULL to go on, or the error. Sets d->_state to
+ * ST_PAYLOAD when the "\n" ends a good header. */
+static const char *header_byte(wsd_record_decoder *d, uint8_t c)
+{
+    if (c == '\r')
+        return "carriage return in record header";
+    if (d->_hlen == 0) {
+        if (c == 't')
+            d->_text = 1;
+        else if (c == 'b')
+            d->_text = 0;
+        else
+            return "unknown record kind";
+        d->_hlen = 1;
+        return NULL;
+    }
+    {
+        const char *kind = d->_text ? k_text : k_binary;
+        size_t klen = d->_text ? sizeof k_text - 1 : sizeof k_binary - 1;
+
+        if (d->_hlen < klen) {
+            if (c != (uint8_t)kind[d->_hlen])
+                return d->_hlen == klen - 1 ? "missing space after record kind"
+                                            : "unknown record kind";
+            d->_hlen++;
+            return NULL;
+        }
+    }
+    /* the length */
+    if (c == '\n') {
+        if (d->_ndigits == 0)
+            return "missing record length";
+        d->_remaining = d->_len;
+        d->_state = ST_PAYLOAD;
+        return NULL;
+    }
+    if (c < '0' || c > '9')
+        return "bad record length";
+    if (d->_ndigits == 1 && d->_len == 0)
+        return "leading zero in record length";
+    if (d->_ndigits == MAX_DIGITS)
+        return "record header too long";
+    if (d->_len > (UINT64_MAX - (uint64_t)(c - '0')) / 10)
+        return "record length too large";
+    d->_len = d->_len * 10 + (uint64_t)(c - '0');
+    d->_ndigits++;
+    d->_hlen++;
+    if (d->max_len && d->_len > d->max_len)
+        return "record length over limit";
+    return NULL;
+}
+
+static void start_header(wsd_record_decoder *d)
+{
+    d->_state = ST_HEADER;
+    d->_hlen = 0;
+    d->_ndigits = 0;
+    d->_len = 0;
+    d->_remaining = 0;
+    d->_open = 0;
+    d->_ncarry = 0;
+}
+
+static long fail(wsd_record_decoder *d, const char *why, size_t o, size_t *outlen,
+                 const char **err)
+{
+    d->_state = ST_ERROR;
+    d->_err = why;
+    if (outlen)
+        *outlen = o;
+    if (err)
+        *err = why;
+    return -1;
+}
+
+long wsd_record_encode(wsd_record_decoder *d, const uint8_t *in, size_t n, int eof,
+                       uint8_t *out, size_t *outlen, const char **err)
+{
+    size_t pos = 0, o = 0;
+
+    if (d->_state == ST_ERROR)
+        return fail(d, d->_err, 0, outlen, err);
+    if (!in)
+        n = 0;
+
+    while (pos < n) {
+        switch (d->_state) {
+        case ST_HEADER: {
+            const char *why = header_byte(d, in[pos]);
+            if (why)
+                return fail(d, why, o, outlen, err);
+            pos++;
+            if (d->_state == ST_PAYLOAD && d->_remaining == 0) {
+                /* an empty record: one empty FIN frame */
+                o += wsd_ws_header(out + o, d->_text ? WSD_WS_TEXT : WSD_WS_BINARY, 1, 0, 0);
+                d->_state = ST_TRAILER;
+            }
+            break;
+        }
+        case ST_PAYLOAD: {
+            size_t avail = n - pos, k;
+            int fin, opcode = d->_open ? WSD_WS_CONT : d->_text ? WSD_WS_TEXT : WSD_WS_BINARY;
+
+            k = d->_remaining < avail ? (size_t)d->_remaining : avail;
+            fin = k == d->_remaining;
+            if (!d->_text) {
+                o += put_binary(out + o, opcode, fin, in + pos, k);
+                d->_open = !fin;
+            } else if (fin) {
+                o += put_text(out + o, opcode, 1, d->_carry, d->_ncarry, in + pos, k);
+                d->_ncarry = 0;
+            } else {
+                /* hold back an incomplete sequence at the end of carry ‖ piece */
+                size_t total = d->_ncarry + k, hold, emit, i, j = 0;
+                uint8_t tail[4];
+
+                for (i = total > 3 ? total - 3 : 0; i < total; i++)
+                    tail[j++] = i < d->_ncarry ? d->_carry[i] : in[pos + i - d->_ncarry];
+                hold = wsd_utf8_incomplete_tail(tail, j);
+                emit = total - hold;
+                if (emit) {
+                    size_t ea = emit < d->_ncarry ? emit : d->_ncarry;
+                    o += put_text(out + o, opcode, 0, d->_carry, ea,
+                                  in + pos, emit - ea);
+                    d->_open = 1;
+                }
+                memcpy(d->_carry, tail + (j - hold), hold);
+                d->_ncarry = hold;
+            }
+            d->_remaining -= k;
+            pos += k;
+            if (fin) {
+                d->_open = 0;
+                d->_state = ST_TRAILER;
+            }
+            break;
+        }
+        case ST_TRAILER:
+            if (in[pos] != '\n')
+                return fail(d, "missing newline after record", o, outlen, err);
+            pos++;
+            start_header(d);
+            break;
+        default:
+            return fail(d, "internal error", o, outlen, err);
+        }
+    }
+
+    if (eof && !(d->_state == ST_HEADER && d->_hlen == 0))
+        return fail(d, "truncated record", o, outlen, err);
+    if (outlen)
+        *outlen = o;
+    if (err)
+        *err = NULL;
+    return (long)o;
+}
