@@ -22,6 +22,7 @@
 #include "origin.h"
 #include "outframe.h"
 #include "route.h"
+#include "tls.h"
 #include "ws.h"
 
 #define READ_SIZE (64 * 1024)          /* one read from the client or the child */
@@ -55,6 +56,8 @@ typedef struct conn {
         uv_handle_t handle;
     } sock;
     int is_unix;
+    wsd_tls *tls;                /* --ssl: the TLS layer between socket and HTTP/WebSocket */
+    int redirect;                /* accepted on a --redirport listener */
     struct server *srv;
     struct conn *prev, *next;
     enum conn_state state;
@@ -136,6 +139,8 @@ typedef struct server {
     size_t nlisteners;
     uv_signal_t sigint, sigterm;
     wsd_origin_policy *origin;   /* --origin/--sameorigin, compiled once */
+    wsd_tls_ctx *tls;            /* --ssl */
+    int *redirect;               /* per listener: a --redirport listener */
     uv_pipe_t unixl;             /* --unixsocket listener */
     int have_unixl;
     conn *conns;

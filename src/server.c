@@ -41,6 +41,7 @@
 #include "origin.h"
 #include "outframe.h"
 #include "route.h"
+#include "tls.h"
 #include "utf8.h"
 #include "util.h"
 #include "ws.h"
@@ -57,6 +58,7 @@ static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void on_err_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void stdin_flush(conn *c);
+static void tls_pump(conn *c);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -144,7 +146,35 @@ static void tcp_send_at(conn *c, char *buf, size_t off, size_t len)
 }
 
 /* Queues buf[off..off+len) to the client; buf (owned) is freed when written. */
+static void raw_write(conn *c, char *buf, size_t off, size_t len, int after);
+
 static void tcp_send_full(conn *c, char *buf, size_t off, size_t len, int after)
+{
+    if (c->tls && !c->tcp_closing) {
+        /* TLS: encrypt into the record layer, write the ciphertext */
+        size_t olen = 0;
+        char *out;
+        if (!wsd_tls_handshake_done(c->tls)) {
+            free(buf);         /* e.g. 408 before the TLS handshake: just close */
+            conn_close_tcp(c);
+            return;
+        }
+        if (len > 0 && wsd_tls_write(c->tls, buf + off, len) != WSD_TLS_OK) {
+            free(buf);
+            conn_close_tcp(c);
+            return;
+        }
+        free(buf);
+        if (after != AFTER_NOTHING)
+            wsd_tls_shutdown(c->tls);  /* close_notify before our FIN */
+        out = wsd_tls_out_take(c->tls, &olen);
+        raw_write(c, out, 0, olen, after);
+        return;
+    }
+    raw_write(c, buf, off, len, after);
+}
+
+static void raw_write(conn *c, char *buf, size_t off, size_t len, int after)
 {
     wreq *w;
     uv_buf_t b;
@@ -300,6 +330,8 @@ static void conn_maybe_free(conn *c)
     free(c->remote_host);
     free(c->held);
     free(c->msg);
+    if (c->tls)
+        wsd_tls_free(c->tls);
     wsd_route_free(&c->route);
     free(c);
     if (srv->shutting_down && !srv->conns) {
@@ -920,7 +952,7 @@ static char *make_assoc(conn *c, const wsd_request *r)
     wsd_log_escape(org, sizeof org, lo.s ? lo.s : "file:", lo.s ? lo.len : 5);
     wsd_str_free(&lo);
     wsd_str_init(&a, 8192);
-    wsd_str_appendf(&a, "url:'http://%s%s' id:'%s' remote:'%s' command:'%s' origin:'%s'",
+    wsd_str_appendf(&a, "url:'%s://%s%s' id:'%s' remote:'%s' command:'%s' origin:'%s'", c->tls ? "https" : "http",
                     hostbuf, url, c->id, c->remote_host ? c->remote_host : c->remote_ip,
                     cmd, org);
     return a.s;
@@ -950,7 +982,7 @@ static int spawn_child(conn *c, const wsd_request *r)
     ei.unique_id = c->id;
     ei.script_name = c->route.real ? c->route.script_name : "/";
     ei.path_info = c->route.real ? c->route.path_info : path_info;
-    ei.https = 0;
+    ei.https = c->tls != NULL;
     ei.subprotocol = c->subprotocol;
     env = wsd_env_build(&ei);
 
@@ -1031,6 +1063,46 @@ fail:
 
 static void handshake_finish(conn *c, const char *rest, size_t nrest);
 
+/* --redirport: 301 to the canonical URL, keeping path and query (websocketd
+ * drops them, and panics on a Host without a port). */
+static void redirect_https(conn *c, const wsd_request *r)
+{
+    const wsd_config *cfg = c->srv->cfg;
+    const wsd_http_header *h = wsd_http_get(r, "Host");
+    char host[300];
+    size_t n;
+    wsd_header_kv kv;
+    wsd_header_list l = {&kv, 1};
+    wsd_str loc, out;
+
+    if (!h || h->value_len == 0 || h->value_len >= sizeof host) {
+        http_respond(c, 400, "400 Bad Request: missing Host\n", 0);
+        return;
+    }
+    memcpy(host, h->value, h->value_len);
+    host[h->value_len] = '\0';
+    n = h->value_len;
+    if (host[0] == '[') {
+        char *e = strchr(host, ']');
+        if (e)
+            e[1] = '\0';
+    } else if (strchr(host, ':')) {
+        *strchr(host, ':') = '\0';
+    }
+    (void)n;
+    wsd_str_init(&loc, 20000);
+    wsd_str_appendf(&loc, "%s://%s:%d%s", cfg->ssl ? "https" : "http", host, cfg->port, r->target);
+    kv.name = "Location";
+    kv.value = loc.s;
+    wsd_str_init(&out, RESPONSE_LIMIT);
+    wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "REDIRECT");
+    if (wsd_response_simple(&out, 301, "301 Moved Permanently\n", 0, &l, &cfg->headers) == 0)
+        tcp_linger(c, out.s, out.len);
+    else
+        conn_close_tcp(c);
+    wsd_str_free(&loc);
+}
+
 /* --dir: the URL path names the script (route.c: confined to DIR). A path
  * that is not clean gets Go ServeMux's 301, as websocketd. Returns 0 when
  * c->route holds the script, else has answered and returns -1. */
@@ -1089,6 +1161,10 @@ static void handshake(conn *c, const char *rest, size_t nrest)
     int rc;
 
     c->assoc = make_assoc(c, r);
+    if (c->redirect) {
+        redirect_https(c, r);
+        return;
+    }
     rc = wsd_handshake_check(r, &hs);
     if (rc == WSD_HS_NOT_WEBSOCKET || (!cfg->command_path && !cfg->dir)) {
         if (wsd_serve_request(c, r, rest, nrest))
@@ -1116,7 +1192,8 @@ static void handshake(conn *c, const char *rest, size_t nrest)
         wsd_str why;
         wsd_str_init(&why, 1024);
         if (!wsd_origin_check(srv->origin, o ? o->value : NULL, o ? o->value_len : 0,
-                              h ? h->value : NULL, h ? h->value_len : 0, 0, &why, NULL)) {
+                              h ? h->value : NULL, h ? h->value_len : 0, c->tls != NULL, &why,
+                              NULL)) {
             char esc[1200];
             wsd_log(WSD_LOG_ACCESS, "session", c->assoc, "%s",
                     wsd_log_escape(esc, sizeof esc, why.s ? why.s : "", why.len));
@@ -1169,6 +1246,8 @@ static void on_lookup(uv_getnameinfo_t *req, int status, const char *hostname,
     free(c->held);
     c->held = NULL;
     c->nheld = 0;
+    if (c->tls)
+        tls_pump(c);   /* plaintext that waited inside the TLS layer */
 }
 
 static void on_ping_timer(uv_timer_t *t)
@@ -1256,16 +1335,9 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
 
 /* ------------------------------------------------------------- TCP reads */
 
-static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void client_gone(conn *c, ssize_t nread)
 {
-    conn *c = s->data;
-
-    if (nread == 0) {
-        free(buf->base);
-        return;
-    }
-    if (nread < 0) {
-        free(buf->base);
+    {
         if (c->state == ST_SERVE && nread == UV_EOF) {
             wsd_serve_eof(c);   /* end of a request body; the response goes on */
             return;
@@ -1277,13 +1349,17 @@ static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         conn_close_tcp(c);
         return;
     }
-    c->last_seen = uv_now(c->srv->loop);
+}
+
+/* Plaintext from the client, whatever the transport. */
+static void dispatch(conn *c, char *p, ssize_t nread)
+{
     switch (c->state) {
     case ST_HTTP: {
         size_t used = 0;
-        int rc = wsd_http_feed(c->http, buf->base, (size_t)nread, &used);
+        int rc = wsd_http_feed(c->http, p, (size_t)nread, &used);
         if (rc == WSD_HTTP_DONE) {
-            handshake(c, buf->base + used, (size_t)nread - used);
+            handshake(c, p + used, (size_t)nread - used);
         } else if (rc == WSD_HTTP_ERROR) {
             int st = wsd_http_error_status(c->http);
             char body[256];
@@ -1296,18 +1372,96 @@ static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         break;
     }
     case ST_SERVE:
-        wsd_serve_data(c, buf->base, (size_t)nread);
+        wsd_serve_data(c, p, (size_t)nread);
         break;
     case ST_OPEN:
-        ws_feed(c, (uint8_t *)buf->base, (size_t)nread);
+        ws_feed(c, (uint8_t *)p, (size_t)nread);
         break;
     case ST_CLOSING:
         if (c->close_sent && !c->close_received)
-            ws_feed(c, (uint8_t *)buf->base, (size_t)nread);  /* look for the reply */
+            ws_feed(c, (uint8_t *)p, (size_t)nread);  /* look for the reply */
         break;
     case ST_CLOSED:
         break;
     }
+}
+
+static void tls_flush(conn *c)
+{
+    size_t olen = 0;
+    char *out;
+    if (!c->tls || c->tcp_closing || wsd_tls_out_pending(c->tls) == 0)
+        return;
+    out = wsd_tls_out_take(c->tls, &olen);
+    raw_write(c, out, 0, olen, AFTER_NOTHING);
+}
+
+/* Decrypts what the TLS layer holds and dispatches it, chunk by chunk (the
+ * state may change between chunks: head, then frames). Stops while a reverse
+ * lookup holds the handshake; on_lookup pumps again. */
+static void tls_pump(conn *c)
+{
+    char *pt = xmalloc(READ_SIZE);
+
+    while (!c->tcp_closing && !c->lookup_pending) {
+        size_t got = 0;
+        int rc = wsd_tls_read(c->tls, pt, READ_SIZE, &got);
+        if (rc == WSD_TLS_OK) {
+            dispatch(c, pt, (ssize_t)got);
+            continue;
+        }
+        if (rc == WSD_TLS_AGAIN)
+            break;
+        if (rc == WSD_TLS_EOF) {
+            tls_flush(c);
+            client_gone(c, UV_EOF);
+            break;
+        }
+        {
+            char why[256];
+            wsd_log(WSD_LOG_DEBUG, "server", "", "TLS handshake error from %s:%d: %s",
+                    c->remote_ip, c->remote_port, wsd_tls_error(c->tls, why, sizeof why));
+        }
+        if (wsd_tls_plain_http(c->tls)) {
+            /* plain HTTP to the TLS port: Go's answer, unencrypted */
+            raw_write(c, xstrdup(WSD_TLS_PLAIN_HTTP_RESPONSE), 0,
+                      strlen(WSD_TLS_PLAIN_HTTP_RESPONSE), AFTER_CLOSE);
+        } else {
+            tls_flush(c);      /* the alert */
+            if (!c->tcp_closing)
+                raw_write(c, NULL, 0, 0, AFTER_CLOSE);
+        }
+        break;
+    }
+    free(pt);
+    tls_flush(c);
+}
+
+static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    conn *c = s->data;
+
+    if (nread == 0) {
+        free(buf->base);
+        return;
+    }
+    if (nread < 0) {
+        free(buf->base);
+        client_gone(c, nread);
+        return;
+    }
+    c->last_seen = uv_now(c->srv->loop);
+    if (c->tls) {
+        if (wsd_tls_feed(c->tls, buf->base, (size_t)nread) != WSD_TLS_OK) {
+            free(buf->base);
+            conn_close_tcp(c);
+            return;
+        }
+        free(buf->base);
+        tls_pump(c);
+        return;
+    }
+    dispatch(c, buf->base, nread);
     free(buf->base);
 }
 
@@ -1402,6 +1556,12 @@ static void on_connection(uv_stream_t *l, int status)
     c = xcalloc(1, sizeof *c);
     c->srv = srv;
     c->is_unix = l->type == UV_NAMED_PIPE;
+    if (l->type == UV_TCP) {
+        size_t li = (size_t)((uv_tcp_t *)l - srv->listeners);
+        c->redirect = li < srv->nlisteners && srv->redirect[li];
+    }
+    if (srv->tls && !c->redirect)
+        c->tls = wsd_tls_new(srv->tls);
     if (c->is_unix)
         uv_pipe_init(srv->loop, &c->sock.pipe, 0);
     else
@@ -1598,7 +1758,8 @@ int wsd_server_run(const wsd_config *cfg)
     memset(&srv, 0, sizeof srv);
     srv.loop = uv_default_loop();
     srv.cfg = cfg;
-    srv.listeners = xcalloc(naddr, sizeof *srv.listeners);
+    srv.listeners = xcalloc(2 * naddr, sizeof *srv.listeners);
+    srv.redirect = xcalloc(2 * naddr, sizeof *srv.redirect);
 
     {
         char *err = NULL;
@@ -1626,11 +1787,24 @@ int wsd_server_run(const wsd_config *cfg)
         naddr = 0;
     for (i = 0; i < naddr; i++) {
         const char *a = cfg->naddresses ? cfg->addresses[i] : "";
-        wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : ws://%s:%d/",
-                url_host(a, hostbuf, sizeof hostbuf), cfg->port);
-        if (listen_on(&srv, a, cfg->port) != 0) {
-            free(srv.listeners);
-            return 3;
+        wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : %s://%s:%d/",
+                cfg->ssl ? "wss" : "ws", url_host(a, hostbuf, sizeof hostbuf), cfg->port);
+        if (cfg->ssl && !srv.tls) {
+            char err[512];
+            srv.tls = wsd_tls_ctx_new(cfg->sslcert, cfg->sslkey, cfg->sslca, err, sizeof err);
+            if (!srv.tls) {
+                wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: %s", err);
+                goto fail;
+            }
+        }
+        if (listen_on(&srv, a, cfg->port) != 0)
+            goto fail;
+        if (cfg->redirport) {
+            wsd_log(WSD_LOG_INFO, "server", "", "Starting redirect server   : http://%s:%d/",
+                    url_host(a, hostbuf, sizeof hostbuf), cfg->redirport);
+            srv.redirect[srv.nlisteners] = 1;
+            if (listen_on(&srv, a, cfg->redirport) != 0)
+                goto fail;
         }
     }
 
@@ -1652,6 +1826,15 @@ int wsd_server_run(const wsd_config *cfg)
     uv_run(srv.loop, UV_RUN_DEFAULT);
     uv_loop_close(srv.loop);
     wsd_origin_free(srv.origin);
+    wsd_tls_ctx_free(srv.tls);
     free(srv.listeners);
+    free(srv.redirect);
     return srv.exit_status;
+
+fail:
+    wsd_origin_free(srv.origin);
+    wsd_tls_ctx_free(srv.tls);
+    free(srv.listeners);
+    free(srv.redirect);
+    return 3;
 }
