@@ -20,6 +20,7 @@
 #include "config.h"
 #include "http.h"
 #include "origin.h"
+#include "record.h"
 #include "outframe.h"
 #include "route.h"
 #include "tls.h"
@@ -82,6 +83,7 @@ typedef struct conn {
     /* WebSocket */
     wsd_ws_decoder dec;
     wsd_outframer of;
+    wsd_record_decoder rec;      /* --lossless: the child's stdout records */
 
     /* the child */
     uv_process_t proc;

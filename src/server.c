@@ -628,6 +628,22 @@ static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             c->out_paused = 1;
             uv_read_stop(s);
         }
+    } else if (c->state == ST_OPEN && c->srv->cfg->lossless) {
+        const char *err = NULL;
+        size_t flen = 0;
+        char *f = xmalloc(wsd_record_bound(n));
+        long rc = wsd_record_encode(&c->rec, (const uint8_t *)buf->base, n, eof, (uint8_t *)f,
+                                    &flen, &err);
+        tcp_send(c, f, flen, AFTER_NOTHING);   /* everything valid before an error */
+        if (rc < 0) {
+            wsd_log(WSD_LOG_ERROR, "process", c->assoc, "Malformed record from program: %s",
+                    err ? err : "?");
+            ws_close(c, WSD_WS_CLOSE_INTERNAL, "malformed record from program");
+            proc_terminate(c);
+        } else if (!c->tcp_closing && c->sock.stream.write_queue_size > OUT_HIGH && !eof) {
+            c->out_paused = 1;
+            uv_read_stop(s);
+        }
     } else if (c->state == ST_OPEN) {
         char *f = xmalloc(wsd_outframer_bound(n));
         size_t flen = wsd_outframer_encode(&c->of, (const uint8_t *)buf->base, n, eof,
@@ -1312,6 +1328,7 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
     tcp_send(c, out.s, out.len, AFTER_NOTHING);
     wsd_ws_decoder_init(&c->dec, cfg->maxframesize);
     wsd_outframer_init(&c->of, cfg->binary);
+    wsd_record_decoder_init(&c->rec, 0);
     uv_read_start((uv_stream_t *)&c->out, alloc_read, on_out_read);
     uv_read_start((uv_stream_t *)&c->err, alloc_read, on_err_read);
     if (c->lookup_pending == 0)
