@@ -93,6 +93,16 @@ static void floor_parse(int argc, char **argv, struct floor_opts *o)
     o->argv = argv + i;
 }
 
+/* Children are reaped when SIGCHLD said one ended (not with a wait4 per
+ * loop: that would cost a syscall per batch of events). */
+static volatile sig_atomic_t floor_child_ended;
+
+static void floor_on_sigchld(int sig)
+{
+    (void)sig;
+    floor_child_ended = 1;
+}
+
 static int floor_listen(const struct floor_opts *o)
 {
     struct sockaddr_in a;
@@ -104,6 +114,14 @@ static int floor_listen(const struct floor_opts *o)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     signal(SIGPIPE, SIG_IGN);
+    {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = floor_on_sigchld;
+        sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGCHLD, &sa, NULL);
+    }
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_port = htons((unsigned short)o->port);
@@ -189,6 +207,9 @@ fail:
 static void floor_reap(void)
 {
     int st;
+    if (!floor_child_ended)
+        return;
+    floor_child_ended = 0;
     while (waitpid(-1, &st, WNOHANG) > 0)
         ;
 }

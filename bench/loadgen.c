@@ -61,6 +61,7 @@ static struct {
     double sample;      /* slowreader: seconds between RSS samples */
     int open_limit;     /* handshakes in flight while opening many */
     int binary;         /* send binary frames instead of text */
+    double hold;        /* idle: keep the connections this long after measuring */
     const char *path;
 } O = {
     .mode = M_ECHO, .port = 0, .conns = 1, .window = 1, .size = 64, .duration = 2,
@@ -1311,6 +1312,16 @@ static int mode_idle(void)
         jnum("fds_per_conn", (double)(fd1 - fd0) / (double)open);
     }
     put_errors();
+    if (O.hold > 0) {
+        /* for inspecting the server by hand: print now, keep them open */
+        printf("{%.*s}\n", (int)jlen, json);
+        fflush(stdout);
+        jlen = 0;
+        settle_end = now() + O.hold;
+        while (now() < settle_end)
+            loop_once(settle_end);
+        jnum("held_seconds", O.hold);
+    }
     close_all(cs, O.conns);
     return open == O.conns && answered == O.conns ? 0 : 1;
 }
@@ -1389,6 +1400,7 @@ static void usage(FILE *f)
         "      --open-limit=N  handshakes in flight while opening [128]\n"
         "      --binary     send binary frames instead of text\n"
         "      --path=P     request path [/]\n"
+        "      --hold=S     idle: keep the connections open S more seconds (≤ 3600)\n"
         "Prints one JSON object. Connects to 127.0.0.1 only.\n");
 }
 
@@ -1400,7 +1412,7 @@ int main(int argc, char **argv)
         {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'W'}, {"count", 1, 0, 'n'},
         {"pid", 1, 0, 'P'}, {"timeout", 1, 0, 'T'}, {"settle", 1, 0, 'S'},
         {"sample", 1, 0, 'A'}, {"open-limit", 1, 0, 'L'}, {"binary", 0, 0, 'b'},
-        {"path", 1, 0, 'u'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"path", 1, 0, 'u'}, {"hold", 1, 0, 'H'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     struct rlimit rl;
     int o, rc = 1;
@@ -1430,6 +1442,7 @@ int main(int argc, char **argv)
         case 'L': O.open_limit = atoi(optarg); break;
         case 'b': O.binary = 1; break;
         case 'u': O.path = optarg; break;
+        case 'H': O.hold = atof(optarg); if (O.hold > 3600) O.hold = 3600; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
