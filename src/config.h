@@ -71,8 +71,8 @@ typedef struct wsd_config {
     char **subprotocols;      /* --subprotocols, in server preference order */
     size_t nsubprotocols;
     int deflate;              /* permessage-deflate allowed (default on) */
-    int deflatebits;          /* server window bits, 9..15 */
-    int deflatemem;           /* zlib memLevel, 1..9 */
+    int deflatebits;          /* window bits, 9..15 (default 12) */
+    int deflatemem;           /* zlib memLevel, 1..9 (default 5) */
 
     /* COMMAND: as given, resolved through PATH (Go exec.LookPath: a name
      * with a '/' is used as is), and the child's argv: {path, args..., NULL}. */

@@ -22,6 +22,7 @@
 #include "origin.h"
 #include "record.h"
 #include "outframe.h"
+#include "pmd.h"
 #include "route.h"
 #include "tls.h"
 #include "ws.h"
@@ -85,6 +86,21 @@ typedef struct conn {
     wsd_outframer of;
     wsd_record_decoder rec;      /* --lossless: the child's stdout records */
 
+    /* permessage-deflate (pmd.c), when negotiated */
+    int pmd_on;
+    wsd_pmd pmd;
+    char pmd_ext[WSD_PMD_RESPONSE_MAX]; /* the 101's Sec-WebSocket-Extensions */
+    uint32_t zutf8;              /* UTF-8 state of the text message being inflated */
+    int zfirst;                  /* no plaintext of this message delivered yet */
+
+    /* input held back while the child's stdin is full: the rest of a read
+     * (not yet decoded) and the rest of a compressed chunk (decoded) */
+    uint8_t *rest;
+    size_t nrest;
+    uint8_t *zin;
+    size_t zinlen;
+    int zfin, zop;
+
     /* the child */
     uv_process_t proc;
     uv_pipe_t in, out, err;
@@ -142,6 +158,7 @@ typedef struct server {
     uv_signal_t sigint, sigterm;
     wsd_origin_policy *origin;   /* --origin/--sameorigin, compiled once */
     wsd_tls_ctx *tls;            /* --ssl */
+    wsd_pmd_config pmdcfg;       /* permessage-deflate knobs */
     int *redirect;               /* per listener: a --redirport listener */
     uv_pipe_t unixl;             /* --unixsocket listener */
     int have_unixl;
@@ -171,6 +188,8 @@ void wsd__handle_close(conn *c, uv_handle_t *h);   /* close it (idempotent) */
 void wsd__alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf); /* 64 KiB, caller frees */
 void wsd__maybe_free(conn *c);
 uint64_t wsd__write_queue(conn *c);                /* bytes waiting to reach the client */
+void wsd__http_next(conn *c, const char *rest, size_t n); /* keep-alive: next request, `rest` first */
+void wsd__read(conn *c, int on);                   /* start/stop reading the client */
 
 /* httpserve.c, for server.c */
 /* A complete plain-HTTP request head arrived (not a WebSocket upgrade, or a
@@ -186,5 +205,9 @@ void wsd_serve_eof(conn *c);
 void wsd_serve_drain(conn *c);
 /* The connection is being freed: release c->serve. */
 void wsd_serve_free(conn *c);
+/* Start-up lines: host NULL → "Serving static content from" / "Serving CGI
+ * scripts from" (once); else the "Developer console enabled" / "Serving CGI
+ * or static files" URL for one address (after its "Starting" line). */
+void wsd_serve_startup_log(const wsd_config *cfg, const char *host, int port);
 
 #endif

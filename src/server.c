@@ -54,10 +54,12 @@ static void conn_maybe_free(conn *c);
 static void proc_terminate(conn *c);
 static void proc_check_done(conn *c);
 static void ws_close(conn *c, uint16_t code, const char *reason);
+static void send_data_frames(conn *c, char *f, size_t flen);
 static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void on_err_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void stdin_flush(conn *c);
+static void resume_input(conn *c);
 static void tls_pump(conn *c);
 
 /* ---------------------------------------------------------------- helpers */
@@ -132,17 +134,10 @@ static void on_tcp_written(uv_write_t *req, int status)
     conn_maybe_free(c);
 }
 
-static void tcp_send_at(conn *c, char *buf, size_t off, size_t len);
-
 /* Queues buf[0..len) (owned: freed when written) to the client. */
 static void tcp_send(conn *c, char *buf, size_t len, int after)
 {
     tcp_send_full(c, buf, 0, len, after);
-}
-
-static void tcp_send_at(conn *c, char *buf, size_t off, size_t len)
-{
-    tcp_send_full(c, buf, off, len, AFTER_NOTHING);
 }
 
 /* Queues buf[off..off+len) to the client; buf (owned) is freed when written. */
@@ -228,6 +223,27 @@ static void http_respond(conn *c, int status, const char *body, int version_hdr)
         return;
     }
     tcp_linger(c, out.s, out.len);
+}
+
+/* Data frames (complete, from outframe/record/--passstderr) to the client,
+ * compressed per message when permessage-deflate was agreed. Takes f. */
+static void send_data_frames(conn *c, char *f, size_t flen)
+{
+    if (c->pmd_on && flen > 0) {
+        size_t cap = wsd_pmd_frames_bound((const uint8_t *)f, flen), zlen = 0;
+        char *z = xmalloc(cap);
+        int rc = wsd_pmd_encode_frames(&c->pmd, (const uint8_t *)f, flen, (uint8_t *)z, cap, &zlen);
+        free(f);
+        if (rc != WSD_PMD_OK) {
+            free(z);
+            wsd_log(WSD_LOG_ERROR, "websocket", c->assoc, "Compression failed");
+            conn_close_tcp(c);
+            return;
+        }
+        tcp_send(c, z, zlen, AFTER_NOTHING);
+        return;
+    }
+    tcp_send(c, f, flen, AFTER_NOTHING);
 }
 
 /* ------------------------------------------------ for httpserve.c (conn.h) */
@@ -330,6 +346,9 @@ static void conn_maybe_free(conn *c)
     free(c->remote_host);
     free(c->held);
     free(c->msg);
+    free(c->rest);
+    free(c->zin);
+    wsd_pmd_free(&c->pmd);
     if (c->tls)
         wsd_tls_free(c->tls);
     wsd_route_free(&c->route);
@@ -353,8 +372,9 @@ static void ws_close(conn *c, uint16_t code, const char *reason)
         /* finish a line the child left open: its bytes are delivered and
          * the close frame does not cut a message */
         char *t = xmalloc(wsd_outframer_bound(0));
-        size_t tn = wsd_outframer_encode(&c->of, NULL, 0, 1, (uint8_t *)t);
-        tcp_send(c, t, tn, AFTER_NOTHING);
+        size_t tn = c->srv->cfg->lossless || c->srv->cfg->passstderr
+                    ? 0 : wsd_outframer_encode(&c->of, NULL, 0, 1, (uint8_t *)t);
+        send_data_frames(c, t, tn);
     }
     f = xmalloc(2 + 125);
     n = wsd_ws_close_frame((uint8_t *)f, code, reason);
@@ -434,8 +454,9 @@ static void tagged_emit(conn *c, int idx, const char *p, size_t n)
     /* the header goes right before the payload */
     plen = (size_t)(o - j);
     h = wsd_ws_header((uint8_t *)j - WSD_WS_MAX_HEADER, WSD_WS_TEXT, 1, 0, plen);
-    memmove(f + WSD_WS_MAX_HEADER - h, f, h);
-    tcp_send_at(c, f, WSD_WS_MAX_HEADER - h, h + plen);
+    memmove(f + WSD_WS_MAX_HEADER - h, f, h);       /* header right before the payload */
+    memmove(f, f + WSD_WS_MAX_HEADER - h, h + plen); /* the frame at the start */
+    send_data_frames(c, f, h + plen);
 }
 
 static void tagged_feed(conn *c, int idx, const char *p, size_t n, int eof)
@@ -484,10 +505,7 @@ static void close_stdin(conn *c)
     free(c->inq);
     c->inq = NULL;
     c->inq_len = c->inq_cap = 0;
-    if (c->tcp_paused && !c->tcp_closing) {
-        c->tcp_paused = 0;
-        uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);
-    }
+    resume_input(c);   /* held input may still hold control frames */
 }
 
 static int group_alive(conn *c)
@@ -634,7 +652,7 @@ static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         char *f = xmalloc(wsd_record_bound(n));
         long rc = wsd_record_encode(&c->rec, (const uint8_t *)buf->base, n, eof, (uint8_t *)f,
                                     &flen, &err);
-        tcp_send(c, f, flen, AFTER_NOTHING);   /* everything valid before an error */
+        send_data_frames(c, f, flen);   /* everything valid before an error */
         if (rc < 0) {
             wsd_log(WSD_LOG_ERROR, "process", c->assoc, "Malformed record from program: %s",
                     err ? err : "?");
@@ -648,10 +666,7 @@ static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         char *f = xmalloc(wsd_outframer_bound(n));
         size_t flen = wsd_outframer_encode(&c->of, (const uint8_t *)buf->base, n, eof,
                                            (uint8_t *)f);
-        if (flen)
-            tcp_send(c, f, flen, AFTER_NOTHING);
-        else
-            free(f);
+        send_data_frames(c, f, flen);
         if (!c->tcp_closing && c->sock.stream.write_queue_size > OUT_HIGH && !eof) {
             c->out_paused = 1;
             uv_read_stop(s);
@@ -752,6 +767,8 @@ static void on_stdin_written(uv_write_t *req, int status)
         return;
     }
     stdin_flush(c);
+    if (c->inq_len + c->infl_len < IN_LOW)
+        resume_input(c);
 }
 
 /* Hands the queued bytes to one uv_write, and resumes reading the client
@@ -777,11 +794,6 @@ static void stdin_flush(conn *c)
             close_stdin(c);
             return;
         }
-    }
-    if (c->tcp_paused && c->inq_len + c->infl_len < IN_LOW && !c->tcp_closing) {
-        c->tcp_paused = 0;
-        uv_timer_stop(&c->timer);
-        uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);
     }
 }
 
@@ -820,6 +832,45 @@ static void stdin_write(conn *c, const uint8_t *p, size_t n)
     stdin_flush(c);
 }
 
+static void ws_feed(conn *c, uint8_t *p, size_t n);
+static int inflate_data(conn *c, const uint8_t *in, size_t inlen, int fin, int opcode);
+
+/* The child's stdin has room again (or closed): finish the input held back,
+ * then let the client send more. */
+static void resume_input(conn *c)
+{
+    if (c->zin) {
+        uint8_t *z = c->zin;
+        size_t zl = c->zinlen;
+        c->zin = NULL;
+        c->zinlen = 0;
+        if (c->state == ST_OPEN) {
+            int rc = inflate_data(c, z, zl, c->zfin, c->zop);
+            free(z);
+            if (rc != 0)
+                return;        /* held again, or closed */
+        } else {
+            free(z);
+        }
+    }
+    if (c->rest) {
+        uint8_t *r = c->rest;
+        size_t rn = c->nrest;
+        c->rest = NULL;
+        c->nrest = 0;
+        if (!c->tcp_closing)
+            ws_feed(c, r, rn);
+        free(r);
+        if (c->rest || c->zin)
+            return;
+    }
+    if (c->tcp_paused && !c->tcp_closing && c->inq_len + c->infl_len < IN_LOW) {
+        c->tcp_paused = 0;
+        uv_timer_stop(&c->timer);
+        uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);
+    }
+}
+
 static void stdin_pause_client_if_full(conn *c)
 {
     if (!c->tcp_paused && !c->tcp_closing && c->inq_len + c->infl_len >= IN_HIGH) {
@@ -850,7 +901,7 @@ static int lossless_data(conn *c, const wsd_ws_event *ev)
     char hdr[48];
     int hl;
 
-    if (ev->first && ev->frame_fin) {
+    if (ev->first && ev->frame_fin && !ev->compressed) {
         hl = snprintf(hdr, sizeof hdr, "%s %llu\n", ev->opcode == WSD_WS_TEXT ? "text" : "binary",
                       (unsigned long long)(ev->len + ev->frame_left));
         stdin_write(c, (const uint8_t *)hdr, (size_t)hl);
@@ -892,13 +943,99 @@ static int lossless_data(conn *c, const wsd_ws_event *ev)
     return 0;
 }
 
+/* Plaintext of one message for the child: text mode adds the newline at the
+ * end of a text message; --lossless frames it as a record. */
+static int deliver(conn *c, int opcode, const uint8_t *data, size_t len, int fin)
+{
+    static const uint8_t nl = '\n';
+    if (c->srv->cfg->lossless) {
+        wsd_ws_event e;
+        memset(&e, 0, sizeof e);
+        e.opcode = opcode;
+        e.data = data;
+        e.len = len;
+        e.fin = fin;
+        e.compressed = 1;  /* length unknown: reassemble */
+        return lossless_data(c, &e);
+    }
+    stdin_write(c, data, len);
+    if (fin && opcode == WSD_WS_TEXT)
+        stdin_write(c, &nl, 1);
+    return 0;
+}
+
+static int stdin_full(conn *c)
+{
+    return c->in_open && c->state == ST_OPEN && c->inq_len + c->infl_len >= IN_HIGH;
+}
+
+/* Inflates (part of) a compressed message into the child's stdin, checking
+ * text for UTF-8. Returns 0 when the chunk is consumed, 1 when it stopped
+ * because stdin is full (the rest is kept in c->zin), -1 when it closed the
+ * connection. A decompression bomb costs one 16 KiB buffer, then 1009. */
+static int inflate_data(conn *c, const uint8_t *in, size_t inlen, int fin, int opcode)
+{
+    uint8_t out[WSD_PMD_CHUNK];
+
+    for (;;) {
+        size_t got = 0;
+        int rc;
+        if (stdin_full(c)) {
+            uint8_t *keep = inlen ? xmalloc(inlen) : NULL;
+            if (inlen)
+                memcpy(keep, in, inlen);
+            c->zin = keep;
+            c->zinlen = inlen;
+            c->zfin = fin;
+            c->zop = opcode;
+            if (!keep)
+                c->zin = (uint8_t *)xmalloc(1);  /* marks "held" even when empty */
+            return 1;
+        }
+        rc = wsd_pmd_inflate(&c->pmd, &in, &inlen, fin, out, sizeof out, &got);
+        if (rc < 0) {
+            wsd_log(WSD_LOG_ACCESS, "websocket", c->assoc, "Closing with %u: %s",
+                    wsd_pmd_close_code(rc), wsd_pmd_strerror(rc));
+            ws_close(c, wsd_pmd_close_code(rc), wsd_pmd_strerror(rc));
+            proc_terminate(c);
+            return -1;
+        }
+        if (opcode == WSD_WS_TEXT && got > 0 &&
+            wsd_utf8_validate(&c->zutf8, out, got) == WSD_UTF8_REJECT) {
+            ws_close(c, WSD_WS_CLOSE_INVALID_DATA, "invalid UTF-8");
+            proc_terminate(c);
+            return -1;
+        }
+        if (rc == WSD_PMD_END && opcode == WSD_WS_TEXT && c->zutf8 != WSD_UTF8_ACCEPT) {
+            ws_close(c, WSD_WS_CLOSE_INVALID_DATA, "truncated UTF-8 sequence");
+            proc_terminate(c);
+            return -1;
+        }
+        if (got > 0 || rc == WSD_PMD_END) {
+            if (deliver(c, opcode, out, got, rc == WSD_PMD_END) != 0)
+                return -1;
+        }
+        if (rc != WSD_PMD_OUTPUT)
+            return 0;
+    }
+}
+
 static void ws_feed(conn *c, uint8_t *p, size_t n)
 {
     static const uint8_t nl = '\n';
     wsd_ws_event ev;
 
     for (;;) {
-        size_t used = wsd_ws_decode(&c->dec, p, n, &ev);
+        size_t used;
+        if (n > 0 && stdin_full(c)) {
+            /* hold the rest of this read until the child catches up */
+            c->rest = xmalloc(n);
+            memcpy(c->rest, p, n);
+            c->nrest = n;
+            stdin_pause_client_if_full(c);
+            return;
+        }
+        used = wsd_ws_decode(&c->dec, p, n, &ev);
         p += used;
         n -= used;
         switch (ev.type) {
@@ -908,6 +1045,24 @@ static void ws_feed(conn *c, uint8_t *p, size_t n)
         case WSD_WS_EV_DATA:
             if (c->state != ST_OPEN)
                 break;  /* after our close frame: discard */
+            if (ev.compressed) {
+                int rc;
+                if (ev.first)
+                    c->zutf8 = WSD_UTF8_ACCEPT;
+                rc = inflate_data(c, ev.data, ev.len, ev.fin, ev.opcode);
+                if (rc < 0)
+                    return;
+                if (rc > 0) {
+                    if (n > 0) {
+                        c->rest = xmalloc(n);
+                        memcpy(c->rest, p, n);
+                        c->nrest = n;
+                    }
+                    stdin_pause_client_if_full(c);
+                    return;
+                }
+                break;
+            }
             if (c->srv->cfg->lossless) {
                 if (lossless_data(c, &ev) != 0)
                     return;
@@ -1223,6 +1378,12 @@ static void handshake(conn *c, const char *rest, size_t nrest)
     }
     memcpy(c->accept, hs.accept, sizeof c->accept);
     c->subprotocol = wsd_handshake_subprotocol(r, cfg->subprotocols, cfg->nsubprotocols);
+    {
+        wsd_pmd_params pp;
+        c->pmd_on = wsd_pmd_negotiate_request(&srv->pmdcfg, r, &pp, c->pmd_ext);
+        if (c->pmd_on)
+            wsd_pmd_init(&c->pmd, &srv->pmdcfg, &pp, cfg->maxframesize);
+    }
     if (cfg->reverselookup && !c->is_unix) {
         /* getnameinfo in libuv's thread pool: the loop never blocks on DNS.
          * The client's reads pause meanwhile; the handshake timer bounds it. */
@@ -1313,7 +1474,8 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
         c->assoc = a.s;
     }
     wsd_str_init(&out, RESPONSE_LIMIT);
-    if (wsd_response_101(&out, c->accept, c->subprotocol, NULL, &cfg->headers,
+    if (wsd_response_101(&out, c->accept, c->subprotocol, c->pmd_on ? c->pmd_ext : NULL,
+                         &cfg->headers,
                          &cfg->headers_ws) != 0) {
         wsd_str_free(&out);
         proc_terminate(c);
@@ -1327,6 +1489,8 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
     c->http = NULL;
     tcp_send(c, out.s, out.len, AFTER_NOTHING);
     wsd_ws_decoder_init(&c->dec, cfg->maxframesize);
+    if (c->pmd_on)
+        c->dec.rsv_allowed = 0x4;   /* RSV1: a compressed message */
     wsd_outframer_init(&c->of, cfg->binary);
     wsd_record_decoder_init(&c->rec, 0);
     uv_read_start((uv_stream_t *)&c->out, alloc_read, on_out_read);
@@ -1519,6 +1683,58 @@ static void on_timer(uv_timer_t *t)
     case ST_CLOSED:
         break;
     }
+}
+
+/* ---------------------------------------- plain HTTP: for httpserve.c */
+
+/* Keep-alive, waiting for the next request: idle for HANDSHAKE_TIMEOUT_MS
+ * (not one byte of it) → closed without an answer, as Go closes idle
+ * connections; a head begun but unfinished by then → 408 (on_timer). */
+static void on_keepalive_timer(uv_timer_t *t)
+{
+    conn *c = t->data;
+
+    if (c->state == ST_HTTP && uv_now(c->srv->loop) - c->last_seen >= HANDSHAKE_TIMEOUT_MS)
+        conn_close_tcp(c);
+    else
+        on_timer(t);
+}
+
+/* A kept-alive response is complete: back to ST_HTTP with a fresh parser;
+ * `rest` (bytes that arrived after the previous request) is parsed first. */
+void wsd__http_next(conn *c, const char *rest, size_t n)
+{
+    if (c->tcp_closing)
+        return;
+    if (c->http)
+        wsd_http_parser_free(c->http);
+    c->http = wsd_http_parser_new();
+    free(c->assoc);
+    c->assoc = NULL;
+    c->state = ST_HTTP;
+    c->last_seen = uv_now(c->srv->loop);
+    if (n > 0)
+        timer_start(c, HANDSHAKE_TIMEOUT_MS);
+    else
+        uv_timer_start(&c->timer, on_keepalive_timer, HANDSHAKE_TIMEOUT_MS, 0);
+    uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);  /* if httpserve.c paused it */
+    if (n > 0) {
+        char *copy = xmalloc(n);
+        memcpy(copy, rest, n);
+        dispatch(c, copy, (ssize_t)n);
+        free(copy);
+    }
+}
+
+/* Request-body backpressure: stop / resume reading the client. */
+void wsd__read(conn *c, int on)
+{
+    if (c->tcp_closing)
+        return;
+    if (on)
+        uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);
+    else
+        uv_read_stop(&c->sock.stream);
 }
 
 /* ------------------------------------------------------------- accept */
@@ -1799,6 +2015,7 @@ int wsd_server_run(const wsd_config *cfg)
         wsd_log(WSD_LOG_INFO, "server", "", "Serving using application   : %s", app.s ? app.s : "");
         wsd_str_free(&app);
     }
+    wsd_serve_startup_log(cfg, NULL, 0);
 
     if (cfg->unix_only)
         naddr = 0;
@@ -1806,6 +2023,7 @@ int wsd_server_run(const wsd_config *cfg)
         const char *a = cfg->naddresses ? cfg->addresses[i] : "";
         wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : %s://%s:%d/",
                 cfg->ssl ? "wss" : "ws", url_host(a, hostbuf, sizeof hostbuf), cfg->port);
+        wsd_serve_startup_log(cfg, url_host(a, hostbuf, sizeof hostbuf), cfg->port);
         if (cfg->ssl && !srv.tls) {
             char err[512];
             srv.tls = wsd_tls_ctx_new(cfg->sslcert, cfg->sslkey, cfg->sslca, err, sizeof err);
@@ -1833,6 +2051,12 @@ int wsd_server_run(const wsd_config *cfg)
             return 3;
         }
     }
+
+    wsd_pmd_config_default(&srv.pmdcfg);
+    srv.pmdcfg.enabled = cfg->deflate;
+    srv.pmdcfg.server_max_window_bits = cfg->deflatebits;
+    srv.pmdcfg.client_max_window_bits = cfg->deflatebits;
+    srv.pmdcfg.mem_level = cfg->deflatemem;
 
     uv_signal_init(srv.loop, &srv.sigint);
     uv_signal_init(srv.loop, &srv.sigterm);

@@ -113,8 +113,8 @@ def test_utf8_round_trip(wsd):
     assert arun(go()) == s
 
 
-def test_permessage_deflate_offer_is_declined(wsd):
-    srv = wsd("/bin/cat")
+def test_permessage_deflate_offer_is_declined_with_deflate_false(wsd):
+    srv = wsd("/bin/cat", flags=["--deflate=false"])
     c = RawClient(srv.port)
     from conftest import ws_key
     key = ws_key()
