@@ -17,7 +17,7 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 # Protocol and pure modules: no uv.h (checked by `make check-purity`).
-PURE    := util log config ws utf8 outframe http handshake env origin route tls record pmd
+PURE    := util log config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
 SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) server httpserve main))

@@ -1,38 +1,1430 @@
 /* httpserve.c — plain HTTP on a wsd listener: what a request that is not a
- * WebSocket upgrade gets. See conn.h for the contract with server.c.
+ * WebSocket upgrade gets (see conn.h for the contract with server.c).
  *
- * This build serves no files: --staticdir, --cgidir and --devconsole are
- * refused at start-up (config.c), so every plain request is declined and
- * server.c answers 404 as websocketd does for a COMMAND server. */
+ * Routing, in websocketd's order, after Go ServeMux's path cleaning (an
+ * unclean path → 301 to the clean one, for every plain request):
+ *   1. --devconsole: the console page, for any method and any path;
+ *   2. --cgidir: a regular file exactly at the path runs as a CGI/1.1 script;
+ *   3. --staticdir: a file (index.html for a directory), else 404/403/301;
+ *   4. otherwise declined (return 0): server.c answers 404.
+ *
+ * Responses
+ *   - Static files and the console get Last-Modified, If-Modified-Since →
+ *     304, Range → 206/416 and HEAD from httpfile.c's plan. A file body
+ *     goes from the page cache to the socket with sendfile(2), called here
+ *     directly: libuv 1.44's uv_fs_sendfile first tries copy_file_range,
+ *     which fails with EINVAL for a socket, and then falls back to an 8 KiB
+ *     read/write loop that blocks a thread-pool thread in poll() for as long
+ *     as the client is slow — user-space copies, and four slow clients would
+ *     stall every other file-system request. sendfile(2) on the non-blocking
+ *     socket never waits: each call moves at most SF_CHUNK bytes; when it
+ *     returns short (the socket buffer is full) or after each full chunk
+ *     (to let other connections run), the next PROBE_SIZE bytes are copied
+ *     and written with an ordinary uv_write, whose completion — the socket
+ *     drained — resumes sendfile. So the copied share is at most PROBE_SIZE
+ *     per SF_CHUNK or per socket-buffer refill. sendfile runs only while
+ *     nothing else is queued for the client (wsd__write_queue(c) == 0), so
+ *     bytes never interleave. Files up to SMALL_FILE bytes go out in one
+ *     write together with the head (one syscall, one segment). With TLS on
+ *     the connection the body is read and written in COPY_CHUNK pieces.
+ *     The disk read inside sendfile/pread runs on the loop thread, as the
+ *     route module's realpath/stat/open do.
+ *   - HTTP/1.1 keep-alive: after a complete response to a keep-alive
+ *     request, the connection goes back to reading the next request
+ *     (wsd__http_next in server.c), with the bytes that arrived meanwhile
+ *     (pipelining; at most PENDING_MAX + a read are held, beyond that the
+ *     client's reads pause). Not kept alive: HTTP/1.0, "Connection: close",
+ *     requests with a body (Content-Length > 0 or Transfer-Encoding; their
+ *     body is read and discarded while the response goes out), CGI
+ *     responses, and anything during shutdown. The next request never
+ *     starts inside the previous one's call chain: only from a write
+ *     completion (wsd_serve_drain), so pipelining cannot recurse.
+ *   - Error responses are Go's: "404 page not found\n", "403 Forbidden\n",
+ *     text/plain with X-Content-Type-Options: nosniff.
+ *
+ * CGI (RFC 3875): the script runs with cwd = its directory, argv[0] = its
+ * base name, fds 0-2 on real pipes (pipe2 O_CLOEXEC, UV_INHERIT_FD), in its
+ * own session and process group (UV_PROCESS_DETACHED), environment from
+ * cgi.c (--passenv applied). It holds a --maxforks slot (429 when none is
+ * free) until its process group is gone. The request body (Content-Length
+ * bytes) streams to its stdin through a queue of at most IN_HIGH bytes: the
+ * client's reads pause above it, resume below IN_LOW. A chunked request
+ * body is refused with 411 Length Required (Go's CGI handler would decode
+ * it). The output head is parsed by cgi.c; the response head goes out when
+ * it is complete, then the body streams as the script writes it (reading
+ * stdout pauses while more than OUT_HIGH bytes wait for the client) and
+ * the connection ends at stdout EOF. Output without a valid head → 500
+ * with an empty body and Go's "cgi: ..." text logged at ERROR. stderr
+ * lines are logged at ERROR (category "cgi"). Ending the script: SIGTERM to
+ * its process group, SIGKILL one second later, gave up after another
+ * second — when the client leaves (polled every CGI_POLL_MS: the
+ * connection closed, or TCP_INFO shows a reset), when the server shuts
+ * down, when the output head is invalid, when the leader exits leaving
+ * group members behind, or CGI_GRACE_MS after it closed stdout while still
+ * running.
+ *
+ * The console page is this file's own, with no external resources; its
+ * script builds the ws:// URL from `location`, and the request URL is never
+ * written into the HTML (websocketd 0.4.1 reflects it unescaped: XSS).
+ *
+ * Log lines as websocketd: ACCESS http DEVCONSOLE / CGI / STATIC (404s of
+ * the static handler too); ERROR http for a CGI refused by --maxforks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "cgi.h"
 #include "conn.h"
+#include "httpfile.h"
+#include "log.h"
+#include "route.h"
+#include "util.h"
+
+#define SF_CHUNK (1024 * 1024)      /* bytes per sendfile() call */
+#define PROBE_SIZE (16 * 1024)      /* copied write that waits for the socket / yields */
+#define COPY_CHUNK (64 * 1024)      /* without sendfile (TLS): one read and write */
+#define SMALL_FILE (16 * 1024)      /* sent in one write with the head */
+#define PENDING_MAX WSD_HTTP_MAX_HEAD  /* pipelined bytes held before reads pause */
+#define CGI_POLL_MS 200             /* is the client still there? */
+#define CGI_GRACE_MS 1000           /* stdout closed, script still running */
+#define CGI_KILL_MS 1000            /* SIGTERM → SIGKILL → give up */
+
+/* ------------------------------------------------------------------ state */
+
+enum { K_SIMPLE, K_FILE, K_CGI };
+enum { CP_RUN, CP_GRACE, CP_TERM, CP_KILL, CP_DONE };
+
+typedef struct cgi_run {
+    struct serve *s;
+    conn *c;
+    uv_process_t proc;
+    uv_pipe_t in, out, err;
+    uv_timer_t timer;
+    int pgid;
+    int reaped;
+    int in_open, out_open, err_open;
+    int out_paused, out_eof, err_eof;
+    int phase;                   /* CP_*: what the timer does next */
+    int done;                    /* process side finished, handles closing */
+    int head_only;               /* HEAD: the body is read and dropped */
+    int head_sent;               /* the response head went out (or the 500) */
+    wsd_cgi_parser *parser;
+    uint64_t body_left;          /* request body bytes still expected */
+    char *inq;                   /* stdin bytes the pipe did not take yet */
+    size_t inq_len, inq_cap;
+    char *infl;                  /* the buffer of the uv_write in flight */
+    size_t infl_len;
+    int in_writing;
+    char *errline;
+    size_t errlen;
+} cgi_run;
+
+typedef struct serve {
+    conn *c;
+    int kind;
+    int keep_alive;
+    int done;                    /* the whole response is queued / sent */
+    int finished;                /* try_finish acted */
+    int client_eof;
+    int paused;                  /* we stopped the client's reads */
+    char *pending;               /* pipelined bytes for the next request */
+    size_t npending;
+    /* K_FILE */
+    int fd;
+    uint64_t off, end;
+    int use_sendfile;
+    /* K_CGI */
+    cgi_run *g;
+} serve;
+
+static time_t start_time;
+
+/* ---------------------------------------------------------------- helpers */
+
+static void ensure_start_time(void)
+{
+    if (start_time == 0)
+        start_time = time(NULL);
+}
+
+/* The client socket can take sendfile(): a plain TCP or Unix stream (not
+ * TLS, whose records are built in user space). */
+static int plain_socket(conn *c)
+{
+    return c->tls == NULL;
+}
+
+static void read_client(conn *c, serve *s, int on)
+{
+    if (c->tcp_closing)
+        return;
+    if (on && s->paused && !s->client_eof) {
+        s->paused = 0;
+        wsd__read(c, 1);
+    } else if (!on && !s->paused) {
+        s->paused = 1;
+        wsd__read(c, 0);
+    }
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    free(req);
+}
+
+/* Ends the connection after what is queued: FIN once it is written, then
+ * read until the peer closes (≤ LINGER_MS). */
+static void finish_close(conn *c)
+{
+    if (c->tcp_closing)
+        return;
+    wsd__linger(c, NULL, 0);
+    if (!c->tcp_closing && !c->shut) {
+        /* plain sockets: wsd__linger writes nothing, so nothing carries
+         * AFTER_LINGER; shut down once the queue has drained */
+        uv_shutdown_t *sr = xmalloc(sizeof *sr);
+        c->shut = 1;
+        if (uv_shutdown(sr, &c->sock.stream, on_shutdown) != 0)
+            free(sr);
+    }
+}
+
+/* "text" with & < > " ' escaped, as Go's htmlEscape. */
+static void html_escape(wsd_str *out, const char *t)
+{
+    for (; *t; t++) {
+        switch (*t) {
+        case '&': wsd_str_appends(out, "&amp;"); break;
+        case '<': wsd_str_appends(out, "&lt;"); break;
+        case '>': wsd_str_appends(out, "&gt;"); break;
+        case '"': wsd_str_appends(out, "&#34;"); break;
+        case '\'': wsd_str_appends(out, "&#39;"); break;
+        default: wsd_str_append(out, t, 1); break;
+        }
+    }
+}
+
+static int is_head(const wsd_request *r)
+{
+    return r->method && strcmp(r->method, "HEAD") == 0;
+}
+
+/* Queues a finished response (`out`, taken over): kept alive, the next
+ * request follows its completion (wsd_serve_drain); else the connection
+ * ends after it. */
+static void send_response(conn *c, serve *s, wsd_str *out)
+{
+    s->done = 1;
+    if (c->tcp_closing) {
+        wsd_str_free(out);
+        return;
+    }
+    if (!out->s) {
+        wsd__close(c);
+        return;
+    }
+    if (s->keep_alive) {
+        c->state = ST_SERVE;
+        wsd__send(c, out->s, out->len, AFTER_NOTHING);
+    } else {
+        wsd__linger(c, out->s, out->len);
+    }
+    out->s = NULL;
+}
+
+/* A small complete response: status, optional Location, a text body (not
+ * sent for HEAD). ctype NULL: no Content-Type, no nosniff. */
+static void respond(conn *c, serve *s, const wsd_request *r, int status, const char *ctype,
+                    const char *body, size_t blen, const char *location)
+{
+    const wsd_config *cfg = c->srv->cfg;
+    char date[WSD_HTTP_DATE_SIZE];
+    wsd_str out;
+    int rc = 0;
+
+    wsd_http_date(time(NULL), date);
+    wsd_str_init(&out, RESPONSE_LIMIT);
+    rc |= wsd_str_appendf(&out, "HTTP/1.1 %d %s\r\n", status, wsd_status_text(status));
+    if (location)
+        rc |= wsd_str_appendf(&out, "Location: %s\r\n", location);
+    if (ctype) {
+        rc |= wsd_str_appendf(&out, "Content-Type: %s\r\n", ctype);
+        if (strncmp(ctype, "text/plain", 10) == 0)
+            rc |= wsd_str_appends(&out, "X-Content-Type-Options: nosniff\r\n");
+    }
+    rc |= wsd_str_appendf(&out, "Content-Length: %zu\r\nDate: %s\r\n", blen, date);
+    if (!s->keep_alive)
+        rc |= wsd_str_appends(&out, "Connection: close\r\n");
+    rc |= wsd_append_header_list(&out, &cfg->headers);
+    rc |= wsd_append_header_list(&out, &cfg->headers_http);
+    rc |= wsd_str_appends(&out, "\r\n");
+    if (blen && !(r && is_head(r)))
+        rc |= wsd_str_append(&out, body, blen);
+    if (rc) {
+        wsd_str_free(&out);
+        wsd__close(c);
+        s->done = 1;
+        return;
+    }
+    send_response(c, s, &out);
+}
+
+static void respond_text(conn *c, serve *s, const wsd_request *r, int status, const char *body)
+{
+    respond(c, s, r, status, "text/plain; charset=utf-8", body, strlen(body), NULL);
+}
+
+/* Holds client bytes that follow the request (a pipelined request) for the
+ * next one; only while the connection is kept alive (otherwise they are
+ * dropped: the connection ends with this response). */
+static void hold_pending(conn *c, serve *s, const char *p, size_t n)
+{
+    if (n == 0 || !s->keep_alive || s->finished)
+        return;
+    if (s->npending + n > PENDING_MAX + 2 * (size_t)READ_SIZE) {
+        wsd__close(c);   /* cannot happen with reads paused at PENDING_MAX */
+        return;
+    }
+    s->pending = xrealloc(s->pending, s->npending + n);
+    memcpy(s->pending + s->npending, p, n);
+    s->npending += n;
+    if (s->npending >= PENDING_MAX)
+        read_client(c, s, 0);
+}
+
+static void serve_release(serve *s)
+{
+    if (!s)
+        return;
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s->pending);
+    if (s->g) {
+        cgi_run *g = s->g;
+        wsd_cgi_parser_free(g->parser);
+        free(g->inq);
+        free(g->infl);
+        free(g->errline);
+        free(g);
+    }
+    free(s);
+}
+
+/* The response is complete and written to the socket (queue empty): the
+ * next request on a kept-alive connection, else the end. */
+static void try_finish(conn *c, serve *s)
+{
+    char *rest;
+    size_t n;
+
+    if (!s->done || s->finished || c->tcp_closing || wsd__write_queue(c) > 0)
+        return;
+    s->finished = 1;
+    if (s->fd >= 0) {
+        close(s->fd);
+        s->fd = -1;
+    }
+    if (!s->keep_alive || s->client_eof || c->srv->shutting_down) {
+        finish_close(c);
+        return;
+    }
+    rest = s->pending;
+    n = s->npending;
+    s->pending = NULL;
+    s->npending = 0;
+    c->serve = NULL;
+    serve_release(s);
+    wsd__http_next(c, rest, n);
+    free(rest);
+}
+
+/* ------------------------------------------------------------ static file */
+
+/* Copies up to `max` bytes of the file at s->off into one write. */
+static int copy_chunk(conn *c, serve *s, size_t max)
+{
+    uint64_t left = s->end - s->off;
+    size_t want = left < max ? (size_t)left : max;
+    char *buf = xmalloc(want);
+    ssize_t n;
+
+    do
+        n = pread(s->fd, buf, want, (off_t)s->off);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        /* the file shrank under us: the promised length cannot be kept */
+        wsd_log(WSD_LOG_ERROR, "http", c->assoc, "Static file read failed: %s",
+                n < 0 ? strerror(errno) : "unexpected end of file");
+        free(buf);
+        wsd__close(c);
+        return -1;
+    }
+    s->off += (uint64_t)n;
+    wsd__send(c, buf, (size_t)n, AFTER_NOTHING);
+    return 0;
+}
+
+/* Moves the file body forward; called when the client's queue drained. */
+static void file_pump(conn *c, serve *s)
+{
+    if (c->tcp_closing || s->done)
+        return;
+    if (s->use_sendfile) {
+        uv_os_fd_t sock;
+        size_t want;
+        off_t o = (off_t)s->off;
+        ssize_t n;
+
+        if (wsd__write_queue(c) > 0)
+            return;               /* our queued bytes first: never interleave */
+        if (s->off >= s->end)
+            goto complete;
+        if (uv_fileno(&c->sock.handle, &sock) != 0) {
+            s->use_sendfile = 0;
+            goto copy;
+        }
+        want = s->end - s->off < SF_CHUNK ? (size_t)(s->end - s->off) : SF_CHUNK;
+        n = sendfile(sock, s->fd, &o, want);
+        if (n > 0) {
+            s->off += (uint64_t)n;
+            if (s->off >= s->end)
+                goto complete;
+        } else if (n == 0) {
+            wsd_log(WSD_LOG_ERROR, "http", c->assoc,
+                    "Static file read failed: unexpected end of file");
+            wsd__close(c);
+            return;
+        } else if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+            s->use_sendfile = 0;  /* this file or socket cannot: copy */
+        } else if (errno != EAGAIN && errno != EINTR) {
+            wsd_log(WSD_LOG_DEBUG, "http", c->assoc, "sendfile: %s", strerror(errno));
+            wsd__close(c);
+            return;
+        }
+        /* socket full, or a chunk done: one small copied write, whose
+         * completion (socket writable again, next loop turn) resumes */
+        if (s->use_sendfile) {
+            copy_chunk(c, s, PROBE_SIZE);
+            return;
+        }
+    }
+copy:
+    while (!c->tcp_closing && s->off < s->end && wsd__write_queue(c) < OUT_HIGH) {
+        if (copy_chunk(c, s, COPY_CHUNK) != 0)
+            return;
+    }
+    if (s->off < s->end || c->tcp_closing)
+        return;
+complete:
+    s->done = 1;
+    try_finish(c, s);
+}
+
+/* Go's http.FileServer (with websocketd main's hardening, see route.h) for
+ * the decoded, clean path. */
+static void serve_static(conn *c, serve *s, const wsd_request *r, const char *path)
+{
+    const wsd_config *cfg = c->srv->cfg;
+    wsd_route rt;
+    wsd_file_plan plan;
+    wsd_str out;
+    time_t now = time(NULL);
+    int rc, fd;
+
+    wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "STATIC");
+    rc = wsd_route_static(cfg->staticdir, path, &rt);
+    if (rc == WSD_ROUTE_REDIRECT) {
+        wsd_str loc;
+        wsd_str_init(&loc, WSD_HTTP_MAX_HEAD * 4);
+        wsd_str_appendf(&loc, "%s%s%s", rt.location, *r->query ? "?" : "", r->query);
+        respond(c, s, r, 301, NULL, "", 0, loc.s);   /* Go's localRedirect: no body */
+        wsd_str_free(&loc);
+        wsd_route_free(&rt);
+        return;
+    }
+    if (rc == WSD_ROUTE_FORBIDDEN) {
+        wsd_route_free(&rt);
+        respond_text(c, s, r, 403, "403 Forbidden\n");
+        return;
+    }
+    if (rc != WSD_ROUTE_FOUND) {
+        wsd_route_free(&rt);
+        respond_text(c, s, r, 404, "404 page not found\n");
+        return;
+    }
+    fd = wsd_route_open(&rt);
+    if (fd < 0) {
+        wsd_route_free(&rt);
+        if (fd == -EACCES || fd == -EPERM)
+            respond_text(c, s, r, 403, "403 Forbidden\n");
+        else if (fd == -ENOENT || fd == -ESTALE || fd == -ELOOP || fd == -ENOTDIR)
+            respond_text(c, s, r, 404, "404 page not found\n");
+        else
+            respond_text(c, s, r, 500, "500 Internal Server Error\n");
+        return;
+    }
+    wsd_file_plan_make(r, rt.file, (uint64_t)rt.st.st_size, rt.st.st_mtime, now, &plan);
+    wsd_route_free(&rt);
+
+    wsd_str_init(&out, RESPONSE_LIMIT + SMALL_FILE);
+    if (wsd_file_response_head(&out, &plan, now, s->keep_alive, &cfg->headers,
+                               &cfg->headers_http) != 0) {
+        close(fd);
+        wsd_str_free(&out);
+        respond_text(c, s, r, 500, "500 Internal Server Error\n");
+        return;
+    }
+    if (is_head(r) || plan.length == 0) {
+        close(fd);
+        send_response(c, s, &out);
+        return;
+    }
+    if (plan.length <= SMALL_FILE) {
+        /* head and body in one write */
+        char buf[SMALL_FILE];
+        ssize_t n;
+        do
+            n = pread(fd, buf, (size_t)plan.length, (off_t)plan.offset);
+        while (n < 0 && errno == EINTR);
+        close(fd);
+        if (n != (ssize_t)plan.length) {
+            wsd_str_free(&out);
+            respond_text(c, s, r, 500, "500 Internal Server Error\n");
+            return;
+        }
+        wsd_str_append(&out, buf, (size_t)n);
+        send_response(c, s, &out);
+        return;
+    }
+    posix_fadvise(fd, (off_t)plan.offset, (off_t)plan.length, POSIX_FADV_SEQUENTIAL);
+    s->kind = K_FILE;
+    s->fd = fd;
+    s->off = plan.offset;
+    s->end = plan.offset + plan.length;
+    s->use_sendfile = plain_socket(c);
+    c->state = ST_SERVE;
+    /* the head first; its completion (wsd_serve_drain) starts the body */
+    wsd__send(c, out.s, out.len, AFTER_NOTHING);
+}
+
+/* ----------------------------------------------------------- the console */
+
+static const char console_page[] =
+"<!doctype html>\n"
+"<html lang=\"en\">\n"
+"<head>\n"
+"<meta charset=\"utf-8\">\n"
+"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+"<title>wsd console</title>\n"
+"<style>\n"
+":root { color-scheme: light dark; --line: #8885; }\n"
+"* { box-sizing: border-box; }\n"
+"body { margin: 0; height: 100vh; display: flex; flex-direction: column;\n"
+"       font: 14px/1.4 system-ui, sans-serif; }\n"
+"header, form { display: flex; gap: 6px; align-items: center; padding: 8px 10px; }\n"
+"header { border-bottom: 1px solid var(--line); flex-wrap: wrap; }\n"
+"form { border-top: 1px solid var(--line); }\n"
+"h1 { font-size: 15px; margin: 0 6px 0 0; }\n"
+"input, button { font: inherit; padding: 4px 8px; }\n"
+"input { font-family: ui-monospace, monospace; }\n"
+"#url { flex: 1; min-width: 14em; }\n"
+"#msg { flex: 1; }\n"
+"#state { font-size: 12px; padding: 2px 8px; border-radius: 9px; background: #8883; }\n"
+"#state.open { background: #2a4; color: #fff; }\n"
+"#log { flex: 1; overflow: auto; margin: 0; padding: 8px 10px;\n"
+"       font: 13px/1.45 ui-monospace, monospace; white-space: pre-wrap; word-break: break-all; }\n"
+"#log .t { color: #888; margin-right: 1ch; }\n"
+"#log .in { color: #1a7f37; } #log .out { color: #1f5fbf; }\n"
+"#log .info, #log .close { color: #777; } #log .error { color: #c62828; }\n"
+"</style>\n"
+"</head>\n"
+"<body>\n"
+"<header>\n"
+"  <h1>wsd console</h1>\n"
+"  <input id=\"url\" aria-label=\"WebSocket URL\" spellcheck=\"false\" autocomplete=\"off\">\n"
+"  <button id=\"connect\" type=\"button\">Connect</button>\n"
+"  <button id=\"disconnect\" type=\"button\" disabled>Disconnect</button>\n"
+"  <button id=\"clear\" type=\"button\">Clear</button>\n"
+"  <span id=\"state\">closed</span>\n"
+"</header>\n"
+"<pre id=\"log\" aria-live=\"polite\"></pre>\n"
+"<form id=\"sendform\">\n"
+"  <input id=\"msg\" aria-label=\"Message\" placeholder=\"message (Enter sends)\" autocomplete=\"off\" disabled>\n"
+"  <button id=\"send\" type=\"submit\" disabled>Send</button>\n"
+"</form>\n"
+"<script>\n"
+"\"use strict\";\n"
+"(function () {\n"
+"  var $ = function (id) { return document.getElementById(id); };\n"
+"  var url = $(\"url\"), log = $(\"log\"), msg = $(\"msg\"), state = $(\"state\");\n"
+"  var ws = null;\n"
+"  /* this page's own address with the WebSocket scheme */\n"
+"  url.value = (location.protocol === \"https:\" ? \"wss://\" : \"ws://\") +\n"
+"    location.host + location.pathname + location.search;\n"
+"\n"
+"  function add(kind, text, code) {\n"
+"    var row = document.createElement(\"div\"), t = document.createElement(\"span\");\n"
+"    row.className = kind;\n"
+"    if (code !== undefined) row.setAttribute(\"data-code\", String(code));\n"
+"    t.className = \"t\";\n"
+"    t.textContent = new Date().toTimeString().slice(0, 8);\n"
+"    row.appendChild(t);\n"
+"    row.appendChild(document.createTextNode(text));\n"
+"    log.appendChild(row);\n"
+"    log.scrollTop = log.scrollHeight;\n"
+"  }\n"
+"  function show(s) {\n"
+"    state.textContent = s;\n"
+"    state.className = s === \"open\" ? \"open\" : \"\";\n"
+"    var open = s === \"open\";\n"
+"    msg.disabled = !open;\n"
+"    $(\"send\").disabled = !open;\n"
+"    $(\"disconnect\").disabled = s === \"closed\";\n"
+"    if (open) msg.focus();\n"
+"  }\n"
+"  function describe(data) {\n"
+"    if (typeof data === \"string\") return data;\n"
+"    var b = new Uint8Array(data), hex = [];\n"
+"    for (var i = 0; i < b.length && i < 64; i++) hex.push((b[i] < 16 ? \"0\" : \"\") + b[i].toString(16));\n"
+"    return \"[binary, \" + b.length + \" bytes] \" + hex.join(\" \") + (b.length > 64 ? \" \\u2026\" : \"\");\n"
+"  }\n"
+"  function connect() {\n"
+"    var sock;\n"
+"    if (ws) ws.close();\n"
+"    try {\n"
+"      sock = new WebSocket(url.value);\n"
+"    } catch (e) {\n"
+"      add(\"error\", \"cannot connect: \" + e.message);\n"
+"      return;\n"
+"    }\n"
+"    sock.binaryType = \"arraybuffer\";\n"
+"    ws = sock;\n"
+"    show(\"connecting\");\n"
+"    add(\"info\", \"connecting to \" + url.value);\n"
+"    sock.onopen = function () {\n"
+"      if (ws !== sock) return;\n"
+"      add(\"info\", \"open\" + (sock.protocol ? \" (protocol \" + sock.protocol + \")\" : \"\"));\n"
+"      show(\"open\");\n"
+"    };\n"
+"    sock.onmessage = function (e) { add(\"in\", \"\\u2190 \" + describe(e.data)); };\n"
+"    sock.onerror = function () { add(\"error\", \"error\"); };\n"
+"    sock.onclose = function (e) {\n"
+"      add(\"close\", \"closed: code \" + e.code + (e.reason ? \", reason \" + JSON.stringify(e.reason) : \"\") +\n"
+"          (e.wasClean ? \"\" : \" (not clean)\"), e.code);\n"
+"      if (ws === sock) { ws = null; show(\"closed\"); }\n"
+"    };\n"
+"  }\n"
+"  $(\"connect\").onclick = connect;\n"
+"  $(\"disconnect\").onclick = function () { if (ws) { show(\"closing\"); ws.close(1000); } };\n"
+"  $(\"clear\").onclick = function () { log.textContent = \"\"; };\n"
+"  url.onkeydown = function (e) { if (e.key === \"Enter\") connect(); };\n"
+"  $(\"sendform\").onsubmit = function (e) {\n"
+"    e.preventDefault();\n"
+"    if (!ws || ws.readyState !== WebSocket.OPEN) return;\n"
+"    ws.send(msg.value);\n"
+"    add(\"out\", \"\\u2192 \" + msg.value);\n"
+"    msg.value = \"\";\n"
+"  };\n"
+"})();\n"
+"</script>\n"
+"</body>\n"
+"</html>\n";
+
+/* The console for any method and path, as http.ServeContent: Last-Modified
+ * = start time, 304, Range (GET), HEAD. */
+static void serve_console(conn *c, serve *s, const wsd_request *r)
+{
+    const wsd_config *cfg = c->srv->cfg;
+    size_t size = sizeof console_page - 1;
+    wsd_file_plan plan;
+    wsd_str out;
+    time_t now = time(NULL);
+
+    wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "DEVCONSOLE");
+    ensure_start_time();
+    wsd_file_plan_make(r, "console.html", size, start_time, now, &plan);
+    wsd_str_init(&out, RESPONSE_LIMIT + sizeof console_page);
+    if (wsd_file_response_head(&out, &plan, now, s->keep_alive, &cfg->headers,
+                               &cfg->headers_http) != 0) {
+        wsd_str_free(&out);
+        respond_text(c, s, r, 500, "500 Internal Server Error\n");
+        return;
+    }
+    if (!is_head(r) && plan.length > 0)
+        wsd_str_append(&out, console_page + plan.offset, (size_t)plan.length);
+    send_response(c, s, &out);
+}
+
+/* ------------------------------------------------------------------- CGI */
+
+static int group_alive(cgi_run *g)
+{
+    return g->pgid > 0 && (kill(-g->pgid, 0) == 0 || errno == EPERM);
+}
+
+static void cgi_check_done(cgi_run *g);
+static void cgi_stdin_flush(cgi_run *g);
+
+static void cgi_close_pipe(cgi_run *g, uv_pipe_t *p, int *open)
+{
+    if (*open) {
+        *open = 0;
+        wsd__handle_close(g->c, (uv_handle_t *)p);
+    }
+}
+
+static void cgi_close_stdin(cgi_run *g)
+{
+    cgi_close_pipe(g, &g->in, &g->in_open);
+    free(g->inq);
+    g->inq = NULL;
+    g->inq_len = g->inq_cap = 0;
+    if (g->s)
+        read_client(g->c, g->s, 1);   /* nothing to hold back any more */
+}
+
+static void on_cgi_timer(uv_timer_t *t);
+
+static void cgi_timer(cgi_run *g, uint64_t ms, uint64_t repeat)
+{
+    if (!g->done)
+        uv_timer_start(&g->timer, on_cgi_timer, ms, repeat);
+}
+
+/* Ends the script: stdin closed, SIGTERM to its process group now, SIGKILL
+ * CGI_KILL_MS later, given up after another CGI_KILL_MS. Idempotent. */
+static void cgi_end(cgi_run *g)
+{
+    if (g->done || g->phase >= CP_TERM)
+        return;
+    cgi_close_stdin(g);
+    g->phase = CP_TERM;
+    if (group_alive(g)) {
+        wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "Sending SIGTERM to process group %d", g->pgid);
+        if (kill(-g->pgid, SIGTERM) != 0 && errno == ESRCH && !g->reaped)
+            uv_process_kill(&g->proc, SIGTERM);   /* the leader left its group */
+    }
+    cgi_timer(g, CGI_KILL_MS, 0);
+}
+
+/* Is the client gone? Closed here, or (reads stopped, so no EOF/error can
+ * arrive) the kernel says the connection was reset. */
+static int client_gone(conn *c)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    uv_os_fd_t fd;
+
+    if (c->tcp_closing)
+        return 1;
+    if (c->is_unix || uv_fileno(&c->sock.handle, &fd) != 0)
+        return 0;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+        return 0;
+    return ti.tcpi_state != TCP_ESTABLISHED && ti.tcpi_state != TCP_CLOSE_WAIT;
+}
+
+static void on_cgi_timer(uv_timer_t *t)
+{
+    cgi_run *g = t->data;
+
+    switch (g->phase) {
+    case CP_RUN:
+        if (client_gone(g->c) || g->c->srv->shutting_down) {
+            wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "%s: ending the CGI script",
+                    g->c->srv->shutting_down ? "Server shutting down" : "Client went away");
+            uv_timer_stop(&g->timer);
+            cgi_end(g);
+        }
+        break;
+    case CP_GRACE:
+        g->phase = CP_RUN;
+        cgi_end(g);
+        break;
+    case CP_TERM:
+        if (g->reaped && !group_alive(g)) {
+            g->phase = CP_DONE;
+            cgi_check_done(g);
+            break;
+        }
+        wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "Sending SIGKILL to process group %d", g->pgid);
+        if (kill(-g->pgid, SIGKILL) != 0 && errno == ESRCH && !g->reaped)
+            uv_process_kill(&g->proc, SIGKILL);
+        g->phase = CP_KILL;
+        cgi_timer(g, CGI_KILL_MS, 0);
+        break;
+    case CP_KILL:
+        if (!(g->reaped && !group_alive(g)))
+            wsd_log(WSD_LOG_ERROR, "cgi", g->c->assoc, "SIGKILL did not terminate %d!", g->pgid);
+        g->phase = CP_DONE;
+        cgi_check_done(g);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The process side is over when the leader is reaped, its group is empty
+ * and stdout/stderr are closed — or when the escalation is over (CP_DONE:
+ * pipes still held by escaped processes are abandoned). Then the handles
+ * close and the --maxforks slot is free. */
+static void cgi_check_done(cgi_run *g)
+{
+    conn *c = g->c;
+
+    if (g->done)
+        return;
+    if (g->phase == CP_DONE) {
+        cgi_close_pipe(g, &g->out, &g->out_open);
+        cgi_close_pipe(g, &g->err, &g->err_open);
+    } else {
+        if (!g->reaped)
+            return;
+        if (group_alive(g)) {
+            if (g->phase < CP_TERM)
+                cgi_end(g);    /* the leader left members behind: end them */
+            return;            /* the escalation's timer comes back here */
+        }
+        if (g->out_open || g->err_open)
+            return;            /* output still draining */
+    }
+    g->done = 1;
+    uv_timer_stop(&g->timer);
+    wsd__handle_close(c, (uv_handle_t *)&g->timer);
+    cgi_close_stdin(g);
+    wsd__handle_close(c, (uv_handle_t *)&g->proc);
+    c->srv->nforks--;
+    wsd_log(WSD_LOG_DEBUG, "cgi", c->assoc, "CGI process %d ended", g->pgid);
+    if (!g->out_eof && !c->tcp_closing && g->s && !g->s->done) {
+        /* output abandoned: no proper end of the response can follow */
+        g->s->done = 1;
+        if (g->head_sent)
+            finish_close(c);
+        else
+            wsd__close(c);
+    }
+    wsd__maybe_free(c);
+}
+
+static void on_cgi_exit(uv_process_t *p, int64_t status, int sig)
+{
+    cgi_run *g = p->data;
+
+    g->reaped = 1;
+    if (sig)
+        wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "CGI process %d killed by signal %d", g->pgid,
+                sig);
+    else
+        wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "CGI process %d exited with status %lld",
+                g->pgid, (long long)status);
+    if (g->phase == CP_GRACE) {
+        g->phase = CP_RUN;        /* back to watching the client */
+        cgi_timer(g, CGI_POLL_MS, CGI_POLL_MS);
+    }
+    cgi_check_done(g);
+}
+
+/* The 500 for a script whose output has no valid head. */
+static void cgi_fail(cgi_run *g, const char *why)
+{
+    conn *c = g->c;
+
+    wsd_log(WSD_LOG_ERROR, "cgi", c->assoc, "%s", why);
+    if (!g->head_sent && !c->tcp_closing && g->s) {
+        g->head_sent = 1;
+        respond(c, g->s, NULL, 500, NULL, "", 0, NULL);
+    }
+    cgi_end(g);
+}
+
+static void cgi_send_body(cgi_run *g, const char *p, size_t n)
+{
+    conn *c = g->c;
+    char *b;
+
+    if (n == 0 || g->head_only || c->tcp_closing)
+        return;
+    b = xmalloc(n);
+    memcpy(b, p, n);
+    wsd__send(c, b, n, AFTER_NOTHING);
+}
+
+static void cgi_out_pause(cgi_run *g)
+{
+    if (!g->out_paused && g->out_open && !g->c->tcp_closing &&
+        wsd__write_queue(g->c) > OUT_HIGH) {
+        g->out_paused = 1;
+        uv_read_stop((uv_stream_t *)&g->out);
+    }
+}
+
+static void on_cgi_out(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    cgi_run *g = st->data;
+    conn *c = g->c;
+    const wsd_config *cfg = c->srv->cfg;
+
+    if (nread == 0) {
+        free(buf->base);
+        return;
+    }
+    if (nread > 0 && !g->head_sent) {
+        size_t used = 0;
+        int rc = wsd_cgi_feed(g->parser, buf->base, (size_t)nread, &used);
+        if (rc == WSD_CGI_DONE) {
+            wsd_str out;
+            wsd_str_init(&out, WSD_CGI_MAX_HEAD + RESPONSE_LIMIT);
+            g->head_sent = 1;
+            if (wsd_cgi_response_head(g->parser, &out, time(NULL), &cfg->headers,
+                                      &cfg->headers_http) != 0) {
+                wsd_str_free(&out);
+                g->head_sent = 0;
+                cgi_fail(g, "cgi: response head too large");
+            } else {
+                wsd__send(c, out.s, out.len, AFTER_NOTHING);
+                cgi_send_body(g, buf->base + used, (size_t)nread - used);
+            }
+        } else if (rc == WSD_CGI_ERROR) {
+            cgi_fail(g, wsd_cgi_error(g->parser));
+        }
+    } else if (nread > 0) {
+        cgi_send_body(g, buf->base, (size_t)nread);
+    }
+    free(buf->base);
+    if (nread > 0) {
+        cgi_out_pause(g);
+        return;
+    }
+    /* EOF (or an error): the output is complete */
+    if (nread != UV_EOF)
+        wsd_log(WSD_LOG_DEBUG, "cgi", c->assoc, "Error reading CGI stdout: %s",
+                uv_strerror((int)nread));
+    g->out_eof = 1;
+    cgi_close_pipe(g, &g->out, &g->out_open);
+    if (!g->head_sent) {
+        if (wsd_cgi_eof(g->parser) == WSD_CGI_DONE) {
+            wsd_str out;
+            wsd_str_init(&out, WSD_CGI_MAX_HEAD + RESPONSE_LIMIT);
+            g->head_sent = 1;
+            if (wsd_cgi_response_head(g->parser, &out, time(NULL), &cfg->headers,
+                                      &cfg->headers_http) != 0) {
+                wsd_str_free(&out);
+                g->head_sent = 0;
+                cgi_fail(g, "cgi: response head too large");
+            } else {
+                wsd__send(c, out.s, out.len, AFTER_NOTHING);
+            }
+        } else {
+            cgi_fail(g, wsd_cgi_error(g->parser));
+        }
+    }
+    if (g->s && !g->s->done) {
+        g->s->done = 1;
+        finish_close(c);          /* Connection: close — the end of the body */
+    }
+    if (!g->reaped && g->phase == CP_RUN) {
+        g->phase = CP_GRACE;      /* stdout closed: a moment to exit */
+        cgi_timer(g, CGI_GRACE_MS, 0);
+    }
+    cgi_check_done(g);
+}
+
+static void cgi_log_err(cgi_run *g, const char *p, size_t n)
+{
+    char esc[ERR_LINE * 4 + 8];
+    if (n > 0 && p[n - 1] == '\r')
+        n--;
+    wsd_log(WSD_LOG_ERROR, "cgi", g->c->assoc, "%s", wsd_log_escape(esc, sizeof esc, p, n));
+}
+
+static void on_cgi_err(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    cgi_run *g = st->data;
+    const char *p = buf->base;
+    size_t n = nread > 0 ? (size_t)nread : 0;
+
+    while (n > 0) {
+        const char *nl = memchr(p, '\n', n);
+        size_t take = nl ? (size_t)(nl - p) : n;
+        if (!g->errline)
+            g->errline = xmalloc(ERR_LINE);
+        while (take > 0) {
+            size_t room = ERR_LINE - g->errlen;
+            size_t k = take < room ? take : room;
+            memcpy(g->errline + g->errlen, p, k);
+            g->errlen += k;
+            p += k;
+            n -= k;
+            take -= k;
+            if (g->errlen == ERR_LINE) {
+                cgi_log_err(g, g->errline, g->errlen);
+                g->errlen = 0;
+            }
+        }
+        if (nl) {
+            cgi_log_err(g, g->errline, g->errlen);
+            g->errlen = 0;
+            p++;
+            n--;
+        }
+    }
+    free(buf->base);
+    if (nread < 0) {
+        if (g->errlen > 0)
+            cgi_log_err(g, g->errline, g->errlen);
+        g->errlen = 0;
+        g->err_eof = 1;
+        cgi_close_pipe(g, &g->err, &g->err_open);
+        cgi_check_done(g);
+    }
+    if (g->errlen == 0) {
+        free(g->errline);
+        g->errline = NULL;
+    }
+}
+
+static void on_cgi_stdin_written(uv_write_t *req, int status)
+{
+    cgi_run *g = req->data;
+
+    free(req);
+    free(g->infl);
+    g->infl = NULL;
+    g->infl_len = 0;
+    g->in_writing = 0;
+    if (status != 0) {
+        if (status != UV_ECANCELED) {
+            wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "Write to CGI stdin failed: %s",
+                    uv_strerror(status));
+            cgi_close_stdin(g);
+        }
+        return;
+    }
+    cgi_stdin_flush(g);
+}
+
+/* Hands the queue to one uv_write; closes stdin once the whole body is
+ * through; resumes the client below IN_LOW. */
+static void cgi_stdin_flush(cgi_run *g)
+{
+    if (!g->in_open)
+        return;
+    if (!g->in_writing && g->inq_len > 0) {
+        uv_write_t *req = xmalloc(sizeof *req);
+        uv_buf_t b = uv_buf_init(g->inq, (unsigned)g->inq_len);
+        req->data = g;
+        g->infl = g->inq;
+        g->infl_len = g->inq_len;
+        g->inq = NULL;
+        g->inq_len = g->inq_cap = 0;
+        g->in_writing = 1;
+        if (uv_write(req, (uv_stream_t *)&g->in, &b, 1, on_cgi_stdin_written) != 0) {
+            free(req);
+            free(g->infl);
+            g->infl = NULL;
+            g->infl_len = 0;
+            g->in_writing = 0;
+            cgi_close_stdin(g);
+            return;
+        }
+    }
+    if (!g->in_writing && g->inq_len == 0 && g->body_left == 0) {
+        cgi_close_stdin(g);      /* the whole body is in: EOF for the script */
+        return;
+    }
+    if (g->s && g->inq_len + g->infl_len < IN_LOW)
+        read_client(g->c, g->s, 1);
+}
+
+/* Client bytes: the next body bytes go to stdin, anything after the body is
+ * dropped (the connection ends with this response). */
+static void cgi_body(cgi_run *g, const char *p, size_t n)
+{
+    size_t k = g->body_left < n ? (size_t)g->body_left : n;
+
+    if (k == 0)
+        return;
+    g->body_left -= k;
+    if (!g->in_open) {
+        return;                  /* the script closed its stdin: drop */
+    }
+    if (!g->in_writing && g->inq_len == 0) {
+        uv_buf_t b = uv_buf_init((char *)p, (unsigned)k);
+        int w = uv_try_write((uv_stream_t *)&g->in, &b, 1);
+        if (w < 0 && w != UV_EAGAIN) {
+            wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "Write to CGI stdin failed: %s",
+                    uv_strerror(w));
+            cgi_close_stdin(g);
+            return;
+        }
+        if (w > 0) {
+            p += w;
+            k -= (size_t)w;
+        }
+    }
+    if (k > 0) {
+        if (g->inq_len + k > g->inq_cap) {
+            size_t cap = g->inq_cap ? g->inq_cap : 4096;
+            while (cap < g->inq_len + k)
+                cap *= 2;
+            g->inq = xrealloc(g->inq, cap);
+            g->inq_cap = cap;
+        }
+        memcpy(g->inq + g->inq_len, p, k);
+        g->inq_len += k;
+    }
+    cgi_stdin_flush(g);
+    if (g->in_open && g->s && g->inq_len + g->infl_len >= IN_HIGH)
+        read_client(g->c, g->s, 0);
+}
+
+static char *dir_of(const char *file)
+{
+    const char *sl = strrchr(file, '/');
+    if (!sl)
+        return xstrdup(".");
+    if (sl == file)
+        return xstrdup("/");
+    return xstrndup(file, (size_t)(sl - file));
+}
+
+static int cgi_spawn(conn *c, cgi_run *g, const wsd_request *r, const wsd_route *rt)
+{
+    const wsd_config *cfg = c->srv->cfg;
+    uv_loop_t *loop = c->srv->loop;
+    uv_process_options_t opt;
+    uv_stdio_container_t stdio[3];
+    int fds[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+    wsd_cgi_env_input ei;
+    const char *base = strrchr(rt->file, '/');
+    char *args[2], *cwd;
+    char **env;
+    int i, rc;
+
+    memset(&ei, 0, sizeof ei);
+    ei.cfg = cfg;
+    ei.req = r;
+    ei.remote_ip = c->remote_ip;
+    ei.remote_port = c->remote_port;
+    ei.remote_host = c->remote_host;
+    ei.script_name = rt->script_name;
+    ei.path_info = rt->path_info;
+    ei.script_filename = rt->file;
+    ei.https = c->tls != NULL;
+    env = wsd_cgi_env_build(&ei);
+    args[0] = (char *)(base ? base + 1 : rt->file);
+    args[1] = NULL;
+    cwd = dir_of(rt->file);
+
+    for (i = 0; i < 3; i++) {
+        if (pipe2(fds[i], O_CLOEXEC) != 0) {
+            rc = uv_translate_sys_error(errno);
+            goto fail;
+        }
+    }
+    memset(&opt, 0, sizeof opt);
+    memset(stdio, 0, sizeof stdio);
+    stdio[0].flags = UV_INHERIT_FD;
+    stdio[0].data.fd = fds[0][0];
+    stdio[1].flags = UV_INHERIT_FD;
+    stdio[1].data.fd = fds[1][1];
+    stdio[2].flags = UV_INHERIT_FD;
+    stdio[2].data.fd = fds[2][1];
+    opt.exit_cb = on_cgi_exit;
+    opt.file = rt->real;          /* canonical, checked inside --cgidir */
+    opt.args = args;
+    opt.env = env;
+    opt.cwd = cwd;
+    opt.flags = UV_PROCESS_DETACHED;  /* own session and process group */
+    opt.stdio = stdio;
+    opt.stdio_count = 3;
+
+    g->proc.data = g;
+    rc = uv_spawn(loop, &g->proc, &opt);
+    wsd__handle_opened(c);        /* initialised even when it failed */
+    if (rc != 0) {
+        wsd__handle_close(c, (uv_handle_t *)&g->proc);
+        g->done = 1;
+        goto fail;
+    }
+    free(env);
+    free(cwd);
+    g->pgid = g->proc.pid;
+    c->srv->nforks++;
+    close(fds[0][0]);
+    close(fds[1][1]);
+    close(fds[2][1]);
+    uv_pipe_init(loop, &g->in, 0);
+    uv_pipe_init(loop, &g->out, 0);
+    uv_pipe_init(loop, &g->err, 0);
+    g->in.data = g->out.data = g->err.data = g;
+    wsd__handle_opened(c);
+    wsd__handle_opened(c);
+    wsd__handle_opened(c);
+    uv_pipe_open(&g->in, fds[0][1]);
+    uv_pipe_open(&g->out, fds[1][0]);
+    uv_pipe_open(&g->err, fds[2][0]);
+    g->in_open = g->out_open = g->err_open = 1;
+    uv_timer_init(loop, &g->timer);
+    g->timer.data = g;
+    wsd__handle_opened(c);
+    return 0;
+
+fail:
+    for (i = 0; i < 3; i++) {
+        if (fds[i][0] >= 0)
+            close(fds[i][0]);
+        if (fds[i][1] >= 0)
+            close(fds[i][1]);
+    }
+    free(env);
+    free(cwd);
+    return rc;
+}
+
+static void serve_cgi(conn *c, serve *s, const wsd_request *r, const wsd_route *rt,
+                      const char *rest, size_t nrest)
+{
+    const wsd_config *cfg = c->srv->cfg;
+    const wsd_http_header *te = wsd_http_get(r, "Transfer-Encoding");
+    const wsd_http_header *expect = wsd_http_get(r, "Expect");
+    cgi_run *g;
+    int rc;
+
+    s->keep_alive = 0;            /* the body ends with the connection */
+    if (cfg->maxforks > 0 && c->srv->nforks >= cfg->maxforks) {
+        wsd_log(WSD_LOG_ERROR, "http", c->assoc,
+                "Fork not allowed since maxforks amount has been reached. CGI was not run.");
+        respond_text(c, s, r, 429, "429 Too Many Requests\n");
+        return;
+    }
+    if (te) {
+        wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "CGI request body with Transfer-Encoding refused");
+        respond_text(c, s, r, 411, "411 Length Required\n");
+        return;
+    }
+    if (c->srv->shutting_down) {
+        respond_text(c, s, r, 503, "503 Service Unavailable: server shutting down\n");
+        return;
+    }
+    wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "CGI");
+    g = xcalloc(1, sizeof *g);
+    g->s = s;
+    g->c = c;
+    g->head_only = is_head(r);
+    g->body_left = r->content_length;
+    g->parser = wsd_cgi_parser_new(0);
+    s->kind = K_CGI;
+    s->g = g;
+    rc = cgi_spawn(c, g, r, rt);
+    if (rc != 0) {
+        wsd_log(WSD_LOG_ERROR, "cgi", c->assoc, "cgi: error running %s: %s", rt->file,
+                uv_strerror(rc));
+        g->head_sent = 1;
+        respond(c, s, r, 500, NULL, "", 0, NULL);
+        return;
+    }
+    wsd_log(WSD_LOG_DEBUG, "cgi", c->assoc, "CGI process %d started", g->pgid);
+    c->state = ST_SERVE;
+    if (g->body_left > 0 && expect && wsd_strncaseeq(expect->value, expect->value_len, "100-continue"))
+        wsd__send(c, xstrdup("HTTP/1.1 100 Continue\r\n\r\n"), 25, AFTER_NOTHING);
+    uv_read_start((uv_stream_t *)&g->out, wsd__alloc, on_cgi_out);
+    uv_read_start((uv_stream_t *)&g->err, wsd__alloc, on_cgi_err);
+    cgi_timer(g, CGI_POLL_MS, CGI_POLL_MS);
+    if (nrest > 0)
+        cgi_body(g, rest, nrest);
+    cgi_stdin_flush(g);           /* closes stdin at once without a body */
+}
+
+/* ------------------------------------------------------------------- API */
 
 int wsd_serve_request(conn *c, const wsd_request *r, const char *rest, size_t nrest)
 {
-    (void)c;
-    (void)r;
-    (void)rest;
-    (void)nrest;
-    return 0;
+    const wsd_config *cfg = c->srv->cfg;
+    size_t plen = strlen(r->path);
+    char *decoded, *clean;
+    serve *s;
+    int handled = 1;
+
+    ensure_start_time();
+    if (c->serve) {               /* cannot happen: released before the next request */
+        serve_release(c->serve);
+        c->serve = NULL;
+    }
+    s = xcalloc(1, sizeof *s);
+    s->c = c;
+    s->fd = -1;
+    s->kind = K_SIMPLE;
+    s->keep_alive = r->keep_alive && r->http_major == 1 && r->http_minor >= 1 &&
+                    r->content_length == 0 && !wsd_http_get(r, "Transfer-Encoding") &&
+                    !c->srv->shutting_down;
+    c->serve = s;
+
+    decoded = xmalloc(plen + 1);
+    if (wsd_http_url_decode(r->path, plen, decoded) < 0) {
+        free(decoded);
+        if (!cfg->devconsole && !cfg->cgidir && !cfg->staticdir) {
+            c->serve = NULL;
+            serve_release(s);
+            return 0;
+        }
+        wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "Bad request path");
+        respond_text(c, s, r, 400, "400 Bad Request\n");
+        goto taken;
+    }
+    /* Go ServeMux: every path is cleaned first (CONNECT excepted) */
+    clean = wsd_route_clean_path(decoded);
+    if (strcmp(clean, decoded) != 0 && strcmp(r->method, "CONNECT") != 0) {
+        char *esc = wsd_route_escape_path(clean);
+        wsd_str loc, body;
+        wsd_str_init(&loc, WSD_HTTP_MAX_HEAD * 4);
+        wsd_str_appendf(&loc, "%s%s%s", esc, *r->query ? "?" : "", r->query);
+        wsd_str_init(&body, WSD_HTTP_MAX_HEAD * 8);
+        if (strcmp(r->method, "GET") == 0) {
+            wsd_str_appends(&body, "<a href=\"");
+            html_escape(&body, loc.s);
+            wsd_str_appends(&body, "\">Moved Permanently</a>.\n\n");
+        }
+        respond(c, s, r, 301, body.len ? "text/html; charset=utf-8" : NULL, body.s ? body.s : "",
+                body.len, loc.s);
+        wsd_str_free(&body);
+        wsd_str_free(&loc);
+        free(esc);
+        free(clean);
+        free(decoded);
+        goto taken;
+    }
+    free(clean);
+
+    if (cfg->devconsole) {
+        serve_console(c, s, r);
+    } else {
+        wsd_route rt;
+        memset(&rt, 0, sizeof rt);
+        if (cfg->cgidir && wsd_route_cgi(cfg->cgidir, decoded, &rt) == WSD_ROUTE_FOUND) {
+            char esc[1024];
+            wsd_str a;
+            wsd_str_init(&a, 16384);
+            wsd_str_appendf(&a, "%s cgiscript:'%s'", c->assoc ? c->assoc : "",
+                            wsd_log_escape(esc, sizeof esc, rt.file, strlen(rt.file)));
+            free(c->assoc);
+            c->assoc = a.s;
+            serve_cgi(c, s, r, &rt, rest, nrest);
+            wsd_route_free(&rt);
+            free(decoded);
+            return 1;
+        }
+        wsd_route_free(&rt);
+        if (cfg->staticdir)
+            serve_static(c, s, r, decoded);
+        else
+            handled = 0;
+    }
+    free(decoded);
+    if (!handled) {
+        c->serve = NULL;
+        serve_release(s);
+        return 0;
+    }
+taken:
+    hold_pending(c, s, rest, nrest);
+    return 1;
 }
 
 void wsd_serve_data(conn *c, const char *p, size_t n)
 {
-    (void)p;
-    (void)n;
-    wsd__close(c);
+    serve *s = c->serve;
+
+    if (!s)
+        return;
+    if (s->g && s->g->body_left > 0) {
+        cgi_body(s->g, p, n);
+        return;
+    }
+    hold_pending(c, s, p, n);
 }
 
 void wsd_serve_eof(conn *c)
 {
-    wsd__close(c);
+    serve *s = c->serve;
+
+    if (!s) {
+        wsd__close(c);
+        return;
+    }
+    s->client_eof = 1;
+    s->paused = 0;
+    if (s->g) {
+        /* The client closed its side while the script runs: taken as the
+         * client leaving (as nginx does; Go's CGI handler lets the script
+         * run on). The script is ended; what it still writes before its
+         * stdout closes is sent. */
+        cgi_run *g = s->g;
+        g->body_left = 0;
+        if (!g->done && !g->out_eof) {
+            wsd_log(WSD_LOG_DEBUG, "cgi", c->assoc, "Client closed the connection: ending the CGI script");
+            cgi_end(g);
+        }
+        return;
+    }
+    try_finish(c, s);
 }
 
 void wsd_serve_drain(conn *c)
 {
-    (void)c;
+    serve *s = c->serve;
+
+    if (!s)
+        return;
+    if (s->g) {
+        cgi_run *g = s->g;
+        if (g->out_paused && g->out_open && wsd__write_queue(c) < OUT_LOW) {
+            g->out_paused = 0;
+            uv_read_start((uv_stream_t *)&g->out, wsd__alloc, on_cgi_out);
+        }
+        return;
+    }
+    if (s->kind == K_FILE && !s->done)
+        file_pump(c, s);
+    else
+        try_finish(c, s);
 }
 
 void wsd_serve_free(conn *c)
 {
+    serve_release(c->serve);
     c->serve = NULL;
+}
+
+/* websocketd's start-up lines. host == NULL: the directories (once, before
+ * the listeners); else the URL line for one listening address (after its
+ * "Starting WebSocket server" line). */
+void wsd_serve_startup_log(const wsd_config *cfg, const char *host, int port)
+{
+    ensure_start_time();
+    if (!host) {
+        if (cfg->staticdir)
+            wsd_log(WSD_LOG_INFO, "server", "", "Serving static content from : %s", cfg->staticdir);
+        if (cfg->cgidir)
+            wsd_log(WSD_LOG_INFO, "server", "", "Serving CGI scripts from    : %s", cfg->cgidir);
+        return;
+    }
+    if (cfg->devconsole)
+        wsd_log(WSD_LOG_INFO, "server", "", "Developer console enabled   : %s://%s:%d/",
+                cfg->ssl ? "https" : "http", host, port);
+    else if (cfg->staticdir || cfg->cgidir)
+        wsd_log(WSD_LOG_INFO, "server", "", "Serving CGI or static files : %s://%s:%d/",
+                cfg->ssl ? "https" : "http", host, port);
 }
