@@ -124,16 +124,6 @@ def test_bool_flag_bare_and_explicit(wsd):
 
 
 @pytest.mark.deliberate
-@pytest.mark.parametrize("flag", ["--staticdir=."])
-def test_unsupported_feature_flag_exit_1(flag):
-    r = run(f"--port={free_port()}", "--address=127.0.0.1", flag, "cat")
-    assert r.returncode == 1
-    name = flag.lstrip("-").split("=")[0]
-    lines = [ln for ln in (r.stdout + r.stderr).splitlines() if name in ln]
-    assert len(lines) == 1, (r.stdout, r.stderr)
-
-
-@pytest.mark.deliberate
 @pytest.mark.parametrize("flag", ["--header", "--header-ws", "--header-http"])
 def test_header_with_crlf_refused(flag):
     r = run(f"--port={free_port()}", "--address=127.0.0.1", f"{flag}=X: a\r\nb", "cat")

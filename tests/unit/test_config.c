@@ -788,21 +788,17 @@ static void test_headers(void)
 
 static void test_unsupported(void)
 {
-    static const char *const unsupported[] = {
-        "staticdir", "cgidir", "devconsole"
-    };
+    /* every flag's feature is built now: none is refused at start-up */
     static const char *const supported[] = {
         "address", "binary", "closems", "header", "header-http", "header-ws", "license",
         "loglevel", "maxforks", "maxframesize", "passenv", "port", "version",
         "reverselookup", "unixsocket", "pingms", "passstderr", "dir", "origin", "sameorigin",
-        "ssl", "sslcert", "sslkey", "sslca", "redirport"
+        "ssl", "sslcert", "sslkey", "sslca", "redirport", "staticdir", "cgidir", "devconsole"
     };
     size_t i;
     result r;
-    char sarg[512], msg[128];
+    char sarg[512];
 
-    for (i = 0; i < sizeof unsupported / sizeof *unsupported; i++)
-        is_int(wsd_config_flag_supported(unsupported[i]), 0, "--%s not supported yet", unsupported[i]);
     for (i = 0; i < sizeof supported / sizeof *supported; i++)
         is_int(wsd_config_flag_supported(supported[i]), 1, "--%s supported", supported[i]);
     is_int(wsd_config_flag_supported("help"), -1, "help is not a flag");
@@ -810,44 +806,31 @@ static void test_unsupported(void)
 
     snprintf(sarg, sizeof sarg, "--staticdir=%s", tmpdir);
     r = RUN(sarg);
-    is_int(r.rc, 1, "--staticdir: exit 1");
-    is_str(r.out, "", "  nothing on stdout");
-    is_str(r.err, "wsd: --staticdir is not supported by this build yet\n", "  one line on stderr");
+    is_int(r.rc, -1, "--staticdir alone: the server runs");
+    is_str(r.err, "", "  nothing on stderr");
     res_free(&r);
-
-    {
-        struct { const char *args[4]; const char *name; } cases[] = {
-            {{"--redirport=8080", "/bin/sh", NULL, NULL}, "redirport"},
-            {{"--pingms=1000", "--devconsole", "--redirport=1", "/bin/sh"}, "devconsole"},
-        };
-        for (i = 0; i < sizeof cases / sizeof *cases; i++) {
-            r = run_v(cases[i].args);
-            snprintf(msg, sizeof msg, "wsd: --%s is not supported by this build yet\n", cases[i].name);
-            is_int(r.rc, 1, "unsupported: %s", cases[i].name);
-            is_str(r.err, msg, "  first one in command-line order named");
-            res_free(&r);
-        }
-    }
+    snprintf(sarg, sizeof sarg, "--cgidir=%s", tmpdir);
+    r = RUN(sarg, "--header=A: b");
+    is_int(r.rc, -1, "--cgidir alone: the server runs");
+    is_str(r.err, "", "  nothing on stderr");
+    res_free(&r);
+    r = RUN("--devconsole", "/bin/sh");
+    is_int(r.rc, -1, "--devconsole with COMMAND: the server runs");
+    is_str(r.err, "", "  nothing on stderr");
+    res_free(&r);
     snprintf(sarg, sizeof sarg, "--dir=%s", tmpdir);
     r = RUN(sarg);
     is_int(r.rc, -1, "--dir accepted");
     res_free(&r);
-    snprintf(sarg, sizeof sarg, "--cgidir=%s", tmpdir);
-    r = RUN("--devconsole", "/bin/sh");
-    is_str(r.err, "wsd: --devconsole is not supported by this build yet\n", "--devconsole");
-    res_free(&r);
-    r = RUN(sarg, "--header=A: b");
-    is_str(r.err, "wsd: --cgidir is not supported by this build yet\n", "--cgidir");
-    res_free(&r);
 
-    /* zero values do not use the feature */
+    /* zero values */
     r = RUN("--ssl=false", "--sameorigin=0", "--pingms=0", "--redirport=0", "--origin=",
             "--staticdir=", "--unixsocket=", "--passstderr=f", "/bin/sh");
-    is_int(r.rc, -1, "unsupported flags at their zero value are accepted");
+    is_int(r.rc, -1, "flags at their zero value are accepted");
     res_free(&r);
-    /* websocketd's own errors come before the refusal */
+    /* websocketd's own errors */
     r = RUN("--origin=x", "--loglevel=bad", "/bin/sh");
-    is_int(r.rc, 1, "loglevel error first");
+    is_int(r.rc, 1, "loglevel error");
     ok(starts_with(r.out, "Incorrect loglevel flag 'bad'"), "  its message");
     res_free(&r);
 }
