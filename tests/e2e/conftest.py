@@ -701,3 +701,185 @@ async def recv_all(ws, timeout=5.0):
             msgs.append(await asyncio.wait_for(ws.recv(), timeout))
     except websockets.ConnectionClosed as e:
         return msgs, e.rcvd.code if e.rcvd else 1006, e.rcvd.reason if e.rcvd else ""
+
+
+# --------------------------------------------------------------------------
+# Servers on a Unix socket (--unixsocket). Additive: `wsd` above is
+# unchanged; `wsd_unix` has the same teardown checks (_finish_servers).
+# Do not use `wsd` and `wsd_unix` in the same test (each teardown would
+# count the other's still-running servers as left behind); wsd_unix(...,
+# tcp=True) gives a server on both a Unix socket and a TCP port.
+
+class UnixServer(Server):
+    """wsd --unixsocket=PATH. tcp=False: no --port/--address at all, so wsd
+    listens only on the socket (self.port is None); tcp=True: also on
+    127.0.0.1 and a free port, like Server. Ready when the socket accepts."""
+
+    def __init__(self, tmp, cmd, sock_path, tcp=False, **kw):
+        self.sock_path = Path(sock_path)
+        self.tcp = tcp
+        super().__init__(tmp, cmd, **kw)
+
+    def argv(self, port):
+        a = [str(WSD_BIN), f"--unixsocket={self.sock_path}"]
+        if self.tcp:
+            a += self.port_args(port) + ["--address=127.0.0.1"]
+        if self.closems:
+            a.append("--closems=0")
+        return a + self.flags + self.cmd
+
+    def _unix_accepts(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(0.5)
+        try:
+            s.connect(str(self.sock_path))
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def _start(self):
+        if self.tcp:
+            super()._start()
+        else:
+            self.port = None
+            with open(self.stdout_path, "wb") as o, open(self.stderr_path, "wb") as e:
+                self.proc = subprocess.Popen(self.argv(None), stdin=subprocess.DEVNULL,
+                                             stdout=o, stderr=e, env=self.env, cwd=self.cwd,
+                                             start_new_session=True)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            if self._unix_accepts():
+                return
+            time.sleep(0.02)
+        rc = self.proc.poll()
+        if rc is None:
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError(f"server not accepting on {self.sock_path} after 5 s")
+        raise RuntimeError(f"server failed to start: exit {rc}: {self.err()[-2000:]} "
+                           f"{self.log()[-2000:]}")
+
+    def url(self, path="/"):
+        """The TCP URL with tcp=True (connect() then works), else the URL
+        used over the socket."""
+        return super().url(path) if self.tcp else f"ws://localhost{path}"
+
+    def unix_connect(self, path="/", **kw):
+        """python-websockets client over the socket (same defaults as connect())."""
+        import websockets
+        opts = dict(max_size=None, open_timeout=5, close_timeout=3, ping_interval=None,
+                    compression=None)
+        opts.update(kw)
+        return websockets.unix_connect(str(self.sock_path), f"ws://localhost{path}", **opts)
+
+
+class RawUnixClient(RawClient):
+    """RawClient over a Unix socket (Host: localhost)."""
+
+    def __init__(self, sock_path, timeout=5.0):
+        self.port = None
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(str(sock_path))
+        self.buf = b""
+        self.eof = False
+        self.controls = []
+        self.send_failed = False
+
+    def request_bytes(self, path="/", headers=None, key=None, method="GET", version="HTTP/1.1",
+                      host=True):
+        return super().request_bytes(path, headers, key, method, version,
+                                     "localhost" if host is True else host)
+
+
+def _finish_servers(servers):
+    """The `wsd` fixture's teardown checks, for other server factories:
+    SIGTERM → exit status, sanitizer reports, processes left behind."""
+    problems = []
+    for s in servers:
+        was_running = s.proc.poll() is None
+        rc = s._terminate(signal.SIGTERM, 6.0)
+        if not IS_WEBSOCKETD:
+            if was_running and rc is None:
+                problems.append(f"wsd pid {s.pid} ignored SIGTERM for 6 s (SIGKILLed)")
+            elif was_running and s.expect_exit is not None and rc != s.expect_exit:
+                problems.append(f"wsd exited {rc} on SIGTERM, expected {s.expect_exit}")
+        rep = None if IS_WEBSOCKETD else s.sanitizer_report()
+        if rep:
+            problems.append(f"sanitizer report ({rep}) in wsd stderr:\n{s.err()[-6000:]}")
+    me = os.getpid()
+    ours = {s.pid for s in servers}
+
+    def leftovers():
+        _reap_our_zombies()
+        return [c for c in children_of(me) if c not in ours and is_alive(c)]
+    left = wait_until(lambda: not leftovers(), 3.0) or leftovers()
+    if left is not True and left:
+        desc = []
+        for p in left:
+            try:
+                desc.append(f"{p}: {Path(f'/proc/{p}/cmdline').read_bytes()!r}")
+            except OSError:
+                desc.append(str(p))
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        wait_until(lambda: not [c for c in left if is_alive(c)], 2.0)
+        _reap_our_zombies()
+        if not IS_WEBSOCKETD:
+            problems.append("processes left behind after wsd exited: " + "; ".join(desc))
+    return problems
+
+
+@pytest.fixture
+def unix_dir():
+    """A short temporary directory for socket paths (sun_path is 108 bytes)."""
+    import shutil
+    import tempfile
+    d = Path(tempfile.mkdtemp(prefix="wsdu-", dir="/tmp"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def wsd_unix(tmp_path):
+    """Factory: wsd_unix(*cmd, sock_path=..., tcp=False, flags=[...], env=...)."""
+    servers = []
+
+    def start(*cmd, sock_path, **kw):
+        s = UnixServer(tmp_path, cmd, sock_path, **kw)
+        servers.append(s)
+        return s
+
+    yield start
+    problems = _finish_servers(servers)
+    if problems:
+        pytest.fail("\n".join(problems))
+
+
+# --------------------------------------------------------------------------
+# Small helpers for feature tests
+
+def write_prog(path, text):
+    """Writes an executable program (text starts with its #! line)."""
+    path = Path(path)
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+def run_wsd(*args, timeout=5.0):
+    """Runs wsd to completion (start-up errors); returns (status, stdout+stderr).
+    status None: still running after `timeout` (it was killed)."""
+    try:
+        r = subprocess.run([str(WSD_BIN), *map(str, args)], stdin=subprocess.DEVNULL,
+                           capture_output=True, env=wsd_env(), timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"") + (e.stderr or b"")
+        return None, out.decode("utf-8", "replace")
+    return r.returncode, (r.stdout + r.stderr).decode("utf-8", "replace")
