@@ -117,7 +117,7 @@ static const struct flagdef flags[F_COUNT] = {
     [F_STATICDIR]     = {"staticdir", FT_STRING, 1, NULL, 0,
         "Serve static content from this directory over HTTP"},
     [F_SUBPROTOCOLS]  = {"subprotocols", FT_STRING, 1, NULL, 0,
-        "Comma-separated WebSocket subprotocols the program speaks, in server preference"},
+        "Comma-separated WebSocket subprotocols the program speaks; the client's first supported offer is chosen"},
     [F_UNIXSOCKET]    = {"unixsocket", FT_STRING, 1, NULL, 0,
         "Path of a Unix domain socket to listen on, in addition to (or instead of) --address/--port"},
     [F_VERSION]       = {"version", FT_BOOL, 1, NULL, 0,

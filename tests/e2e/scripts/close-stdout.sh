@@ -1,6 +1,7 @@
 #!/bin/sh
-# Prints one line, closes its stdout, then keeps running (reads stdin).
-echo "closing stdout"
+# Prints one line (with its pid), closes its stdout, then keeps running
+# (reads stdin).
+echo "closing stdout $$"
 exec >&-
 cat >/dev/null
 sleep 60
