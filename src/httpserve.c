@@ -56,12 +56,12 @@
  * the connection ends at stdout EOF. Output without a valid head → 500
  * with an empty body and Go's "cgi: ..." text logged at ERROR. stderr
  * lines are logged at ERROR (category "cgi"). Ending the script: SIGTERM to
- * its process group, SIGKILL one second later, gave up after another
- * second — when the client leaves (polled every CGI_POLL_MS: the
- * connection closed, or TCP_INFO shows a reset), when the server shuts
- * down, when the output head is invalid, when the leader exits leaving
- * group members behind, or CGI_GRACE_MS after it closed stdout while still
- * running.
+ * its process group, SIGKILL one second later, given up after another
+ * second — when the client leaves (its EOF, as nginx; or, polled every
+ * CGI_POLL_MS, the connection closed or TCP_INFO showing a reset), when
+ * the server shuts down, when the output head is invalid, when the leader
+ * exits leaving group members behind, or CGI_GRACE_MS after it closed
+ * stdout while still running.
  *
  * The console page is this file's own, with no external resources; its
  * script builds the ws:// URL from `location`, and the request URL is never
@@ -119,6 +119,7 @@ typedef struct cgi_run {
     int done;                    /* process side finished, handles closing */
     int head_only;               /* HEAD: the body is read and dropped */
     int head_sent;               /* the response head went out (or the 500) */
+    int failed;                  /* answered 500: the rest of stdout is dropped */
     wsd_cgi_parser *parser;
     uint64_t body_left;          /* request body bytes still expected */
     char *inq;                   /* stdin bytes the pipe did not take yet */
@@ -842,6 +843,7 @@ static void cgi_fail(cgi_run *g, const char *why)
     conn *c = g->c;
 
     wsd_log(WSD_LOG_ERROR, "cgi", c->assoc, "%s", why);
+    g->failed = 1;
     if (!g->head_sent && !c->tcp_closing && g->s) {
         g->head_sent = 1;
         respond(c, g->s, NULL, 500, NULL, "", 0, NULL);
@@ -854,7 +856,7 @@ static void cgi_send_body(cgi_run *g, const char *p, size_t n)
     conn *c = g->c;
     char *b;
 
-    if (n == 0 || g->head_only || c->tcp_closing)
+    if (n == 0 || g->head_only || g->failed || c->tcp_closing)
         return;
     b = xmalloc(n);
     memcpy(b, p, n);
