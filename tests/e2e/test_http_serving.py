@@ -350,6 +350,46 @@ def test_slow_reader_large_file_memory_bounded(wsd, site):
     assert peak - rss0 < 8 * 1024, f"wsd grew by {peak - rss0} KiB while sending 24 MiB"
 
 
+def test_static_over_tls_keep_alive(wsd, site):
+    """With --ssl the body cannot go through sendfile: it is read and
+    encrypted in pieces (and keep-alive works the same)."""
+    import ssl
+    from conftest import REPO
+    certs = REPO / "tests" / "certs"
+    blob = os.urandom(700 * 1024 + 7)
+    write(site / "static" / "big.bin", blob)
+    srv = wsd(flags=["--ssl", f"--sslcert={certs / 'server.pem'}",
+                     f"--sslkey={certs / 'server.key'}", f"--staticdir={site / 'static'}"])
+    ctx = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+    c = http.client.HTTPSConnection("127.0.0.1", srv.port, timeout=10, context=ctx)
+    c.request("GET", "/big.bin")
+    r = c.getresponse()
+    assert r.status == 200 and r.read() == blob
+    sock1 = c.sock
+    c.request("GET", "/big.bin", headers={"Range": "bytes=100000-"})
+    r = c.getresponse()
+    assert r.status == 206 and r.read() == blob[100000:]
+    c.request("GET", "/a.txt")
+    assert c.getresponse().read() == b"hello world\n"
+    assert c.sock is sock1
+    c.close()
+
+
+@pytest.mark.timeout(30)
+def test_idle_keep_alive_closed_silently(wsd, site):
+    srv = wsd(flags=[f"--staticdir={site / 'static'}"])
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=15)
+    s.sendall(req("/a.txt"))
+    got = b""
+    while not got.endswith(b"hello world\n"):
+        got += s.recv(4096)
+    t0 = time.monotonic()
+    rest = s.recv(4096)           # nothing more: the server closes when idle
+    assert rest == b""
+    assert 9 < time.monotonic() - t0 < 13
+    s.close()
+
+
 def test_header_http_on_static_responses(wsd, site):
     srv = wsd(flags=[f"--staticdir={site / 'static'}", "--header-http=X-Test: yes",
                      "--header=X-All: 1"])
@@ -481,7 +521,7 @@ def test_cgi_status_location_and_errors(wsd, site):
            "text/plain\\n\\nshort and stout\\n'\n")
     script(site / "cgi" / "loc.cgi", "printf 'Location: /elsewhere?x=1\\n\\n'\n")
     script(site / "cgi" / "nohead.cgi", "echo just some output\n")
-    script(site / "cgi" / "noct.cgi", "printf 'X-A: b\\n\\nbody\\n'\n")
+    script(site / "cgi" / "noct.cgi", "printf 'X-A: b\\n\\nbody\\n'\nsleep 0.2\necho more\n")
     script(site / "cgi" / "stderr.cgi", "echo 'a complaint' >&2\n"
            "printf 'Content-Type: text/plain\\n\\nok\\n'\n")
     write(site / "cgi" / "notexec.cgi", "#!/bin/sh\necho hi\n", 0o644)
@@ -497,6 +537,9 @@ def test_cgi_status_location_and_errors(wsd, site):
         assert st == 500 and data == b"", bad
     srv.wait_log(r"\| ERROR  \| cgi +\| .*cgiscript:'[^']*nohead\.cgi' \| cgi: no headers$")
     srv.wait_log(r"\| ERROR  \| cgi +\| .*noct\.cgi' \| cgi: missing required Content-Type")
+    out = raw(srv.port, req("/noct.cgi"))      # nothing of the output follows the 500
+    assert out.startswith(b"HTTP/1.1 500 ") and out.endswith(b"\r\n\r\n")
+    assert b"body" not in out and b"more" not in out
     st, _, data = get(srv.port, "/stderr.cgi")
     assert st == 200 and data == b"ok\n"
     srv.wait_log(r"\| ERROR  \| cgi +\| .*stderr\.cgi' \| a complaint$")
