@@ -89,7 +89,7 @@ typedef struct conn {
     /* permessage-deflate (pmd.c), when negotiated */
     int pmd_on;
     wsd_pmd pmd;
-    char pmd_ext[WSD_PMD_RESPONSE_MAX]; /* the 101's Sec-WebSocket-Extensions */
+    char *pmd_ext;               /* the 101's Sec-WebSocket-Extensions, until it is sent */
     uint32_t zutf8;              /* UTF-8 state of the text message being inflated */
     int zfirst;                  /* no plaintext of this message delivered yet */
 
@@ -139,7 +139,7 @@ typedef struct conn {
     void *serve;                 /* plain-HTTP state, owned by httpserve.c (NULL if none) */
     wsd_route route;             /* --dir: the script of this connection */
 
-    uv_getnameinfo_t ni;         /* --reverselookup */
+    uv_getnameinfo_t *ni;        /* --reverselookup, only while it runs (1.3 KiB) */
     int lookup_pending;
     char accept[29];             /* Sec-WebSocket-Accept, kept across the lookup */
     const char *subprotocol;     /* negotiated; points into the config */

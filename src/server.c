@@ -348,6 +348,7 @@ static void conn_maybe_free(conn *c)
     free(c->msg);
     free(c->rest);
     free(c->zin);
+    free(c->pmd_ext);
     wsd_pmd_free(&c->pmd);
     if (c->tls)
         wsd_tls_free(c->tls);
@@ -1380,15 +1381,19 @@ static void handshake(conn *c, const char *rest, size_t nrest)
     c->subprotocol = wsd_handshake_subprotocol(r, cfg->subprotocols, cfg->nsubprotocols);
     {
         wsd_pmd_params pp;
-        c->pmd_on = wsd_pmd_negotiate_request(&srv->pmdcfg, r, &pp, c->pmd_ext);
+        char ext[WSD_PMD_RESPONSE_MAX];
+        c->pmd_on = wsd_pmd_negotiate_request(&srv->pmdcfg, r, &pp, ext);
+        if (c->pmd_on)
+            c->pmd_ext = xstrdup(ext);
         if (c->pmd_on)
             wsd_pmd_init(&c->pmd, &srv->pmdcfg, &pp, cfg->maxframesize);
     }
     if (cfg->reverselookup && !c->is_unix) {
         /* getnameinfo in libuv's thread pool: the loop never blocks on DNS.
          * The client's reads pause meanwhile; the handshake timer bounds it. */
-        c->ni.data = c;
-        if (uv_getnameinfo(srv->loop, &c->ni, on_lookup, (struct sockaddr *)&c->peer,
+        c->ni = xmalloc(sizeof *c->ni);
+        c->ni->data = c;
+        if (uv_getnameinfo(srv->loop, c->ni, on_lookup, (struct sockaddr *)&c->peer,
                            NI_NAMEREQD) == 0) {
             c->lookup_pending = 1;
             uv_read_stop(&c->sock.stream);
@@ -1399,6 +1404,8 @@ static void handshake(conn *c, const char *rest, size_t nrest)
             }
             return;
         }
+        free(c->ni);
+        c->ni = NULL;
     }
     handshake_finish(c, rest, nrest);
 }
@@ -1410,12 +1417,15 @@ static void on_lookup(uv_getnameinfo_t *req, int status, const char *hostname,
 
     (void)service;
     c->lookup_pending = 0;
+    if (status == 0 && hostname && *hostname && !c->tcp_closing)
+        c->remote_host = xstrdup(hostname);
+    free(c->ni);      /* hostname pointed into it */
+    c->ni = NULL;
     if (c->tcp_closing || c->state != ST_HTTP) {
         conn_maybe_free(c);
         return;
     }
-    if (status == 0 && hostname && *hostname) {
-        c->remote_host = xstrdup(hostname);
+    if (c->remote_host) {
         free(c->assoc);
         c->assoc = make_assoc(c, wsd_http_request(c->http));
     }
@@ -1474,9 +1484,11 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
         c->assoc = a.s;
     }
     wsd_str_init(&out, RESPONSE_LIMIT);
-    if (wsd_response_101(&out, c->accept, c->subprotocol, c->pmd_on ? c->pmd_ext : NULL,
-                         &cfg->headers,
-                         &cfg->headers_ws) != 0) {
+    rc = wsd_response_101(&out, c->accept, c->subprotocol, c->pmd_on ? c->pmd_ext : NULL,
+                          &cfg->headers, &cfg->headers_ws);
+    free(c->pmd_ext);
+    c->pmd_ext = NULL;
+    if (rc != 0) {
         wsd_str_free(&out);
         proc_terminate(c);
         conn_close_tcp(c);
