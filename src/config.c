@@ -42,7 +42,7 @@ enum fid {
     F_HEADER_HTTP, F_HEADER_WS, F_LICENSE, F_LOGLEVEL, F_LOSSLESS, F_MAXFORKS,
     F_MAXFRAMESIZE, F_ORIGIN, F_PASSENV, F_PASSSTDERR, F_PINGMS, F_PORT,
     F_REDIRPORT, F_REVERSELOOKUP, F_SAMEORIGIN, F_SSL, F_SSLCA, F_SSLCERT,
-    F_SSLKEY, F_STATICDIR, F_SUBPROTOCOLS, F_UNIXSOCKET, F_VERSION, F_COUNT
+    F_SSLKEY, F_STATICDIR, F_SUBPROTOCOLS, F_UNIXSOCKET, F_VERSION, F_WORKERS, F_COUNT
 };
 
 struct flagdef {
@@ -122,6 +122,8 @@ static const struct flagdef flags[F_COUNT] = {
         "Path of a Unix domain socket to listen on, in addition to (or instead of) --address/--port"},
     [F_VERSION]       = {"version", FT_BOOL, 1, NULL, 0,
         "Print version and exit"},
+    [F_WORKERS]       = {"workers", FT_UINT, 1, "1", 256,
+        "Event-loop processes sharing the listeners (SO_REUSEPORT)"},
 };
 #undef U64
 
@@ -1281,6 +1283,7 @@ static int configure(wsd_config *c, rawflags *rf, int argc, char **argv, int fir
     c->maxframesize = rf->pos[F_MAXFRAMESIZE] ? rf->u[F_MAXFRAMESIZE] : 1048576;
     c->passstderr = rf->b[F_PASSSTDERR];
     c->lossless = rf->b[F_LOSSLESS];
+    c->workers = rf->pos[F_WORKERS] && rf->u[F_WORKERS] > 0 ? (int)rf->u[F_WORKERS] : 1;
     c->deflate = rf->pos[F_DEFLATE] ? rf->b[F_DEFLATE] : 1;
     /* 12 and 5 (as python-websockets): ~60 KiB per compressing connection
      * instead of ~300 KiB with zlib's 15 and 8 */

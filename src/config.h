@@ -67,6 +67,7 @@ typedef struct wsd_config {
     long pingms;              /* 0 = off */
     uint64_t maxframesize;    /* max inbound message bytes; default 1 MiB; 0 = unlimited */
     int passstderr;
+    int workers;              /* --workers: event-loop processes (default 1) */
     int lossless;             /* --lossless: records "text|binary LEN\n<payload>\n" */
     char **subprotocols;      /* --subprotocols, in server preference order */
     size_t nsubprotocols;

@@ -167,6 +167,8 @@ typedef struct server {
     int shutting_down;
     uint64_t last_id;
     int exit_status;
+    int worker, nworkers;        /* --workers: this process's index, and how many */
+    long maxforks;               /* this worker's share of --maxforks (<= 0: none) */
 } server;
 
 typedef struct {

@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -1463,7 +1464,7 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
     wsd_str out;
     int rc;
 
-    if (cfg->maxforks > 0 && srv->nforks >= cfg->maxforks) {
+    if (srv->maxforks > 0 && srv->nforks >= srv->maxforks) {
         wsd_log(WSD_LOG_ERROR, "http", c->assoc, "Max of possible forks already active, upgrade rejected");
         http_respond(c, 429, "429 Too Many Requests\n", 0);
         return;
@@ -1759,6 +1760,13 @@ static void next_id(server *srv, char *out, size_t cap)
     id = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     if (id <= srv->last_id)
         id = srv->last_id + 1;   /* unique, unlike websocketd's UnixNano */
+    if (srv->nworkers > 1) {
+        /* unique across workers too: id ≡ worker (mod workers) */
+        uint64_t w = (uint64_t)srv->nworkers;
+        id = id - id % w + (uint64_t)srv->worker;
+        if (id <= srv->last_id)
+            id += w;
+    }
     srv->last_id = id;
     snprintf(out, cap, "%llu", (unsigned long long)id);
 }
@@ -1886,64 +1894,87 @@ static const char *url_host(const char *addr, char *buf, size_t cap)
     return buf;
 }
 
-static int listen_on(server *srv, const char *addr, int port)
+/* A listening TCP socket, non-blocking and close-on-exec; with `reuseport`
+ * (--workers) several processes bind the same address and the kernel
+ * spreads connections over them. Returns the fd or -errno. */
+static int bind_socket(const struct sockaddr *sa, socklen_t len, int reuseport)
 {
-    struct addrinfo hints, *res = NULL, *ai;
-    char host[256], portstr[16], shown[300];
-    uv_tcp_t *l;
-    int rc = UV_EINVAL;
+    int one = 1, zero = 0, fd;
+
+    fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (reuseport)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (sa->sa_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);  /* dual-stack "::" */
+    if (bind(fd, sa, len) != 0 || listen(fd, 511) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+/* Resolves an --address ("" = all interfaces, "[::1]", a name) and binds it. */
+static int open_listener(const char *addr, int port, int reuseport, char *shown, size_t cap)
+{
+    struct addrinfo hints, *res = NULL;
+    char host[256], portstr[16];
     size_t n = strlen(addr);
+    int fd;
 
     if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']')
         snprintf(host, sizeof host, "%.*s", (int)(n - 2), addr + 1);
     else
         snprintf(host, sizeof host, "%s", addr);
-    snprintf(portstr, sizeof portstr, "%d", port);
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
+    snprintf(shown, cap, "%s:%d", addr, port);
     if (*host == '\0') {
         /* all interfaces: one dual-stack IPv6 socket, IPv4 if no IPv6 */
         struct sockaddr_in6 a6;
         struct sockaddr_in a4;
         uv_ip6_addr("::", port, &a6);
         uv_ip4_addr("0.0.0.0", port, &a4);
-        l = &srv->listeners[srv->nlisteners];
-        uv_tcp_init(srv->loop, l);
-        l->data = srv;
-        rc = uv_tcp_bind(l, (struct sockaddr *)&a6, 0);
-        if (rc == 0)
-            rc = uv_listen((uv_stream_t *)l, 511, on_connection);
-        if (rc == UV_EAFNOSUPPORT || rc == UV_EADDRNOTAVAIL) {
-            uv_close((uv_handle_t *)l, NULL);
-            uv_run(srv->loop, UV_RUN_NOWAIT);
-            uv_tcp_init(srv->loop, l);
-            rc = uv_tcp_bind(l, (struct sockaddr *)&a4, 0);
-            if (rc == 0)
-                rc = uv_listen((uv_stream_t *)l, 511, on_connection);
-        }
-        snprintf(shown, sizeof shown, ":%d", port);
-        goto done;
+        fd = bind_socket((struct sockaddr *)&a6, sizeof a6, reuseport);
+        if (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL)
+            fd = bind_socket((struct sockaddr *)&a4, sizeof a4, reuseport);
+        return fd;
     }
-    if (getaddrinfo(host, portstr, &hints, &res) != 0 || !res) {
+    snprintf(portstr, sizeof portstr, "%d", port);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if (getaddrinfo(host, portstr, &hints, &res) != 0 || !res)
+        return -ENOENT;
+    fd = bind_socket(res->ai_addr, res->ai_addrlen, reuseport);
+    freeaddrinfo(res);
+    return fd;
+}
+
+static int listen_on(server *srv, const char *addr, int port)
+{
+    char shown[300];
+    uv_tcp_t *l;
+    int fd = open_listener(addr, port, srv->nworkers > 1, shown, sizeof shown);
+
+    if (fd == -ENOENT) {
         wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen tcp: lookup %s: no such host",
-                host);
+                addr);
         return -1;
     }
-    ai = res;
+    if (fd < 0) {
+        wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen tcp %s: bind: %s",
+                *addr ? shown : shown, strerror(-fd));
+        return -1;
+    }
     l = &srv->listeners[srv->nlisteners];
     uv_tcp_init(srv->loop, l);
     l->data = srv;
-    rc = uv_tcp_bind(l, ai->ai_addr, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)l, 511, on_connection);
-    freeaddrinfo(res);
-    snprintf(shown, sizeof shown, "%s:%d", addr, port);
-done:
-    if (rc != 0) {
-        wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen tcp %s: bind: %s",
-                shown, uv_strerror(rc));
+    if (uv_tcp_open(l, fd) != 0 || uv_listen((uv_stream_t *)l, 511, on_connection) != 0) {
+        wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen tcp %s failed", shown);
+        uv_close((uv_handle_t *)l, NULL);
         return -1;
     }
     srv->nlisteners++;
@@ -1993,9 +2024,10 @@ static int listen_unix(server *srv, const char *path)
     return 0;
 }
 
-int wsd_server_run(const wsd_config *cfg)
+static int worker_run(const wsd_config *cfg, int worker, int nworkers)
 {
     server srv;
+    int startup_log_min = -1;
     char hostbuf[256];
     size_t i, naddr = cfg->naddresses ? cfg->naddresses : 1;
     wsd_str app;
@@ -2003,6 +2035,15 @@ int wsd_server_run(const wsd_config *cfg)
     memset(&srv, 0, sizeof srv);
     srv.loop = uv_default_loop();
     srv.cfg = cfg;
+    srv.worker = worker;
+    srv.nworkers = nworkers;
+    /* --maxforks is the whole server's: each worker takes its share */
+    srv.maxforks = cfg->maxforks > 0 ? (cfg->maxforks + nworkers - 1) / nworkers : 0;
+    if (worker > 0 && wsd_log_min < WSD_LOG_ERROR) {
+        /* worker 0 alone announces the start-up; errors still show */
+        startup_log_min = wsd_log_min;
+        wsd_log_min = WSD_LOG_ERROR;
+    }
     srv.listeners = xcalloc(2 * naddr, sizeof *srv.listeners);
     srv.redirect = xcalloc(2 * naddr, sizeof *srv.redirect);
 
@@ -2055,7 +2096,7 @@ int wsd_server_run(const wsd_config *cfg)
         }
     }
 
-    if (cfg->unixsocket) {
+    if (cfg->unixsocket && worker == 0) {
         wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : unix socket at %s",
                 cfg->unixsocket);
         if (listen_unix(&srv, cfg->unixsocket) != 0) {
@@ -2070,6 +2111,8 @@ int wsd_server_run(const wsd_config *cfg)
     srv.pmdcfg.client_max_window_bits = cfg->deflatebits;
     srv.pmdcfg.mem_level = cfg->deflatemem;
 
+    if (startup_log_min >= 0)
+        wsd_log_min = startup_log_min;
     uv_signal_init(srv.loop, &srv.sigint);
     uv_signal_init(srv.loop, &srv.sigterm);
     srv.sigint.data = srv.sigterm.data = &srv;
@@ -2090,4 +2133,116 @@ fail:
     free(srv.listeners);
     free(srv.redirect);
     return 3;
+}
+
+/* --workers=N: N processes, each its own event loop, binding the listeners
+ * with SO_REUSEPORT so the kernel spreads connections over them. This
+ * process only supervises: it forwards SIGINT/SIGTERM, restarts a worker
+ * that dies unexpectedly (at most 10 times a minute), and exits when all
+ * workers have exited after a shutdown. */
+static pid_t start_worker(const wsd_config *cfg, int i, int n, const sigset_t *oldmask)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        sigprocmask(SIG_SETMASK, oldmask, NULL);
+        fflush(stdout);
+        _exit(worker_run(cfg, i, n));
+    }
+    return pid;
+}
+
+int wsd_server_run(const wsd_config *cfg)
+{
+    int n = cfg->workers > 1 ? (int)cfg->workers : 1;
+    size_t naddr = cfg->naddresses ? cfg->naddresses : 1, i;
+    sigset_t set, old;
+    pid_t *pids;
+    int stopping = 0, alive = 0, rc = 0, restarts = 0;
+    time_t window = time(NULL);
+
+    if (n == 1)
+        return worker_run(cfg, 0, 1);
+
+    /* Refuse an address something else holds, as a single process would:
+     * a plain bind (no SO_REUSEPORT) fails there. */
+    for (i = 0; i < naddr && !cfg->unix_only; i++) {
+        const char *a = cfg->naddresses ? cfg->addresses[i] : "";
+        int ports[2] = {cfg->port, cfg->redirport}, k;
+        for (k = 0; k < 2; k++) {
+            char shown[300];
+            int fd;
+            if (!ports[k])
+                continue;
+            fd = open_listener(a, ports[k], 0, shown, sizeof shown);
+            if (fd < 0) {
+                wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen tcp %s: bind: %s",
+                        shown, strerror(-fd));
+                return 3;
+            }
+            close(fd);
+        }
+    }
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    pids = xcalloc((size_t)n, sizeof *pids);
+    fflush(stdout);
+    for (i = 0; i < (size_t)n; i++) {
+        pids[i] = start_worker(cfg, (int)i, n, &old);
+        if (pids[i] > 0)
+            alive++;
+    }
+    while (alive > 0) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&set, &si), st;
+        pid_t pid;
+        if (sig == SIGINT || sig == SIGTERM) {
+            stopping++;
+            for (i = 0; i < (size_t)n; i++) {
+                if (pids[i] > 0)
+                    kill(pids[i], sig);   /* a second signal: workers exit at once */
+            }
+            continue;
+        }
+        if (sig != SIGCHLD)
+            continue;
+        while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+            for (i = 0; i < (size_t)n && pids[i] != pid; i++)
+                ;
+            if (i == (size_t)n)
+                continue;
+            pids[i] = 0;
+            alive--;
+            if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+                rc = WEXITSTATUS(st);
+            if (stopping || (WIFEXITED(st) && WEXITSTATUS(st) == 3))
+                continue;       /* shutting down, or it could not listen */
+            wsd_log(WSD_LOG_ERROR, "server", "", "Worker %zu (pid %d) %s %d; restarting it", i,
+                    (int)pid, WIFSIGNALED(st) ? "killed by signal" : "exited with status",
+                    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+            if (time(NULL) - window > 60) {
+                window = time(NULL);
+                restarts = 0;
+            }
+            if (++restarts > 10) {
+                wsd_log(WSD_LOG_FATAL, "server", "", "Workers keep dying; stopping");
+                stopping = 1;
+                rc = 1;
+                for (i = 0; i < (size_t)n; i++) {
+                    if (pids[i] > 0)
+                        kill(pids[i], SIGTERM);
+                }
+                continue;
+            }
+            pids[i] = start_worker(cfg, (int)i, n, &old);
+            if (pids[i] > 0)
+                alive++;
+        }
+    }
+    free(pids);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return stopping && rc == 0 ? 0 : rc;
 }
