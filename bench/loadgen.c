@@ -1249,7 +1249,7 @@ static int mode_idle(void)
             conn_finish(&w, 1);
         }
         free(w.w);
-        settle_end = now() + 0.5;
+        settle_end = now() + (O.settle < 0.5 ? O.settle : 0.5);
         while (now() < settle_end)
             loop_once(settle_end);
         n_opened = 0;
@@ -1281,7 +1281,7 @@ static int mode_idle(void)
     deadline = now() + O.timeout;
     while (answered < still && now() < deadline)
         loop_once(deadline);
-    settle_end = now() + 0.3;
+    settle_end = now() + (O.settle < 0.3 ? O.settle : 0.3);
     while (now() < settle_end)
         loop_once(settle_end);
     rss2 = proc_rss_kb(O.pid);
@@ -1342,11 +1342,11 @@ static int mode_slow(void)
     conn_open(&c);
     while ((c.state == CS_CONNECTING || c.state == CS_HANDSHAKE) && now() < deadline)
         loop_once(deadline);
-    deadline = now() + 0.2;
+    deadline = now() + (O.duration < 0.4 ? O.duration / 2 : 0.2);
     while (c.state == CS_OPEN && now() < deadline)
         loop_once(deadline);
     conn_finish(&c, 1);
-    deadline = now() + 0.5;
+    deadline = now() + (O.duration < 1.0 ? O.duration / 2 : 0.5);
     while (now() < deadline)
         loop_once(deadline);
     n_opened = 0;
