@@ -1021,6 +1021,16 @@ static void close_all(conn *cs, int n)
         conn_finish(&cs[i], 1);
 }
 
+static void free_all(conn *cs, int n)
+{
+    close_all(cs, n);
+    for (int i = 0; i < n; i++) {
+        free(cs[i].w);
+        free(cs[i].ts);
+    }
+    free(cs);
+}
+
 static void put_errors(void)
 {
     jnum("errors", (double)n_errors);
@@ -1074,7 +1084,7 @@ static int mode_connect(void)
     if (have_cpu)
         have_cpu = proc_cpu_ms(O.pid, &cpu1, &ccpu1) == 0;
     lg1 = self_cpu_s();
-    close_all(cs, O.conns);
+    free_all(cs, O.conns);
     {
         double el = t_stop - t_measure;
         qsort(samples, nsamples, sizeof *samples, cmp_double);
@@ -1109,7 +1119,7 @@ static int mode_echo(void)
         jstr("mode", "echo");
         jnum("opened", (double)open);
         put_errors();
-        close_all(cs, O.conns);
+        free_all(cs, O.conns);
         return 1;
     }
     /* one round trip on every connection before the clock starts: a raw
@@ -1130,7 +1140,7 @@ static int mode_echo(void)
             jstr("mode", "echo");
             jnum("primed", (double)answered);
             put_errors();
-            close_all(cs, O.conns);
+            free_all(cs, O.conns);
             return 1;
         }
         for (int i = 0; i < O.conns; i++)
@@ -1157,7 +1167,7 @@ static int mode_echo(void)
     t_stop = now();
     lg1 = self_cpu_s();
     stopping = 1;
-    close_all(cs, O.conns);
+    free_all(cs, O.conns);
     {
         double el = t_stop - t_measure;
         qsort(samples, nsamples, sizeof *samples, cmp_double);
@@ -1322,7 +1332,7 @@ static int mode_idle(void)
             loop_once(settle_end);
         jnum("held_seconds", O.hold);
     }
-    close_all(cs, O.conns);
+    free_all(cs, O.conns);
     return open == O.conns && answered == O.conns ? 0 : 1;
 }
 
@@ -1395,6 +1405,7 @@ static int mode_slow(void)
         jnum("rss_drift_after_1s_kb", (double)(last - at1));
     put_errors();
     conn_finish(&c, 0);
+    free(c.w);
     return 0;
 }
 
@@ -1510,5 +1521,8 @@ int main(int argc, char **argv)
     jstr("transport", O.raw ? "raw" : "websocket");
     printf("{%.*s}\n", (int)jlen, json);
     fflush(stdout);
+    free(payload);
+    free(samples);
+    close(ep);
     return rc;
 }
