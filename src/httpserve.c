@@ -113,6 +113,7 @@ typedef struct cgi_run {
     uv_timer_t timer;
     int pgid;
     int reaped;
+    int group_gone;              /* seen empty after the reap: never signal it again */
     int in_open, out_open, err_open;
     int out_paused, out_eof, err_eof;
     int phase;                   /* CP_*: what the timer does next */
@@ -670,9 +671,19 @@ static void serve_console(conn *c, serve *s, const wsd_request *r)
 
 /* ------------------------------------------------------------------- CGI */
 
+/* Does the script's process group still have members? Once it is seen
+ * empty after the leader was reaped, its ID is free for reuse (pid_max may
+ * be 32768 and wrap within seconds), so it is never probed or signalled
+ * again. */
 static int group_alive(cgi_run *g)
 {
-    return g->pgid > 0 && (kill(-g->pgid, 0) == 0 || errno == EPERM);
+    if (g->pgid <= 0 || g->group_gone)
+        return 0;
+    if (kill(-g->pgid, 0) == 0 || errno == EPERM)
+        return 1;
+    if (g->reaped)
+        g->group_gone = 1;
+    return 0;
 }
 
 static void cgi_check_done(cgi_run *g);
@@ -760,9 +771,13 @@ static void on_cgi_timer(uv_timer_t *t)
             cgi_check_done(g);
             break;
         }
-        wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "Sending SIGKILL to process group %d", g->pgid);
-        if (kill(-g->pgid, SIGKILL) != 0 && errno == ESRCH && !g->reaped)
-            uv_process_kill(&g->proc, SIGKILL);
+        if (group_alive(g)) {
+            wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "Sending SIGKILL to process group %d",
+                    g->pgid);
+            kill(-g->pgid, SIGKILL);
+        } else if (!g->reaped) {
+            uv_process_kill(&g->proc, SIGKILL);   /* the leader left its group */
+        }
         g->phase = CP_KILL;
         cgi_timer(g, CGI_KILL_MS, 0);
         break;
