@@ -386,7 +386,7 @@ def test_idle_keep_alive_closed_silently(wsd, site):
     t0 = time.monotonic()
     rest = s.recv(4096)           # nothing more: the server closes when idle
     assert rest == b""
-    assert 9 < time.monotonic() - t0 < 13
+    assert 9 < time.monotonic() - t0 < 16
     s.close()
 
 
@@ -503,16 +503,18 @@ def test_cgi_expect_100_continue(wsd, site):
     srv = wsd(flags=[f"--cgidir={site / 'cgi'}"])
     s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
     s.sendall(req("/echo.cgi", "POST", "Content-Length: 4\r\nExpect: 100-continue\r\n"))
-    first = s.recv(100)
-    assert first == b"HTTP/1.1 100 Continue\r\n\r\n"
-    s.sendall(b"data")
     out = b""
+    while len(out) < 25:
+        out += s.recv(100)
+    assert out.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+    s.sendall(b"data")
     while True:
         d = s.recv(65536)
         if not d:
             break
         out += d
     s.close()
+    out = out[25:]       # the script's head may have come with the 100
     assert out.startswith(b"HTTP/1.1 200 OK\r\n") and out.endswith(b"\r\n\r\ndata")
 
 
@@ -598,7 +600,7 @@ def test_cgi_outside_dir_not_run(wsd, site):
 
 @pytest.mark.timeout(40)
 def test_cgi_maxforks_429(wsd, site):
-    script(site / "cgi" / "slow.cgi", "printf 'Content-Type: text/plain\\n\\n'\nsleep 1.5\n"
+    script(site / "cgi" / "slow.cgi", "printf 'Content-Type: text/plain\\n\\n'\nsleep 3\n"
            "echo done\n")
     script(site / "cgi" / "fast.cgi", "printf 'Content-Type: text/plain\\n\\nfast'\n")
     srv = wsd(flags=[f"--cgidir={site / 'cgi'}", "--maxforks=1"])
@@ -646,7 +648,7 @@ def test_cgi_killed_when_client_leaves(wsd, site, how):
     if how == "reset":
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
     s.close()
-    assert wait_until(lambda: not is_alive(pid) and not is_alive(spid), 4), \
+    assert wait_until(lambda: not is_alive(pid) and not is_alive(spid), 6), \
         "CGI script outlived its client"
 
 
@@ -673,7 +675,7 @@ def test_cgi_server_shutdown_ends_script(wsd, site):
         got += s.recv(1000)
     t0 = time.monotonic()
     rc = srv.stop(timeout=5)
-    assert rc == 0 and time.monotonic() - t0 < 4
+    assert rc == 0 and time.monotonic() - t0 < 5
     lp = int((site / "long.pid").read_text())
     assert wait_until(lambda: not is_alive(lp), 1)
     s.close()
