@@ -688,6 +688,7 @@ static int group_alive(cgi_run *g)
 
 static void cgi_check_done(cgi_run *g);
 static void cgi_stdin_flush(cgi_run *g);
+static void on_cgi_out(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 
 static void cgi_close_pipe(cgi_run *g, uv_pipe_t *p, int *open)
 {
@@ -723,6 +724,12 @@ static void cgi_end(cgi_run *g)
         return;
     cgi_close_stdin(g);
     g->phase = CP_TERM;
+    if (g->out_paused && g->out_open) {
+        /* keep reading, so the script is not stuck writing to a full pipe;
+         * on_cgi_out pauses again while the client is still there */
+        g->out_paused = 0;
+        uv_read_start((uv_stream_t *)&g->out, wsd__alloc, on_cgi_out);
+    }
     if (group_alive(g)) {
         wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "Sending SIGTERM to process group %d", g->pgid);
         if (kill(-g->pgid, SIGTERM) != 0 && errno == ESRCH && !g->reaped)
