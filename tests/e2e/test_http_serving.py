@@ -652,6 +652,34 @@ def test_cgi_killed_when_client_leaves(wsd, site, how):
         "CGI script outlived its client"
 
 
+@pytest.mark.timeout(30)
+def test_cgi_output_backpressure_then_client_reset(wsd, site):
+    """A script writing without end to a client that does not read: wsd's
+    memory stays flat (stdout reading pauses), and when the client resets
+    the script is ended."""
+    script(site / "cgi" / "flood.cgi", f"echo $$ > {site}/flood.pid\n"
+           "printf 'Content-Type: text/plain\\n\\n'\nexec yes 0123456789abcdef\n")
+    srv = wsd(flags=[f"--cgidir={site / 'cgi'}"])
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+    s.connect(("127.0.0.1", srv.port))
+    s.settimeout(5)
+    s.sendall(req("/flood.cgi"))
+    assert s.recv(100).startswith(b"HTTP/1.1 200 OK")
+    assert wait_until(lambda: (site / "flood.pid").exists() and
+                      (site / "flood.pid").read_text().strip(), 3)
+    pid = int((site / "flood.pid").read_text())
+    time.sleep(0.5)
+    rss1 = vm_rss_kb(srv.pid)
+    time.sleep(1.0)                  # the script keeps trying to write
+    rss2 = vm_rss_kb(srv.pid)
+    assert rss2 - rss1 < 2048, f"wsd grew {rss2 - rss1} KiB while the client did not read"
+    assert is_alive(pid)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    s.close()
+    assert wait_until(lambda: not is_alive(pid), 6), "CGI script outlived its client"
+
+
 def test_cgi_grandchild_holding_stdout_is_ended(wsd, site):
     script(site / "cgi" / "bg.cgi", "printf 'Content-Type: text/plain\\n\\nleader\\n'\n"
            f"(sleep 60; echo late) & echo $! > {site}/bg.pid\n")
