@@ -1,8 +1,9 @@
 /* httpserve.c — plain HTTP on a wsd listener: what a request that is not a
  * WebSocket upgrade gets (see conn.h for the contract with server.c).
  *
- * Routing, in websocketd's order, after Go ServeMux's path cleaning (an
- * unclean path → 301 to the clean one, for every plain request):
+ * Routing, in websocketd's order, after Go ServeMux's path cleaning (with
+ * --staticdir or --cgidir, where paths name files, an unclean path → 301 to
+ * the clean one; see docs/compat.md):
  *   1. --devconsole: the console page, for any method and any path;
  *   2. --cgidir: a regular file exactly at the path runs as a CGI/1.1 script;
  *   3. --staticdir: a file (index.html for a directory), else 404/403/301;
@@ -1282,6 +1283,8 @@ int wsd_serve_request(conn *c, const wsd_request *r, const char *rest, size_t nr
     serve *s;
     int handled = 1;
 
+    if (!cfg->devconsole && !cfg->cgidir && !cfg->staticdir)
+        return 0;                 /* a COMMAND/--dir server: server.c's 404 */
     ensure_start_time();
     if (c->serve) {               /* cannot happen: released before the next request */
         serve_release(c->serve);
@@ -1296,19 +1299,19 @@ int wsd_serve_request(conn *c, const wsd_request *r, const char *rest, size_t nr
                     !c->srv->shutting_down;
     c->serve = s;
 
+    if (cfg->devconsole) {        /* any path: nothing of it is used */
+        serve_console(c, s, r);
+        goto taken;
+    }
     decoded = xmalloc(plen + 1);
     if (wsd_http_url_decode(r->path, plen, decoded) < 0) {
         free(decoded);
-        if (!cfg->devconsole && !cfg->cgidir && !cfg->staticdir) {
-            c->serve = NULL;
-            serve_release(s);
-            return 0;
-        }
         wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "Bad request path");
         respond_text(c, s, r, 400, "400 Bad Request\n");
         goto taken;
     }
-    /* Go ServeMux: every path is cleaned first (CONNECT excepted) */
+    /* Go ServeMux's 301 to the cleaned path (CONNECT excepted), where
+     * paths name files (--staticdir, --cgidir; --dir in server.c) */
     clean = wsd_route_clean_path(decoded);
     if (strcmp(clean, decoded) != 0 && strcmp(r->method, "CONNECT") != 0) {
         char *esc = wsd_route_escape_path(clean);
@@ -1332,9 +1335,7 @@ int wsd_serve_request(conn *c, const wsd_request *r, const char *rest, size_t nr
     }
     free(clean);
 
-    if (cfg->devconsole) {
-        serve_console(c, s, r);
-    } else {
+    {
         wsd_route rt;
         memset(&rt, 0, sizeof rt);
         if (cfg->cgidir && wsd_route_cgi(cfg->cgidir, decoded, &rt) == WSD_ROUTE_FOUND) {
