@@ -722,6 +722,9 @@ def test_devconsole_any_path_and_method(wsd, tmp_path):
     for path in ["/anything/else?x=1", "/favicon.ico"]:
         st, _, body = get(srv.port, path)
         assert st == 200 and body == page, path
+    for path in ["//a/../b", "/%zz", "/%00"]:
+        out = raw(srv.port, req(path, extra="Connection: close\r\n"))
+        assert out.startswith(b"HTTP/1.1 200 OK\r\n") and out.endswith(page), path
     st, _, body = get(srv.port, "/x", method="POST", body=b"abc")
     assert st == 200 and body == page
     out = raw(srv.port, req("/", "HEAD", "Connection: close\r\n"))
@@ -762,3 +765,6 @@ def test_plain_server_still_404(wsd):
     srv = wsd(CHILD, "echo")
     st, _, data = get(srv.port, "/")
     assert st == 404 and data == b"404 page not found\n"
+    # no ServeMux 301 where paths do not name files (docs/compat.md)
+    out = raw(srv.port, req("//a/../b", extra="Connection: close\r\n"))
+    assert out.startswith(b"HTTP/1.1 404 ")
