@@ -66,7 +66,8 @@ typedef struct conn {
     unsigned handles;            /* initialised handles not yet closed */
     int is_ws;                   /* got past the handshake (DISCONNECT is logged) */
     int tcp_closing;
-    int tcp_paused;              /* client reads stopped: stdin queue full */
+    int tcp_paused;
+    int serve_hold;              /* httpserve.c paused the client's input (wsd__read) */              /* client reads stopped: stdin queue full */
     int shut;                    /* uv_shutdown sent */
     int close_sent, close_received;
 

@@ -866,6 +866,11 @@ static void resume_input(conn *c)
         if (c->rest || c->zin)
             return;
     }
+    if (c->tls && !c->tcp_closing) {
+        tls_pump(c);       /* decrypted input that waited behind the held bytes */
+        if (c->rest || c->zin)
+            return;
+    }
     if (c->tcp_paused && !c->tcp_closing && c->inq_len + c->infl_len < IN_LOW) {
         c->tcp_paused = 0;
         uv_timer_stop(&c->timer);
@@ -1597,7 +1602,10 @@ static void tls_pump(conn *c)
 {
     char *pt = xmalloc(READ_SIZE);
 
-    while (!c->tcp_closing && !c->lookup_pending) {
+    /* Stop while input is held back (the child's stdin is full, or the plain
+     * HTTP side paused the client): the rest stays inside the TLS layer,
+     * bounded by WSD_TLS_IN_MAX, and the next pump resumes it. */
+    while (!c->tcp_closing && !c->lookup_pending && !c->rest && !c->zin && !c->serve_hold) {
         size_t got = 0;
         int rc = wsd_tls_read(c->tls, pt, READ_SIZE, &got);
         if (rc == WSD_TLS_OK) {
@@ -1744,10 +1752,14 @@ void wsd__read(conn *c, int on)
 {
     if (c->tcp_closing)
         return;
-    if (on)
+    c->serve_hold = !on;
+    if (on) {
         uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);
-    else
+        if (c->tls)
+            tls_pump(c);   /* plaintext already decrypted and waiting */
+    } else {
         uv_read_stop(&c->sock.stream);
+    }
 }
 
 /* ------------------------------------------------------------- accept */
