@@ -96,3 +96,72 @@ clean:
 	rm -rf build
 
 -include $(OBJS:.o=.d) $(UNIT_BINS:=.d)
+
+# ---- libFuzzer harnesses: `make fuzz` → build/fuzz/fuzz_*; `make fuzz-smoke`
+# runs each on its seed corpus plus FUZZ_SMOKE_TIME seconds of fuzzing (new
+# inputs go to build/fuzz/smoke/, never to fuzz/corpus/). docs/fuzzing.md.
+FUZZ_CC     ?= clang
+FUZZ_DIR    ?= build/fuzz
+FUZZ_SMOKE_TIME ?= 10
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -DLLHTTP_STRICT_MODE=1 -Isrc -I$(LLHTTP_INC) \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_NAMES  := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS   := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
+FUZZ_LLHTTP := $(addprefix $(LLHTTP_SRC)/,api.c http.c llhttp.c)
+# Per harness: the sources it links (FSRC_), libraries (FLIB_), run options (FOPT_).
+FSRC_fuzz_config    := $(addprefix src/,config.c log.c util.c)
+FSRC_fuzz_http      := $(addprefix src/,http.c handshake.c util.c) $(FUZZ_LLHTTP)
+FSRC_fuzz_ws_decode := $(addprefix src/,ws.c utf8.c)
+FSRC_fuzz_outframe  := $(addprefix src/,outframe.c ws.c utf8.c)
+FSRC_fuzz_record    := $(addprefix src/,record.c ws.c utf8.c)
+FSRC_fuzz_inflate   := $(addprefix src/,pmd.c ws.c utf8.c util.c)
+FSRC_fuzz_tls       := $(addprefix src/,tls.c util.c)
+FLIB_fuzz_http      := -lcrypto
+FLIB_fuzz_inflate   := -lz
+FLIB_fuzz_tls       := -lssl -lcrypto
+FOPT_fuzz_config    := -max_len=512 -dict=$(CURDIR)/fuzz/config.dict
+FOPT_fuzz_http      := -max_len=20000 -dict=$(CURDIR)/fuzz/http.dict
+FOPT_fuzz_ws_decode := -max_len=4096
+FOPT_fuzz_outframe  := -max_len=4096
+FOPT_fuzz_record    := -max_len=4096
+FOPT_fuzz_inflate   := -max_len=70000
+FOPT_fuzz_tls       := -max_len=4096
+
+.PHONY: fuzz fuzz-smoke
+fuzz: $(FUZZ_BINS)
+
+$(FUZZ_BINS): $(FUZZ_DIR)/%: fuzz/%.c $$(FSRC_$$*) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ-CC $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FSRC_$*) $(FLIB_$*)
+
+fuzz-smoke: $(addprefix fuzz-smoke-,$(FUZZ_NAMES))
+
+fuzz-smoke-%: $(FUZZ_DIR)/%
+	@rm -rf $(FUZZ_DIR)/smoke/$* $(FUZZ_DIR)/smoke/$*.ok
+	@mkdir -p $(FUZZ_DIR)/smoke/$*/new $(FUZZ_DIR)/smoke/$*/crash
+	@echo "  FUZZ  $* (seeds + $(FUZZ_SMOKE_TIME) s)"
+	$(Q)$< $(FOPT_$*) -max_total_time=$(FUZZ_SMOKE_TIME) -timeout=60 -print_final_stats=1 \
+		-artifact_prefix=$(FUZZ_DIR)/smoke/$*/crash/ $(FUZZ_DIR)/smoke/$*/new \
+		$(wildcard fuzz/corpus/$(*:fuzz_%=%)) >$(FUZZ_DIR)/smoke/$*.log 2>&1 || \
+		{ echo "  FAIL  $*: see $(FUZZ_DIR)/smoke/$*.log"; tail -n 40 $(FUZZ_DIR)/smoke/$*.log; exit 1; }
+	@grep -h '^#[0-9]*.*DONE' $(FUZZ_DIR)/smoke/$*.log | sed 's/^/        /'
+	@touch $(FUZZ_DIR)/smoke/$*.ok
+
+# Long run of one harness (`make fuzz-long-fuzz_http`), niced, in
+# build/fuzz/long/NAME/ (libFuzzer's -jobs log: fuzz-0.log there), new inputs
+# in build/fuzz/long/NAME/new; `make fuzz-merge-NAME` then adds those that
+# bring new edges to fuzz/corpus/ (checked in, so kept small: -use_counters=0
+# merges on edges alone, not on hit counts, which gives several times fewer files).
+FUZZ_RUNS     ?= 10000000
+FUZZ_MAX_TIME ?= 0
+fuzz-long-%: $(FUZZ_DIR)/%
+	@mkdir -p $(FUZZ_DIR)/long/$*/new $(FUZZ_DIR)/long/$*/crash
+	cd $(FUZZ_DIR)/long/$* && WSD_FUZZ_CERTS=$(CURDIR)/tests/certs nice -n 19 $(CURDIR)/$< \
+		$(FOPT_$*) -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_MAX_TIME) -jobs=1 \
+		-print_final_stats=1 -artifact_prefix=crash/ new $(wildcard $(CURDIR)/fuzz/corpus/$(*:fuzz_%=%))
+	@tail -n 12 $(FUZZ_DIR)/long/$*/fuzz-0.log
+
+fuzz-merge-%: $(FUZZ_DIR)/%
+	@mkdir -p fuzz/corpus/$(*:fuzz_%=%)
+	WSD_FUZZ_CERTS=$(CURDIR)/tests/certs $< $(FOPT_$*) -use_counters=0 -merge=1 fuzz/corpus/$(*:fuzz_%=%) $(FUZZ_DIR)/long/$*/new

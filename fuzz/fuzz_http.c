@@ -162,19 +162,26 @@ static void check_handshake(const wsd_request *q)
         CHECK(out.len > 4 && strstr(out.s, "\r\n\r\n") != NULL);
         wsd_str_free(&out);
     } else if (rc == WSD_HS_OK) {
+        static const char *const protos[3] = {"chat", "superchat", "v2.wsd"};
         const wsd_http_header *k = wsd_http_get(q, "Sec-WebSocket-Key");
+        const char *proto;
         char acc[29];
         CHECK(k && k->value_len == 24);
         CHECK(strlen(hs.accept) == 28);
         wsd_handshake_accept(k->value, k->value_len, acc);
         CHECK(strcmp(acc, hs.accept) == 0);
         CHECK(strcmp(q->method, "GET") == 0);
-        wsd_str_init(&out, 256);
-        CHECK(wsd_response_101(&out, hs.accept, &extra, &extra) == 0);
+        /* the subprotocol chosen is one of ours, or none */
+        proto = wsd_handshake_subprotocol(q, (char *const *)protos, 3);
+        CHECK(proto == NULL || proto == protos[0] || proto == protos[1] || proto == protos[2]);
+        CHECK(wsd_handshake_subprotocol(q, (char *const *)protos, 0) == NULL);
+        wsd_str_init(&out, 512);
+        CHECK(wsd_response_101(&out, hs.accept, proto, "permessage-deflate", &extra, &extra) == 0);
         CHECK(out.len > 4 && strcmp(out.s + out.len - 4, "\r\n\r\n") == 0);
+        CHECK(!proto || strstr(out.s, "Sec-WebSocket-Protocol: ") != NULL);
         wsd_str_free(&out);
         wsd_str_init(&out, 64);
-        CHECK(wsd_response_101(&out, hs.accept, NULL, NULL) == -1);
+        CHECK(wsd_response_101(&out, hs.accept, NULL, NULL, NULL, NULL) == -1);
         CHECK(out.len == 0);
         wsd_str_free(&out);
     }
