@@ -124,6 +124,8 @@ typedef struct conn {
     char *infl;
     size_t infl_len;
     int in_writing;
+    int in_closing;              /* stdin takes no more bytes; closed once the queue is out */
+    int batching;                /* >0: stdin_write appends; ws_feed flushes once */
 
     char *errline;               /* stderr bytes of the current line */
     size_t errlen;

@@ -1,5 +1,6 @@
 /* main.c — wsd's entry point: the command line, then the server. */
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <openssl/opensslv.h>
@@ -23,6 +24,17 @@ int main(int argc, char **argv)
     /* A client that disappears must not kill the server through SIGPIPE;
      * libuv resets dispositions in children, so they get the default. */
     signal(SIGPIPE, SIG_IGN);
+
+    /* Each connection holds a socket and three pipes: take every file
+     * descriptor the hard limit allows (Go's runtime does the same for
+     * websocketd), or the 1024 default caps wsd near 250 connections. */
+    {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
 
     rc = wsd_config_parse(&cfg, argc, argv, stdout, stderr);
     if (rc >= 0) {
