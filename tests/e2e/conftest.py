@@ -883,3 +883,90 @@ def run_wsd(*args, timeout=5.0):
         out = (e.stdout or b"") + (e.stderr or b"")
         return None, out.decode("utf-8", "replace")
     return r.returncode, (r.stdout + r.stderr).decode("utf-8", "replace")
+
+
+# --------------------------------------------------------------------------
+# Conformance helpers (test_rfc6455.py, test_rfc7692.py): chopped writes and
+# a frame reader that checks the server's frames against RFC 6455 §5.
+
+def send_chopped(c, data, sizes=1, delay=0.0002, seed=0):
+    """Writes `data` to RawClient c in pieces, with TCP_NODELAY so each piece
+    leaves at once: sizes=N → pieces of N bytes; sizes=(lo, hi) → random
+    sizes in [lo, hi] (reproducible from `seed`). Sleeps `delay` after each
+    piece (every 16th piece when there are more than 512)."""
+    import random
+    rnd = random.Random(seed)
+    c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    pos, k = 0, 0
+    avg = sizes if isinstance(sizes, int) else max(1, sum(sizes) // 2)
+    many = len(data) // avg > 512
+    while pos < len(data):
+        n = sizes if isinstance(sizes, int) else rnd.randint(*sizes)
+        c.send(data[pos:pos + n])
+        pos += n
+        k += 1
+        if delay and (not many or k % 16 == 0):
+            time.sleep(delay)
+
+
+def recv_frame_strict(c, timeout=3.0, rsv_ok=0):
+    """RawClient.recv_frame plus the RFC 6455 §5.1/§5.2/§5.5 checks on a
+    server frame: not masked, a known opcode, no RSV bit beyond `rsv_ok`
+    (RSV1 = 4), the minimal length encoding (64-bit lengths with the top bit
+    clear), control frames final and ≤ 125 bytes."""
+    h = c._take(2, timeout)
+    fin, rsv, op = h[0] >> 7, (h[0] >> 4) & 7, h[0] & 15
+    assert not h[1] & 0x80, f"masked server frame {h!r} (RFC 6455 §5.1)"
+    n = h[1] & 127
+    if n == 126:
+        n = struct.unpack("!H", c._take(2, timeout))[0]
+        assert n > 125, f"16-bit length for {n} bytes: not minimal (RFC 6455 §5.2)"
+    elif n == 127:
+        n = struct.unpack("!Q", c._take(8, timeout))[0]
+        assert n >> 63 == 0, "64-bit length with the top bit set (RFC 6455 §5.2)"
+        assert n > 0xFFFF, f"64-bit length for {n} bytes: not minimal (RFC 6455 §5.2)"
+    assert op in (0, 1, 2, 8, 9, 10), f"server sent reserved opcode {op} (RFC 6455 §5.2)"
+    assert not rsv & ~rsv_ok, f"server set RSV bits {rsv:03b} (RFC 6455 §5.2)"
+    if op & 8:
+        assert fin and n <= 125, f"bad control frame fin={fin} len={n} (RFC 6455 §5.5)"
+    return Frame(fin, rsv, op, c._take(n, timeout) if n else b"")
+
+
+def recv_events(c, count=None, until_close=False, timeout=5.0, on_message=None, rsv_ok=0):
+    """Reads server frames (checked by recv_frame_strict, and their sequence
+    by RFC 6455 §5.4) and returns events in arrival order:
+    ("text"|"binary", payload), ("ping"|"pong", payload),
+    ("close", code or None, reason bytes), and ("partial", kind, payload)
+    for a fragmented message cut by the close. Stops after `count` events or
+    at the close (until_close=True, or when it comes first). on_message(op,
+    frames) → payload replaces plain concatenation (permessage-deflate)."""
+    deadline = time.monotonic() + timeout
+    events, cur = [], []
+    names = {OP_TEXT: "text", OP_BIN: "binary", OP_PING: "ping", OP_PONG: "pong"}
+    while until_close or count is None or len(events) < count:
+        f = recv_frame_strict(c, max(0.01, deadline - time.monotonic()), rsv_ok)
+        if rsv_ok and (f.opcode & 8 or f.opcode == OP_CONT):
+            assert f.rsv == 0, f"RSV bits on a control or continuation frame: {f} (RFC 7692 §6.1)"
+        if f.opcode == OP_CLOSE:
+            if cur:
+                events.append(("partial", names[cur[0].opcode],
+                               b"".join(x.payload for x in cur)))
+            code = struct.unpack("!H", f.payload[:2])[0] if len(f.payload) >= 2 else None
+            assert len(f.payload) != 1, "close frame with a 1-byte payload (RFC 6455 §5.5.1)"
+            events.append(("close", code, f.payload[2:]))
+            return events
+        if f.opcode in (OP_PING, OP_PONG):
+            events.append((names[f.opcode], f.payload))
+            continue
+        if f.opcode == OP_CONT:
+            assert cur, f"continuation frame without a message (RFC 6455 §5.4): {f}"
+        else:
+            assert not cur, f"new data frame inside a fragmented message (RFC 6455 §5.4): {f}"
+        cur.append(f)
+        if f.fin:
+            op = cur[0].opcode
+            data = (on_message(op, cur) if on_message
+                    else b"".join(x.payload for x in cur))
+            events.append((names[op], data))
+            cur = []
+    return events
