@@ -886,6 +886,61 @@ def run_wsd(*args, timeout=5.0):
 
 
 # --------------------------------------------------------------------------
+# Any server binary (differential tests: wsd beside websocketd). Additive:
+# `wsd` above is unchanged. Do not mix `any_server` with `wsd`/`wsd_unix` in
+# one test (each teardown would count the other's servers as left behind).
+
+WEBSOCKETD_BIN = Path("/usr/bin/websocketd")
+
+
+class BinServer(Server):
+    """A Server running `binary` instead of WSD_BIN, with the same argv
+    (--port, --address=127.0.0.1, --closems=0, flags, COMMAND). Every Server
+    starts in its own session, so a websocketd and the children it orphans
+    share one process group, SIGKILLed at teardown."""
+
+    def __init__(self, binary, tmp, cmd, **kw):
+        self.binary = Path(binary)
+        super().__init__(tmp, cmd, **kw)
+
+    @property
+    def is_websocketd(self):
+        return self.binary.name.startswith("websocketd")
+
+    def argv(self, port):
+        a = super().argv(port)
+        a[0] = str(self.binary)
+        return a
+
+
+@pytest.fixture
+def any_server(tmp_path):
+    """Factory: any_server(binary, *cmd, flags=[...], env=..., cwd=...).
+    Teardown: websocketd servers are stopped and their whole process group
+    killed (websocketd orphans its children); every other server gets the
+    `wsd` fixture's checks (exit 0 on SIGTERM, no sanitizer report, nothing
+    left behind)."""
+    servers = []
+
+    def start(binary, *cmd, **kw):
+        s = BinServer(binary, tmp_path, cmd, **kw)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        if s.is_websocketd:
+            s._terminate(signal.SIGTERM, 3.0)
+            try:
+                os.killpg(s.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    problems = _finish_servers([s for s in servers if not s.is_websocketd])
+    if problems:
+        pytest.fail("\n".join(problems))
+
+
+# --------------------------------------------------------------------------
 # Conformance helpers (test_rfc6455.py, test_rfc7692.py): chopped writes and
 # a frame reader that checks the server's frames against RFC 6455 §5.
 
