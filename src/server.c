@@ -1242,10 +1242,12 @@ static int spawn_child(conn *c, const wsd_request *r)
     stdio[2].data.fd = fds[2][1];
     opt.exit_cb = on_child_exit;
     if (c->route.real) {
-        /* --dir: argv = the script's absolute path, no arguments (websocketd) */
-        dir_argv[0] = c->route.real;
+        /* --dir: argv = the script's path under DIR, no arguments (websocketd) */
+        /* the path as requested (symlinks kept, checked to resolve inside
+         * DIR): a script's $0 is the path it was executed by, as websocketd */
+        dir_argv[0] = c->route.file;
         dir_argv[1] = NULL;
-        opt.file = c->route.real;
+        opt.file = c->route.file;
         opt.args = dir_argv;
     } else {
         opt.file = cfg->command_path;
