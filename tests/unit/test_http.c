@@ -393,7 +393,7 @@ static void test_limits(void)
 {
     static char buf[3 * WSD_HTTP_MAX_HEAD];
     const char *pre = "GET / HTTP/1.1\r\nHost: a\r\nX: ";
-    size_t n, i;
+    size_t n, i, m;
     result r;
 
     /* a head of exactly WSD_HTTP_MAX_HEAD bytes is fine ... */
@@ -462,8 +462,15 @@ static void test_limits(void)
     is_int(r.nheaders, WSD_HTTP_MAX_HEADERS, "MAX_HEADERS: all kept");
     is_str(r.values[WSD_HTTP_MAX_HEADERS - 1], "99", "MAX_HEADERS: last value");
     result_free(&r);
+    m = n;
     n += (size_t)sprintf(buf + n, "X-last: 1\r\n\r\n");
     expect_error("MAX_HEADERS + 1 headers", buf, n, 431, NULL);
+    /* fuzz_http: after MAX_HEADERS headers, a line that is no header (no
+     * colon) is llhttp's 400 however the bytes arrive. The count was checked
+     * when the first bytes of the 101st name came in, so a cut inside the name
+     * gave 431 and the whole head 400. */
+    n = m + (size_t)sprintf(buf + m, "Seockose\r\n\r\n");
+    expect_error("MAX_HEADERS + a line without a colon", buf, n, 400, "invalid header");
 }
 
 static void test_errors(void)
