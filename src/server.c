@@ -2128,6 +2128,7 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
             fprintf(stderr, "wsd: %s\n", err ? err : "--origin: unusable list");
             free(err);
             free(srv.listeners);
+            free(srv.redirect);
             return 1;
         }
     }
@@ -2173,10 +2174,8 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
     if (cfg->unixsocket && worker == 0) {
         wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : unix socket at %s",
                 cfg->unixsocket);
-        if (listen_unix(&srv, cfg->unixsocket) != 0) {
-            free(srv.listeners);
-            return 3;
-        }
+        if (listen_unix(&srv, cfg->unixsocket) != 0)
+            goto fail;
     }
 
     wsd_pmd_config_default(&srv.pmdcfg);
