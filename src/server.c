@@ -1577,6 +1577,9 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
     uv_read_start((uv_stream_t *)&c->err, alloc_read, on_err_read);
     if (c->lookup_pending == 0)
         uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);  /* idempotent */
+    /* the loop's cached time predates this iteration's spawn (which can be
+     * slow): refresh it, or the first ping tick may find the client silent */
+    uv_update_time(srv->loop);
     c->last_seen = uv_now(srv->loop);
     if (cfg->pingms > 0) {
         uv_timer_init(srv->loop, &c->ptimer);
@@ -2145,6 +2148,15 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
     }
     wsd_serve_startup_log(cfg, NULL, 0);
 
+    /* SIGINT/SIGTERM handlers before the first listener: a signal sent as
+     * soon as the port accepts must get the graceful shutdown, not the
+     * default action (which would leave a --unixsocket file behind). */
+    uv_signal_init(srv.loop, &srv.sigint);
+    uv_signal_init(srv.loop, &srv.sigterm);
+    srv.sigint.data = srv.sigterm.data = &srv;
+    uv_signal_start(&srv.sigint, on_signal, SIGINT);
+    uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
+
     if (cfg->unix_only)
         naddr = 0;
     for (i = 0; i < naddr; i++) {
@@ -2186,11 +2198,6 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
 
     if (startup_log_min >= 0)
         wsd_log_min = startup_log_min;
-    uv_signal_init(srv.loop, &srv.sigint);
-    uv_signal_init(srv.loop, &srv.sigterm);
-    srv.sigint.data = srv.sigterm.data = &srv;
-    uv_signal_start(&srv.sigint, on_signal, SIGINT);
-    uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
 
     uv_run(srv.loop, UV_RUN_DEFAULT);
     uv_loop_close(srv.loop);
@@ -2213,10 +2220,12 @@ fail:
  * process only supervises: it forwards SIGINT/SIGTERM, restarts a worker
  * that dies unexpectedly (at most 10 times a minute), and exits when all
  * workers have exited after a shutdown. */
-static pid_t start_worker(const wsd_config *cfg, int i, int n, const sigset_t *oldmask)
+static pid_t start_worker(const wsd_config *cfg, int i, int n, const sigset_t *oldmask,
+                          pid_t *pids)
 {
     pid_t pid = fork();
     if (pid == 0) {
+        free(pids);     /* the supervisor's: not the worker's to keep */
         sigprocmask(SIG_SETMASK, oldmask, NULL);
         fflush(stdout);
         _exit(worker_run(cfg, i, n));
@@ -2264,7 +2273,7 @@ int wsd_server_run(const wsd_config *cfg)
     pids = xcalloc((size_t)n, sizeof *pids);
     fflush(stdout);
     for (i = 0; i < (size_t)n; i++) {
-        pids[i] = start_worker(cfg, (int)i, n, &old);
+        pids[i] = start_worker(cfg, (int)i, n, &old, pids);
         if (pids[i] > 0)
             alive++;
     }
@@ -2310,7 +2319,7 @@ int wsd_server_run(const wsd_config *cfg)
                 }
                 continue;
             }
-            pids[i] = start_worker(cfg, (int)i, n, &old);
+            pids[i] = start_worker(cfg, (int)i, n, &old, pids);
             if (pids[i] > 0)
                 alive++;
         }

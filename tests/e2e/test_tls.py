@@ -341,6 +341,16 @@ def redir_server(wsd, tmp_path):
                 continue
             raise
         srv.redirport = p2
+        # wsd opens --redirport after --port (which the fixture waited for)
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", p2), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
         return srv
     pytest.fail("could not find a free redirect port")
 
