@@ -24,6 +24,7 @@
 #include "outframe.h"
 #include "pmd.h"
 #include "route.h"
+#include "process.h"
 #include "tls.h"
 #include "ws.h"
 
@@ -103,9 +104,9 @@ typedef struct conn {
     int zfin, zop;
 
     /* the child */
-    uv_process_t proc;
+    wsd_child child;             /* the program (src/process.c) */
     uv_pipe_t in, out, err;
-    int spawned;                 /* proc handle initialised (holds a fork slot) */
+    int spawned;                 /* the program was started (holds a fork slot) */
     int reaped;
     int64_t exit_status;
     int term_signal;

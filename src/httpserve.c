@@ -109,7 +109,7 @@ enum { CP_RUN, CP_GRACE, CP_TERM, CP_KILL, CP_DONE };
 typedef struct cgi_run {
     struct serve *s;
     conn *c;
-    uv_process_t proc;
+    wsd_child child;             /* the script (src/process.c) */
     uv_pipe_t in, out, err;
     uv_timer_t timer;
     int pgid;
@@ -734,7 +734,7 @@ static void cgi_end(cgi_run *g)
     if (group_alive(g)) {
         wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "Sending SIGTERM to process group %d", g->pgid);
         if (kill(-g->pgid, SIGTERM) != 0 && errno == ESRCH && !g->reaped)
-            uv_process_kill(&g->proc, SIGTERM);   /* the leader left its group */
+            kill(g->child.pid, SIGTERM);   /* the leader left its group */
     }
     cgi_timer(g, CGI_KILL_MS, 0);
 }
@@ -784,7 +784,7 @@ static void on_cgi_timer(uv_timer_t *t)
                     g->pgid);
             kill(-g->pgid, SIGKILL);
         } else if (!g->reaped) {
-            uv_process_kill(&g->proc, SIGKILL);   /* the leader left its group */
+            kill(g->child.pid, SIGKILL);   /* the leader left its group */
         }
         g->phase = CP_KILL;
         cgi_timer(g, CGI_KILL_MS, 0);
@@ -828,7 +828,7 @@ static void cgi_check_done(cgi_run *g)
     uv_timer_stop(&g->timer);
     wsd__handle_close(c, (uv_handle_t *)&g->timer);
     cgi_close_stdin(g);
-    wsd__handle_close(c, (uv_handle_t *)&g->proc);
+    wsd_spawn_forget(&g->child);   /* gave up on an unkillable one: reaped silently */
     c->srv->nforks--;
     wsd_log(WSD_LOG_DEBUG, "cgi", c->assoc, "CGI process %d ended", g->pgid);
     if (!g->out_eof && !c->tcp_closing && g->s && !g->s->done) {
@@ -842,9 +842,9 @@ static void cgi_check_done(cgi_run *g)
     wsd__maybe_free(c);
 }
 
-static void on_cgi_exit(uv_process_t *p, int64_t status, int sig)
+static void on_cgi_exit(wsd_child *ch, int64_t status, int sig)
 {
-    cgi_run *g = p->data;
+    cgi_run *g = ch->data;
 
     g->reaped = 1;
     if (sig)
@@ -1129,8 +1129,7 @@ static int cgi_spawn(conn *c, cgi_run *g, const wsd_request *r, const wsd_route 
 {
     const wsd_config *cfg = c->srv->cfg;
     uv_loop_t *loop = c->srv->loop;
-    uv_process_options_t opt;
-    uv_stdio_container_t stdio[3];
+    wsd_spawn_options opt;
     int fds[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
     wsd_cgi_env_input ei;
     const char *base = strrchr(rt->file, '/');
@@ -1153,40 +1152,28 @@ static int cgi_spawn(conn *c, cgi_run *g, const wsd_request *r, const wsd_route 
     args[1] = NULL;
     cwd = dir_of(rt->file);
 
-    for (i = 0; i < 3; i++) {
-        if (pipe2(fds[i], O_CLOEXEC) != 0) {
-            rc = uv_translate_sys_error(errno);
-            goto fail;
-        }
-    }
+    rc = wsd_spawn_pipes(fds);
+    if (rc != 0)
+        goto fail;
     memset(&opt, 0, sizeof opt);
-    memset(stdio, 0, sizeof stdio);
-    stdio[0].flags = UV_INHERIT_FD;
-    stdio[0].data.fd = fds[0][0];
-    stdio[1].flags = UV_INHERIT_FD;
-    stdio[1].data.fd = fds[1][1];
-    stdio[2].flags = UV_INHERIT_FD;
-    stdio[2].data.fd = fds[2][1];
-    opt.exit_cb = on_cgi_exit;
+    opt.fds[0] = fds[0][0];
+    opt.fds[1] = fds[1][1];
+    opt.fds[2] = fds[2][1];
     opt.file = rt->real;          /* canonical, checked inside --cgidir */
-    opt.args = args;
+    opt.argv = args;
     opt.env = env;
-    opt.cwd = cwd;
-    opt.flags = UV_PROCESS_DETACHED;  /* own session and process group */
-    opt.stdio = stdio;
-    opt.stdio_count = 3;
+    opt.cwd = cwd;                /* own session and process group: process.h */
 
-    g->proc.data = g;
-    rc = uv_spawn(loop, &g->proc, &opt);
-    wsd__handle_opened(c);        /* initialised even when it failed */
+    g->child.data = g;
+    g->child.on_exit = on_cgi_exit;
+    rc = wsd_spawn(&g->child, &opt);
     if (rc != 0) {
-        wsd__handle_close(c, (uv_handle_t *)&g->proc);
         g->done = 1;
         goto fail;
     }
     free(env);
     free(cwd);
-    g->pgid = g->proc.pid;
+    g->pgid = g->child.pid;
     c->srv->nforks++;
     close(fds[0][0]);
     close(fds[1][1]);
@@ -1256,7 +1243,7 @@ static void serve_cgi(conn *c, serve *s, const wsd_request *r, const wsd_route *
     rc = cgi_spawn(c, g, r, rt);
     if (rc != 0) {
         wsd_log(WSD_LOG_ERROR, "cgi", c->assoc, "cgi: error running %s: %s", rt->file,
-                uv_strerror(rc));
+                wsd_spawn_strerror(rc));
         g->head_sent = 1;
         respond(c, s, r, 500, NULL, "", 0, NULL);
         return;

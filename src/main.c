@@ -1,5 +1,8 @@
 /* main.c — wsd's entry point: the command line, then the server. */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 #include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +12,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "process.h"
 #include "server.h"
 
 int main(int argc, char **argv)
@@ -21,6 +25,22 @@ int main(int argc, char **argv)
              OPENSSL_VERSION_TEXT, zlibVersion());
     wsd_build_info = info;
 
+    /* Keep 0, 1, 2 open (on /dev/null if they came closed): a pipe or
+     * socket opened later must never become one of them, or handing a
+     * program its stdio would go wrong (src/process.c). */
+    {
+        int fd;
+        for (fd = 0; fd < 3; fd++) {
+            if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+                int nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+                if (nfd >= 0 && nfd != fd) {
+                    dup2(nfd, fd);
+                    close(nfd);
+                }
+            }
+        }
+    }
+
     /* A client that disappears must not kill the server through SIGPIPE;
      * libuv resets dispositions in children, so they get the default. */
     signal(SIGPIPE, SIG_IGN);
@@ -30,6 +50,8 @@ int main(int argc, char **argv)
      * websocketd), or the 1024 default caps wsd near 250 connections. */
     {
         struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+            wsd_spawn_set_nofile(&rl);  /* programs get the limit wsd was given */
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
             rl.rlim_cur = rl.rlim_max;
             setrlimit(RLIMIT_NOFILE, &rl);

@@ -591,7 +591,7 @@ static void on_kill_timer(uv_timer_t *t)
                 sig_name(sig), c->pgid);
         if (kill(-c->pgid, sig) != 0 && errno == ESRCH && !c->reaped) {
             /* the leader left its group (setsid/setpgid): signal it alone */
-            uv_process_kill(&c->proc, sig);
+            kill(c->child.pid, sig);
         }
         c->kill_step++;
         /* next: SIGTERM 250 ms after SIGINT, SIGKILL 500 ms after SIGTERM
@@ -645,15 +645,15 @@ static void proc_check_done(conn *c)
     uv_timer_stop(&c->ktimer);
     close_handle(c, (uv_handle_t *)&c->ktimer);
     close_stdin(c);
-    close_handle(c, (uv_handle_t *)&c->proc);
+    wsd_spawn_forget(&c->child);   /* gave up on an unkillable one: reaped silently */
     c->srv->nforks--;
     wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Process %d ended", c->pgid);
     conn_maybe_free(c);
 }
 
-static void on_child_exit(uv_process_t *p, int64_t exit_status, int term_signal)
+static void on_child_exit(wsd_child *ch, int64_t exit_status, int term_signal)
 {
-    conn *c = p->data;
+    conn *c = ch->data;
 
     c->reaped = 1;
     c->exit_status = exit_status;
@@ -1200,8 +1200,7 @@ static int spawn_child(conn *c, const wsd_request *r)
 {
     const wsd_config *cfg = c->srv->cfg;
     uv_loop_t *loop = c->srv->loop;
-    uv_process_options_t opt;
-    uv_stdio_container_t stdio[3];
+    wsd_spawn_options opt;
     int fds[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
     char path_info[WSD_HTTP_MAX_HEAD];
     char *dir_argv[2];
@@ -1226,21 +1225,13 @@ static int spawn_child(conn *c, const wsd_request *r)
 
     /* Real pipes (not socketpairs), close-on-exec in wsd; the child gets
      * them as fds 0-2 and nothing else. */
-    for (i = 0; i < 3; i++) {
-        if (pipe2(fds[i], O_CLOEXEC) != 0) {
-            rc = uv_translate_sys_error(errno);
-            goto fail;
-        }
-    }
+    rc = wsd_spawn_pipes(fds);
+    if (rc != 0)
+        goto fail;
     memset(&opt, 0, sizeof opt);
-    memset(stdio, 0, sizeof stdio);
-    stdio[0].flags = UV_INHERIT_FD;
-    stdio[0].data.fd = fds[0][0];
-    stdio[1].flags = UV_INHERIT_FD;
-    stdio[1].data.fd = fds[1][1];
-    stdio[2].flags = UV_INHERIT_FD;
-    stdio[2].data.fd = fds[2][1];
-    opt.exit_cb = on_child_exit;
+    opt.fds[0] = fds[0][0];
+    opt.fds[1] = fds[1][1];
+    opt.fds[2] = fds[2][1];
     if (c->route.real) {
         /* --dir: argv = the script's path under DIR, no arguments (websocketd) */
         /* the path as requested (symlinks kept, checked to resolve inside
@@ -1248,29 +1239,22 @@ static int spawn_child(conn *c, const wsd_request *r)
         dir_argv[0] = c->route.file;
         dir_argv[1] = NULL;
         opt.file = c->route.file;
-        opt.args = dir_argv;
+        opt.argv = dir_argv;
     } else {
         opt.file = cfg->command_path;
-        opt.args = cfg->argv;
+        opt.argv = cfg->argv;
     }
-    opt.env = env;
-    opt.flags = UV_PROCESS_DETACHED;  /* setsid(): its own session and process group */
-    opt.stdio = stdio;
-    opt.stdio_count = 3;
+    opt.env = env;               /* its own session and process group: process.h */
 
-    c->proc.data = c;
-    rc = uv_spawn(loop, &c->proc, &opt);
-    if (rc != 0) {
-        /* uv_spawn initialised the handle; it must still be closed */
-        c->handles++;
-        close_handle(c, (uv_handle_t *)&c->proc);
+    c->child.data = c;
+    c->child.on_exit = on_child_exit;
+    rc = wsd_spawn(&c->child, &opt);
+    if (rc != 0)
         goto fail;
-    }
     free(env);
     env = NULL;
-    c->handles++;
     c->spawned = 1;
-    c->pgid = c->proc.pid;
+    c->pgid = c->child.pid;
     c->srv->nforks++;
     close(fds[0][0]);
     close(fds[1][1]);
@@ -1540,7 +1524,7 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
     rc = spawn_child(c, r);
     if (rc != 0) {
         wsd_log(WSD_LOG_ERROR, "process", c->assoc, "Could not launch process %s (%s)",
-                c->route.real ? c->route.real : cfg->command_path, uv_strerror(rc));
+                c->route.real ? c->route.real : cfg->command_path, wsd_spawn_strerror(rc));
         http_respond(c, 500, "500 Internal Server Error: could not launch the program\n", 0);
         return;
     }
@@ -2156,6 +2140,10 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
     srv.sigint.data = srv.sigterm.data = &srv;
     uv_signal_start(&srv.sigint, on_signal, SIGINT);
     uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
+    if (wsd_spawn_init(srv.loop) != 0) {
+        wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: no SIGCHLD watcher");
+        goto fail;
+    }
 
     if (cfg->unix_only)
         naddr = 0;
@@ -2200,6 +2188,8 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
         wsd_log_min = startup_log_min;
 
     uv_run(srv.loop, UV_RUN_DEFAULT);
+    wsd_spawn_shutdown();
+    uv_run(srv.loop, UV_RUN_NOWAIT);   /* the watcher's close callback */
     uv_loop_close(srv.loop);
     wsd_origin_free(srv.origin);
     wsd_tls_ctx_free(srv.tls);

@@ -6,6 +6,7 @@ import re
 import signal
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -55,6 +56,75 @@ def test_child_fds_are_three_pipes(wsd):
     for fd in (0, 1, 2):
         assert info["fd"][fd].startswith("pipe:"), info["fd"]
     assert len({info["fd"][0], info["fd"][1], info["fd"][2]}) == 3
+
+
+def test_child_signals_default_and_unblocked(wsd):
+    """wsd ignores SIGPIPE itself; the program must not inherit that."""
+    srv = wsd(CHILD, "info")
+    c = RawClient(srv.port)
+    c.handshake()
+    info = _info(c)
+    assert int(info["SigIgn"], 16) == 0, info
+    assert int(info["SigBlk"], 16) == 0, info
+
+
+@pytest.mark.skipif(IS_WEBSOCKETD, reason="wsd's spawn path")
+def test_child_stdio_and_signals_clean_when_wsd_started_odd(any_server, tmp_path):
+    """wsd started with stdin closed, SIGHUP/SIGQUIT ignored and SIGUSR1
+    blocked (as under nohup or a careless supervisor): the program still gets
+    three fresh pipes as 0-2, default dispositions, an empty mask, and the
+    open-files limit wsd was started with (wsd raises its own)."""
+    from conftest import WSD_BIN
+    wrap = tmp_path / "odd-wsd"
+    wrap.write_text(
+        "#!/usr/bin/python3\n"
+        "import os, signal, sys\n"
+        "signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"
+        "signal.signal(signal.SIGQUIT, signal.SIG_IGN)\n"
+        "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})\n"
+        "import resource\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (min(512, hard), hard))\n"
+        "os.close(0)\n"
+        f"os.execv({str(WSD_BIN)!r}, [{str(WSD_BIN)!r}] + sys.argv[1:])\n")
+    wrap.chmod(0o755)
+    srv = any_server(wrap, CHILD, "info")
+    assert Path(f"/proc/{srv.pid}/exe").resolve() == Path(WSD_BIN).resolve()
+    c = RawClient(srv.port)
+    c.handshake()
+    info = _info(c)
+    assert sorted(info["fd"]) == [0, 1, 2], f"leaked fds: {info['fd']}"
+    for fd in (0, 1, 2):
+        assert info["fd"][fd].startswith("pipe:"), info["fd"]
+    assert len({info["fd"][0], info["fd"][1], info["fd"][2]}) == 3
+    assert int(info["SigIgn"], 16) == 0, info
+    assert int(info["SigBlk"], 16) == 0, info
+    # wsd raised its own open-files limit; the program gets the one wsd was given
+    soft, hard = map(int, info["nofile"].split())
+    assert soft == min(512, hard), info["nofile"]
+    limits = Path(f"/proc/{srv.pid}/limits").read_text()
+    wsd_soft = int(next(ln for ln in limits.splitlines() if ln.startswith("Max open files")).split()[3])
+    assert wsd_soft == hard, limits
+    # and the program's stdin really is the client's direction
+    c.send_frame(OP_TEXT, b"ping")
+
+
+@pytest.mark.deliberate
+def test_script_without_interpreter_line_is_not_run(wsd, tmp_path):
+    """A script with no #! line: exec fails with ENOEXEC, as for websocketd
+    ("exec format error"); wsd answers 500 instead of a 101 and a dropped
+    connection, and logs why. (libuv's execvp ran such a file with /bin/sh.)"""
+    prog = tmp_path / "noshebang.sh"
+    prog.write_text("echo hello\n")
+    prog.chmod(0o755)
+    srv = wsd(str(prog))
+    from conftest import raw_request
+    resp = raw_request(srv.port, (
+        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode())
+    assert resp.status == 500, resp.raw_head
+    assert wait_until(lambda: "exec format error" in srv.log().lower(), 3.0), srv.log()[-2000:]
 
 
 def test_child_cwd_is_wsd_cwd(wsd, tmp_path):

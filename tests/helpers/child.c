@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -325,6 +326,27 @@ static int mode_info(void)
          (int)getpgid(0), (int)getsid(0));
     if (getcwd(cwd, sizeof cwd))
         outf("cwd %s\n", cwd);
+    {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+            outf("nofile %llu %llu\n", (unsigned long long)rl.rlim_cur,
+                 (unsigned long long)rl.rlim_max);
+    }
+    {   /* signal dispositions and mask as the program got them */
+        FILE *f = fopen("/proc/self/status", "r");
+        char ln[256];
+        while (f && fgets(ln, sizeof ln, f)) {
+            if (!strncmp(ln, "SigIgn:", 7) || !strncmp(ln, "SigBlk:", 7)) {
+                char *v = ln + 7;
+                while (*v == ' ' || *v == '\t')
+                    v++;
+                v[strcspn(v, "\n")] = '\0';
+                outf("%.6s %s\n", ln, v);
+            }
+        }
+        if (f)
+            fclose(f);
+    }
     for (i = 0; i < n; i++)
         out(lines[i]);
     out("end\n");
