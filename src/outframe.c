@@ -88,7 +88,7 @@ static size_t emit_text(uint8_t *out, int opcode, int fin, const uint8_t *a,
 size_t wsd_outframer_encode(wsd_outframer *f, const uint8_t *in, size_t n, int eof, uint8_t *out)
 {
     static const uint8_t nothing[1];
-    size_t o = 0, pos = 0, rest, nc, total, hold, emit, i, k;
+    size_t o = 0, pos = 0, rest, nc, total, hold, emit, i, k, ascii;
     uint8_t tail[4];
 
     if (n == 0 || !in) {
@@ -105,7 +105,8 @@ size_t wsd_outframer_encode(wsd_outframer *f, const uint8_t *in, size_t n, int e
         return o;
     }
 
-    /* every complete line */
+    /* every complete line; ascii: in[0..ascii) has no byte ≥ 0x80 */
+    ascii = wsd_utf8_ascii_prefix(in, n);
     for (;;) {
         const uint8_t *nl = memchr(in + pos, '\n', n - pos);
         size_t j, seg;
@@ -119,11 +120,28 @@ size_t wsd_outframer_encode(wsd_outframer *f, const uint8_t *in, size_t n, int e
             seg--;
         else if (seg == 0 && nc == 1 && f->_carry[0] == '\r')
             nc = 0;                 /* the "\r" held back was half of "\r\n" */
-        o += emit_text(out + o, f->_open ? WSD_WS_CONT : WSD_WS_TEXT, 1,
-                       f->_carry, nc, in + pos, seg);
+        if (nc == 0 && j <= ascii) {
+            /* the common case, an ASCII line with nothing carried: nothing
+             * to sanitise, the header is known before the payload */
+            uint8_t op = f->_open ? WSD_WS_CONT : WSD_WS_TEXT;
+            if (seg < 126) {
+                out[o] = (uint8_t)(0x80 | op);
+                out[o + 1] = (uint8_t)seg;
+                o += 2;
+            } else {
+                o += wsd_ws_header(out + o, op, 1, 0, seg);
+            }
+            memcpy(out + o, in + pos, seg);
+            o += seg;
+        } else {
+            o += emit_text(out + o, f->_open ? WSD_WS_CONT : WSD_WS_TEXT, 1,
+                           f->_carry, nc, in + pos, seg);
+        }
         f->_ncarry = 0;
         f->_open = 0;
         pos = j + 1;
+        if (pos > ascii && ascii < n)
+            ascii = pos + wsd_utf8_ascii_prefix(in + pos, n - pos);
     }
 
     rest = n - pos;

@@ -56,6 +56,8 @@ static void proc_terminate(conn *c);
 static void proc_check_done(conn *c);
 static void ws_close(conn *c, uint16_t code, const char *reason);
 static void send_data_frames(conn *c, char *f, size_t flen);
+static void send_frames_from(conn *c, const uint8_t *p, size_t n);
+static char *exact_copy(const uint8_t *p, size_t n);
 static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void on_err_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -86,6 +88,18 @@ static void alloc_read(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     (void)suggested;
     buf->base = xmalloc(READ_SIZE);
     buf->len = READ_SIZE;
+}
+
+/* The child's stdout is read into one buffer for the whole loop: the read
+ * callback turns it into frames before it returns and keeps nothing. */
+static char out_read_buf[READ_SIZE];
+
+static void alloc_out_read(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    buf->base = out_read_buf;
+    buf->len = sizeof out_read_buf;
 }
 
 static const char *sig_name(int sig)
@@ -130,7 +144,7 @@ static void on_tcp_written(uv_write_t *req, int status)
     if (c->out_paused && !c->tcp_closing && c->sock.stream.write_queue_size < OUT_LOW &&
         c->out_open && !c->out_eof) {
         c->out_paused = 0;
-        uv_read_start((uv_stream_t *)&c->out, alloc_read, on_out_read);
+        uv_read_start((uv_stream_t *)&c->out, alloc_out_read, on_out_read);
     }
     conn_maybe_free(c);
 }
@@ -247,6 +261,32 @@ static void send_data_frames(conn *c, char *f, size_t flen)
     tcp_send(c, f, flen, AFTER_NOTHING);
 }
 
+/* Data frames from memory wsd keeps (the scratch buffer): written at once
+ * when the socket takes them all, as most writes are; copied only for what
+ * it does not take, or when they must be compressed or encrypted first. */
+static void send_frames_from(conn *c, const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return;
+    if (!c->pmd_on && !c->tls && !c->tcp_closing) {
+        uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned)n);
+        int w = uv_try_write(&c->sock.stream, &b, 1);   /* EAGAIN while writes are queued */
+        if (w == (int)n)
+            return;
+        if (w < 0 && w != UV_EAGAIN) {
+            conn_close_tcp(c);
+            return;
+        }
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+        }
+        raw_write(c, exact_copy(p, n), 0, n, AFTER_NOTHING);
+        return;
+    }
+    send_data_frames(c, exact_copy(p, n), n);
+}
+
 /* ------------------------------------------------ for httpserve.c (conn.h) */
 
 void wsd__send(conn *c, char *buf, size_t len, int after)
@@ -316,7 +356,7 @@ static void conn_close_tcp(conn *c)
     if (c->out_paused && c->out_open) {
         /* nobody to deliver to: keep draining so the child is not stuck */
         c->out_paused = 0;
-        uv_read_start((uv_stream_t *)&c->out, alloc_read, on_out_read);
+        uv_read_start((uv_stream_t *)&c->out, alloc_out_read, on_out_read);
     }
     proc_check_done(c);
 }
@@ -676,10 +716,8 @@ static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     int eof = nread < 0;
     size_t n = nread > 0 ? (size_t)nread : 0;
 
-    if (nread == 0) {
-        free(buf->base);
+    if (nread == 0)
         return;
-    }
     if (eof && nread != UV_EOF)
         wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Error reading stdout: %s",
                 uv_strerror((int)nread));
@@ -694,7 +732,7 @@ static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         size_t flen = 0;
         uint8_t *sc = scratch(wsd_record_bound(n));
         long rc = wsd_record_encode(&c->rec, (const uint8_t *)buf->base, n, eof, sc, &flen, &err);
-        send_data_frames(c, exact_copy(sc, flen), flen);   /* all valid before an error */
+        send_frames_from(c, sc, flen);   /* all valid before an error */
         if (rc < 0) {
             wsd_log(WSD_LOG_ERROR, "process", c->assoc, "Malformed record from program: %s",
                     err ? err : "?");
@@ -707,13 +745,12 @@ static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     } else if (c->state == ST_OPEN) {
         uint8_t *sc = scratch(wsd_outframer_bound(n));
         size_t flen = wsd_outframer_encode(&c->of, (const uint8_t *)buf->base, n, eof, sc);
-        send_data_frames(c, exact_copy(sc, flen), flen);
+        send_frames_from(c, sc, flen);
         if (!c->tcp_closing && c->sock.stream.write_queue_size > OUT_HIGH && !eof) {
             c->out_paused = 1;
             uv_read_stop(s);
         }
     }
-    free(buf->base);
     if (eof) {
         c->out_eof = 1;
         c->out_open = 0;
@@ -1557,7 +1594,7 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
         c->dec.rsv_allowed = 0x4;   /* RSV1: a compressed message */
     wsd_outframer_init(&c->of, cfg->binary);
     wsd_record_decoder_init(&c->rec, 0);
-    uv_read_start((uv_stream_t *)&c->out, alloc_read, on_out_read);
+    uv_read_start((uv_stream_t *)&c->out, alloc_out_read, on_out_read);
     uv_read_start((uv_stream_t *)&c->err, alloc_read, on_err_read);
     if (c->lookup_pending == 0)
         uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);  /* idempotent */

@@ -93,6 +93,14 @@ static inline uint32_t step(uint32_t state, uint8_t b)
 /* Index of the first byte ≥ 0x80 in p[i..n), or n. */
 static size_t skip_ascii(const uint8_t *p, size_t i, size_t n)
 {
+    while (i + 16 <= n) {
+        uint64_t w, v;
+        memcpy(&w, p + i, 8);
+        memcpy(&v, p + i + 8, 8);
+        if ((w | v) & UINT64_C(0x8080808080808080))
+            break;
+        i += 16;
+    }
     while (i + 8 <= n) {
         uint64_t w;
         memcpy(&w, p + i, 8);
@@ -103,6 +111,11 @@ static size_t skip_ascii(const uint8_t *p, size_t i, size_t n)
     while (i < n && p[i] < 0x80)
         i++;
     return i;
+}
+
+size_t wsd_utf8_ascii_prefix(const uint8_t *p, size_t n)
+{
+    return skip_ascii(p, 0, n);
 }
 
 uint32_t wsd_utf8_validate(uint32_t *state, const uint8_t *p, size_t n)

@@ -28,6 +28,10 @@ size_t wsd_utf8_incomplete_tail(const uint8_t *p, size_t n);
  * hold 3*n bytes. Returns the bytes written. */
 size_t wsd_utf8_sanitize(const uint8_t *p, size_t n, uint8_t *out);
 
+/* The length of the longest prefix of p[0..n) that is ASCII (no byte
+ * ≥ 0x80): n when all of it is. Word at a time. */
+size_t wsd_utf8_ascii_prefix(const uint8_t *p, size_t n);
+
 /* 1 if p[0..n) is entirely valid UTF-8. */
 int wsd_utf8_valid(const uint8_t *p, size_t n);
 

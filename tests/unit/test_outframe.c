@@ -528,6 +528,40 @@ static void test_exact(void)
 static void test_messages(void)
 {
     {
+        /* the ASCII fast path and the general one alternating in one chunk:
+         * ASCII lines, a non-ASCII one, ASCII again, an invalid byte, a
+         * 200-byte ASCII line (16-bit header), ASCII after an open fragment */
+        char in[600];
+        const char *w[8];
+        char long_line[201];
+        size_t n = 0;
+        memset(long_line, 'L', 200);
+        long_line[200] = '\0';
+        n += (size_t)sprintf(in + n, "one\r\ntwo\ncaf\xc3\xa9\nthree\nbad\xff\n%s\nfour\n", long_line);
+        n += (size_t)sprintf(in + n, "tail");
+        w[0] = "one"; w[1] = "two"; w[2] = "caf\xc3\xa9"; w[3] = "three";
+        w[4] = "bad\xef\xbf\xbd"; w[5] = long_line; w[6] = "four"; w[7] = "tail";
+        check_msgs("ASCII and non-ASCII lines alternating (fast path)", in, n, w, 8);
+    }
+    {
+        /* a 70000-byte ASCII line: the 64-bit header on the fast path */
+        size_t n = 70001, i;
+        char *in = malloc(n);
+        wsd_outframer f;
+        uint8_t *out = malloc(wsd_outframer_bound(n));
+        size_t o;
+        for (i = 0; i < n - 1; i++)
+            in[i] = (char)('a' + i % 26);
+        in[n - 1] = '\n';
+        wsd_outframer_init(&f, 0);
+        o = wsd_outframer_encode(&f, (const uint8_t *)in, n, 0, out);
+        ok(o == 10 + n - 1 && out[0] == 0x81 && out[1] == 127 && out[8] == (uint8_t)((n - 1) >> 8) &&
+               out[9] == (uint8_t)(n - 1) && memcmp(out + 10, in, n - 1) == 0,
+           "70000-byte ASCII line: one frame with a 64-bit length");
+        free(in);
+        free(out);
+    }
+    {
         static const char *const w[] = { "a", "b" };
         check_msgs("\"a\\nb\\n\"", "a\nb\n", 4, w, 2);
     }
