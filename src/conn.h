@@ -79,7 +79,6 @@ typedef struct conn {
     char id[24];
     char remote_ip[64];
     int remote_port;             /* -1 for a Unix socket peer */
-    struct sockaddr_storage peer;
     char *remote_host;           /* --reverselookup's answer, else NULL */
     char *assoc;                 /* "url:'…' id:'…' remote:'…' command:'…' origin:'…'" */
 
@@ -136,12 +135,12 @@ typedef struct conn {
     char *tagline[2];
     size_t taglen[2];
 
-    uv_timer_t ptimer;           /* --pingms */
+    uv_timer_t *ptimer;          /* --pingms (allocated only then) */
     int ptimer_on;
     uint64_t last_seen;          /* loop time of the last bytes from the client */
 
     void *serve;                 /* plain-HTTP state, owned by httpserve.c (NULL if none) */
-    wsd_route route;             /* --dir: the script of this connection */
+    wsd_route *route;            /* --dir: the script of this connection, else NULL */
 
     uv_getnameinfo_t *ni;        /* --reverselookup, only while it runs (1.3 KiB) */
     int lookup_pending;

@@ -35,8 +35,12 @@
 #include "util.h"
 
 /* Worst case, the arena holds the target, a copy of its path part and every
- * header name and value with a NUL each: less than twice the head. */
+ * header name and value with a NUL each: less than twice the head. It starts
+ * small and doubles up to that (a browser's handshake fits in 1 KiB): a
+ * fixed 32 KiB per connection in its handshake cost RSS through heap
+ * fragmentation (docs/performance.md). */
 #define ARENA_CAP (2 * WSD_HTTP_MAX_HEAD + 64)
+#define ARENA_FIRST 1024
 
 enum { ST_RUNNING, ST_DONE, ST_ERROR };
 enum { EL_NONE, EL_URL, EL_FIELD, EL_AFTER_FIELD, EL_VALUE };
@@ -46,7 +50,7 @@ struct wsd_http_parser {
     llhttp_settings_t settings;
     wsd_request req;
     char *arena;
-    size_t alen;
+    size_t alen, acap;
 
     int state;
     int status;
@@ -71,10 +75,46 @@ static int fail(wsd_http_parser *p, int status, const char *text)
     return HPE_USER;
 }
 
+/* Moves a pointer into the old arena to the same offset in the new one. */
+static void rebase(const char **ptr, uintptr_t old, size_t oldcap, char *arena)
+{
+    uintptr_t v = (uintptr_t)*ptr;
+    if (*ptr && v - old < oldcap)
+        *ptr = arena + (v - old);
+}
+
+/* Makes room for k more bytes (up to ARENA_CAP), keeping every pointer the
+ * request holds into the arena valid. */
+static void arena_reserve(wsd_http_parser *p, size_t k)
+{
+    size_t cap = p->acap, i;
+    uintptr_t old = (uintptr_t)p->arena;
+    wsd_request *r = &p->req;
+
+    if (k <= cap - p->alen || cap == ARENA_CAP)
+        return;
+    while (cap - p->alen < k && cap < ARENA_CAP)
+        cap = cap * 2 > ARENA_CAP ? ARENA_CAP : cap * 2;
+    p->arena = xrealloc(p->arena, cap);
+    if ((uintptr_t)p->arena != old) {
+        rebase(&r->target, old, p->acap, p->arena);
+        rebase(&r->path, old, p->acap, p->arena);
+        rebase(&r->query, old, p->acap, p->arena);
+        for (i = 0; i < r->nheaders; i++) {
+            rebase(&r->headers[i].name, old, p->acap, p->arena);
+            rebase(&r->headers[i].value, old, p->acap, p->arena);
+        }
+        if (r->nheaders < WSD_HTTP_MAX_HEADERS)
+            rebase(&r->headers[r->nheaders].name, old, p->acap, p->arena);  /* being built */
+    }
+    p->acap = cap;
+}
+
 static int arena_put(wsd_http_parser *p, const char *s, size_t n)
 {
     if (n > ARENA_CAP - p->alen)
         return -1;
+    arena_reserve(p, n);
     memcpy(p->arena + p->alen, s, n);
     p->alen += n;
     return 0;
@@ -126,6 +166,9 @@ static int url_finish(wsd_http_parser *p)
         p->el_start = p->alen;
     }
     n = p->alen - p->el_start;
+    /* room for the NUL and a copy of the path now: the pointers below
+     * must not move */
+    arena_reserve(p, n + 2 <= ARENA_CAP - p->alen ? n + 2 : ARENA_CAP - p->alen);
     if (arena_nul(p) < 0)
         return fail(p, 431, "request header fields too large");
     p->el = EL_NONE;
@@ -283,6 +326,7 @@ static int on_header_value_complete(llhttp_t *ll)
     p->alen = p->el_start + n;
     if (arena_nul(p) < 0)
         return fail(p, 431, "request header fields too large");
+    v = p->arena + p->el_start;     /* the NUL may have moved the arena */
     h->value = v;
     h->value_len = n;
     p->req.nheaders++;
@@ -323,7 +367,8 @@ static int on_headers_complete(llhttp_t *ll)
 wsd_http_parser *wsd_http_parser_new(void)
 {
     wsd_http_parser *p = xcalloc(1, sizeof *p);
-    p->arena = xmalloc(ARENA_CAP);
+    p->arena = xmalloc(ARENA_FIRST);
+    p->acap = ARENA_FIRST;
     llhttp_settings_init(&p->settings);
     p->settings.on_url = on_url;
     p->settings.on_url_complete = on_url_complete;

@@ -90,9 +90,19 @@ static void alloc_read(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = READ_SIZE;
 }
 
-/* The child's stdout is read into one buffer for the whole loop: the read
- * callback turns it into frames before it returns and keeps nothing. */
+/* The child's stdout and the client socket are each read into one buffer
+ * for the whole loop: their read callbacks consume the bytes (frames out,
+ * or copies of what must wait) before they return, and keep no pointer. */
 static char out_read_buf[READ_SIZE];
+static char tcp_read_buf[READ_SIZE];
+
+static void alloc_tcp_read(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    buf->base = tcp_read_buf;
+    buf->len = sizeof tcp_read_buf;
+}
 
 static void alloc_out_read(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
@@ -347,7 +357,7 @@ static void conn_close_tcp(conn *c)
     close_handle(c, (uv_handle_t *)&c->timer);
     if (c->ptimer_on) {
         c->ptimer_on = 0;
-        close_handle(c, (uv_handle_t *)&c->ptimer);
+        close_handle(c, (uv_handle_t *)c->ptimer);
     }
     if (c->http) {
         wsd_http_parser_free(c->http);
@@ -393,7 +403,11 @@ static void conn_maybe_free(conn *c)
     wsd_pmd_free(&c->pmd);
     if (c->tls)
         wsd_tls_free(c->tls);
-    wsd_route_free(&c->route);
+    if (c->route) {
+        wsd_route_free(c->route);
+        free(c->route);
+    }
+    free(c->ptimer);
     free(c);
     if (srv->shutting_down && !srv->conns) {
         uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -958,7 +972,7 @@ static void resume_input(conn *c)
     if (c->tcp_paused && !c->tcp_closing && c->inq_len + c->infl_len < IN_LOW) {
         c->tcp_paused = 0;
         uv_timer_stop(&c->timer);
-        uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);
+        uv_read_start(&c->sock.stream, alloc_tcp_read, on_tcp_read);
     }
 }
 
@@ -1215,7 +1229,7 @@ static char *make_assoc(conn *c, const wsd_request *r)
     const wsd_http_header *origin = wsd_http_get(r, "Origin");
     char url[1024], org[512], hostbuf[300], cmd[1024];
     wsd_str a, lo;
-    const char *command = c->route.real ? c->route.real : cfg->command ? cfg->command : "";
+    const char *command = c->route ? c->route->real : cfg->command ? cfg->command : "";
 
     wsd_log_escape(hostbuf, sizeof hostbuf, host ? host->value : "", host ? host->value_len : 0);
     wsd_log_escape(url, sizeof url, r->target, r->target_len);
@@ -1254,8 +1268,8 @@ static int spawn_child(conn *c, const wsd_request *r)
     ei.remote_port = c->remote_port;
     ei.remote_host = c->remote_host ? c->remote_host : c->remote_ip;
     ei.unique_id = c->id;
-    ei.script_name = c->route.real ? c->route.script_name : "/";
-    ei.path_info = c->route.real ? c->route.path_info : path_info;
+    ei.script_name = c->route ? c->route->script_name : "/";
+    ei.path_info = c->route ? c->route->path_info : path_info;
     ei.https = c->tls != NULL;
     ei.subprotocol = c->subprotocol;
     env = wsd_env_build(&ei);
@@ -1269,13 +1283,13 @@ static int spawn_child(conn *c, const wsd_request *r)
     opt.fds[0] = fds[0][0];
     opt.fds[1] = fds[1][1];
     opt.fds[2] = fds[2][1];
-    if (c->route.real) {
+    if (c->route) {
         /* --dir: argv = the script's path under DIR, no arguments (websocketd) */
         /* the path as requested (symlinks kept, checked to resolve inside
          * DIR): a script's $0 is the path it was executed by, as websocketd */
-        dir_argv[0] = c->route.file;
+        dir_argv[0] = c->route->file;
         dir_argv[1] = NULL;
-        opt.file = c->route.file;
+        opt.file = c->route->file;
         opt.argv = dir_argv;
     } else {
         opt.file = cfg->command_path;
@@ -1396,9 +1410,11 @@ static int route_script(conn *c, const wsd_request *r)
             conn_close_tcp(c);
         wsd_str_free(&v);
         free(loc);
-    } else if (wsd_route_script(cfg->dir, decoded, &c->route) != WSD_ROUTE_FOUND) {
-        wsd_route_free(&c->route);
-        memset(&c->route, 0, sizeof c->route);
+    } else if (c->route = xcalloc(1, sizeof *c->route),
+               wsd_route_script(cfg->dir, decoded, c->route) != WSD_ROUTE_FOUND) {
+        wsd_route_free(c->route);
+        free(c->route);
+        c->route = NULL;
         wsd_log(WSD_LOG_ACCESS, "session", c->assoc, "NOT FOUND: script not found");
         http_respond(c, 404, "404 Not Found\n", 0);
     } else {
@@ -1480,9 +1496,13 @@ static void handshake(conn *c, const char *rest, size_t nrest)
     if (cfg->reverselookup && !c->is_unix) {
         /* getnameinfo in libuv's thread pool: the loop never blocks on DNS.
          * The client's reads pause meanwhile; the handshake timer bounds it. */
+        struct sockaddr_storage peer;
+        int plen = sizeof peer;
         c->ni = xmalloc(sizeof *c->ni);
         c->ni->data = c;
-        if (uv_getnameinfo(srv->loop, c->ni, on_lookup, (struct sockaddr *)&c->peer,
+        memset(&peer, 0, sizeof peer);
+        if (uv_tcp_getpeername(&c->sock.tcp, (struct sockaddr *)&peer, &plen) == 0 &&
+            uv_getnameinfo(srv->loop, c->ni, on_lookup, (struct sockaddr *)&peer,   /* copied */
                            NI_NAMEREQD) == 0) {
             c->lookup_pending = 1;
             uv_read_stop(&c->sock.stream);
@@ -1561,7 +1581,7 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
     rc = spawn_child(c, r);
     if (rc != 0) {
         wsd_log(WSD_LOG_ERROR, "process", c->assoc, "Could not launch process %s (%s)",
-                c->route.real ? c->route.real : cfg->command_path, wsd_spawn_strerror(rc));
+                c->route ? c->route->real : cfg->command_path, wsd_spawn_strerror(rc));
         http_respond(c, 500, "500 Internal Server Error: could not launch the program\n", 0);
         return;
     }
@@ -1597,17 +1617,18 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
     uv_read_start((uv_stream_t *)&c->out, alloc_out_read, on_out_read);
     uv_read_start((uv_stream_t *)&c->err, alloc_read, on_err_read);
     if (c->lookup_pending == 0)
-        uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);  /* idempotent */
+        uv_read_start(&c->sock.stream, alloc_tcp_read, on_tcp_read);  /* idempotent */
     /* the loop's cached time predates this iteration's spawn (which can be
      * slow): refresh it, or the first ping tick may find the client silent */
     uv_update_time(srv->loop);
     c->last_seen = uv_now(srv->loop);
     if (cfg->pingms > 0) {
-        uv_timer_init(srv->loop, &c->ptimer);
-        c->ptimer.data = c;
+        c->ptimer = xmalloc(sizeof *c->ptimer);
+        uv_timer_init(srv->loop, c->ptimer);
+        c->ptimer->data = c;
         c->handles++;
         c->ptimer_on = 1;
-        uv_timer_start(&c->ptimer, on_ping_timer, (uint64_t)cfg->pingms, (uint64_t)cfg->pingms);
+        uv_timer_start(c->ptimer, on_ping_timer, (uint64_t)cfg->pingms, (uint64_t)cfg->pingms);
     }
     if (nrest > 0) {
         /* frames pipelined behind the handshake: not lost */
@@ -1729,28 +1750,22 @@ static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     conn *c = s->data;
 
-    if (nread == 0) {
-        free(buf->base);
+    if (nread == 0)
         return;
-    }
     if (nread < 0) {
-        free(buf->base);
         client_gone(c, nread);
         return;
     }
     c->last_seen = uv_now(c->srv->loop);
     if (c->tls) {
         if (wsd_tls_feed(c->tls, buf->base, (size_t)nread) != WSD_TLS_OK) {
-            free(buf->base);
             conn_close_tcp(c);
             return;
         }
-        free(buf->base);
         tls_pump(c);
         return;
     }
     dispatch(c, buf->base, nread);
-    free(buf->base);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -1824,7 +1839,7 @@ void wsd__http_next(conn *c, const char *rest, size_t n)
         timer_start(c, HANDSHAKE_TIMEOUT_MS);
     else
         uv_timer_start(&c->timer, on_keepalive_timer, HANDSHAKE_TIMEOUT_MS, 0);
-    uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);  /* if httpserve.c paused it */
+    uv_read_start(&c->sock.stream, alloc_tcp_read, on_tcp_read);  /* if httpserve.c paused it */
     if (n > 0) {
         char *copy = xmalloc(n);
         memcpy(copy, rest, n);
@@ -1840,7 +1855,7 @@ void wsd__read(conn *c, int on)
         return;
     c->serve_hold = !on;
     if (on) {
-        uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);
+        uv_read_start(&c->sock.stream, alloc_tcp_read, on_tcp_read);
         if (c->tls)
             tls_pump(c);   /* plaintext already decrypted and waiting */
     } else {
@@ -1892,7 +1907,6 @@ static void peer_name(conn *c)
         uv_ip4_name(a, c->remote_ip, sizeof c->remote_ip);
         c->remote_port = ntohs(a->sin_port);
     }
-    memcpy(&c->peer, &ss, sizeof ss);
 }
 
 static void on_connection(uv_stream_t *l, int status)
@@ -1937,7 +1951,7 @@ static void on_connection(uv_stream_t *l, int status)
     c->http = wsd_http_parser_new();
     c->state = ST_HTTP;
     timer_start(c, HANDSHAKE_TIMEOUT_MS);
-    uv_read_start(&c->sock.stream, alloc_read, on_tcp_read);
+    uv_read_start(&c->sock.stream, alloc_tcp_read, on_tcp_read);
 }
 
 /* ------------------------------------------------------------- shutdown */

@@ -473,6 +473,51 @@ static void test_limits(void)
     expect_error("MAX_HEADERS + a line without a colon", buf, n, 400, "invalid header");
 }
 
+/* The arena starts at 1 KiB and grows: heads that cross 1, 2, 4, 8 KiB,
+ * split at every offset, keep every string intact (pointers taken before a
+ * growth must follow the arena). */
+static void test_arena_growth(void)
+{
+    static char buf[WSD_HTTP_MAX_HEAD];
+    size_t sizes[] = { 900, 1100, 2100, 5000, 9000 }, k;
+
+    for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = 0, i, nh = 0;
+        char name[64];
+        result r;
+        /* a long target with a query, then headers of growing length */
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "GET /p");
+        for (i = 0; i < sizes[k] / 8; i++)
+            buf[n++] = (char)('a' + i % 26);
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "?q=%zu HTTP/1.1\r\nHost: h\r\n", k);
+        while (n < sizes[k] + sizes[k] / 8) {
+            size_t vl = 10 + (nh * 37) % 300, j;
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "X-H%zu: ", nh);
+            for (j = 0; j < vl; j++)
+                buf[n++] = (char)('A' + (nh + j) % 26);
+            buf[n++] = '\r';
+            buf[n++] = '\n';
+            nh++;
+        }
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "\r\nrest");
+        snprintf(name, sizeof name, "arena growth, %zu-byte head", n - 4);
+        expect_done(name, buf, n, "rest", 4, &r);
+        if (r.rc == WSD_HTTP_DONE) {
+            int good = r.nheaders == nh + 1 && r.target_len == sizes[k] / 8 + 2 + 4 + (k >= 10) &&
+                       r.path && strlen(r.path) == sizes[k] / 8 + 2 && r.query &&
+                       strncmp(r.query, "q=", 2) == 0;
+            for (i = 1; good && i < r.nheaders; i++) {
+                size_t vl = 10 + ((i - 1) * 37) % 300, j;
+                good = r.value_lens[i] == vl && strlen(r.values[i]) == vl;
+                for (j = 0; good && j < vl; j++)
+                    good = r.values[i][j] == (char)('A' + (i - 1 + j) % 26);
+            }
+            ok(good, "%s: target, path, query and every header value intact", name);
+        }
+        result_free(&r);
+    }
+}
+
 static void test_errors(void)
 {
     expect_error("obs-fold", S("GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n"), 400, NULL);
@@ -598,6 +643,7 @@ int main(void)
     test_chromium();
     test_plain();
     test_limits();
+    test_arena_growth();
     test_errors();
     test_api();
     test_url_decode();
