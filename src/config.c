@@ -86,8 +86,8 @@ static const struct flagdef flags[F_COUNT] = {
         "Log level, one of: debug, trace, access, info, error, fatal"},
     [F_LOSSLESS]      = {"lossless", FT_BOOL, 1, NULL, 0,
         "Lossless message mode: each message is a record \"text|binary LEN\\n<payload>\\n\" on stdin/stdout"},
-    [F_MAXFORKS]      = {"maxforks", FT_INT, 1, "1024", 0,
-        "Max forks, zero or negative means unlimited"},
+    [F_MAXFORKS]      = {"maxforks", FT_INT, 1, NULL, 0,
+        "Max forks, zero or negative means unlimited (default: as many as the open-files limit allows)"},
     [F_MAXFRAMESIZE]  = {"maxframesize", FT_UINT, 1, "1048576", U64,
         "Max inbound WebSocket message size in bytes (0 = unlimited)"},
     [F_ORIGIN]        = {"origin", FT_STRING, 1, NULL, 0,
@@ -686,7 +686,8 @@ static const char long_help[] =
     "                                 When maxforks reached the server will be\n"
     "                                 rejecting requests that require executing\n"
     "                                 another process (unlimited when 0 or negative).\n"
-    "                                 Default: 1024\n"
+    "                                 Default: as many as the open-files limit\n"
+    "                                 allows (4 descriptors each)\n"
     "\n"
     "  --closems=milliseconds         Specifies additional time process needs to gracefully\n"
     "                                 finish before wsd will send termination signals\n"
@@ -1271,6 +1272,7 @@ static int configure(wsd_config *c, rawflags *rf, int argc, char **argv, int fir
     c->binary = rf->b[F_BINARY];
     c->reverselookup = rf->b[F_REVERSELOOKUP];
     c->maxforks = rf->pos[F_MAXFORKS] ? clamp_long(rf->i[F_MAXFORKS]) : 1024;
+    c->maxforks_auto = !rf->pos[F_MAXFORKS];
     c->closems = (unsigned long)rf->u[F_CLOSEMS];
     c->origin = dup_nonempty(sval(rf, F_ORIGIN));
     c->sameorigin = rf->b[F_SAMEORIGIN];
@@ -1317,6 +1319,7 @@ int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err)
     memset(c, 0, sizeof *c);
     c->port = 80;
     c->maxforks = 1024;
+    c->maxforks_auto = 1;
     c->loglevel = WSD_LOG_ACCESS;
     c->maxframesize = 1048576;
 

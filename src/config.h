@@ -51,7 +51,8 @@ typedef struct wsd_config {
     char **passenv_values;
     size_t npassenv_values;
 
-    long maxforks;            /* default 1024; <= 0 = unlimited */
+    long maxforks;            /* <= 0 = unlimited; see maxforks_auto */
+    int maxforks_auto;        /* not given: the server derives it from RLIMIT_NOFILE */
     unsigned long closems;    /* added to each kill-escalation step */
     char *origin;             /* raw --origin list, NULL if none */
     int sameorigin;

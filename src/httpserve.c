@@ -1209,14 +1209,13 @@ fail:
 static void serve_cgi(conn *c, serve *s, const wsd_request *r, const wsd_route *rt,
                       const char *rest, size_t nrest)
 {
-    const wsd_config *cfg = c->srv->cfg;
     const wsd_http_header *te = wsd_http_get(r, "Transfer-Encoding");
     const wsd_http_header *expect = wsd_http_get(r, "Expect");
     cgi_run *g;
     int rc;
 
     s->keep_alive = 0;            /* the body ends with the connection */
-    if (cfg->maxforks > 0 && c->srv->nforks >= cfg->maxforks) {
+    if (c->srv->maxforks > 0 && c->srv->nforks >= c->srv->maxforks) {
         wsd_log(WSD_LOG_ERROR, "http", c->assoc,
                 "Fork not allowed since maxforks amount has been reached. CGI was not run.");
         respond_text(c, s, r, 429, "429 Too Many Requests\n");

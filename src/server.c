@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -2136,6 +2137,22 @@ static int listen_unix(server *srv, const char *path)
     return 0;
 }
 
+/* --maxforks, or when not given, as many programs as the open-files limit
+ * can hold (a socket and three pipes each, 64 descriptors kept for wsd),
+ * so that the connection past the limit gets a clean 429 rather than a 500
+ * or a reset when a descriptor cannot be had (redis sizes maxclients from
+ * the same limit). */
+static long server_maxforks(const wsd_config *cfg)
+{
+    struct rlimit rl;
+
+    if (!cfg->maxforks_auto)
+        return cfg->maxforks;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 0;
+    return rl.rlim_cur > 64 + 4 ? (long)((rl.rlim_cur - 64) / 4) : 1;
+}
+
 static int worker_run(const wsd_config *cfg, int worker, int nworkers)
 {
     server srv;
@@ -2150,7 +2167,8 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
     srv.worker = worker;
     srv.nworkers = nworkers;
     /* --maxforks is the whole server's: each worker takes its share */
-    srv.maxforks = cfg->maxforks > 0 ? (cfg->maxforks + nworkers - 1) / nworkers : 0;
+    srv.maxforks = server_maxforks(cfg);
+    srv.maxforks = srv.maxforks > 0 ? (srv.maxforks + nworkers - 1) / nworkers : 0;
     if (worker > 0 && wsd_log_min < WSD_LOG_ERROR) {
         /* worker 0 alone announces the start-up; errors still show */
         startup_log_min = wsd_log_min;

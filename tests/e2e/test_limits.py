@@ -87,3 +87,38 @@ def test_50_concurrent_clients_echo(wsd):
     assert all(results), f"{results.count(False)} clients got wrong echoes"
     assert time.monotonic() - t0 < 40
     srv.wait_no_children(5.0)
+
+
+@pytest.mark.deliberate
+def test_maxforks_default_follows_open_files_limit(any_server, tmp_path):
+    """No --maxforks: wsd allows as many programs as its open-files limit can
+    hold ((limit - 64) / 4: a socket and three pipes each), and the next
+    connection gets a clean 429 rather than a 500 or a reset when a
+    descriptor runs out. Hard limit 100 here: 9 programs."""
+    from conftest import WSD_BIN, IS_WEBSOCKETD
+    if IS_WEBSOCKETD:
+        pytest.skip("wsd's default")
+    wrap = tmp_path / "small-wsd"
+    wrap.write_text(
+        "#!/usr/bin/python3\n"
+        "import os, resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (100, 100))\n"
+        f"os.execv({str(WSD_BIN)!r}, [{str(WSD_BIN)!r}] + sys.argv[1:])\n")
+    wrap.chmod(0o755)
+    srv = any_server(wrap, "/bin/cat")
+    clients = []
+    for i in range(9):
+        c = RawClient(srv.port)
+        c.handshake()
+        c.send_text(f"m{i}")
+        assert c.recv_text() == f"m{i}"
+        clients.append(c)
+    r = raw_request(srv.port, upgrade_request(srv.port), timeout=2.0)
+    assert r.status == 429, (r.status, r.body)
+    # every one of the nine still answers
+    for i, c in enumerate(clients):
+        c.send_text(f"again{i}")
+        assert c.recv_text() == f"again{i}"
+    for c in clients:
+        c.send_close(1000)
+        c.expect_close()

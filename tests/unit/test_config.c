@@ -149,7 +149,7 @@ static void test_no_args_and_help(void)
             "  -devconsole\n", "  -dir string\n", "  -header value\n", "  -header-http value\n",
             "  -header-ws value\n", "  -license\n", "  -loglevel string\n",
             "\tLog level, one of: debug, trace, access, info, error, fatal (default \"access\")\n",
-            "  -maxforks int\n", " (default 1024)\n", "  -maxframesize uint\n",
+            "  -maxforks int\n", "(default: as many as the open-files limit allows)\n", "  -maxframesize uint\n",
             " (default 1048576)\n", "  -origin string\n", "  -passenv string\n",
             "(default \"PATH,LD_LIBRARY_PATH\")\n", "  -passstderr\n", "  -pingms uint\n",
             "  -port int\n", "  -redirport int\n", "  -reverselookup\n", "  -sameorigin\n",
@@ -158,7 +158,7 @@ static void test_no_args_and_help(void)
             "not supported by this build yet",
             "\nwsd " WSD_VERSION "\n\nwsd is a command line tool",
             "--unixsocket=PATH", "--sslca=FILE", "--pingms=", "--maxframesize=",
-            "--passstderr", "Default: 1024", "Default: 1048576", "Default: PATH,LD_LIBRARY_PATH",
+            "--passstderr", "Default: as many as the open-files limit", "Default: 1048576", "Default: PATH,LD_LIBRARY_PATH",
             "wsd --license",
         };
         size_t i;
@@ -453,7 +453,7 @@ static void test_defaults(void)
     is_int(r.rc, -1, "COMMAND only: runs");
     is_int(r.c.port, 80, "port default 80");
     is_int((long)r.c.naddresses, 0, "no addresses");
-    is_int(r.c.maxforks, 1024, "maxforks default 1024");
+    is_int(r.c.maxforks_auto, 1, "maxforks not given: derived from the open-files limit");
     is_int(r.c.loglevel, WSD_LOG_ACCESS, "loglevel default access");
     is_int(r.c.closems, 0, "closems 0");
     is_int(r.c.pingms, 0, "pingms 0");
@@ -467,6 +467,7 @@ static void test_defaults(void)
 
     r = RUN("--maxforks=0", "--loglevel=none", "/bin/sh");
     is_int(r.c.maxforks, 0, "--maxforks=0 kept (unlimited)");
+    is_int(r.c.maxforks_auto, 0, "--maxforks given: not derived");
     is_int(r.c.loglevel, WSD_LOG_NONE, "--loglevel=none");
     res_free(&r);
     r = RUN("--maxforks=-3", "/bin/sh");
