@@ -121,6 +121,7 @@ typedef struct conn {
      * buffer of the one uv_write in flight. */
     char *inq;
     size_t inq_len, inq_cap;
+    int inq_lent;                /* inq is the loop's gather buffer, for one ws_feed */
     char *infl;
     size_t infl_len;
     int in_writing;

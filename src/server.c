@@ -63,6 +63,8 @@ static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void on_err_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void stdin_flush(conn *c);
+static void stdin_finish(conn *c);
+static void inq_drop(conn *c);
 static void resume_input(conn *c);
 static void tls_pump(conn *c);
 
@@ -214,6 +216,7 @@ static void raw_write(conn *c, char *buf, size_t off, size_t len, int after)
     if (uv_write(&w->req, &c->sock.stream, &b, 1, on_tcp_written) != 0) {
         free(buf);
         free(w);
+        proc_terminate(c);
         conn_close_tcp(c);
     }
 }
@@ -285,6 +288,10 @@ static void send_frames_from(conn *c, const uint8_t *p, size_t n)
         if (w == (int)n)
             return;
         if (w < 0 && w != UV_EAGAIN) {
+            /* as a failed uv_write (on_tcp_written): the client is gone */
+            wsd_log(WSD_LOG_DEBUG, "websocket", c->assoc, "write to client failed: %s",
+                    uv_strerror(w));
+            proc_terminate(c);
             conn_close_tcp(c);
             return;
         }
@@ -390,7 +397,7 @@ static void conn_maybe_free(conn *c)
     if (c->serve)
         wsd_serve_free(c);
     free(c->assoc);
-    free(c->inq);
+    inq_drop(c);
     free(c->infl);
     free(c->errline);
     free(c->tagline[0]);
@@ -490,6 +497,80 @@ static char *exact_copy(const uint8_t *p, size_t n)
     return f;
 }
 
+/* The gather buffer: what one client read decodes for a child's stdin is
+ * collected here (lent to the connection as its inq for the one ws_feed)
+ * and written with one write(2); only what the pipe does not take is
+ * copied into memory of the connection's own. Growing a per-connection
+ * queue by doubling for every read cost 11% of wsd's time at 4 KiB
+ * messages (docs/performance.md, finding 1b). */
+#define GATHER_SIZE (2 * READ_SIZE)
+static char *gather_buf;
+static int gather_lent;
+
+static void inq_lend(conn *c)
+{
+    if (gather_lent || c->inq || c->in_writing || !c->in_open)
+        return;
+    if (!gather_buf)
+        gather_buf = xmalloc(GATHER_SIZE);
+    c->inq = gather_buf;
+    c->inq_len = 0;
+    c->inq_cap = GATHER_SIZE;
+    c->inq_lent = 1;
+    gather_lent = 1;
+}
+
+static void inq_drop(conn *c)
+{
+    if (c->inq_lent) {
+        c->inq_lent = 0;
+        gather_lent = 0;
+    } else {
+        free(c->inq);
+    }
+    c->inq = NULL;
+    c->inq_len = c->inq_cap = 0;
+}
+
+static void close_stdin(conn *c);
+
+/* Gives the gather buffer back: writes what the pipe takes now and keeps a
+ * copy of the rest as the connection's queue. */
+static void inq_return(conn *c)
+{
+    char *g = c->inq;
+    size_t len = c->inq_len;
+
+    c->inq = NULL;
+    c->inq_len = c->inq_cap = 0;
+    c->inq_lent = 0;
+    gather_lent = 0;
+    if (len == 0 || (!c->in_open && !c->in_closing))
+        return;
+    if (!c->in_writing) {
+        uv_buf_t b = uv_buf_init(g, (unsigned)len);
+        int w = uv_try_write((uv_stream_t *)&c->in, &b, 1);
+        if (w == (int)len)
+            return;
+        if (w < 0 && w != UV_EAGAIN) {
+            wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Write to stdin failed: %s",
+                    uv_strerror(w));
+            if (c->in_open)
+                close_stdin(c);
+            else
+                stdin_finish(c);
+            return;
+        }
+        if (w > 0) {
+            g += w;
+            len -= (size_t)w;
+        }
+    }
+    c->inq = xmalloc(len);
+    memcpy(c->inq, g, len);
+    c->inq_len = c->inq_cap = len;
+}
+
 /* Closes the stdin pipe for good (the queue is written or abandoned). */
 static void stdin_finish(conn *c)
 {
@@ -497,9 +578,7 @@ static void stdin_finish(conn *c)
         c->in_closing = 0;
         close_handle(c, (uv_handle_t *)&c->in);
     }
-    free(c->inq);
-    c->inq = NULL;
-    c->inq_len = c->inq_cap = 0;
+    inq_drop(c);
 }
 
 /* Everything the child will ever send has been read: stdout at EOF, and
@@ -875,6 +954,8 @@ static void on_stdin_written(uv_write_t *req, int status)
  * when the queue has drained below IN_LOW. */
 static void stdin_flush(conn *c)
 {
+    if (c->inq_lent)
+        inq_return(c);
     if (!c->in_open && !c->in_closing)
         return;
     if (!c->in_writing && c->inq_len > 0) {
@@ -924,7 +1005,15 @@ static void stdin_write(conn *c, const uint8_t *p, size_t n)
         size_t cap = c->inq_cap ? c->inq_cap : 4096;
         while (cap < c->inq_len + n)
             cap *= 2;
-        c->inq = xrealloc(c->inq, cap);
+        if (c->inq_lent) {         /* outgrew the gather buffer: own memory */
+            char *q = xmalloc(cap);
+            memcpy(q, c->inq, c->inq_len);
+            c->inq = q;
+            c->inq_lent = 0;
+            gather_lent = 0;
+        } else {
+            c->inq = xrealloc(c->inq, cap);
+        }
         c->inq_cap = cap;
     }
     memcpy(c->inq + c->inq_len, p, n);
@@ -1133,6 +1222,8 @@ static void ws_feed_all(conn *c, uint8_t *p, size_t n);
  * one write per chunk (measured: 1.9 pipe writes per echoed message before). */
 static void ws_feed(conn *c, uint8_t *p, size_t n)
 {
+    if (c->batching == 0)
+        inq_lend(c);
     c->batching++;
     ws_feed_all(c, p, n);
     if (--c->batching == 0)

@@ -194,6 +194,38 @@ def test_child_not_reading_stdin_keeps_output_flowing(wsd):
     assert wait_gone(child, 3.0), "non-reading child leaked after the client left"
 
 
+def test_client_reset_seen_by_a_write_ends_the_child(wsd):
+    """The client resets the connection while wsd has stopped reading it
+    (the child does not read its stdin): whichever notices first, the
+    hang-up poll (every 200 ms) or the next write of the child's output (a
+    tick every 10 ms, so the write usually wins), the child must be ended. A write that failed used to close the
+    connection and leave the child running (found by the test above, about
+    one run in two)."""
+    import struct
+    for _ in range(4):
+        srv = wsd(CHILD, "no-read", "10")
+        c = RawClient(srv.port, timeout=5)
+        c.handshake()
+        assert c.recv_text().startswith("tick")
+        child = srv.wait_children(1)[0]
+        pending = b"".join(build_frame(OP_TEXT, b"z" * 65536) for _ in range(8))
+        c.sock.setblocking(False)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            try:
+                if pending:
+                    pending = pending[c.sock.send(pending):]
+            except BlockingIOError:
+                pass
+            try:
+                c.sock.recv(65536)     # keep taking the ticks: nothing queued in wsd
+            except BlockingIOError:
+                time.sleep(0.005)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.sock.close()                 # RST
+        assert wait_gone(child, 3.0), "child left running after the client reset"
+
+
 @pytest.mark.deliberate
 @pytest.mark.timeout(40)
 def test_slow_client_bounded_memory_and_child_paused(wsd, tmp_path):

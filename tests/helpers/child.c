@@ -214,12 +214,12 @@ static int mode_flood(long long bytes, const char *file)
     return 0;
 }
 
-static int mode_no_read(void)
+static int mode_no_read(long ms)
 {
     int i;
     for (i = 0;; i++) {
         outf("tick %d\n", i);
-        sleep_ms(100);
+        sleep_ms(ms);
     }
     return 0;
 }
@@ -404,7 +404,7 @@ int main(int argc, char **argv)
     if (!strcmp(m, "flood") && argc >= 4)
         return mode_flood(atoll(argv[2]), argv[3]);
     if (!strcmp(m, "no-read"))
-        return mode_no_read();
+        return mode_no_read(argc >= 3 ? atol(argv[2]) : 100);
     if (!strcmp(m, "stderr-long") && argc >= 3)
         return mode_stderr_long(atol(argv[2]));
     if (!strcmp(m, "stderr"))
