@@ -56,6 +56,8 @@ static struct {
     double warmup;      /* seconds before measuring (connect, echo) */
     long count;         /* connect: stop after this many (0: duration only) */
     int pid;            /* server pid, for /proc readings */
+    int pids[16];       /* --pid=P1,P2,...: a server of several processes */
+    int npids;          /* (wsd --workers): readings are their sums */
     double timeout;     /* hard deadline for setup phases and output mode */
     double settle;      /* idle: seconds between opening and measuring */
     double sample;      /* slowreader: seconds between RSS samples */
@@ -268,6 +270,49 @@ static int proc_cpu_ms(int pid, double *self, double *children)
         return -1;
     *self = (double)(v[0] + v[1]) * 1000.0 / tck;
     *children = (double)(v[2] + v[3]) * 1000.0 / tck;
+    return 0;
+}
+
+/* The server's readings: the sum over every process given with --pid. */
+static long srv_rss_kb(void)
+{
+    long sum = 0, v;
+    if (O.npids == 0)
+        return -1;
+    for (int i = 0; i < O.npids; i++) {
+        if ((v = proc_rss_kb(O.pids[i])) < 0)
+            return -1;
+        sum += v;
+    }
+    return sum;
+}
+
+static long srv_fds(void)
+{
+    long sum = 0, v;
+    if (O.npids == 0)
+        return -1;
+    for (int i = 0; i < O.npids; i++) {
+        if ((v = proc_fds(O.pids[i])) < 0)
+            return -1;
+        sum += v;
+    }
+    return sum;
+}
+
+static int srv_cpu_ms(double *self, double *children)
+{
+    double s = 0, c = 0, a, b;
+    if (O.npids == 0)
+        return -1;
+    for (int i = 0; i < O.npids; i++) {
+        if (proc_cpu_ms(O.pids[i], &a, &b) != 0)
+            return -1;
+        s += a;
+        c += b;
+    }
+    *self = s;
+    *children = c;
     return 0;
 }
 
@@ -1058,7 +1103,7 @@ static int mode_connect(void)
         double t = now();
         if (!measuring && t >= t_measure) {
             measuring = 1;
-            have_cpu = proc_cpu_ms(O.pid, &cpu0, &ccpu0) == 0;
+            have_cpu = srv_cpu_ms(&cpu0, &ccpu0) == 0;
             lg0 = self_cpu_s();
         }
         if (t >= t_end || (O.count > 0 && completed >= O.count) || t >= hard)
@@ -1082,7 +1127,7 @@ static int mode_connect(void)
         t_stop = t_end;
     stopping = 1;
     if (have_cpu)
-        have_cpu = proc_cpu_ms(O.pid, &cpu1, &ccpu1) == 0;
+        have_cpu = srv_cpu_ms(&cpu1, &ccpu1) == 0;
     lg1 = self_cpu_s();
     free_all(cs, O.conns);
     {
@@ -1236,7 +1281,7 @@ static int mode_output(void)
 static int mode_idle(void)
 {
     conn *cs = xcalloc((size_t)O.conns, sizeof *cs);
-    long rss00 = proc_rss_kb(O.pid), rss0, fd0, rss1, fd1, rss2, fd2, open, still = 0;
+    long rss00 = srv_rss_kb(), rss0, fd0, rss1, fd1, rss2, fd2, open, still = 0;
     double t0, t_open, settle_end, deadline;
 
     /* One connection first (opened, echoed, closed), so that what the server
@@ -1264,16 +1309,16 @@ static int mode_idle(void)
             loop_once(settle_end);
         n_opened = 0;
     }
-    rss0 = proc_rss_kb(O.pid);
-    fd0 = proc_fds(O.pid);
+    rss0 = srv_rss_kb();
+    fd0 = srv_fds();
     t0 = now();
     open = open_many(cs, O.conns, t0 + O.timeout);
     t_open = now() - t0;
     settle_end = now() + O.settle;
     while (now() < settle_end)
         loop_once(settle_end);
-    rss1 = proc_rss_kb(O.pid);
-    fd1 = proc_fds(O.pid);
+    rss1 = srv_rss_kb();
+    fd1 = srv_fds();
     for (int i = 0; i < O.conns; i++)
         still += cs[i].state == CS_OPEN;
     /* every connection must still answer */
@@ -1294,8 +1339,8 @@ static int mode_idle(void)
     settle_end = now() + (O.settle < 0.3 ? O.settle : 0.3);
     while (now() < settle_end)
         loop_once(settle_end);
-    rss2 = proc_rss_kb(O.pid);
-    fd2 = proc_fds(O.pid);
+    rss2 = srv_rss_kb();
+    fd2 = srv_fds();
     if (O.raw) {
         /* a raw connection is "open" once connect() returns, before the
          * floor may have accepted it and spawned its child: only the
@@ -1339,7 +1384,7 @@ static int mode_idle(void)
 static int mode_slow(void)
 {
     conn c;
-    long rss00 = proc_rss_kb(O.pid), rss0, first = -1, max = -1, last = -1, at1 = -1;
+    long rss00 = srv_rss_kb(), rss0, first = -1, max = -1, last = -1, at1 = -1;
     double t0, t, next, deadline;
     int ns = 0;
 
@@ -1360,7 +1405,7 @@ static int mode_slow(void)
     while (now() < deadline)
         loop_once(deadline);
     n_opened = 0;
-    rss0 = proc_rss_kb(O.pid);
+    rss0 = srv_rss_kb();
     free(c.w);
     memset(&c, 0, sizeof c);
     c.state = CS_IDLE;
@@ -1379,7 +1424,7 @@ static int mode_slow(void)
     next = t0;
     while ((t = now()) < t0 + O.duration) {
         if (t >= next) {
-            long r = proc_rss_kb(O.pid);
+            long r = srv_rss_kb();
             if (first < 0)
                 first = r;
             if (r > max)
@@ -1424,7 +1469,7 @@ static void usage(FILE *f)
         "                   repeat runs until D seconds have passed) [2]\n"
         "      --warmup=S   seconds before measuring (connect, echo) [0.3]\n"
         "  -n, --count=N    connect: stop after N connections; output: at most N runs\n"
-        "      --pid=PID    server pid (RSS, fds, CPU from /proc)\n"
+        "      --pid=PID[,PID...] server pid(s) (RSS, fds, CPU from /proc, summed)\n"
         "      --timeout=S  deadline for setup phases and output mode [60]\n"
         "      --settle=S   idle: wait before measuring [1]\n"
         "      --sample=S   slowreader: RSS sampling period [0.1]\n"
@@ -1466,7 +1511,19 @@ int main(int argc, char **argv)
         case 'd': O.duration = atof(optarg); break;
         case 'W': O.warmup = atof(optarg); break;
         case 'n': O.count = atol(optarg); break;
-        case 'P': O.pid = atoi(optarg); break;
+        case 'P': {
+            char *e = optarg;
+            O.npids = 0;
+            while (*e && O.npids < (int)(sizeof O.pids / sizeof O.pids[0])) {
+                O.pids[O.npids++] = (int)strtol(e, &e, 10);
+                if (*e == ',')
+                    e++;
+                else if (*e)
+                    die("--pid: a list of numbers separated by commas");
+            }
+            O.pid = O.npids ? O.pids[0] : 0;
+            break;
+        }
         case 'T': O.timeout = atof(optarg); break;
         case 'S': O.settle = atof(optarg); break;
         case 'A': O.sample = atof(optarg); break;

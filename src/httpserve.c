@@ -1244,7 +1244,10 @@ static void serve_cgi(conn *c, serve *s, const wsd_request *r, const wsd_route *
         wsd_log(WSD_LOG_ERROR, "cgi", c->assoc, "cgi: error running %s: %s", rt->file,
                 wsd_spawn_strerror(rc));
         g->head_sent = 1;
-        respond(c, s, r, 500, NULL, "", 0, NULL);
+        if (wsd_spawn_busy(rc))
+            respond_text(c, s, r, 503, "503 Service Unavailable: out of resources to start the program\n");
+        else
+            respond(c, s, r, 500, NULL, "", 0, NULL);
         return;
     }
     wsd_log(WSD_LOG_DEBUG, "cgi", c->assoc, "CGI process %d started", g->pgid);

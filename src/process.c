@@ -167,6 +167,11 @@ fail:
     _exit(127);
 }
 
+int wsd_spawn_busy(int rc)
+{
+    return rc == -EMFILE || rc == -ENFILE || rc == -EAGAIN || rc == -ENOMEM;
+}
+
 int wsd_spawn(wsd_child *ch, const wsd_spawn_options *o)
 {
     volatile int err = 0;

@@ -60,6 +60,10 @@ void wsd_spawn_shutdown(void);
  * failures are reported here, since vfork waits for the exec). */
 int wsd_spawn(wsd_child *ch, const wsd_spawn_options *o);
 
+/* 1 when a wsd_spawn/wsd_spawn_pipes error means the system is out of a
+ * resource for now (descriptors, processes, memory): answered 503, not 500. */
+int wsd_spawn_busy(int rc);
+
 /* The open-files limit children get (wsd's own at start-up, before main()
  * raised it). */
 void wsd_spawn_set_nofile(const struct rlimit *rl);

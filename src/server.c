@@ -1674,7 +1674,11 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
     if (rc != 0) {
         wsd_log(WSD_LOG_ERROR, "process", c->assoc, "Could not launch process %s (%s)",
                 c->route ? c->route->real : cfg->command_path, wsd_spawn_strerror(rc));
-        http_respond(c, 500, "500 Internal Server Error: could not launch the program\n", 0);
+        if (wsd_spawn_busy(rc))   /* a burst of connections still in their handshake can
+                                   * use the descriptors --maxforks left over */
+            http_respond(c, 503, "503 Service Unavailable: out of resources to start the program\n", 0);
+        else
+            http_respond(c, 500, "500 Internal Server Error: could not launch the program\n", 0);
         return;
     }
     {   /* associations gain the pid, as websocketd's */
@@ -2257,9 +2261,12 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
     srv.cfg = cfg;
     srv.worker = worker;
     srv.nworkers = nworkers;
-    /* --maxforks is the whole server's: each worker takes its share */
+    /* A --maxforks given is the whole server's: each worker takes its share.
+     * The default comes from the open-files limit, which is per process:
+     * each worker has all of it. */
     srv.maxforks = server_maxforks(cfg);
-    srv.maxforks = srv.maxforks > 0 ? (srv.maxforks + nworkers - 1) / nworkers : 0;
+    if (!cfg->maxforks_auto)
+        srv.maxforks = srv.maxforks > 0 ? (srv.maxforks + nworkers - 1) / nworkers : 0;
     if (worker > 0 && wsd_log_min < WSD_LOG_ERROR) {
         /* worker 0 alone announces the start-up; errors still show */
         startup_log_min = wsd_log_min;

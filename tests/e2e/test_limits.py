@@ -122,3 +122,92 @@ def test_maxforks_default_follows_open_files_limit(any_server, tmp_path):
     for c in clients:
         c.send_close(1000)
         c.expect_close()
+
+
+def _listeners_on(port):
+    want = ":%04X" % port
+    n = 0
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                for line in f.readlines()[1:]:
+                    p = line.split()
+                    n += p[1].endswith(want) and p[3] == "0A"
+        except OSError:
+            pass
+    return n
+
+
+def test_maxforks_default_is_per_worker(any_server, tmp_path):
+    """The default --maxforks comes from the open-files limit, which each
+    --workers process has in full: with a hard limit of 100 each of two
+    workers runs 9 programs (18 in all; a --maxforks given is still split).
+    60 connections spread by SO_REUSEPORT fill both workers; every one past
+    a worker's 9 gets 429."""
+    from conftest import WSD_BIN, IS_WEBSOCKETD
+    if IS_WEBSOCKETD:
+        pytest.skip("wsd's --workers")
+    wrap = tmp_path / "small-wsd"
+    wrap.write_text(
+        "#!/usr/bin/python3\n"
+        "import os, resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (100, 100))\n"
+        f"os.execv({str(WSD_BIN)!r}, [{str(WSD_BIN)!r}] + sys.argv[1:])\n")
+    wrap.chmod(0o755)
+    srv = any_server(wrap, "/bin/cat", flags=["--workers=2"])
+    wait_until(lambda: _listeners_on(srv.port) >= 2, 10.0)
+    held, refused = [], 0
+    for i in range(60):
+        c = RawClient(srv.port)
+        c.send(c.request_bytes("/", None, None))
+        r = c.read_response(3.0)
+        if r.status == 101:
+            held.append(c)
+        else:
+            assert r.status == 429, (r.status, r.raw_head)
+            refused += 1
+            c.close()
+    assert len(held) == 18 and refused == 42, (len(held), refused)
+    for i, c in enumerate(held):
+        c.send_text(f"m{i}")
+        assert c.recv_text() == f"m{i}"
+    for c in held:
+        c.send_close(1000)
+        c.expect_close()
+
+
+def test_out_of_descriptors_is_503_not_500(any_server, tmp_path):
+    """--maxforks=0 (unlimited) under a hard open-files limit of 100: the
+    connection whose program cannot get its pipes (EMFILE) is answered
+    503 Service Unavailable, not 500, and the connections already open go on
+    answering. (Also what a burst of handshakes in flight can cause under
+    the default --maxforks: bench/compare --big.)"""
+    from conftest import WSD_BIN, IS_WEBSOCKETD
+    if IS_WEBSOCKETD:
+        pytest.skip("wsd's answer")
+    wrap = tmp_path / "small-wsd"
+    wrap.write_text(
+        "#!/usr/bin/python3\n"
+        "import os, resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (100, 100))\n"
+        f"os.execv({str(WSD_BIN)!r}, [{str(WSD_BIN)!r}] + sys.argv[1:])\n")
+    wrap.chmod(0o755)
+    srv = any_server(wrap, "/bin/cat", flags=["--maxforks=0"])
+    held, statuses = [], []
+    for i in range(40):
+        c = RawClient(srv.port)
+        c.send(c.request_bytes("/", None, None))
+        r = c.read_response(3.0)
+        statuses.append(r.status)
+        if r.status == 101:
+            held.append(c)
+        else:
+            assert r.status == 503, (r.status, r.raw_head)
+            c.close()
+    assert 15 <= len(held) < 40 and 503 in statuses, statuses
+    for i, c in enumerate(held):
+        c.send_text(f"m{i}")
+        assert c.recv_text() == f"m{i}"
+    for c in held:
+        c.send_close(1000)
+        c.expect_close()
