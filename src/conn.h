@@ -173,6 +173,13 @@ typedef struct server {
     int exit_status;
     int worker, nworkers;        /* --workers: this process's index, and how many */
     long maxforks;               /* this worker's share of --maxforks (<= 0: none) */
+    /* Descriptor budget (accept pausing, server.c "accept"): */
+    long nconns;                 /* client connections (each a socket) */
+    long fd_limit;               /* RLIMIT_NOFILE (0: unlimited) */
+    long fd_base;                /* descriptors open before the first client */
+    uv_stream_t *paused[8];      /* listeners whose next connection waits */
+    int npaused;
+    uint64_t fds_logged;         /* loop time of the last "out of descriptors" line */
 } server;
 
 typedef struct {
@@ -193,6 +200,7 @@ void wsd__handle_opened(conn *c);                  /* a handle of c's was initia
 void wsd__handle_close(conn *c, uv_handle_t *h);   /* close it (idempotent) */
 void wsd__alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf); /* 64 KiB, caller frees */
 void wsd__maybe_free(conn *c);
+int wsd__fds_for_program(const server *srv);         /* 0: answer 503, descriptors short */
 uint64_t wsd__write_queue(conn *c);                /* bytes waiting to reach the client */
 void wsd__http_next(conn *c, const char *rest, size_t n); /* keep-alive: next request, `rest` first */
 void wsd__read(conn *c, int on);                   /* start/stop reading the client */

@@ -1221,6 +1221,11 @@ static void serve_cgi(conn *c, serve *s, const wsd_request *r, const wsd_route *
         respond_text(c, s, r, 429, "429 Too Many Requests\n");
         return;
     }
+    if (!wsd__fds_for_program(c->srv)) {
+        wsd_log(WSD_LOG_ERROR, "http", c->assoc, "Out of file descriptors: CGI was not run.");
+        respond_text(c, s, r, 503, "503 Service Unavailable: out of resources to start the program\n");
+        return;
+    }
     if (te) {
         wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "CGI request body with Transfer-Encoding refused");
         respond_text(c, s, r, 411, "411 Length Required\n");

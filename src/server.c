@@ -16,6 +16,7 @@
  * is reached the other side is paused (uv_read_stop), never dropped. */
 #include "server.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -66,6 +67,7 @@ static void stdin_flush(conn *c);
 static void stdin_finish(conn *c);
 static void inq_drop(conn *c);
 static void resume_input(conn *c);
+static void resume_accepting(server *srv);
 static void tls_pump(conn *c);
 
 /* ---------------------------------------------------------------- helpers */
@@ -417,6 +419,8 @@ static void conn_maybe_free(conn *c)
     }
     free(c->ptimer);
     free(c);
+    srv->nconns--;
+    resume_accepting(srv);
     if (srv->shutting_down && !srv->conns) {
         uv_close((uv_handle_t *)&srv->sigint, NULL);
         uv_close((uv_handle_t *)&srv->sigterm, NULL);
@@ -1669,6 +1673,13 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
         http_respond(c, 429, "429 Too Many Requests\n", 0);
         return;
     }
+    if (!wsd__fds_for_program(srv)) {
+        wsd_log(WSD_LOG_ERROR, "http", c->assoc,
+                "Out of file descriptors for another program (%ld running, limit %ld), upgrade rejected",
+                srv->nforks, srv->fd_limit);
+        http_respond(c, 503, "503 Service Unavailable: out of resources to start the program\n", 0);
+        return;
+    }
     wsd_log(WSD_LOG_ACCESS, "session", c->assoc, "CONNECT");
     rc = spawn_child(c, r);
     if (rc != 0) {
@@ -2005,16 +2016,103 @@ static void peer_name(conn *c)
     }
 }
 
+/* Descriptor budget. libuv answers EMFILE at accept by accepting and
+ * closing everything in the backlog (its "EMFILE trick": every waiting
+ * client gets a reset), so wsd never lets accept run out: it counts what it
+ * holds (a socket per connection, three pipes per program, what was open
+ * before the first client) and, FD_SLACK short of the limit, leaves the
+ * next connection unaccepted. libuv then stops watching that listener until
+ * uv_accept is called, and the kernel's backlog keeps the clients waiting
+ * (nginx disables accept events the same way). Each connection that ends
+ * lets one waiting connection in. FD_SLACK covers what is open for a moment
+ * (a static file, libuv's accepted_fd).
+ *
+ * Programs live long, handshakes do not: a new program must leave
+ * FD_HANDSHAKES descriptors for connections still in their handshake, or
+ * the request gets 503 at once (wsd__fds_for_program). So a server full of
+ * programs still answers newcomers quickly instead of making them wait.
+ * Under the default --maxforks ((limit - 64) / 4) this rarely decides. */
+#define FD_SLACK      8
+#define FD_HANDSHAKES 32
+
+static long fds_used(const server *srv)
+{
+    return srv->fd_base + srv->nconns + 3 * srv->nforks;
+}
+
+static int fds_short(const server *srv)
+{
+    return srv->fd_limit > 0 && fds_used(srv) + FD_SLACK >= srv->fd_limit;
+}
+
+int wsd__fds_for_program(const server *srv)
+{
+    /* its three pipes, their other ends while it starts, and the reserve */
+    return srv->fd_limit <= 0 || fds_used(srv) + 6 + FD_HANDSHAKES <= srv->fd_limit;
+}
+
+static void accept_one(server *srv, uv_stream_t *l);
+
 static void on_connection(uv_stream_t *l, int status)
 {
     server *srv = l->data;
-    conn *c;
+    int i;
 
     if (status != 0) {
         wsd_log(WSD_LOG_ERROR, "server", "", "accept: %s", uv_strerror(status));
         return;
     }
+    if (fds_short(srv)) {
+        for (i = 0; i < srv->npaused; i++)
+            if (srv->paused[i] == l)
+                return;
+        if (srv->npaused < (int)(sizeof srv->paused / sizeof srv->paused[0])) {
+            if (srv->npaused == 0 &&
+                (srv->fds_logged == 0 || uv_now(srv->loop) - srv->fds_logged >= 10000)) {
+                srv->fds_logged = uv_now(srv->loop);   /* at most one line in 10 s */
+                wsd_log(WSD_LOG_ERROR, "server", "",
+                        "Out of file descriptors (%ld connections, %ld programs, limit %ld): "
+                        "new connections wait", srv->nconns, srv->nforks, srv->fd_limit);
+            }
+            srv->paused[srv->npaused++] = l;   /* not accepted: libuv stops polling l */
+            return;
+        }
+    }
+    accept_one(srv, l);
+}
+
+/* A connection has ended: let waiting ones in while the budget allows. */
+static void resume_accepting(server *srv)
+{
+    while (srv->npaused > 0 && !srv->shutting_down && !fds_short(srv)) {
+        uv_stream_t *l = srv->paused[0];
+        srv->npaused--;
+        memmove(srv->paused, srv->paused + 1, (size_t)srv->npaused * sizeof srv->paused[0]);
+        accept_one(srv, l);     /* uv_accept re-arms the listener */
+    }
+}
+
+/* Counts the descriptors open now (before any client: the base). */
+static long open_fds(void)
+{
+    long n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+
+    if (!d)
+        return 32;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1;   /* the directory's own */
+}
+
+static void accept_one(server *srv, uv_stream_t *l)
+{
+    conn *c;
+
     c = xcalloc(1, sizeof *c);
+    srv->nconns++;
     c->srv = srv;
     c->is_unix = l->type == UV_NAMED_PIPE;
     if (l->type == UV_TCP) {
@@ -2354,6 +2452,12 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
     if (startup_log_min >= 0)
         wsd_log_min = startup_log_min;
 
+    {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+            srv.fd_limit = (long)rl.rlim_cur;
+        srv.fd_base = open_fds();
+    }
     uv_run(srv.loop, UV_RUN_DEFAULT);
     wsd_spawn_shutdown();
     uv_run(srv.loop, UV_RUN_NOWAIT);   /* the watcher's close callback */
