@@ -152,7 +152,8 @@ fuzz-smoke-%: $(FUZZ_DIR)/%
 # build/fuzz/long/NAME/ (libFuzzer's -jobs log: fuzz-0.log there), new inputs
 # in build/fuzz/long/NAME/new; `make fuzz-merge-NAME` then adds those that
 # bring new edges to fuzz/corpus/ (checked in, so kept small: -use_counters=0
-# merges on edges alone, not on hit counts, which gives several times fewer files).
+# merges on edges alone, not on hit counts, and -set_cover_merge=1 keeps a
+# small set that covers them: fuzz_http 374 files with -merge=1, 207 with it).
 # A 16 MB quarantine (ASan's default is 256 MB): freed memory is reused
 # while still hot instead of faulting in fresh pages, 1.6x the executions per
 # second for fuzz_tls (OpenSSL allocates its buffers per connection).
@@ -168,4 +169,4 @@ fuzz-long-%: $(FUZZ_DIR)/%
 
 fuzz-merge-%: $(FUZZ_DIR)/%
 	@mkdir -p fuzz/corpus/$(*:fuzz_%=%)
-	WSD_FUZZ_CERTS=$(CURDIR)/tests/certs $< $(FOPT_$*) -use_counters=0 -merge=1 fuzz/corpus/$(*:fuzz_%=%) $(FUZZ_DIR)/long/$*/new
+	WSD_FUZZ_CERTS=$(CURDIR)/tests/certs $< $(FOPT_$*) -use_counters=0 -set_cover_merge=1 fuzz/corpus/$(*:fuzz_%=%) $(FUZZ_DIR)/long/$*/new
