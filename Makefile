@@ -95,6 +95,18 @@ demo: all
 clean:
 	rm -rf build
 
+# `make install` (PREFIX=/usr/local, DESTDIR for staging): the binary and
+# the man page. `make uninstall` removes them.
+PREFIX  ?= /usr/local
+.PHONY: install uninstall
+install: $(BUILD)/wsd
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BUILD)/wsd $(DESTDIR)$(PREFIX)/bin/wsd
+	install -m 644 wsd.1 $(DESTDIR)$(PREFIX)/share/man/man1/wsd.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/wsd $(DESTDIR)$(PREFIX)/share/man/man1/wsd.1
+
 -include $(OBJS:.o=.d) $(UNIT_BINS:=.d)
 
 # ---- libFuzzer harnesses: `make fuzz` → build/fuzz/fuzz_*; `make fuzz-smoke`

@@ -1,4 +1,5 @@
 """Command line (spec 12): Go flag syntax, messages and exit codes."""
+import os
 import socket
 import subprocess
 
@@ -128,3 +129,26 @@ def test_bool_flag_bare_and_explicit(wsd):
 def test_header_with_crlf_refused(flag):
     r = run(f"--port={free_port()}", "--address=127.0.0.1", f"{flag}=X: a\r\nb", "cat")
     assert r.returncode == 1
+
+
+def test_make_install_stages_binary_and_man_page(tmp_path):
+    """`make install DESTDIR=... PREFIX=/usr` puts the binary and the man
+    page where a user looks for them; the installed binary runs;
+    `make uninstall` removes both."""
+    import subprocess
+    from conftest import REPO, IS_WEBSOCKETD
+    if IS_WEBSOCKETD:
+        pytest.skip("wsd's Makefile")
+    dest = tmp_path / "stage"
+    r = subprocess.run(["make", "-s", "install", f"DESTDIR={dest}", "PREFIX=/usr"], cwd=REPO,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    wsd_bin = dest / "usr/bin/wsd"
+    man = dest / "usr/share/man/man1/wsd.1"
+    assert wsd_bin.is_file() and os.access(wsd_bin, os.X_OK)
+    assert man.read_text().startswith(".TH") or ".TH WSD" in man.read_text()
+    v = subprocess.run([str(wsd_bin), "--version"], capture_output=True, text=True, timeout=10)
+    assert v.returncode == 0 and "wsd" in (v.stdout + v.stderr).lower()
+    r = subprocess.run(["make", "-s", "uninstall", f"DESTDIR={dest}", "PREFIX=/usr"], cwd=REPO,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and not wsd_bin.exists() and not man.exists()
