@@ -2028,10 +2028,13 @@ static void peer_name(conn *c)
  * (a static file, libuv's accepted_fd).
  *
  * Programs live long, handshakes do not: a new program must leave
- * FD_HANDSHAKES descriptors for connections still in their handshake, or
- * the request gets 503 at once (wsd__fds_for_program). So a server full of
- * programs still answers newcomers quickly instead of making them wait.
- * Under the default --maxforks ((limit - 64) / 4) this rarely decides. */
+ * FD_HANDSHAKES descriptors (an eighth of a small limit) for connections
+ * still in their handshake, or the request gets 503 at once
+ * (wsd__fds_for_program). So a server full of programs still answers
+ * newcomers quickly instead of making them wait. Under the default
+ * --maxforks ((limit - 64) / 4) this rarely decides. With no connection at
+ * all wsd always accepts (a limit too small for anything gets 503s, not
+ * silence). */
 #define FD_SLACK      8
 #define FD_HANDSHAKES 32
 
@@ -2042,13 +2045,14 @@ static long fds_used(const server *srv)
 
 static int fds_short(const server *srv)
 {
-    return srv->fd_limit > 0 && fds_used(srv) + FD_SLACK >= srv->fd_limit;
+    return srv->fd_limit > 0 && srv->nconns > 0 && fds_used(srv) + FD_SLACK >= srv->fd_limit;
 }
 
 int wsd__fds_for_program(const server *srv)
 {
+    long reserve = srv->fd_limit / 8 < FD_HANDSHAKES ? srv->fd_limit / 8 : FD_HANDSHAKES;
     /* its three pipes, their other ends while it starts, and the reserve */
-    return srv->fd_limit <= 0 || fds_used(srv) + 6 + FD_HANDSHAKES <= srv->fd_limit;
+    return srv->fd_limit <= 0 || fds_used(srv) + 6 + reserve <= srv->fd_limit;
 }
 
 static void accept_one(server *srv, uv_stream_t *l);

@@ -272,3 +272,25 @@ def test_burst_past_the_descriptor_limit_waits_then_gets_429(any_server, tmp_pat
     for c in held:
         c.send_close(1000)
         c.expect_close()
+
+
+def test_tiny_open_files_limit_answers_503_not_silence(any_server, tmp_path):
+    """An open-files limit of 15 leaves no room for a program's pipes next
+    to what wsd itself holds: the connection is still accepted (wsd never
+    stops accepting with no connection open) and answered 503, and the
+    server keeps running."""
+    from conftest import WSD_BIN, IS_WEBSOCKETD
+    if IS_WEBSOCKETD:
+        pytest.skip("wsd's descriptor budget")
+    wrap = tmp_path / "tiny-wsd"
+    wrap.write_text(
+        "#!/usr/bin/python3\n"
+        "import os, resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (15, 15))\n"
+        f"os.execv({str(WSD_BIN)!r}, [{str(WSD_BIN)!r}] + sys.argv[1:])\n")
+    wrap.chmod(0o755)
+    srv = any_server(wrap, "/bin/cat")
+    for _ in range(3):
+        r = raw_request(srv.port, upgrade_request(srv.port), timeout=3.0)
+        assert r.status == 503, (r.status, r.body)
+    assert srv.proc.poll() is None
