@@ -274,31 +274,21 @@ static int proc_cpu_ms(int pid, double *self, double *children)
 }
 
 /* The server's readings: the sum over every process given with --pid. */
-static long srv_rss_kb(void)
+static long srv_sum(long (*reading)(int pid))
 {
     long sum = 0, v;
     if (O.npids == 0)
         return -1;
     for (int i = 0; i < O.npids; i++) {
-        if ((v = proc_rss_kb(O.pids[i])) < 0)
+        if ((v = reading(O.pids[i])) < 0)
             return -1;
         sum += v;
     }
     return sum;
 }
 
-static long srv_fds(void)
-{
-    long sum = 0, v;
-    if (O.npids == 0)
-        return -1;
-    for (int i = 0; i < O.npids; i++) {
-        if ((v = proc_fds(O.pids[i])) < 0)
-            return -1;
-        sum += v;
-    }
-    return sum;
-}
+static long srv_rss_kb(void) { return srv_sum(proc_rss_kb); }
+static long srv_fds(void) { return srv_sum(proc_fds); }
 
 static int srv_cpu_ms(double *self, double *children)
 {

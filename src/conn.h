@@ -201,6 +201,8 @@ void wsd__handle_close(conn *c, uv_handle_t *h);   /* close it (idempotent) */
 void wsd__alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf); /* 64 KiB, caller frees */
 void wsd__maybe_free(conn *c);
 int wsd__fds_for_program(const server *srv);         /* 0: answer 503, descriptors short */
+/* The body of that 503, and of one for a spawn failing with wsd_spawn_busy. */
+#define WSD_BODY_NO_RESOURCES "503 Service Unavailable: out of resources to start the program\n"
 uint64_t wsd__write_queue(conn *c);                /* bytes waiting to reach the client */
 void wsd__http_next(conn *c, const char *rest, size_t n); /* keep-alive: next request, `rest` first */
 void wsd__read(conn *c, int on);                   /* start/stop reading the client */

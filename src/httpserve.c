@@ -1223,7 +1223,7 @@ static void serve_cgi(conn *c, serve *s, const wsd_request *r, const wsd_route *
     }
     if (!wsd__fds_for_program(c->srv)) {
         wsd_log(WSD_LOG_ERROR, "http", c->assoc, "Out of file descriptors: CGI was not run.");
-        respond_text(c, s, r, 503, "503 Service Unavailable: out of resources to start the program\n");
+        respond_text(c, s, r, 503, WSD_BODY_NO_RESOURCES);
         return;
     }
     if (te) {
@@ -1250,7 +1250,7 @@ static void serve_cgi(conn *c, serve *s, const wsd_request *r, const wsd_route *
                 wsd_spawn_strerror(rc));
         g->head_sent = 1;
         if (wsd_spawn_busy(rc))
-            respond_text(c, s, r, 503, "503 Service Unavailable: out of resources to start the program\n");
+            respond_text(c, s, r, 503, WSD_BODY_NO_RESOURCES);
         else
             respond(c, s, r, 500, NULL, "", 0, NULL);
         return;

@@ -538,6 +538,26 @@ static void inq_drop(conn *c)
 
 static void close_stdin(conn *c);
 
+/* Writes what the child's stdin pipe takes now, without waiting. Returns the
+ * bytes taken (0 when the pipe is full), or -1 when the write failed: then
+ * stdin is closed (or, already closing, finished) and the bytes dropped. */
+static long stdin_try_write(conn *c, const char *p, size_t n)
+{
+    uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+    int w = uv_try_write((uv_stream_t *)&c->in, &b, 1);
+
+    if (w >= 0)
+        return w;
+    if (w == UV_EAGAIN)
+        return 0;
+    wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Write to stdin failed: %s", uv_strerror(w));
+    if (c->in_open)
+        close_stdin(c);
+    else
+        stdin_finish(c);
+    return -1;
+}
+
 /* Gives the gather buffer back: writes what the pipe takes now and keeps a
  * copy of the rest as the connection's queue. */
 static void inq_return(conn *c)
@@ -552,23 +572,11 @@ static void inq_return(conn *c)
     if (len == 0 || (!c->in_open && !c->in_closing))
         return;
     if (!c->in_writing) {
-        uv_buf_t b = uv_buf_init(g, (unsigned)len);
-        int w = uv_try_write((uv_stream_t *)&c->in, &b, 1);
-        if (w == (int)len)
+        long w = stdin_try_write(c, g, len);
+        if (w < 0 || (size_t)w == len)
             return;
-        if (w < 0 && w != UV_EAGAIN) {
-            wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Write to stdin failed: %s",
-                    uv_strerror(w));
-            if (c->in_open)
-                close_stdin(c);
-            else
-                stdin_finish(c);
-            return;
-        }
-        if (w > 0) {
-            g += w;
-            len -= (size_t)w;
-        }
+        g += w;
+        len -= (size_t)w;
     }
     c->inq = xmalloc(len);
     memcpy(c->inq, g, len);
@@ -990,20 +998,11 @@ static void stdin_write(conn *c, const uint8_t *p, size_t n)
     if (!c->in_open || n == 0)
         return;
     if (!c->in_writing && c->inq_len == 0 && !c->batching) {
-        uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-        int w = uv_try_write((uv_stream_t *)&c->in, &b, 1);
-        if (w == (int)n)
+        long w = stdin_try_write(c, (const char *)p, n);
+        if (w < 0 || (size_t)w == n)
             return;
-        if (w < 0 && w != UV_EAGAIN) {
-            wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Write to stdin failed: %s",
-                    uv_strerror(w));
-            close_stdin(c);
-            return;
-        }
-        if (w > 0) {
-            p += w;
-            n -= (size_t)w;
-        }
+        p += w;
+        n -= (size_t)w;
     }
     if (c->inq_len + n > c->inq_cap) {
         size_t cap = c->inq_cap ? c->inq_cap : 4096;
@@ -1677,7 +1676,7 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
         wsd_log(WSD_LOG_ERROR, "http", c->assoc,
                 "Out of file descriptors for another program (%ld running, limit %ld), upgrade rejected",
                 srv->nforks, srv->fd_limit);
-        http_respond(c, 503, "503 Service Unavailable: out of resources to start the program\n", 0);
+        http_respond(c, 503, WSD_BODY_NO_RESOURCES, 0);
         return;
     }
     wsd_log(WSD_LOG_ACCESS, "session", c->assoc, "CONNECT");
@@ -1687,7 +1686,7 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
                 c->route ? c->route->real : cfg->command_path, wsd_spawn_strerror(rc));
         if (wsd_spawn_busy(rc))   /* a burst of connections still in their handshake can
                                    * use the descriptors --maxforks left over */
-            http_respond(c, 503, "503 Service Unavailable: out of resources to start the program\n", 0);
+            http_respond(c, 503, WSD_BODY_NO_RESOURCES, 0);
         else
             http_respond(c, 500, "500 Internal Server Error: could not launch the program\n", 0);
         return;

@@ -8,6 +8,20 @@ from conftest import (RawClient, arun, connect, raw_request, recv_all, upgrade_h
                       wait_until)
 
 
+def nofile_limited(tmp_path, limit):
+    """An executable that starts build/wsd (WSD_BIN) with an open-files
+    limit of `limit`, soft and hard: use it as any_server's binary."""
+    from conftest import WSD_BIN
+    wrap = tmp_path / f"wsd-nofile-{limit}"
+    wrap.write_text(
+        "#!/usr/bin/python3\n"
+        "import os, resource, sys\n"
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, ({limit}, {limit}))\n"
+        f"os.execv({str(WSD_BIN)!r}, [{str(WSD_BIN)!r}] + sys.argv[1:])\n")
+    wrap.chmod(0o755)
+    return wrap
+
+
 def upgrade_request(port):
     lines = ["GET / HTTP/1.1", f"Host: 127.0.0.1:{port}"] + \
         [f"{k}: {v}" for k, v in upgrade_headers()]
@@ -95,16 +109,10 @@ def test_maxforks_default_follows_open_files_limit(any_server, tmp_path):
     hold ((limit - 64) / 4: a socket and three pipes each), and the next
     connection gets a clean 429 rather than a 500 or a reset when a
     descriptor runs out. Hard limit 100 here: 9 programs."""
-    from conftest import WSD_BIN, IS_WEBSOCKETD
+    from conftest import IS_WEBSOCKETD
     if IS_WEBSOCKETD:
         pytest.skip("wsd's default")
-    wrap = tmp_path / "small-wsd"
-    wrap.write_text(
-        "#!/usr/bin/python3\n"
-        "import os, resource, sys\n"
-        "resource.setrlimit(resource.RLIMIT_NOFILE, (100, 100))\n"
-        f"os.execv({str(WSD_BIN)!r}, [{str(WSD_BIN)!r}] + sys.argv[1:])\n")
-    wrap.chmod(0o755)
+    wrap = nofile_limited(tmp_path, 100)
     srv = any_server(wrap, "/bin/cat")
     clients = []
     for i in range(9):
@@ -144,16 +152,10 @@ def test_maxforks_default_is_per_worker(any_server, tmp_path):
     workers runs 9 programs (18 in all; a --maxforks given is still split).
     60 connections spread by SO_REUSEPORT fill both workers; every one past
     a worker's 9 gets 429."""
-    from conftest import WSD_BIN, IS_WEBSOCKETD
+    from conftest import IS_WEBSOCKETD
     if IS_WEBSOCKETD:
         pytest.skip("wsd's --workers")
-    wrap = tmp_path / "small-wsd"
-    wrap.write_text(
-        "#!/usr/bin/python3\n"
-        "import os, resource, sys\n"
-        "resource.setrlimit(resource.RLIMIT_NOFILE, (100, 100))\n"
-        f"os.execv({str(WSD_BIN)!r}, [{str(WSD_BIN)!r}] + sys.argv[1:])\n")
-    wrap.chmod(0o755)
+    wrap = nofile_limited(tmp_path, 100)
     srv = any_server(wrap, "/bin/cat", flags=["--workers=2"])
     wait_until(lambda: _listeners_on(srv.port) >= 2, 10.0)
     held, refused = [], 0
@@ -181,16 +183,10 @@ def test_out_of_descriptors_is_503_not_500(any_server, tmp_path):
     another program's pipes would eat the descriptors kept for handshakes,
     the request is answered 503 Service Unavailable at once (not 500, not a
     reset, not a wait), and the connections already open go on answering."""
-    from conftest import WSD_BIN, IS_WEBSOCKETD
+    from conftest import IS_WEBSOCKETD
     if IS_WEBSOCKETD:
         pytest.skip("wsd's answer")
-    wrap = tmp_path / "small-wsd"
-    wrap.write_text(
-        "#!/usr/bin/python3\n"
-        "import os, resource, sys\n"
-        "resource.setrlimit(resource.RLIMIT_NOFILE, (100, 100))\n"
-        f"os.execv({str(WSD_BIN)!r}, [{str(WSD_BIN)!r}] + sys.argv[1:])\n")
-    wrap.chmod(0o755)
+    wrap = nofile_limited(tmp_path, 100)
     srv = any_server(wrap, "/bin/cat", flags=["--maxforks=0"])
     held, statuses = [], []
     for i in range(40):
@@ -222,16 +218,10 @@ def test_burst_past_the_descriptor_limit_waits_then_gets_429(any_server, tmp_pat
     let in. Every one of the 120 gets a clean 429, the 9 keep answering."""
     import select
     import socket
-    from conftest import WSD_BIN, IS_WEBSOCKETD
+    from conftest import IS_WEBSOCKETD
     if IS_WEBSOCKETD:
         pytest.skip("wsd's descriptor budget")
-    wrap = tmp_path / "small-wsd"
-    wrap.write_text(
-        "#!/usr/bin/python3\n"
-        "import os, resource, sys\n"
-        "resource.setrlimit(resource.RLIMIT_NOFILE, (100, 100))\n"
-        f"os.execv({str(WSD_BIN)!r}, [{str(WSD_BIN)!r}] + sys.argv[1:])\n")
-    wrap.chmod(0o755)
+    wrap = nofile_limited(tmp_path, 100)
     srv = any_server(wrap, "/bin/cat")
     held = []
     for i in range(9):
@@ -279,16 +269,10 @@ def test_tiny_open_files_limit_answers_503_not_silence(any_server, tmp_path):
     to what wsd itself holds: the connection is still accepted (wsd never
     stops accepting with no connection open) and answered 503, and the
     server keeps running."""
-    from conftest import WSD_BIN, IS_WEBSOCKETD
+    from conftest import IS_WEBSOCKETD
     if IS_WEBSOCKETD:
         pytest.skip("wsd's descriptor budget")
-    wrap = tmp_path / "tiny-wsd"
-    wrap.write_text(
-        "#!/usr/bin/python3\n"
-        "import os, resource, sys\n"
-        "resource.setrlimit(resource.RLIMIT_NOFILE, (15, 15))\n"
-        f"os.execv({str(WSD_BIN)!r}, [{str(WSD_BIN)!r}] + sys.argv[1:])\n")
-    wrap.chmod(0o755)
+    wrap = nofile_limited(tmp_path, 15)
     srv = any_server(wrap, "/bin/cat")
     for _ in range(3):
         r = raw_request(srv.port, upgrade_request(srv.port), timeout=3.0)
