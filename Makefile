@@ -20,11 +20,12 @@ LDLIBS  += $(PKG_LIBS)
 PURE    := util log config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
-SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) process server httpserve main))
+SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) process program server httpserve main))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 
-# What each unit test links (pure modules only; tests never link libuv glue).
+# What each unit test links (pure modules; glue modules only where a test runs
+# them on a real loop, see TDEPS_program).
 o = $(addprefix $(BUILD)/,$(addsuffix .o,$(1)))
 TDEPS_utf8      := $(call o,utf8 util)
 TDEPS_ws        := $(call o,ws utf8 util)
@@ -42,6 +43,8 @@ TDEPS_httpfile  := $(call o,httpfile http util) $(LLOBJS)
 TDEPS_cgi       := $(call o,cgi httpfile http util) $(LLOBJS)
 TDEPS_record    := $(call o,record ws utf8 util)
 TDEPS_tls       := $(call o,tls util)
+# Glue modules tested on a real loop, with real children:
+TDEPS_program   := $(call o,program process log util)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -72,6 +75,8 @@ $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 $(BUILD)/tests/test_%: tests/unit/test_%.c $$(TDEPS_$$*) tests/unit/harness.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(TDEPS_$*) $(LDLIBS)
+
+$(BUILD)/tests/test_program: $(BUILD)/tests/child
 
 $(BUILD)/tests/child: tests/helpers/child.c
 	@mkdir -p $(dir $@)

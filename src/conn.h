@@ -25,15 +25,13 @@
 #include "pmd.h"
 #include "route.h"
 #include "process.h"
+#include "program.h"
 #include "tls.h"
 #include "ws.h"
 
 #define READ_SIZE (64 * 1024)          /* one read from the client or the child */
-#define IN_HIGH (256 * 1024)           /* stdin queue: stop reading the client */
-#define IN_LOW (64 * 1024)             /* ... resume below this */
 #define OUT_HIGH (256 * 1024)          /* frames queued to the client: stop reading stdout */
 #define OUT_LOW (64 * 1024)
-#define ERR_LINE 4096                  /* stderr bytes per log line */
 #define HANDSHAKE_TIMEOUT_MS 10000     /* whole request head (slowloris) */
 #define LINGER_MS 2000                 /* waiting for the peer's close / FIN */
 #define HANGUP_POLL_MS 200             /* client liveness while its reads are paused */
@@ -102,35 +100,11 @@ typedef struct conn {
     size_t zinlen;
     int zfin, zop;
 
-    /* the child */
-    wsd_child child;             /* the program (src/process.c) */
-    uv_pipe_t in, out, err;
-    int spawned;                 /* the program was started (holds a fork slot) */
-    int reaped;
-    int64_t exit_status;
-    int term_signal;
-    int in_open, out_open, err_open;  /* pipe handles not yet closed */
-    int out_paused;
-    int out_eof;
-    int pgid;
-    uv_timer_t ktimer;           /* kill escalation */
-    int kill_step;               /* 0 none, 1 stdin closed, 2 INT sent, 3 TERM, 4 KILL, 5 gave up */
-    int proc_done;
-
-    /* stdin queue: `inq` collects bytes the pipe did not take; `infl` is the
-     * buffer of the one uv_write in flight. */
-    char *inq;
-    size_t inq_len, inq_cap;
-    int inq_lent;                /* inq is the loop's gather buffer, for one ws_feed */
-    char *infl;
-    size_t infl_len;
-    int in_writing;
-    int in_closing;              /* stdin takes no more bytes; closed once the queue is out */
-    int batching;                /* >0: stdin_write appends; ws_feed flushes once */
-
-    char *errline;               /* stderr bytes of the current line */
-    size_t errlen;
-    int err_eof;
+    /* the program (program.c) */
+    wsd_program *prog;           /* NULL before the spawn and once it is done */
+    int spawned;                 /* a program was started for this connection */
+    int out_paused;              /* its stdout is not read: the client's queue is full */
+    int out_eof, err_eof;        /* its stdout / stderr reached EOF */
 
     /* --passstderr: the current line of stdout [0] and stderr [1] */
     char *tagline[2];
@@ -167,7 +141,6 @@ typedef struct server {
     uv_pipe_t unixl;             /* --unixsocket listener */
     int have_unixl;
     conn *conns;
-    long nforks;
     int shutting_down;
     uint64_t last_id;
     int exit_status;

@@ -48,8 +48,8 @@
  * own session and process group (UV_PROCESS_DETACHED), environment from
  * cgi.c (--passenv applied). It holds a --maxforks slot (429 when none is
  * free) until its process group is gone. The request body (Content-Length
- * bytes) streams to its stdin through a queue of at most IN_HIGH bytes: the
- * client's reads pause above it, resume below IN_LOW. A chunked request
+ * bytes) streams to its stdin through a queue of at most WSD_STDIN_HIGH bytes: the
+ * client's reads pause above it, resume below WSD_STDIN_LOW. A chunked request
  * body is refused with 411 Length Required (Go's CGI handler would decode
  * it). The output head is parsed by cgi.c; the response head goes out when
  * it is complete, then the body streams as the script writes it (reading
@@ -98,39 +98,23 @@
 #define SMALL_FILE (16 * 1024)      /* sent in one write with the head */
 #define PENDING_MAX WSD_HTTP_MAX_HEAD  /* pipelined bytes held before reads pause */
 #define CGI_POLL_MS 200             /* is the client still there? */
-#define CGI_GRACE_MS 1000           /* stdout closed, script still running */
-#define CGI_KILL_MS 1000            /* SIGTERM → SIGKILL → give up */
 
 /* ------------------------------------------------------------------ state */
 
 enum { K_SIMPLE, K_FILE, K_CGI };
-enum { CP_RUN, CP_GRACE, CP_TERM, CP_KILL, CP_DONE };
 
 typedef struct cgi_run {
     struct serve *s;
     conn *c;
-    wsd_child child;             /* the script (src/process.c) */
-    uv_pipe_t in, out, err;
-    uv_timer_t timer;
-    int pgid;
-    int reaped;
-    int group_gone;              /* seen empty after the reap: never signal it again */
-    int in_open, out_open, err_open;
-    int out_paused, out_eof, err_eof;
-    int phase;                   /* CP_*: what the timer does next */
-    int done;                    /* process side finished, handles closing */
+    wsd_program *prog;           /* the script (program.c); NULL once done */
+    uv_timer_t timer;            /* is the client still there? (CGI_POLL_MS) */
+    int out_paused, out_eof;
+    int ended;                   /* cgi_end started the kill schedule */
     int head_only;               /* HEAD: the body is read and dropped */
     int head_sent;               /* the response head went out (or the 500) */
     int failed;                  /* answered 500: the rest of stdout is dropped */
     wsd_cgi_parser *parser;
     uint64_t body_left;          /* request body bytes still expected */
-    char *inq;                   /* stdin bytes the pipe did not take yet */
-    size_t inq_len, inq_cap;
-    char *infl;                  /* the buffer of the uv_write in flight */
-    size_t infl_len;
-    int in_writing;
-    char *errline;
-    size_t errlen;
 } cgi_run;
 
 typedef struct serve {
@@ -317,9 +301,6 @@ static void serve_release(serve *s)
     if (s->g) {
         cgi_run *g = s->g;
         wsd_cgi_parser_free(g->parser);
-        free(g->inq);
-        free(g->infl);
-        free(g->errline);
         free(g);
     }
     free(s);
@@ -672,71 +653,25 @@ static void serve_console(conn *c, serve *s, const wsd_request *r)
 
 /* ------------------------------------------------------------------- CGI */
 
-/* Does the script's process group still have members? Once it is seen
- * empty after the leader was reaped, its ID is free for reuse (pid_max may
- * be 32768 and wrap within seconds), so it is never probed or signalled
- * again. */
-static int group_alive(cgi_run *g)
-{
-    if (g->pgid <= 0 || g->group_gone)
-        return 0;
-    if (kill(-g->pgid, 0) == 0 || errno == EPERM)
-        return 1;
-    if (g->reaped)
-        g->group_gone = 1;
-    return 0;
-}
-
-static void cgi_check_done(cgi_run *g);
-static void cgi_stdin_flush(cgi_run *g);
-static void on_cgi_out(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
-
-static void cgi_close_pipe(cgi_run *g, uv_pipe_t *p, int *open)
-{
-    if (*open) {
-        *open = 0;
-        wsd__handle_close(g->c, (uv_handle_t *)p);
-    }
-}
-
-static void cgi_close_stdin(cgi_run *g)
-{
-    cgi_close_pipe(g, &g->in, &g->in_open);
-    free(g->inq);
-    g->inq = NULL;
-    g->inq_len = g->inq_cap = 0;
-    if (g->s)
-        read_client(g->c, g->s, 1);   /* nothing to hold back any more */
-}
-
 static void on_cgi_timer(uv_timer_t *t);
 
-static void cgi_timer(cgi_run *g, uint64_t ms, uint64_t repeat)
-{
-    if (!g->done)
-        uv_timer_start(&g->timer, on_cgi_timer, ms, repeat);
-}
-
-/* Ends the script: stdin closed, SIGTERM to its process group now, SIGKILL
- * CGI_KILL_MS later, given up after another CGI_KILL_MS. Idempotent. */
+/* Ends the script (program.c's CGI plan: stdin closed, SIGTERM to its
+ * process group, SIGKILL a second later). Its output is read on, so it is
+ * not stuck writing to a full pipe; on_cgi_out pauses again while the
+ * client is still there. Idempotent. */
 static void cgi_end(cgi_run *g)
 {
-    if (g->done || g->phase >= CP_TERM)
+    if (!g->prog || g->ended)
         return;
-    cgi_close_stdin(g);
-    g->phase = CP_TERM;
-    if (g->out_paused && g->out_open) {
-        /* keep reading, so the script is not stuck writing to a full pipe;
-         * on_cgi_out pauses again while the client is still there */
+    g->ended = 1;
+    uv_timer_stop(&g->timer);
+    wsd_program_end(g->prog);
+    if (g->out_paused) {
         g->out_paused = 0;
-        uv_read_start((uv_stream_t *)&g->out, wsd__alloc, on_cgi_out);
+        wsd_program_read(g->prog, WSD_PROGRAM_STDOUT, 1);
     }
-    if (group_alive(g)) {
-        wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "Sending SIGTERM to process group %d", g->pgid);
-        if (kill(-g->pgid, SIGTERM) != 0 && errno == ESRCH && !g->reaped)
-            kill(g->child.pid, SIGTERM);   /* the leader left its group */
-    }
-    cgi_timer(g, CGI_KILL_MS, 0);
+    if (g->s)
+        read_client(g->c, g->s, 1);   /* nothing to hold back any more */
 }
 
 /* Is the client gone? Closed here, or (reads stopped, so no EOF/error can
@@ -760,104 +695,11 @@ static void on_cgi_timer(uv_timer_t *t)
 {
     cgi_run *g = t->data;
 
-    switch (g->phase) {
-    case CP_RUN:
-        if (client_gone(g->c) || g->c->srv->shutting_down) {
-            wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "%s: ending the CGI script",
-                    g->c->srv->shutting_down ? "Server shutting down" : "Client went away");
-            uv_timer_stop(&g->timer);
-            cgi_end(g);
-        }
-        break;
-    case CP_GRACE:
-        g->phase = CP_RUN;
+    if (client_gone(g->c) || g->c->srv->shutting_down) {
+        wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "%s: ending the CGI script",
+                g->c->srv->shutting_down ? "Server shutting down" : "Client went away");
         cgi_end(g);
-        break;
-    case CP_TERM:
-        if (g->reaped && !group_alive(g)) {
-            g->phase = CP_DONE;
-            cgi_check_done(g);
-            break;
-        }
-        if (group_alive(g)) {
-            wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "Sending SIGKILL to process group %d",
-                    g->pgid);
-            kill(-g->pgid, SIGKILL);
-        } else if (!g->reaped) {
-            kill(g->child.pid, SIGKILL);   /* the leader left its group */
-        }
-        g->phase = CP_KILL;
-        cgi_timer(g, CGI_KILL_MS, 0);
-        break;
-    case CP_KILL:
-        if (!(g->reaped && !group_alive(g)))
-            wsd_log(WSD_LOG_ERROR, "cgi", g->c->assoc, "SIGKILL did not terminate %d!", g->pgid);
-        g->phase = CP_DONE;
-        cgi_check_done(g);
-        break;
-    default:
-        break;
     }
-}
-
-/* The process side is over when the leader is reaped, its group is empty
- * and stdout/stderr are closed — or when the escalation is over (CP_DONE:
- * pipes still held by escaped processes are abandoned). Then the handles
- * close and the --maxforks slot is free. */
-static void cgi_check_done(cgi_run *g)
-{
-    conn *c = g->c;
-
-    if (g->done)
-        return;
-    if (g->phase == CP_DONE) {
-        cgi_close_pipe(g, &g->out, &g->out_open);
-        cgi_close_pipe(g, &g->err, &g->err_open);
-    } else {
-        if (!g->reaped)
-            return;
-        if (group_alive(g)) {
-            if (g->phase < CP_TERM)
-                cgi_end(g);    /* the leader left members behind: end them */
-            return;            /* the escalation's timer comes back here */
-        }
-        if (g->out_open || g->err_open)
-            return;            /* output still draining */
-    }
-    g->done = 1;
-    uv_timer_stop(&g->timer);
-    wsd__handle_close(c, (uv_handle_t *)&g->timer);
-    cgi_close_stdin(g);
-    wsd_spawn_forget(&g->child);   /* gave up on an unkillable one: reaped silently */
-    c->srv->nforks--;
-    wsd_log(WSD_LOG_DEBUG, "cgi", c->assoc, "CGI process %d ended", g->pgid);
-    if (!g->out_eof && !c->tcp_closing && g->s && !g->s->done) {
-        /* output abandoned: no proper end of the response can follow */
-        g->s->done = 1;
-        if (g->head_sent)
-            finish_close(c);
-        else
-            wsd__close(c);
-    }
-    wsd__maybe_free(c);
-}
-
-static void on_cgi_exit(wsd_child *ch, int64_t status, int sig)
-{
-    cgi_run *g = ch->data;
-
-    g->reaped = 1;
-    if (sig)
-        wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "CGI process %d killed by signal %d", g->pgid,
-                sig);
-    else
-        wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "CGI process %d exited with status %lld",
-                g->pgid, (long long)status);
-    if (g->phase == CP_GRACE) {
-        g->phase = CP_RUN;        /* back to watching the client */
-        cgi_timer(g, CGI_POLL_MS, CGI_POLL_MS);
-    }
-    cgi_check_done(g);
 }
 
 /* The 500 for a script whose output has no valid head. */
@@ -888,230 +730,115 @@ static void cgi_send_body(cgi_run *g, const char *p, size_t n)
 
 static void cgi_out_pause(cgi_run *g)
 {
-    if (!g->out_paused && g->out_open && !g->c->tcp_closing &&
+    if (!g->out_paused && !g->out_eof && !g->c->tcp_closing &&
         wsd__write_queue(g->c) > OUT_HIGH) {
         g->out_paused = 1;
-        uv_read_stop((uv_stream_t *)&g->out);
+        wsd_program_read(g->prog, WSD_PROGRAM_STDOUT, 0);
     }
 }
 
-static void on_cgi_out(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+/* The response head parsed out of the script's output: out it goes. */
+static void cgi_send_head(cgi_run *g)
 {
-    cgi_run *g = st->data;
-    conn *c = g->c;
-    const wsd_config *cfg = c->srv->cfg;
+    const wsd_config *cfg = g->c->srv->cfg;
+    wsd_str out;
 
-    if (nread == 0) {
-        free(buf->base);
+    wsd_str_init(&out, WSD_CGI_MAX_HEAD + RESPONSE_LIMIT);
+    g->head_sent = 1;
+    if (wsd_cgi_response_head(g->parser, &out, time(NULL), &cfg->headers,
+                              &cfg->headers_http) != 0) {
+        wsd_str_free(&out);
+        g->head_sent = 0;
+        cgi_fail(g, "cgi: response head too large");
         return;
     }
-    if (nread > 0 && !g->head_sent) {
+    wsd__send(g->c, out.s, out.len, AFTER_NOTHING);
+}
+
+static void on_cgi_out(wsd_program *p, const char *buf, size_t n, int eof)
+{
+    cgi_run *g = p->data;
+    conn *c = g->c;
+
+    if (n > 0 && !g->head_sent) {
         size_t used = 0;
-        int rc = wsd_cgi_feed(g->parser, buf->base, (size_t)nread, &used);
+        int rc = wsd_cgi_feed(g->parser, buf, n, &used);
         if (rc == WSD_CGI_DONE) {
-            wsd_str out;
-            wsd_str_init(&out, WSD_CGI_MAX_HEAD + RESPONSE_LIMIT);
-            g->head_sent = 1;
-            if (wsd_cgi_response_head(g->parser, &out, time(NULL), &cfg->headers,
-                                      &cfg->headers_http) != 0) {
-                wsd_str_free(&out);
-                g->head_sent = 0;
-                cgi_fail(g, "cgi: response head too large");
-            } else {
-                wsd__send(c, out.s, out.len, AFTER_NOTHING);
-                cgi_send_body(g, buf->base + used, (size_t)nread - used);
-            }
+            cgi_send_head(g);
+            if (g->head_sent)
+                cgi_send_body(g, buf + used, n - used);
         } else if (rc == WSD_CGI_ERROR) {
             cgi_fail(g, wsd_cgi_error(g->parser));
         }
-    } else if (nread > 0) {
-        cgi_send_body(g, buf->base, (size_t)nread);
+    } else if (n > 0) {
+        cgi_send_body(g, buf, n);
     }
-    free(buf->base);
-    if (nread > 0) {
+    if (!eof) {
         cgi_out_pause(g);
         return;
     }
-    /* EOF (or an error): the output is complete */
-    if (nread != UV_EOF)
-        wsd_log(WSD_LOG_DEBUG, "cgi", c->assoc, "Error reading CGI stdout: %s",
-                uv_strerror((int)nread));
+    /* EOF: the output is complete */
     g->out_eof = 1;
-    cgi_close_pipe(g, &g->out, &g->out_open);
     if (!g->head_sent) {
-        if (wsd_cgi_eof(g->parser) == WSD_CGI_DONE) {
-            wsd_str out;
-            wsd_str_init(&out, WSD_CGI_MAX_HEAD + RESPONSE_LIMIT);
-            g->head_sent = 1;
-            if (wsd_cgi_response_head(g->parser, &out, time(NULL), &cfg->headers,
-                                      &cfg->headers_http) != 0) {
-                wsd_str_free(&out);
-                g->head_sent = 0;
-                cgi_fail(g, "cgi: response head too large");
-            } else {
-                wsd__send(c, out.s, out.len, AFTER_NOTHING);
-            }
-        } else {
+        if (wsd_cgi_eof(g->parser) == WSD_CGI_DONE)
+            cgi_send_head(g);
+        else
             cgi_fail(g, wsd_cgi_error(g->parser));
-        }
     }
     if (g->s && !g->s->done) {
         g->s->done = 1;
         finish_close(c);          /* Connection: close — the end of the body */
     }
-    if (!g->reaped && g->phase == CP_RUN) {
-        g->phase = CP_GRACE;      /* stdout closed: a moment to exit */
-        cgi_timer(g, CGI_GRACE_MS, 0);
-    }
-    cgi_check_done(g);
 }
 
-static void cgi_log_err(cgi_run *g, const char *p, size_t n)
+static void on_cgi_stdin_ready(wsd_program *p)
 {
-    char esc[ERR_LINE * 4 + 8];
-    if (n > 0 && p[n - 1] == '\r')
-        n--;
-    wsd_log(WSD_LOG_ERROR, "cgi", g->c->assoc, "%s", wsd_log_escape(esc, sizeof esc, p, n));
-}
+    cgi_run *g = p->data;
 
-static void on_cgi_err(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
-{
-    cgi_run *g = st->data;
-    const char *p = buf->base;
-    size_t n = nread > 0 ? (size_t)nread : 0;
-
-    while (n > 0) {
-        const char *nl = memchr(p, '\n', n);
-        size_t take = nl ? (size_t)(nl - p) : n;
-        if (!g->errline)
-            g->errline = xmalloc(ERR_LINE);
-        while (take > 0) {
-            size_t room = ERR_LINE - g->errlen;
-            size_t k = take < room ? take : room;
-            memcpy(g->errline + g->errlen, p, k);
-            g->errlen += k;
-            p += k;
-            n -= k;
-            take -= k;
-            if (g->errlen == ERR_LINE) {
-                cgi_log_err(g, g->errline, g->errlen);
-                g->errlen = 0;
-            }
-        }
-        if (nl) {
-            cgi_log_err(g, g->errline, g->errlen);
-            g->errlen = 0;
-            p++;
-            n--;
-        }
-    }
-    free(buf->base);
-    if (nread < 0) {
-        if (g->errlen > 0)
-            cgi_log_err(g, g->errline, g->errlen);
-        g->errlen = 0;
-        g->err_eof = 1;
-        cgi_close_pipe(g, &g->err, &g->err_open);
-        cgi_check_done(g);
-    }
-    if (g->errlen == 0) {
-        free(g->errline);
-        g->errline = NULL;
-    }
-}
-
-static void on_cgi_stdin_written(uv_write_t *req, int status)
-{
-    cgi_run *g = req->data;
-
-    free(req);
-    free(g->infl);
-    g->infl = NULL;
-    g->infl_len = 0;
-    g->in_writing = 0;
-    if (status != 0) {
-        if (status != UV_ECANCELED) {
-            wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "Write to CGI stdin failed: %s",
-                    uv_strerror(status));
-            cgi_close_stdin(g);
-        }
-        return;
-    }
-    cgi_stdin_flush(g);
-}
-
-/* Hands the queue to one uv_write; closes stdin once the whole body is
- * through; resumes the client below IN_LOW. */
-static void cgi_stdin_flush(cgi_run *g)
-{
-    if (!g->in_open)
-        return;
-    if (!g->in_writing && g->inq_len > 0) {
-        uv_write_t *req = xmalloc(sizeof *req);
-        uv_buf_t b = uv_buf_init(g->inq, (unsigned)g->inq_len);
-        req->data = g;
-        g->infl = g->inq;
-        g->infl_len = g->inq_len;
-        g->inq = NULL;
-        g->inq_len = g->inq_cap = 0;
-        g->in_writing = 1;
-        if (uv_write(req, (uv_stream_t *)&g->in, &b, 1, on_cgi_stdin_written) != 0) {
-            free(req);
-            free(g->infl);
-            g->infl = NULL;
-            g->infl_len = 0;
-            g->in_writing = 0;
-            cgi_close_stdin(g);
-            return;
-        }
-    }
-    if (!g->in_writing && g->inq_len == 0 && g->body_left == 0) {
-        cgi_close_stdin(g);      /* the whole body is in: EOF for the script */
-        return;
-    }
-    if (g->s && g->inq_len + g->infl_len < IN_LOW)
+    if (g->s && (!wsd_program_stdin_open(p) || wsd_program_stdin_queued(p) < WSD_STDIN_LOW))
         read_client(g->c, g->s, 1);
 }
 
+/* The process side is over (the --maxforks slot is free): the conn may go. */
+static void on_cgi_done(wsd_program *p)
+{
+    cgi_run *g = p->data;
+    conn *c = g->c;
+
+    wsd_program_free(p);
+    g->prog = NULL;
+    uv_timer_stop(&g->timer);
+    wsd__handle_close(c, (uv_handle_t *)&g->timer);
+    if (!g->out_eof && !c->tcp_closing && g->s && !g->s->done) {
+        /* output abandoned: no proper end of the response can follow */
+        g->s->done = 1;
+        if (g->head_sent)
+            finish_close(c);
+        else
+            wsd__close(c);
+    }
+    c->handles--;                  /* the program's hold on the conn */
+    wsd__maybe_free(c);
+}
+
+static const wsd_program_ops cgi_program_ops = {
+    on_cgi_out, NULL, NULL, on_cgi_stdin_ready, on_cgi_done,
+};
+
 /* Client bytes: the next body bytes go to stdin, anything after the body is
- * dropped (the connection ends with this response). */
+ * dropped (the connection ends with this response). The script's stdin
+ * closes once the whole body is in. */
 static void cgi_body(cgi_run *g, const char *p, size_t n)
 {
     size_t k = g->body_left < n ? (size_t)g->body_left : n;
 
-    if (k == 0)
+    if (k == 0 || !g->prog)
         return;
     g->body_left -= k;
-    if (!g->in_open) {
-        return;                  /* the script closed its stdin: drop */
-    }
-    if (!g->in_writing && g->inq_len == 0) {
-        uv_buf_t b = uv_buf_init((char *)p, (unsigned)k);
-        int w = uv_try_write((uv_stream_t *)&g->in, &b, 1);
-        if (w < 0 && w != UV_EAGAIN) {
-            wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "Write to CGI stdin failed: %s",
-                    uv_strerror(w));
-            cgi_close_stdin(g);
-            return;
-        }
-        if (w > 0) {
-            p += w;
-            k -= (size_t)w;
-        }
-    }
-    if (k > 0) {
-        if (g->inq_len + k > g->inq_cap) {
-            size_t cap = g->inq_cap ? g->inq_cap : 4096;
-            while (cap < g->inq_len + k)
-                cap *= 2;
-            g->inq = xrealloc(g->inq, cap);
-            g->inq_cap = cap;
-        }
-        memcpy(g->inq + g->inq_len, p, k);
-        g->inq_len += k;
-    }
-    cgi_stdin_flush(g);
-    if (g->in_open && g->s && g->inq_len + g->infl_len >= IN_HIGH)
+    wsd_program_write(g->prog, p, k);
+    if (g->body_left == 0)
+        wsd_program_close_stdin(g->prog);   /* EOF for the script once written */
+    if (wsd_program_stdin_full(g->prog) && g->s)
         read_client(g->c, g->s, 0);
 }
 
@@ -1128,14 +855,14 @@ static char *dir_of(const char *file)
 static int cgi_spawn(conn *c, cgi_run *g, const wsd_request *r, const wsd_route *rt)
 {
     const wsd_config *cfg = c->srv->cfg;
-    uv_loop_t *loop = c->srv->loop;
     wsd_spawn_options opt;
-    int fds[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+    wsd_program_options po;
+    wsd_kill_plan kill;
     wsd_cgi_env_input ei;
     const char *base = strrchr(rt->file, '/');
     char *args[2], *cwd;
     char **env;
-    int i, rc;
+    int rc;
 
     memset(&ei, 0, sizeof ei);
     ei.cfg = cfg;
@@ -1152,58 +879,30 @@ static int cgi_spawn(conn *c, cgi_run *g, const wsd_request *r, const wsd_route 
     args[1] = NULL;
     cwd = dir_of(rt->file);
 
-    rc = wsd_spawn_pipes(fds);
-    if (rc != 0)
-        goto fail;
     memset(&opt, 0, sizeof opt);
-    opt.fds[0] = fds[0][0];
-    opt.fds[1] = fds[1][1];
-    opt.fds[2] = fds[2][1];
     opt.file = rt->real;          /* canonical, checked inside --cgidir */
     opt.argv = args;
     opt.env = env;
     opt.cwd = cwd;                /* own session and process group: process.h */
-
-    g->child.data = g;
-    g->child.on_exit = on_cgi_exit;
-    rc = wsd_spawn(&g->child, &opt);
-    if (rc != 0) {
-        g->done = 1;
-        goto fail;
-    }
+    wsd_kill_plan_cgi(&kill);
+    memset(&po, 0, sizeof po);
+    po.spawn = &opt;
+    po.ops = &cgi_program_ops;
+    po.kill = &kill;
+    po.log_category = "cgi";
+    po.stderr_category = "cgi";
+    po.assoc = &c->assoc;
+    po.data = g;
+    rc = wsd_program_start(c->srv->loop, &po, &g->prog);
     free(env);
     free(cwd);
-    g->pgid = g->child.pid;
-    c->srv->nforks++;
-    close(fds[0][0]);
-    close(fds[1][1]);
-    close(fds[2][1]);
-    uv_pipe_init(loop, &g->in, 0);
-    uv_pipe_init(loop, &g->out, 0);
-    uv_pipe_init(loop, &g->err, 0);
-    g->in.data = g->out.data = g->err.data = g;
-    wsd__handle_opened(c);
-    wsd__handle_opened(c);
-    wsd__handle_opened(c);
-    uv_pipe_open(&g->in, fds[0][1]);
-    uv_pipe_open(&g->out, fds[1][0]);
-    uv_pipe_open(&g->err, fds[2][0]);
-    g->in_open = g->out_open = g->err_open = 1;
-    uv_timer_init(loop, &g->timer);
+    if (rc != 0)
+        return rc;
+    c->handles++;                 /* the conn lives until the program is done */
+    uv_timer_init(c->srv->loop, &g->timer);
     g->timer.data = g;
     wsd__handle_opened(c);
     return 0;
-
-fail:
-    for (i = 0; i < 3; i++) {
-        if (fds[i][0] >= 0)
-            close(fds[i][0]);
-        if (fds[i][1] >= 0)
-            close(fds[i][1]);
-    }
-    free(env);
-    free(cwd);
-    return rc;
 }
 
 static void serve_cgi(conn *c, serve *s, const wsd_request *r, const wsd_route *rt,
@@ -1215,7 +914,7 @@ static void serve_cgi(conn *c, serve *s, const wsd_request *r, const wsd_route *
     int rc;
 
     s->keep_alive = 0;            /* the body ends with the connection */
-    if (c->srv->maxforks > 0 && c->srv->nforks >= c->srv->maxforks) {
+    if (c->srv->maxforks > 0 && wsd_program_count() >= c->srv->maxforks) {
         wsd_log(WSD_LOG_ERROR, "http", c->assoc,
                 "Fork not allowed since maxforks amount has been reached. CGI was not run.");
         respond_text(c, s, r, 429, "429 Too Many Requests\n");
@@ -1255,16 +954,16 @@ static void serve_cgi(conn *c, serve *s, const wsd_request *r, const wsd_route *
             respond(c, s, r, 500, NULL, "", 0, NULL);
         return;
     }
-    wsd_log(WSD_LOG_DEBUG, "cgi", c->assoc, "CGI process %d started", g->pgid);
+    wsd_log(WSD_LOG_DEBUG, "cgi", c->assoc, "CGI process %d started", g->prog->pid);
     c->state = ST_SERVE;
     if (g->body_left > 0 && expect && wsd_strncaseeq(expect->value, expect->value_len, "100-continue"))
         wsd__send(c, xstrdup("HTTP/1.1 100 Continue\r\n\r\n"), 25, AFTER_NOTHING);
-    uv_read_start((uv_stream_t *)&g->out, wsd__alloc, on_cgi_out);
-    uv_read_start((uv_stream_t *)&g->err, wsd__alloc, on_cgi_err);
-    cgi_timer(g, CGI_POLL_MS, CGI_POLL_MS);
-    if (nrest > 0)
+    wsd_program_read(g->prog, WSD_PROGRAM_STDOUT | WSD_PROGRAM_STDERR, 1);
+    uv_timer_start(&g->timer, on_cgi_timer, CGI_POLL_MS, CGI_POLL_MS);
+    if (g->body_left == 0)
+        wsd_program_close_stdin(g->prog);   /* no body: EOF at once */
+    else if (nrest > 0)
         cgi_body(g, rest, nrest);
-    cgi_stdin_flush(g);           /* closes stdin at once without a body */
 }
 
 /* ------------------------------------------------------------------- API */
@@ -1392,7 +1091,7 @@ void wsd_serve_eof(conn *c)
          * stdout closes is sent. */
         cgi_run *g = s->g;
         g->body_left = 0;
-        if (!g->done && !g->out_eof) {
+        if (g->prog && !g->out_eof) {
             wsd_log(WSD_LOG_DEBUG, "cgi", c->assoc, "Client closed the connection: ending the CGI script");
             cgi_end(g);
         }
@@ -1409,9 +1108,9 @@ void wsd_serve_drain(conn *c)
         return;
     if (s->g) {
         cgi_run *g = s->g;
-        if (g->out_paused && g->out_open && wsd__write_queue(c) < OUT_LOW) {
+        if (g->out_paused && g->prog && wsd__write_queue(c) < OUT_LOW) {
             g->out_paused = 0;
-            uv_read_start((uv_stream_t *)&g->out, wsd__alloc, on_cgi_out);
+            wsd_program_read(g->prog, WSD_PROGRAM_STDOUT, 1);
         }
         return;
     }

@@ -55,17 +55,11 @@ static void conn_close_tcp(conn *c);
 static void tcp_send_full(conn *c, char *buf, size_t off, size_t len, int after);
 static void conn_maybe_free(conn *c);
 static void proc_terminate(conn *c);
-static void proc_check_done(conn *c);
 static void ws_close(conn *c, uint16_t code, const char *reason);
 static void send_data_frames(conn *c, char *f, size_t flen);
 static void send_frames_from(conn *c, const uint8_t *p, size_t n);
 static char *exact_copy(const uint8_t *p, size_t n);
 static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-static void on_err_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-static void stdin_flush(conn *c);
-static void stdin_finish(conn *c);
-static void inq_drop(conn *c);
 static void resume_input(conn *c);
 static void resume_accepting(server *srv);
 static void tls_pump(conn *c);
@@ -98,7 +92,6 @@ static void alloc_read(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 /* The child's stdout and the client socket are each read into one buffer
  * for the whole loop: their read callbacks consume the bytes (frames out,
  * or copies of what must wait) before they return, and keep no pointer. */
-static char out_read_buf[READ_SIZE];
 static char tcp_read_buf[READ_SIZE];
 
 static void alloc_tcp_read(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -109,13 +102,6 @@ static void alloc_tcp_read(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof tcp_read_buf;
 }
 
-static void alloc_out_read(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    (void)h;
-    (void)suggested;
-    buf->base = out_read_buf;
-    buf->len = sizeof out_read_buf;
-}
 
 static const char *sig_name(int sig)
 {
@@ -157,9 +143,9 @@ static void on_tcp_written(uv_write_t *req, int status)
     if (c->state == ST_SERVE && !c->tcp_closing && c->sock.stream.write_queue_size < OUT_LOW)
         wsd_serve_drain(c);
     if (c->out_paused && !c->tcp_closing && c->sock.stream.write_queue_size < OUT_LOW &&
-        c->out_open && !c->out_eof) {
+        c->prog) {
         c->out_paused = 0;
-        uv_read_start((uv_stream_t *)&c->out, alloc_out_read, on_out_read);
+        wsd_program_read(c->prog, WSD_PROGRAM_STDOUT, 1);
     }
     conn_maybe_free(c);
 }
@@ -373,19 +359,18 @@ static void conn_close_tcp(conn *c)
         wsd_http_parser_free(c->http);
         c->http = NULL;
     }
-    if (c->out_paused && c->out_open) {
-        /* nobody to deliver to: keep draining so the child is not stuck */
-        c->out_paused = 0;
-        uv_read_start((uv_stream_t *)&c->out, alloc_out_read, on_out_read);
+    if (c->prog) {
+        /* nobody to deliver to: the program ends, its output is drained */
+        wsd_program_end(c->prog);
+        wsd_program_detach(c->prog);
     }
-    proc_check_done(c);
 }
 
 static void conn_maybe_free(conn *c)
 {
     server *srv = c->srv;
 
-    if (!c->tcp_closing || (c->spawned && !c->proc_done) || c->handles > 0 ||
+    if (!c->tcp_closing || c->prog || c->handles > 0 ||
         c->lookup_pending)
         return;
     if (c->is_ws)
@@ -399,9 +384,6 @@ static void conn_maybe_free(conn *c)
     if (c->serve)
         wsd_serve_free(c);
     free(c->assoc);
-    inq_drop(c);
-    free(c->infl);
-    free(c->errline);
     free(c->tagline[0]);
     free(c->tagline[1]);
     free(c->remote_host);
@@ -457,18 +439,18 @@ static void ws_close(conn *c, uint16_t code, const char *reason)
 
 /* Sends the close frame that reports how the child ended, once its output is
  * all out (called when both the exit status and stdout EOF are known). */
-static void ws_close_after_child(conn *c)
+static void ws_close_after_child(conn *c, const wsd_program *p)
 {
     char reason[96];
 
     if (c->state != ST_OPEN)
         return;
-    if (c->term_signal) {
-        snprintf(reason, sizeof reason, "killed by signal %d (SIG%s)", c->term_signal,
-                 sig_name(c->term_signal));
+    if (p->term_signal) {
+        snprintf(reason, sizeof reason, "killed by signal %d (SIG%s)", p->term_signal,
+                 sig_name(p->term_signal));
         ws_close(c, WSD_WS_CLOSE_INTERNAL, reason);
-    } else if (c->exit_status != 0) {
-        snprintf(reason, sizeof reason, "exited with status %lld", (long long)c->exit_status);
+    } else if (p->exit_status != 0) {
+        snprintf(reason, sizeof reason, "exited with status %lld", (long long)p->exit_status);
         ws_close(c, WSD_WS_CLOSE_INTERNAL, reason);
     } else {
         ws_close(c, WSD_WS_CLOSE_NORMAL, "");
@@ -499,98 +481,6 @@ static char *exact_copy(const uint8_t *p, size_t n)
     if (n)
         memcpy(f, p, n);
     return f;
-}
-
-/* The gather buffer: what one client read decodes for a child's stdin is
- * collected here (lent to the connection as its inq for the one ws_feed)
- * and written with one write(2); only what the pipe does not take is
- * copied into memory of the connection's own. Growing a per-connection
- * queue by doubling for every read cost 11% of wsd's time at 4 KiB
- * messages (docs/performance.md, finding 1b). */
-#define GATHER_SIZE (2 * READ_SIZE)
-static char *gather_buf;
-static int gather_lent;
-
-static void inq_lend(conn *c)
-{
-    if (gather_lent || c->inq || c->in_writing || !c->in_open)
-        return;
-    if (!gather_buf)
-        gather_buf = xmalloc(GATHER_SIZE);
-    c->inq = gather_buf;
-    c->inq_len = 0;
-    c->inq_cap = GATHER_SIZE;
-    c->inq_lent = 1;
-    gather_lent = 1;
-}
-
-static void inq_drop(conn *c)
-{
-    if (c->inq_lent) {
-        c->inq_lent = 0;
-        gather_lent = 0;
-    } else {
-        free(c->inq);
-    }
-    c->inq = NULL;
-    c->inq_len = c->inq_cap = 0;
-}
-
-static void close_stdin(conn *c);
-
-/* Writes what the child's stdin pipe takes now, without waiting. Returns the
- * bytes taken (0 when the pipe is full), or -1 when the write failed: then
- * stdin is closed (or, already closing, finished) and the bytes dropped. */
-static long stdin_try_write(conn *c, const char *p, size_t n)
-{
-    uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-    int w = uv_try_write((uv_stream_t *)&c->in, &b, 1);
-
-    if (w >= 0)
-        return w;
-    if (w == UV_EAGAIN)
-        return 0;
-    wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Write to stdin failed: %s", uv_strerror(w));
-    if (c->in_open)
-        close_stdin(c);
-    else
-        stdin_finish(c);
-    return -1;
-}
-
-/* Gives the gather buffer back: writes what the pipe takes now and keeps a
- * copy of the rest as the connection's queue. */
-static void inq_return(conn *c)
-{
-    char *g = c->inq;
-    size_t len = c->inq_len;
-
-    c->inq = NULL;
-    c->inq_len = c->inq_cap = 0;
-    c->inq_lent = 0;
-    gather_lent = 0;
-    if (len == 0 || (!c->in_open && !c->in_closing))
-        return;
-    if (!c->in_writing) {
-        long w = stdin_try_write(c, g, len);
-        if (w < 0 || (size_t)w == len)
-            return;
-        g += w;
-        len -= (size_t)w;
-    }
-    c->inq = xmalloc(len);
-    memcpy(c->inq, g, len);
-    c->inq_len = c->inq_cap = len;
-}
-
-/* Closes the stdin pipe for good (the queue is written or abandoned). */
-static void stdin_finish(conn *c)
-{
-    if (c->in_closing) {
-        c->in_closing = 0;
-        close_handle(c, (uv_handle_t *)&c->in);
-    }
-    inq_drop(c);
 }
 
 /* Everything the child will ever send has been read: stdout at EOF, and
@@ -680,349 +570,106 @@ static void tagged_feed(conn *c, int idx, const char *p, size_t n, int eof)
     }
 }
 
-/* Ends the child's stdin: no more bytes are accepted, what is already
- * queued (e.g. a message that arrived just before the client's close or a
- * protocol error) is still written, then the pipe is closed (EOF). A child
- * that never reads gets EPIPE when it dies, which closes it too. */
-static void close_stdin(conn *c)
-{
-    if (c->in_open) {
-        c->in_open = 0;
-        c->in_closing = 1;
-        if (c->inq_len > 0 && !c->in_writing)
-            stdin_flush(c);
-        if (!c->in_writing)
-            stdin_finish(c);
-    }
-    resume_input(c);   /* held input may still hold control frames */
-}
-
-static int group_alive(conn *c)
-{
-    return c->pgid > 0 && (kill(-c->pgid, 0) == 0 || errno == EPERM);
-}
-
-static void force_close_pipes(conn *c)
-{
-    if (c->out_open) {
-        c->out_open = 0;
-        c->out_eof = 1;
-        close_handle(c, (uv_handle_t *)&c->out);
-    }
-    if (c->err_open) {
-        c->err_open = 0;
-        close_handle(c, (uv_handle_t *)&c->err);
-    }
-}
-
-static void on_kill_timer(uv_timer_t *t)
-{
-    conn *c = t->data;
-    uint64_t extra = c->srv->cfg->closems;
-    int sig = 0;
-
-    if (c->reaped && !group_alive(c)) {
-        c->kill_step = 6;      /* nobody left to signal */
-        proc_check_done(c);
-        return;
-    }
-    switch (c->kill_step) {
-    case 1: sig = SIGINT; break;
-    case 2: sig = SIGTERM; break;
-    case 3: sig = SIGKILL; break;
-    default: break;
-    }
-    if (sig) {
-        wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Sending SIG%s to process group %d",
-                sig_name(sig), c->pgid);
-        if (kill(-c->pgid, sig) != 0 && errno == ESRCH && !c->reaped) {
-            /* the leader left its group (setsid/setpgid): signal it alone */
-            kill(c->child.pid, sig);
-        }
-        c->kill_step++;
-        /* next: SIGTERM 250 ms after SIGINT, SIGKILL 500 ms after SIGTERM
-         * (each + closems), then one second for SIGKILL to work */
-        uv_timer_start(&c->ktimer, on_kill_timer,
-                       c->kill_step == 2 ? 250 + extra : c->kill_step == 3 ? 500 + extra : 1000,
-                       0);
-        return;
-    }
-    /* a second after SIGKILL something still lives: give up on it */
-    wsd_log(WSD_LOG_ERROR, "process", c->assoc, "SIGKILL did not terminate %d!", c->pgid);
-    c->kill_step = 6;
-    force_close_pipes(c);
-    if (!c->reaped) {
-        c->reaped = 1;         /* stop waiting for an unkillable child */
-        c->term_signal = SIGKILL;
-    }
-    proc_check_done(c);
-}
-
-/* Ends the child: close its stdin, then SIGINT, SIGTERM, SIGKILL to its
- * process group after 100, 250, 500 ms (each + --closems), websocketd's
- * schedule. Idempotent. */
+/* Ends the child (program.c: stdin closed, then the signals). Held input
+ * may still hold control frames: it is decoded on (its data dropped). */
 static void proc_terminate(conn *c)
 {
-    if (!c->spawned || c->proc_done || c->kill_step > 0)
+    if (!c->prog)
         return;
-    c->kill_step = 1;
-    close_stdin(c);
-    uv_timer_start(&c->ktimer, on_kill_timer, 100 + c->srv->cfg->closems, 0);
+    wsd_program_end(c->prog);
+    resume_input(c);
 }
 
-/* The process side is done when the leader is reaped, its process group is
- * empty (or the escalation gave up) and stdout/stderr are closed. Output the
- * dead child left in the pipe still drains to the client; only when the
- * client is gone too are pipes held by escaped processes abandoned. */
-static void proc_check_done(conn *c)
+/* Stops reading the child's stdout while the client's queue is full. */
+static void out_pause_if_full(conn *c)
 {
-    if (c->proc_done || !c->spawned || !c->reaped)
-        return;
-    if (c->kill_step < 6 && group_alive(c)) {
-        proc_terminate(c);     /* a grandchild lives on: end it too */
-        return;
+    if (c->prog && !c->out_paused && !c->tcp_closing &&
+        c->sock.stream.write_queue_size > OUT_HIGH) {
+        c->out_paused = 1;
+        wsd_program_read(c->prog, WSD_PROGRAM_STDOUT, 0);
     }
-    if (c->out_open || c->err_open) {
-        if (!c->tcp_closing)
-            return;            /* still draining to the client */
-        force_close_pipes(c);
-    }
-    c->proc_done = 1;
-    uv_timer_stop(&c->ktimer);
-    close_handle(c, (uv_handle_t *)&c->ktimer);
-    close_stdin(c);
-    wsd_spawn_forget(&c->child);   /* gave up on an unkillable one: reaped silently */
-    c->srv->nforks--;
-    wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Process %d ended", c->pgid);
-    conn_maybe_free(c);
 }
 
-static void on_child_exit(wsd_child *ch, int64_t exit_status, int term_signal)
+static void on_prog_stdout(wsd_program *p, const char *buf, size_t n, int eof)
 {
-    conn *c = ch->data;
+    conn *c = p->data;
 
-    c->reaped = 1;
-    c->exit_status = exit_status;
-    c->term_signal = term_signal;
-    if (term_signal)
-        wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Process %d killed by SIG%s", c->pgid,
-                sig_name(term_signal));
-    else
-        wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Process %d exited with status %lld",
-                c->pgid, (long long)exit_status);
-    close_stdin(c);
-    if (output_done(c))
-        ws_close_after_child(c);
-    proc_check_done(c);
-}
-
-static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-    conn *c = s->data;
-    int eof = nread < 0;
-    size_t n = nread > 0 ? (size_t)nread : 0;
-
-    if (nread == 0)
-        return;
-    if (eof && nread != UV_EOF)
-        wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Error reading stdout: %s",
-                uv_strerror((int)nread));
     if (c->state == ST_OPEN && c->srv->cfg->passstderr) {
-        tagged_feed(c, 0, buf->base, n, eof);
-        if (!c->tcp_closing && c->sock.stream.write_queue_size > OUT_HIGH && !eof) {
-            c->out_paused = 1;
-            uv_read_stop(s);
-        }
+        tagged_feed(c, 0, buf, n, eof);
     } else if (c->state == ST_OPEN && c->srv->cfg->lossless) {
         const char *err = NULL;
         size_t flen = 0;
         uint8_t *sc = scratch(wsd_record_bound(n));
-        long rc = wsd_record_encode(&c->rec, (const uint8_t *)buf->base, n, eof, sc, &flen, &err);
+        long rc = wsd_record_encode(&c->rec, (const uint8_t *)buf, n, eof, sc, &flen, &err);
         send_frames_from(c, sc, flen);   /* all valid before an error */
         if (rc < 0) {
             wsd_log(WSD_LOG_ERROR, "process", c->assoc, "Malformed record from program: %s",
                     err ? err : "?");
             ws_close(c, WSD_WS_CLOSE_INTERNAL, "malformed record from program");
             proc_terminate(c);
-        } else if (!c->tcp_closing && c->sock.stream.write_queue_size > OUT_HIGH && !eof) {
-            c->out_paused = 1;
-            uv_read_stop(s);
+            return;
         }
     } else if (c->state == ST_OPEN) {
         uint8_t *sc = scratch(wsd_outframer_bound(n));
-        size_t flen = wsd_outframer_encode(&c->of, (const uint8_t *)buf->base, n, eof, sc);
+        size_t flen = wsd_outframer_encode(&c->of, (const uint8_t *)buf, n, eof, sc);
         send_frames_from(c, sc, flen);
-        if (!c->tcp_closing && c->sock.stream.write_queue_size > OUT_HIGH && !eof) {
-            c->out_paused = 1;
-            uv_read_stop(s);
-        }
     }
+    if (!eof) {
+        out_pause_if_full(c);
+        return;
+    }
+    c->out_eof = 1;
+    if (p->reaped && output_done(c))
+        ws_close_after_child(c, p);
+}
+
+static void on_prog_stderr(wsd_program *p, const char *buf, size_t n, int eof)
+{
+    conn *c = p->data;
+
+    if (c->state == ST_OPEN)
+        tagged_feed(c, 1, buf, n, eof);   /* --passstderr */
     if (eof) {
-        c->out_eof = 1;
-        c->out_open = 0;
-        close_handle(c, (uv_handle_t *)&c->out);
-        if (c->reaped) {
-            if (output_done(c))
-                ws_close_after_child(c);
-        } else {
-            proc_terminate(c);  /* stdout closed, child runs on: end it */
-        }
-        proc_check_done(c);
-    }
-}
-
-static void log_stderr(conn *c, const char *p, size_t n)
-{
-    char esc[ERR_LINE * 4 + 8];
-    if (n > 0 && p[n - 1] == '\r')
-        n--;
-    wsd_log(WSD_LOG_ERROR, "stderr", c->assoc, "%s", wsd_log_escape(esc, sizeof esc, p, n));
-}
-
-static void on_err_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-    conn *c = s->data;
-    const char *p = buf->base;
-    size_t n = nread > 0 ? (size_t)nread : 0;
-
-    if (c->srv->cfg->passstderr && c->state == ST_OPEN)
-        tagged_feed(c, 1, p, n, nread < 0);
-
-    while (n > 0) {
-        const char *nl = memchr(p, '\n', n);
-        size_t take = nl ? (size_t)(nl - p) : n;
-        if (!c->errline)
-            c->errline = xmalloc(ERR_LINE);
-        while (take > 0) {
-            size_t room = ERR_LINE - c->errlen;
-            size_t k = take < room ? take : room;
-            memcpy(c->errline + c->errlen, p, k);
-            c->errlen += k;
-            p += k;
-            n -= k;
-            take -= k;
-            if (c->errlen == ERR_LINE) {  /* long line: log it in pieces */
-                log_stderr(c, c->errline, c->errlen);
-                c->errlen = 0;
-            }
-        }
-        if (nl) {
-            log_stderr(c, c->errline, c->errlen);
-            c->errlen = 0;
-            p++;
-            n--;
-        }
-    }
-    free(buf->base);
-    if (nread < 0) {
-        if (c->errlen > 0)
-            log_stderr(c, c->errline, c->errlen);
-        free(c->errline);
-        c->errline = NULL;
-        c->errlen = 0;
-        c->err_open = 0;
         c->err_eof = 1;
-        close_handle(c, (uv_handle_t *)&c->err);
-        if (c->reaped && output_done(c))
-            ws_close_after_child(c);
-        proc_check_done(c);
-    } else if (c->errlen == 0 && c->errline) {
-        free(c->errline);   /* idle connections keep no stderr buffer */
-        c->errline = NULL;
+        if (p->reaped && output_done(c))
+            ws_close_after_child(c, p);
     }
+}
+
+static void on_prog_exit(wsd_program *p)
+{
+    conn *c = p->data;
+
+    if (output_done(c))
+        ws_close_after_child(c, p);
+    resume_input(c);   /* its stdin is closed: held input is decoded on */
+}
+
+static void on_prog_stdin_ready(wsd_program *p)
+{
+    resume_input(p->data);
+}
+
+static void on_prog_done(wsd_program *p)
+{
+    conn *c = p->data;
+
+    wsd_program_free(p);
+    c->prog = NULL;
+    conn_maybe_free(c);
 }
 
 /* ------------------------------------------------------------- stdin queue */
 
-static void on_stdin_written(uv_write_t *req, int status)
-{
-    conn *c = req->data;
-
-    free(req);
-    free(c->infl);
-    c->infl = NULL;
-    c->infl_len = 0;
-    c->in_writing = 0;
-    if (status != 0) {
-        if (status != UV_ECANCELED)
-            wsd_log(WSD_LOG_DEBUG, "process", c->assoc, "Write to stdin failed: %s",
-                    uv_strerror(status));
-        c->in_open = 0;
-        c->in_closing = 1;
-        stdin_finish(c);
-        resume_input(c);
-        return;
-    }
-    stdin_flush(c);
-    if (c->in_closing && !c->in_writing) {
-        stdin_finish(c);
-        return;
-    }
-    if (c->inq_len + c->infl_len < IN_LOW)
-        resume_input(c);
-}
-
-/* Hands the queued bytes to one uv_write, and resumes reading the client
- * when the queue has drained below IN_LOW. */
-static void stdin_flush(conn *c)
-{
-    if (c->inq_lent)
-        inq_return(c);
-    if (!c->in_open && !c->in_closing)
-        return;
-    if (!c->in_writing && c->inq_len > 0) {
-        uv_write_t *req = xmalloc(sizeof *req);
-        uv_buf_t b = uv_buf_init(c->inq, (unsigned)c->inq_len);
-        req->data = c;
-        c->infl = c->inq;
-        c->infl_len = c->inq_len;
-        c->inq = NULL;
-        c->inq_len = c->inq_cap = 0;
-        c->in_writing = 1;
-        if (uv_write(req, (uv_stream_t *)&c->in, &b, 1, on_stdin_written) != 0) {
-            free(req);
-            free(c->infl);
-            c->infl = NULL;
-            c->in_writing = 0;
-            close_stdin(c);
-            return;
-        }
-    }
-}
-
-/* Writes to the child's stdin: straight into the pipe when nothing is
- * queued, else appended to the queue. Bytes for a closed stdin are dropped
- * (the child said it wants no more). */
 static void stdin_write(conn *c, const uint8_t *p, size_t n)
 {
-    if (!c->in_open || n == 0)
-        return;
-    if (!c->in_writing && c->inq_len == 0 && !c->batching) {
-        long w = stdin_try_write(c, (const char *)p, n);
-        if (w < 0 || (size_t)w == n)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
-    if (c->inq_len + n > c->inq_cap) {
-        size_t cap = c->inq_cap ? c->inq_cap : 4096;
-        while (cap < c->inq_len + n)
-            cap *= 2;
-        if (c->inq_lent) {         /* outgrew the gather buffer: own memory */
-            char *q = xmalloc(cap);
-            memcpy(q, c->inq, c->inq_len);
-            c->inq = q;
-            c->inq_lent = 0;
-            gather_lent = 0;
-        } else {
-            c->inq = xrealloc(c->inq, cap);
-        }
-        c->inq_cap = cap;
-    }
-    memcpy(c->inq + c->inq_len, p, n);
-    c->inq_len += n;
-    if (!c->batching)
-        stdin_flush(c);
+    if (c->prog)
+        wsd_program_write(c->prog, p, n);
+}
+
+static size_t stdin_queued(conn *c)
+{
+    return c->prog ? wsd_program_stdin_queued(c->prog) : 0;
 }
 
 static void ws_feed(conn *c, uint8_t *p, size_t n);
@@ -1062,7 +709,7 @@ static void resume_input(conn *c)
         if (c->rest || c->zin)
             return;
     }
-    if (c->tcp_paused && !c->tcp_closing && c->inq_len + c->infl_len < IN_LOW) {
+    if (c->tcp_paused && !c->tcp_closing && stdin_queued(c) < WSD_STDIN_LOW) {
         c->tcp_paused = 0;
         uv_timer_stop(&c->timer);
         uv_read_start(&c->sock.stream, alloc_tcp_read, on_tcp_read);
@@ -1071,7 +718,7 @@ static void resume_input(conn *c)
 
 static void stdin_pause_client_if_full(conn *c)
 {
-    if (!c->tcp_paused && !c->tcp_closing && c->inq_len + c->infl_len >= IN_HIGH) {
+    if (!c->tcp_paused && !c->tcp_closing && stdin_queued(c) >= WSD_STDIN_HIGH) {
         c->tcp_paused = 1;
         uv_read_stop(&c->sock.stream);
         timer_start(c, HANGUP_POLL_MS);  /* still notice the client leaving */
@@ -1164,7 +811,7 @@ static int deliver(conn *c, int opcode, const uint8_t *data, size_t len, int fin
 
 static int stdin_full(conn *c)
 {
-    return c->in_open && c->state == ST_OPEN && c->inq_len + c->infl_len >= IN_HIGH;
+    return c->prog && c->state == ST_OPEN && wsd_program_stdin_full(c->prog);
 }
 
 /* Inflates (part of) a compressed message into the child's stdin, checking
@@ -1225,12 +872,14 @@ static void ws_feed_all(conn *c, uint8_t *p, size_t n);
  * one write per chunk (measured: 1.9 pipe writes per echoed message before). */
 static void ws_feed(conn *c, uint8_t *p, size_t n)
 {
-    if (c->batching == 0)
-        inq_lend(c);
-    c->batching++;
+    wsd_program *prog = c->prog;      /* freed only from a close callback */
+    int outer = prog && !prog->gathering;
+
+    if (outer)
+        wsd_program_gather(prog, 1);
     ws_feed_all(c, p, n);
-    if (--c->batching == 0)
-        stdin_flush(c);
+    if (outer)
+        wsd_program_gather(prog, 0);
 }
 
 static void ws_feed_all(conn *c, uint8_t *p, size_t n)
@@ -1342,17 +991,25 @@ static char *make_assoc(conn *c, const wsd_request *r)
     return a.s;
 }
 
+/* stderr reaches the session only with --passstderr (else it is only logged) */
+static const wsd_program_ops ws_program_ops = {
+    on_prog_stdout, NULL, on_prog_exit, on_prog_stdin_ready, on_prog_done,
+};
+static const wsd_program_ops ws_program_ops_stderr = {
+    on_prog_stdout, on_prog_stderr, on_prog_exit, on_prog_stdin_ready, on_prog_done,
+};
+
 static int spawn_child(conn *c, const wsd_request *r)
 {
     const wsd_config *cfg = c->srv->cfg;
-    uv_loop_t *loop = c->srv->loop;
     wsd_spawn_options opt;
-    int fds[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+    wsd_program_options po;
+    wsd_kill_plan kill;
     char path_info[WSD_HTTP_MAX_HEAD];
     char *dir_argv[2];
     wsd_env_input ei;
     char **env;
-    int i, rc;
+    int rc;
 
     if (wsd_http_url_decode(r->path, strlen(r->path), path_info) < 0)
         snprintf(path_info, sizeof path_info, "%s", r->path);
@@ -1369,15 +1026,7 @@ static int spawn_child(conn *c, const wsd_request *r)
     ei.subprotocol = c->subprotocol;
     env = wsd_env_build(&ei);
 
-    /* Real pipes (not socketpairs), close-on-exec in wsd; the child gets
-     * them as fds 0-2 and nothing else. */
-    rc = wsd_spawn_pipes(fds);
-    if (rc != 0)
-        goto fail;
     memset(&opt, 0, sizeof opt);
-    opt.fds[0] = fds[0][0];
-    opt.fds[1] = fds[1][1];
-    opt.fds[2] = fds[2][1];
     if (c->route) {
         /* --dir: argv = the script's path under DIR, no arguments (websocketd) */
         /* the path as requested (symlinks kept, checked to resolve inside
@@ -1392,42 +1041,19 @@ static int spawn_child(conn *c, const wsd_request *r)
     }
     opt.env = env;               /* its own session and process group: process.h */
 
-    c->child.data = c;
-    c->child.on_exit = on_child_exit;
-    rc = wsd_spawn(&c->child, &opt);
-    if (rc != 0)
-        goto fail;
+    wsd_kill_plan_websocket(&kill, (unsigned)cfg->closems);
+    memset(&po, 0, sizeof po);
+    po.spawn = &opt;
+    po.ops = cfg->passstderr ? &ws_program_ops_stderr : &ws_program_ops;
+    po.kill = &kill;
+    po.log_category = "process";
+    po.stderr_category = "stderr";
+    po.assoc = &c->assoc;
+    po.data = c;
+    rc = wsd_program_start(c->srv->loop, &po, &c->prog);
     free(env);
-    env = NULL;
-    c->spawned = 1;
-    c->pgid = c->child.pid;
-    c->srv->nforks++;
-    close(fds[0][0]);
-    close(fds[1][1]);
-    close(fds[2][1]);
-
-    uv_pipe_init(loop, &c->in, 0);
-    uv_pipe_init(loop, &c->out, 0);
-    uv_pipe_init(loop, &c->err, 0);
-    c->in.data = c->out.data = c->err.data = c;
-    c->handles += 3;
-    uv_pipe_open(&c->in, fds[0][1]);
-    uv_pipe_open(&c->out, fds[1][0]);
-    uv_pipe_open(&c->err, fds[2][0]);
-    c->in_open = c->out_open = c->err_open = 1;
-    uv_timer_init(loop, &c->ktimer);
-    c->ktimer.data = c;
-    c->handles++;
-    return 0;
-
-fail:
-    for (i = 0; i < 3; i++) {
-        if (fds[i][0] >= 0)
-            close(fds[i][0]);
-        if (fds[i][1] >= 0)
-            close(fds[i][1]);
-    }
-    free(env);
+    if (rc == 0)
+        c->spawned = 1;
     return rc;
 }
 
@@ -1667,7 +1293,7 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
     wsd_str out;
     int rc;
 
-    if (srv->maxforks > 0 && srv->nforks >= srv->maxforks) {
+    if (srv->maxforks > 0 && wsd_program_count() >= srv->maxforks) {
         wsd_log(WSD_LOG_ERROR, "http", c->assoc, "Max of possible forks already active, upgrade rejected");
         http_respond(c, 429, "429 Too Many Requests\n", 0);
         return;
@@ -1675,7 +1301,7 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
     if (!wsd__fds_for_program(srv)) {
         wsd_log(WSD_LOG_ERROR, "http", c->assoc,
                 "Out of file descriptors for another program (%ld running, limit %ld), upgrade rejected",
-                srv->nforks, srv->fd_limit);
+                wsd_program_count(), srv->fd_limit);
         http_respond(c, 503, WSD_BODY_NO_RESOURCES, 0);
         return;
     }
@@ -1694,7 +1320,7 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
     {   /* associations gain the pid, as websocketd's */
         wsd_str a;
         wsd_str_init(&a, 8192);
-        wsd_str_appendf(&a, "%s pid:'%d'", c->assoc, c->pgid);
+        wsd_str_appendf(&a, "%s pid:'%d'", c->assoc, c->prog->pid);
         free(c->assoc);
         c->assoc = a.s;
     }
@@ -1720,8 +1346,7 @@ static void handshake_finish(conn *c, const char *rest, size_t nrest)
         c->dec.rsv_allowed = 0x4;   /* RSV1: a compressed message */
     wsd_outframer_init(&c->of, cfg->binary);
     wsd_record_decoder_init(&c->rec, 0);
-    uv_read_start((uv_stream_t *)&c->out, alloc_out_read, on_out_read);
-    uv_read_start((uv_stream_t *)&c->err, alloc_read, on_err_read);
+    wsd_program_read(c->prog, WSD_PROGRAM_STDOUT | WSD_PROGRAM_STDERR, 1);
     if (c->lookup_pending == 0)
         uv_read_start(&c->sock.stream, alloc_tcp_read, on_tcp_read);  /* idempotent */
     /* the loop's cached time predates this iteration's spawn (which can be
@@ -2039,7 +1664,7 @@ static void peer_name(conn *c)
 
 static long fds_used(const server *srv)
 {
-    return srv->fd_base + srv->nconns + 3 * srv->nforks;
+    return srv->fd_base + srv->nconns + 3 * wsd_program_count();
 }
 
 static int fds_short(const server *srv)
@@ -2075,7 +1700,7 @@ static void on_connection(uv_stream_t *l, int status)
                 srv->fds_logged = uv_now(srv->loop);   /* at most one line in 10 s */
                 wsd_log(WSD_LOG_ERROR, "server", "",
                         "Out of file descriptors (%ld connections, %ld programs, limit %ld): "
-                        "new connections wait", srv->nconns, srv->nforks, srv->fd_limit);
+                        "new connections wait", srv->nconns, wsd_program_count(), srv->fd_limit);
             }
             srv->paused[srv->npaused++] = l;   /* not accepted: libuv stops polling l */
             return;
@@ -2161,10 +1786,7 @@ static void on_signal(uv_signal_t *h, int signum)
 
     if (srv->shutting_down) {
         /* second signal: don't wait for anyone */
-        for (c = srv->conns; c; c = c->next) {
-            if (c->spawned && !c->proc_done && c->pgid > 0)
-                kill(-c->pgid, SIGKILL);
-        }
+        wsd_program_kill_all();
         wsd_log(WSD_LOG_INFO, "server", "", "Second SIG%s: exiting now", sig_name(signum));
         exit(srv->exit_status);
     }
