@@ -24,7 +24,7 @@
  *     and written with an ordinary uv_write, whose completion — the socket
  *     drained — resumes sendfile. So the copied share is at most PROBE_SIZE
  *     per SF_CHUNK or per socket-buffer refill. sendfile runs only while
- *     nothing else is queued for the client (wsd__write_queue(c) == 0), so
+ *     nothing else is queued for the client (wsd_tp_queued(&c->tp) == 0), so
  *     bytes never interleave. Files up to SMALL_FILE bytes go out in one
  *     write together with the head (one syscall, one segment). With TLS on
  *     the connection the body is read and written in COPY_CHUNK pieces.
@@ -32,7 +32,7 @@
  *     route module's realpath/stat/open do.
  *   - HTTP/1.1 keep-alive: after a complete response to a keep-alive
  *     request, the connection goes back to reading the next request
- *     (wsd__http_next in server.c), with the bytes that arrived meanwhile
+ *     (conn_http_next in conn.c), with the bytes that arrived meanwhile
  *     (pipelining; at most PENDING_MAX + a read are held, beyond that the
  *     client's reads pause). Not kept alive: HTTP/1.0, "Connection: close",
  *     requests with a body (Content-Length > 0 or Transfer-Encoding; their
@@ -43,10 +43,9 @@
  *   - Error responses are Go's: "404 page not found\n", "403 Forbidden\n",
  *     text/plain with X-Content-Type-Options: nosniff.
  *
- * CGI (RFC 3875): the script runs with cwd = its directory, argv[0] = its
- * base name, fds 0-2 on real pipes (pipe2 O_CLOEXEC, UV_INHERIT_FD), in its
- * own session and process group (UV_PROCESS_DETACHED), environment from
- * cgi.c (--passenv applied). It holds a --maxforks slot (429 when none is
+ * CGI (RFC 3875): the script is a program session (program.c) with cwd =
+ * its directory, argv[0] = its base name, fds 0-2 on real pipes, in its own
+ * session and process group, environment from cgi.c (--passenv applied). It holds a --maxforks slot (429 when none is
  * free) until its process group is gone. The request body (Content-Length
  * bytes) streams to its stdin through a queue of at most WSD_STDIN_HIGH bytes: the
  * client's reads pause above it, resume below WSD_STDIN_LOW. A chunked request
@@ -56,13 +55,13 @@
  * stdout pauses while more than OUT_HIGH bytes wait for the client) and
  * the connection ends at stdout EOF. Output without a valid head → 500
  * with an empty body and Go's "cgi: ..." text logged at ERROR. stderr
- * lines are logged at ERROR (category "cgi"). Ending the script: SIGTERM to
- * its process group, SIGKILL one second later, given up after another
- * second — when the client leaves (its EOF, as nginx; or, polled every
- * CGI_POLL_MS, the connection closed or TCP_INFO showing a reset), when
- * the server shuts down, when the output head is invalid, when the leader
- * exits leaving group members behind, or CGI_GRACE_MS after it closed
- * stdout while still running.
+ * lines are logged at ERROR (category "cgi"). Ending the script (program.c's
+ * CGI plan): SIGTERM to its process group, SIGKILL one second later, given
+ * up after another second — when the client leaves (its EOF, as nginx; the
+ * connection closing; or, while its reads are held, the transport finding
+ * it gone), when the server shuts down, when the output head is invalid,
+ * when the leader exits leaving group members behind, or a second after it
+ * closed stdout while still running.
  *
  * The console page is this file's own, with no external resources; its
  * script builds the ws:// URL from `location`, and the request URL is never
@@ -87,6 +86,8 @@
 
 #include "cgi.h"
 #include "conn.h"
+#include "httpserve.h"
+#include "program.h"
 #include "httpfile.h"
 #include "log.h"
 #include "route.h"
@@ -97,7 +98,6 @@
 #define COPY_CHUNK (64 * 1024)      /* without sendfile (TLS): one read and write */
 #define SMALL_FILE (16 * 1024)      /* sent in one write with the head */
 #define PENDING_MAX WSD_HTTP_MAX_HEAD  /* pipelined bytes held before reads pause */
-#define CGI_POLL_MS 200             /* is the client still there? */
 
 /* ------------------------------------------------------------------ state */
 
@@ -107,7 +107,6 @@ typedef struct cgi_run {
     struct serve *s;
     conn *c;
     wsd_program *prog;           /* the script (program.c); NULL once done */
-    uv_timer_t timer;            /* is the client still there? (CGI_POLL_MS) */
     int out_paused, out_eof;
     int ended;                   /* cgi_end started the kill schedule */
     int head_only;               /* HEAD: the body is read and dropped */
@@ -149,43 +148,28 @@ static void ensure_start_time(void)
  * TLS, whose records are built in user space). */
 static int plain_socket(conn *c)
 {
-    return c->tls == NULL;
+    return wsd_tp_plain_fd(&c->tp) >= 0;
 }
 
 static void read_client(conn *c, serve *s, int on)
 {
-    if (c->tcp_closing)
+    if (c->tp.closing)
         return;
     if (on && s->paused && !s->client_eof) {
         s->paused = 0;
-        wsd__read(c, 1);
+        wsd_tp_release(&c->tp, WSD_HOLD_SERVE);
     } else if (!on && !s->paused) {
         s->paused = 1;
-        wsd__read(c, 0);
+        wsd_tp_hold(&c->tp, WSD_HOLD_SERVE);
     }
-}
-
-static void on_shutdown(uv_shutdown_t *req, int status)
-{
-    (void)status;
-    free(req);
 }
 
 /* Ends the connection after what is queued: FIN once it is written, then
- * read until the peer closes (≤ LINGER_MS). */
+ * read until the peer closes (≤ WSD_TP_LINGER_MS). */
 static void finish_close(conn *c)
 {
-    if (c->tcp_closing)
-        return;
-    wsd__linger(c, NULL, 0);
-    if (!c->tcp_closing && !c->shut) {
-        /* plain sockets: wsd__linger writes nothing, so nothing carries
-         * AFTER_LINGER; shut down once the queue has drained */
-        uv_shutdown_t *sr = xmalloc(sizeof *sr);
-        c->shut = 1;
-        if (uv_shutdown(sr, &c->sock.stream, on_shutdown) != 0)
-            free(sr);
-    }
+    if (!c->tp.closing)
+        conn_linger(c, NULL, 0);
 }
 
 /* "text" with & < > " ' escaped, as Go's htmlEscape. */
@@ -214,19 +198,19 @@ static int is_head(const wsd_request *r)
 static void send_response(conn *c, serve *s, wsd_str *out)
 {
     s->done = 1;
-    if (c->tcp_closing) {
+    if (c->tp.closing) {
         wsd_str_free(out);
         return;
     }
     if (!out->s) {
-        wsd__close(c);
+        wsd_tp_close(&c->tp);
         return;
     }
     if (s->keep_alive) {
         c->state = ST_SERVE;
-        wsd__send(c, out->s, out->len, AFTER_NOTHING);
+        wsd_tp_send(&c->tp, out->s, out->len);
     } else {
-        wsd__linger(c, out->s, out->len);
+        conn_linger(c, out->s, out->len);
     }
     out->s = NULL;
 }
@@ -261,7 +245,7 @@ static void respond(conn *c, serve *s, const wsd_request *r, int status, const c
         rc |= wsd_str_append(&out, body, blen);
     if (rc) {
         wsd_str_free(&out);
-        wsd__close(c);
+        wsd_tp_close(&c->tp);
         s->done = 1;
         return;
     }
@@ -280,8 +264,8 @@ static void hold_pending(conn *c, serve *s, const char *p, size_t n)
 {
     if (n == 0 || !s->keep_alive || s->finished)
         return;
-    if (s->npending + n > PENDING_MAX + 2 * (size_t)READ_SIZE) {
-        wsd__close(c);   /* cannot happen with reads paused at PENDING_MAX */
+    if (s->npending + n > PENDING_MAX + 2 * (size_t)WSD_TP_READ_SIZE) {
+        wsd_tp_close(&c->tp);   /* cannot happen with reads paused at PENDING_MAX */
         return;
     }
     s->pending = xrealloc(s->pending, s->npending + n);
@@ -313,7 +297,7 @@ static void try_finish(conn *c, serve *s)
     char *rest;
     size_t n;
 
-    if (!s->done || s->finished || c->tcp_closing || wsd__write_queue(c) > 0)
+    if (!s->done || s->finished || c->tp.closing || wsd_tp_queued(&c->tp) > 0)
         return;
     s->finished = 1;
     if (s->fd >= 0) {
@@ -330,7 +314,7 @@ static void try_finish(conn *c, serve *s)
     s->npending = 0;
     c->serve = NULL;
     serve_release(s);
-    wsd__http_next(c, rest, n);
+    conn_http_next(c, rest, n);
     free(rest);
 }
 
@@ -352,30 +336,30 @@ static int copy_chunk(conn *c, serve *s, size_t max)
         wsd_log(WSD_LOG_ERROR, "http", c->assoc, "Static file read failed: %s",
                 n < 0 ? strerror(errno) : "unexpected end of file");
         free(buf);
-        wsd__close(c);
+        wsd_tp_close(&c->tp);
         return -1;
     }
     s->off += (uint64_t)n;
-    wsd__send(c, buf, (size_t)n, AFTER_NOTHING);
+    wsd_tp_send(&c->tp, buf, (size_t)n);
     return 0;
 }
 
 /* Moves the file body forward; called when the client's queue drained. */
 static void file_pump(conn *c, serve *s)
 {
-    if (c->tcp_closing || s->done)
+    if (c->tp.closing || s->done)
         return;
     if (s->use_sendfile) {
-        uv_os_fd_t sock;
+        int sock = wsd_tp_plain_fd(&c->tp);
         size_t want;
         off_t o = (off_t)s->off;
         ssize_t n;
 
-        if (wsd__write_queue(c) > 0)
+        if (wsd_tp_queued(&c->tp) > 0)
             return;               /* our queued bytes first: never interleave */
         if (s->off >= s->end)
             goto complete;
-        if (uv_fileno(&c->sock.handle, &sock) != 0) {
+        if (sock < 0) {
             s->use_sendfile = 0;
             goto copy;
         }
@@ -388,13 +372,13 @@ static void file_pump(conn *c, serve *s)
         } else if (n == 0) {
             wsd_log(WSD_LOG_ERROR, "http", c->assoc,
                     "Static file read failed: unexpected end of file");
-            wsd__close(c);
+            wsd_tp_close(&c->tp);
             return;
         } else if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
             s->use_sendfile = 0;  /* this file or socket cannot: copy */
         } else if (errno != EAGAIN && errno != EINTR) {
             wsd_log(WSD_LOG_DEBUG, "http", c->assoc, "sendfile: %s", strerror(errno));
-            wsd__close(c);
+            wsd_tp_close(&c->tp);
             return;
         }
         /* socket full, or a chunk done: one small copied write, whose
@@ -405,11 +389,11 @@ static void file_pump(conn *c, serve *s)
         }
     }
 copy:
-    while (!c->tcp_closing && s->off < s->end && wsd__write_queue(c) < OUT_HIGH) {
+    while (!c->tp.closing && s->off < s->end && wsd_tp_queued(&c->tp) < OUT_HIGH) {
         if (copy_chunk(c, s, COPY_CHUNK) != 0)
             return;
     }
-    if (s->off < s->end || c->tcp_closing)
+    if (s->off < s->end || c->tp.closing)
         return;
 complete:
     s->done = 1;
@@ -500,7 +484,7 @@ static void serve_static(conn *c, serve *s, const wsd_request *r, const char *pa
     s->use_sendfile = plain_socket(c);
     c->state = ST_SERVE;
     /* the head first; its completion (wsd_serve_drain) starts the body */
-    wsd__send(c, out.s, out.len, AFTER_NOTHING);
+    wsd_tp_send(&c->tp, out.s, out.len);
 }
 
 /* ----------------------------------------------------------- the console */
@@ -653,8 +637,6 @@ static void serve_console(conn *c, serve *s, const wsd_request *r)
 
 /* ------------------------------------------------------------------- CGI */
 
-static void on_cgi_timer(uv_timer_t *t);
-
 /* Ends the script (program.c's CGI plan: stdin closed, SIGTERM to its
  * process group, SIGKILL a second later). Its output is read on, so it is
  * not stuck writing to a full pipe; on_cgi_out pauses again while the
@@ -664,7 +646,6 @@ static void cgi_end(cgi_run *g)
     if (!g->prog || g->ended)
         return;
     g->ended = 1;
-    uv_timer_stop(&g->timer);
     wsd_program_end(g->prog);
     if (g->out_paused) {
         g->out_paused = 0;
@@ -674,34 +655,6 @@ static void cgi_end(cgi_run *g)
         read_client(g->c, g->s, 1);   /* nothing to hold back any more */
 }
 
-/* Is the client gone? Closed here, or (reads stopped, so no EOF/error can
- * arrive) the kernel says the connection was reset. */
-static int client_gone(conn *c)
-{
-    struct tcp_info ti;
-    socklen_t len = sizeof ti;
-    uv_os_fd_t fd;
-
-    if (c->tcp_closing)
-        return 1;
-    if (c->is_unix || uv_fileno(&c->sock.handle, &fd) != 0)
-        return 0;
-    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
-        return 0;
-    return ti.tcpi_state != TCP_ESTABLISHED && ti.tcpi_state != TCP_CLOSE_WAIT;
-}
-
-static void on_cgi_timer(uv_timer_t *t)
-{
-    cgi_run *g = t->data;
-
-    if (client_gone(g->c) || g->c->srv->shutting_down) {
-        wsd_log(WSD_LOG_DEBUG, "cgi", g->c->assoc, "%s: ending the CGI script",
-                g->c->srv->shutting_down ? "Server shutting down" : "Client went away");
-        cgi_end(g);
-    }
-}
-
 /* The 500 for a script whose output has no valid head. */
 static void cgi_fail(cgi_run *g, const char *why)
 {
@@ -709,7 +662,7 @@ static void cgi_fail(cgi_run *g, const char *why)
 
     wsd_log(WSD_LOG_ERROR, "cgi", c->assoc, "%s", why);
     g->failed = 1;
-    if (!g->head_sent && !c->tcp_closing && g->s) {
+    if (!g->head_sent && !c->tp.closing && g->s) {
         g->head_sent = 1;
         respond(c, g->s, NULL, 500, NULL, "", 0, NULL);
     }
@@ -721,17 +674,17 @@ static void cgi_send_body(cgi_run *g, const char *p, size_t n)
     conn *c = g->c;
     char *b;
 
-    if (n == 0 || g->head_only || g->failed || c->tcp_closing)
+    if (n == 0 || g->head_only || g->failed || c->tp.closing)
         return;
     b = xmalloc(n);
     memcpy(b, p, n);
-    wsd__send(c, b, n, AFTER_NOTHING);
+    wsd_tp_send(&c->tp, b, n);
 }
 
 static void cgi_out_pause(cgi_run *g)
 {
-    if (!g->out_paused && !g->out_eof && !g->c->tcp_closing &&
-        wsd__write_queue(g->c) > OUT_HIGH) {
+    if (!g->out_paused && !g->out_eof && !g->c->tp.closing &&
+        wsd_tp_queued(&g->c->tp) > OUT_HIGH) {
         g->out_paused = 1;
         wsd_program_read(g->prog, WSD_PROGRAM_STDOUT, 0);
     }
@@ -752,7 +705,7 @@ static void cgi_send_head(cgi_run *g)
         cgi_fail(g, "cgi: response head too large");
         return;
     }
-    wsd__send(g->c, out.s, out.len, AFTER_NOTHING);
+    wsd_tp_send(&g->c->tp, out.s, out.len);
 }
 
 static void on_cgi_out(wsd_program *p, const char *buf, size_t n, int eof)
@@ -807,18 +760,15 @@ static void on_cgi_done(wsd_program *p)
 
     wsd_program_free(p);
     g->prog = NULL;
-    uv_timer_stop(&g->timer);
-    wsd__handle_close(c, (uv_handle_t *)&g->timer);
-    if (!g->out_eof && !c->tcp_closing && g->s && !g->s->done) {
+    if (!g->out_eof && !c->tp.closing && g->s && !g->s->done) {
         /* output abandoned: no proper end of the response can follow */
         g->s->done = 1;
         if (g->head_sent)
             finish_close(c);
         else
-            wsd__close(c);
+            wsd_tp_close(&c->tp);
     }
-    c->handles--;                  /* the program's hold on the conn */
-    wsd__maybe_free(c);
+    conn_unref(c);                 /* the program's hold on the conn */
 }
 
 static const wsd_program_ops cgi_program_ops = {
@@ -873,7 +823,7 @@ static int cgi_spawn(conn *c, cgi_run *g, const wsd_request *r, const wsd_route 
     ei.script_name = rt->script_name;
     ei.path_info = rt->path_info;
     ei.script_filename = rt->file;
-    ei.https = c->tls != NULL;
+    ei.https = wsd_tp_is_tls(&c->tp);
     env = wsd_cgi_env_build(&ei);
     args[0] = (char *)(base ? base + 1 : rt->file);
     args[1] = NULL;
@@ -898,10 +848,7 @@ static int cgi_spawn(conn *c, cgi_run *g, const wsd_request *r, const wsd_route 
     free(cwd);
     if (rc != 0)
         return rc;
-    c->handles++;                 /* the conn lives until the program is done */
-    uv_timer_init(c->srv->loop, &g->timer);
-    g->timer.data = g;
-    wsd__handle_opened(c);
+    conn_ref(c);                  /* the conn lives until the program is done */
     return 0;
 }
 
@@ -920,7 +867,7 @@ static void serve_cgi(conn *c, serve *s, const wsd_request *r, const wsd_route *
         respond_text(c, s, r, 429, "429 Too Many Requests\n");
         return;
     }
-    if (!wsd__fds_for_program(c->srv)) {
+    if (!conn_fds_for_program(c->srv)) {
         wsd_log(WSD_LOG_ERROR, "http", c->assoc, "Out of file descriptors: CGI was not run.");
         respond_text(c, s, r, 503, WSD_BODY_NO_RESOURCES);
         return;
@@ -957,9 +904,8 @@ static void serve_cgi(conn *c, serve *s, const wsd_request *r, const wsd_route *
     wsd_log(WSD_LOG_DEBUG, "cgi", c->assoc, "CGI process %d started", g->prog->pid);
     c->state = ST_SERVE;
     if (g->body_left > 0 && expect && wsd_strncaseeq(expect->value, expect->value_len, "100-continue"))
-        wsd__send(c, xstrdup("HTTP/1.1 100 Continue\r\n\r\n"), 25, AFTER_NOTHING);
+        wsd_tp_send(&c->tp, xstrdup("HTTP/1.1 100 Continue\r\n\r\n"), 25);
     wsd_program_read(g->prog, WSD_PROGRAM_STDOUT | WSD_PROGRAM_STDERR, 1);
-    uv_timer_start(&g->timer, on_cgi_timer, CGI_POLL_MS, CGI_POLL_MS);
     if (g->body_left == 0)
         wsd_program_close_stdin(g->prog);   /* no body: EOF at once */
     else if (nrest > 0)
@@ -1079,7 +1025,7 @@ void wsd_serve_eof(conn *c)
     serve *s = c->serve;
 
     if (!s) {
-        wsd__close(c);
+        wsd_tp_close(&c->tp);
         return;
     }
     s->client_eof = 1;
@@ -1108,7 +1054,7 @@ void wsd_serve_drain(conn *c)
         return;
     if (s->g) {
         cgi_run *g = s->g;
-        if (g->out_paused && g->prog && wsd__write_queue(c) < OUT_LOW) {
+        if (g->out_paused && g->prog && wsd_tp_queued(&c->tp) < OUT_LOW) {
             g->out_paused = 0;
             wsd_program_read(g->prog, WSD_PROGRAM_STDOUT, 1);
         }
@@ -1118,6 +1064,26 @@ void wsd_serve_drain(conn *c)
         file_pump(c, s);
     else
         try_finish(c, s);
+}
+
+void wsd_serve_client_gone(conn *c)
+{
+    serve *s = c->serve;
+
+    if (s && s->g && s->g->prog && !s->g->ended) {
+        wsd_log(WSD_LOG_DEBUG, "cgi", c->assoc, "Client went away: ending the CGI script");
+        cgi_end(s->g);
+    }
+}
+
+void wsd_serve_shutdown(conn *c)
+{
+    serve *s = c->serve;
+
+    if (s && s->g && s->g->prog && !s->g->ended) {
+        wsd_log(WSD_LOG_DEBUG, "cgi", c->assoc, "Server shutting down: ending the CGI script");
+        cgi_end(s->g);
+    }
 }
 
 void wsd_serve_free(conn *c)

@@ -1,0 +1,399 @@
+/* conn.c — one client connection, accept to teardown (see conn.h).
+ *
+ * Accept and the descriptor budget; the transport's events dispatched by
+ * the connection's state; the request-head timeout and keep-alive; short
+ * HTTP answers; the one place that aborts a connection; teardown. */
+#include "conn.h"
+
+#include <assert.h>
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "handshake.h"
+#include "httpserve.h"
+#include "log.h"
+#include "program.h"
+#include "session.h"
+#include "upgrade.h"
+#include "util.h"
+
+static void resume_accepting(server *srv);
+
+/* ------------------------------------------------------------- teardown */
+
+void conn_ref(conn *c)
+{
+    c->refs++;
+}
+
+static void conn_free(conn *c)
+{
+    server *srv = c->srv;
+
+    if (c->is_ws)
+        wsd_log(WSD_LOG_ACCESS, "session", c->assoc, "DISCONNECT");
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->serve)
+        wsd_serve_free(c);
+    if (c->ws)
+        ws_session_free(c);
+    assert(!c->http && !c->up);
+    free(c->assoc);
+    free(c->remote_host);
+    wsd_tp_free(&c->tp);
+    free(c);
+    srv->nconns--;
+    resume_accepting(srv);
+    if (srv->shutting_down && !srv->conns)
+        wsd_server_drained(srv);
+}
+
+void conn_unref(conn *c)
+{
+    assert(c->refs > 0);
+    if (--c->refs == 0)
+        conn_free(c);
+}
+
+void conn_abort(conn *c, int level, const char *fmt, ...)
+{
+    char why[512];
+    va_list ap;
+
+    if (c->tp.closing)
+        return;
+    if (wsd_log_on(level)) {
+        va_start(ap, fmt);
+        vsnprintf(why, sizeof why, fmt, ap);
+        va_end(ap);
+        wsd_log(level, c->is_ws ? "websocket" : "http", c->assoc ? c->assoc : "", "%s", why);
+    }
+    wsd_tp_close(&c->tp);
+}
+
+/* -------------------------------------------------------------- answers */
+
+void conn_linger(conn *c, char *buf, size_t len)
+{
+    c->state = ST_CLOSING;
+    wsd_tp_linger(&c->tp, buf, len);
+}
+
+void conn_respond(conn *c, int status, const char *body, int version_hdr)
+{
+    const wsd_config *cfg = c->srv->cfg;
+    wsd_str out;
+
+    wsd_str_init(&out, RESPONSE_LIMIT);
+    if (wsd_response_simple(&out, status, body, version_hdr, &cfg->headers,
+                            &cfg->headers_http) != 0) {
+        wsd_str_free(&out);
+        wsd_tp_close(&c->tp);
+        return;
+    }
+    conn_linger(c, out.s, out.len);
+}
+
+/* ------------------------------------------------- the transport's events */
+
+/* Plaintext from the client, whatever the transport. */
+static void on_read(wsd_transport *t, char *p, size_t n)
+{
+    conn *c = t->data;
+
+    switch (c->state) {
+    case ST_HTTP: {
+        size_t used = 0;
+        int rc;
+        c->keepalive = 0;          /* the next request has begun */
+        rc = wsd_http_feed(c->http, p, n, &used);
+        if (rc == WSD_HTTP_DONE) {
+            wsd_upgrade(c, p + used, n - used);
+        } else if (rc == WSD_HTTP_ERROR) {
+            int st = wsd_http_error_status(c->http);
+            char body[256];
+            snprintf(body, sizeof body, "%d %s: %s\n", st, wsd_http_reason(st),
+                     wsd_http_error_text(c->http));
+            wsd_log(WSD_LOG_ACCESS, "http", c->assoc ? c->assoc : "", "Bad request from %s: %s",
+                    c->remote_ip, wsd_http_error_text(c->http));
+            conn_respond(c, st, body, 0);
+        }
+        break;
+    }
+    case ST_SERVE:
+        wsd_serve_data(c, p, n);
+        break;
+    case ST_OPEN:
+    case ST_CLOSING:
+        if (c->ws)
+            ws_session_read(c, (uint8_t *)p, n);   /* after our close: the reply */
+        break;                                     /* else lingering: discarded */
+    case ST_CLOSED:
+        break;
+    }
+}
+
+static void on_eof(wsd_transport *t, int status)
+{
+    conn *c = t->data;
+
+    if (c->state == ST_SERVE && status == UV_EOF) {
+        wsd_serve_eof(c);          /* end of a request body; the response goes on */
+        return;
+    }
+    conn_abort(c, WSD_LOG_DEBUG, "Client went away: %s", uv_strerror(status));
+}
+
+static void on_written(wsd_transport *t)
+{
+    conn *c = t->data;
+
+    if (c->state == ST_SERVE && wsd_tp_queued(t) < OUT_LOW)
+        wsd_serve_drain(c);
+    if (c->ws && !t->closing)
+        ws_session_written(c);
+}
+
+static void on_timeout(wsd_transport *t)
+{
+    conn *c = t->data;
+
+    switch (c->state) {
+    case ST_HTTP:
+        if (c->keepalive) {
+            /* keep-alive, not one byte of the next request: closed without
+             * an answer, as Go closes idle connections */
+            wsd_tp_close(t);
+            return;
+        }
+        wsd_log(WSD_LOG_ACCESS, "http", "", "Request head from %s not complete after %d ms",
+                c->remote_ip, HANDSHAKE_TIMEOUT_MS);
+        conn_respond(c, 408, "408 Request Timeout\n", 0);
+        break;
+    case ST_SERVE:
+        if (c->srv->shutting_down)
+            conn_abort(c, WSD_LOG_INFO, "Shutting down: response not complete after %d ms, closing",
+                       SHUTDOWN_GRACE_MS);
+        break;
+    default:
+        break;
+    }
+}
+
+static void on_close(wsd_transport *t)
+{
+    conn *c = t->data;
+
+    c->state = ST_CLOSED;
+    if (c->http) {
+        wsd_http_parser_free(c->http);
+        c->http = NULL;
+    }
+    if (c->ws)
+        ws_session_client_gone(c);
+    if (c->serve)
+        wsd_serve_client_gone(c);
+}
+
+static void on_closed(wsd_transport *t)
+{
+    conn_unref(t->data);
+}
+
+static const wsd_transport_ops conn_tp_ops = {
+    on_read, on_eof, on_written, on_timeout, on_close, on_closed,
+};
+
+/* ------------------------------------------------------------ keep-alive */
+
+/* A kept-alive response is complete: back to ST_HTTP with a fresh parser;
+ * `rest` (bytes that arrived after the previous request) is parsed first.
+ * Idle for HANDSHAKE_TIMEOUT_MS (not one byte) → closed without an answer;
+ * a head begun but unfinished by then → 408. */
+void conn_http_next(conn *c, const char *rest, size_t n)
+{
+    if (c->tp.closing)
+        return;
+    if (c->http)
+        wsd_http_parser_free(c->http);
+    c->http = wsd_http_parser_new();
+    free(c->assoc);
+    c->assoc = NULL;
+    c->state = ST_HTTP;
+    c->keepalive = 1;
+    wsd_tp_timeout(&c->tp, HANDSHAKE_TIMEOUT_MS);
+    wsd_tp_release(&c->tp, WSD_HOLD_SERVE);   /* if httpserve.c held the reads */
+    if (n > 0) {
+        char *copy = xmalloc(n);
+        memcpy(copy, rest, n);
+        on_read(&c->tp, copy, n);
+        free(copy);
+    }
+}
+
+/* ---------------------------------------------------------------- accept */
+
+static void next_id(server *srv, char *out, size_t cap)
+{
+    struct timespec ts;
+    uint64_t id;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    id = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    if (id <= srv->last_id)
+        id = srv->last_id + 1;   /* unique, unlike websocketd's UnixNano */
+    if (srv->nworkers > 1) {
+        /* unique across workers too: id ≡ worker (mod workers) */
+        uint64_t w = (uint64_t)srv->nworkers;
+        id = id - id % w + (uint64_t)srv->worker;
+        if (id <= srv->last_id)
+            id += w;
+    }
+    srv->last_id = id;
+    snprintf(out, cap, "%llu", (unsigned long long)id);
+}
+
+/* Descriptor budget. libuv answers EMFILE at accept by accepting and
+ * closing everything in the backlog (its "EMFILE trick": every waiting
+ * client gets a reset), so wsd never lets accept run out: it counts what it
+ * holds (a socket per connection, three pipes per program, what was open
+ * before the first client) and, FD_SLACK short of the limit, leaves the
+ * next connection unaccepted. libuv then stops watching that listener until
+ * uv_accept is called, and the kernel's backlog keeps the clients waiting
+ * (nginx disables accept events the same way). Each connection that ends
+ * lets one waiting connection in. FD_SLACK covers what is open for a moment
+ * (a static file, libuv's accepted_fd).
+ *
+ * Programs live long, handshakes do not: a new program must leave
+ * FD_HANDSHAKES descriptors (an eighth of a small limit) for connections
+ * still in their handshake, or the request gets 503 at once
+ * (conn_fds_for_program). So a server full of programs still answers
+ * newcomers quickly instead of making them wait. Under the default
+ * --maxforks ((limit - 64) / 4) this rarely decides. With no connection at
+ * all wsd always accepts (a limit too small for anything gets 503s, not
+ * silence). */
+#define FD_SLACK      8
+#define FD_HANDSHAKES 32
+
+static long fds_used(const server *srv)
+{
+    return srv->fd_base + srv->nconns + 3 * wsd_program_count();
+}
+
+static int fds_short(const server *srv)
+{
+    return srv->fd_limit > 0 && srv->nconns > 0 && fds_used(srv) + FD_SLACK >= srv->fd_limit;
+}
+
+int conn_fds_for_program(const server *srv)
+{
+    long reserve = srv->fd_limit / 8 < FD_HANDSHAKES ? srv->fd_limit / 8 : FD_HANDSHAKES;
+    /* its three pipes, their other ends while it starts, and the reserve */
+    return srv->fd_limit <= 0 || fds_used(srv) + 6 + reserve <= srv->fd_limit;
+}
+
+static void accept_one(server *srv, uv_stream_t *l)
+{
+    conn *c = xcalloc(1, sizeof *c);
+    wsd_tls_ctx *tls = srv->tls;
+    int rc;
+
+    srv->nconns++;
+    c->srv = srv;
+    c->refs = 1;                   /* the transport's, until on_closed */
+    if (l->type == UV_TCP) {
+        size_t li = (size_t)((uv_tcp_t *)l - srv->listeners);
+        c->redirect = li < srv->nlisteners && srv->redirect[li];
+    }
+    if (c->redirect)
+        tls = NULL;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    c->state = ST_HTTP;
+    c->http = wsd_http_parser_new();
+    rc = wsd_tp_accept(&c->tp, srv->loop, l, tls, &conn_tp_ops, c);
+    if (rc != 0) {
+        wsd_tp_close(&c->tp);
+        return;
+    }
+    next_id(srv, c->id, sizeof c->id);
+    wsd_tp_peer(&c->tp, c->remote_ip, sizeof c->remote_ip, &c->remote_port);
+    wsd_tp_timeout(&c->tp, HANDSHAKE_TIMEOUT_MS);
+}
+
+void conn_on_connection(uv_stream_t *l, int status)
+{
+    server *srv = l->data;
+    int i;
+
+    if (status != 0) {
+        wsd_log(WSD_LOG_ERROR, "server", "", "accept: %s", uv_strerror(status));
+        return;
+    }
+    if (fds_short(srv)) {
+        for (i = 0; i < srv->npaused; i++)
+            if (srv->paused[i] == l)
+                return;
+        if (srv->npaused < (int)(sizeof srv->paused / sizeof srv->paused[0])) {
+            if (srv->npaused == 0 &&
+                (srv->fds_logged == 0 || uv_now(srv->loop) - srv->fds_logged >= 10000)) {
+                srv->fds_logged = uv_now(srv->loop);   /* at most one line in 10 s */
+                wsd_log(WSD_LOG_ERROR, "server", "",
+                        "Out of file descriptors (%ld connections, %ld programs, limit %ld): "
+                        "new connections wait", srv->nconns, wsd_program_count(), srv->fd_limit);
+            }
+            srv->paused[srv->npaused++] = l;   /* not accepted: libuv stops polling l */
+            return;
+        }
+    }
+    accept_one(srv, l);
+}
+
+/* A connection has ended: let waiting ones in while the budget allows. */
+static void resume_accepting(server *srv)
+{
+    while (srv->npaused > 0 && !srv->shutting_down && !fds_short(srv)) {
+        uv_stream_t *l = srv->paused[0];
+        srv->npaused--;
+        memmove(srv->paused, srv->paused + 1, (size_t)srv->npaused * sizeof srv->paused[0]);
+        accept_one(srv, l);     /* uv_accept re-arms the listener */
+    }
+}
+
+/* -------------------------------------------------------------- shutdown */
+
+void conn_shutdown_all(server *srv)
+{
+    conn *c, *next;
+
+    for (c = srv->conns; c; c = next) {
+        conn_ref(c);
+        switch (c->state) {
+        case ST_HTTP:
+            wsd_tp_close(&c->tp);
+            break;
+        case ST_SERVE:
+            wsd_serve_shutdown(c);
+            if (!c->tp.closing)
+                wsd_tp_timeout(&c->tp, SHUTDOWN_GRACE_MS);
+            break;
+        default:
+            break;
+        }
+        if (c->ws)
+            ws_session_shutdown(c);
+        next = c->next;
+        conn_unref(c);
+    }
+}
