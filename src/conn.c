@@ -15,11 +15,8 @@
 #include <time.h>
 
 #include "handshake.h"
-#include "httpserve.h"
 #include "log.h"
 #include "program.h"
-#include "session.h"
-#include "upgrade.h"
 #include "util.h"
 
 static void resume_accepting(server *srv);
@@ -43,19 +40,15 @@ static void conn_free(conn *c)
         srv->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    if (c->serve)
-        wsd_serve_free(c);
-    if (c->ws)
-        ws_session_free(c);
-    assert(!c->http && !c->up);
+    if (c->h && c->h->free)
+        c->h->free(c);
+    assert(!c->http && !c->up && !c->ws && !c->serve);
     free(c->assoc);
     free(c->remote_host);
     wsd_tp_free(&c->tp);
     free(c);
     srv->nconns--;
     resume_accepting(srv);
-    if (srv->shutting_down && !srv->conns)
-        wsd_server_drained(srv);
 }
 
 void conn_unref(conn *c)
@@ -118,7 +111,7 @@ static void on_read(wsd_transport *t, char *p, size_t n)
         c->keepalive = 0;          /* the next request has begun */
         rc = wsd_http_feed(c->http, p, n, &used);
         if (rc == WSD_HTTP_DONE) {
-            wsd_upgrade(c, p + used, n - used);
+            c->srv->on_request(c, p + used, n - used);
         } else if (rc == WSD_HTTP_ERROR) {
             int st = wsd_http_error_status(c->http);
             char body[256];
@@ -130,15 +123,11 @@ static void on_read(wsd_transport *t, char *p, size_t n)
         }
         break;
     }
-    case ST_SERVE:
-        wsd_serve_data(c, p, n);
-        break;
-    case ST_OPEN:
-    case ST_CLOSING:
-        if (c->ws)
-            ws_session_read(c, (uint8_t *)p, n);   /* after our close: the reply */
-        break;                                     /* else lingering: discarded */
     case ST_CLOSED:
+        break;
+    default:
+        if (c->h && c->h->read)
+            c->h->read(c, p, n);
         break;
     }
 }
@@ -147,10 +136,8 @@ static void on_eof(wsd_transport *t, int status)
 {
     conn *c = t->data;
 
-    if (c->state == ST_SERVE && status == UV_EOF) {
-        wsd_serve_eof(c);          /* end of a request body; the response goes on */
+    if (c->h && c->h->eof && c->h->eof(c, status))
         return;
-    }
     conn_abort(c, WSD_LOG_DEBUG, "Client went away: %s", uv_strerror(status));
 }
 
@@ -158,10 +145,8 @@ static void on_written(wsd_transport *t)
 {
     conn *c = t->data;
 
-    if (c->state == ST_SERVE && wsd_tp_queued(t) < OUT_LOW)
-        wsd_serve_drain(c);
-    if (c->ws && !t->closing)
-        ws_session_written(c);
+    if (c->h && c->h->written)
+        c->h->written(c);
 }
 
 static void on_timeout(wsd_transport *t)
@@ -199,10 +184,8 @@ static void on_close(wsd_transport *t)
         wsd_http_parser_free(c->http);
         c->http = NULL;
     }
-    if (c->ws)
-        ws_session_client_gone(c);
-    if (c->serve)
-        wsd_serve_client_gone(c);
+    if (c->h && c->h->client_gone)
+        c->h->client_gone(c);
 }
 
 static void on_closed(wsd_transport *t)
@@ -384,15 +367,14 @@ void conn_shutdown_all(server *srv)
             wsd_tp_close(&c->tp);
             break;
         case ST_SERVE:
-            wsd_serve_shutdown(c);
             if (!c->tp.closing)
                 wsd_tp_timeout(&c->tp, SHUTDOWN_GRACE_MS);
             break;
         default:
             break;
         }
-        if (c->ws)
-            ws_session_shutdown(c);
+        if (c->h && c->h->shutdown && !c->tp.closing)
+            c->h->shutdown(c);
         next = c->next;
         conn_unref(c);
     }

@@ -9,9 +9,11 @@
  *   http    the request head (http.c), until the handshake ends
  *   ws      the WebSocket session (session.c), from the handshake on
  *   serve   plain HTTP (httpserve.c), while a response is produced
- * conn.c dispatches the transport's events by state:
- *   ST_HTTP → the request head; complete → upgrade.c (wsd_upgrade)
- *   ST_SERVE → httpserve.c;  ST_OPEN, ST_CLOSING → session.c */
+ * conn.c reads the request head itself (ST_HTTP) and hands a complete one
+ * to srv->on_request (upgrade.c). Past the head, the transport's events go
+ * to the handler of the connection's phase (c->h): the WebSocket session
+ * (session.c) or plain HTTP (httpserve.c). conn.c knows neither: the
+ * layers above install themselves. */
 #ifndef WSD_CONN_H
 #define WSD_CONN_H
 
@@ -43,6 +45,18 @@ enum conn_state {
 
 struct ws_session;
 struct upgrade;
+struct conn;
+
+/* What a phase past the request head does with the connection's events
+ * (session.c, httpserve.c). Every member may be NULL. */
+typedef struct conn_handler {
+    void (*read)(struct conn *c, char *p, size_t n);   /* the client's bytes */
+    int (*eof)(struct conn *c, int status);    /* 1: handled, 0: abort the connection */
+    void (*written)(struct conn *c);           /* a write completed */
+    void (*client_gone)(struct conn *c);       /* the transport is closing */
+    void (*shutdown)(struct conn *c);          /* a graceful shutdown began */
+    void (*free)(struct conn *c);              /* the conn is being freed */
+} conn_handler;
 
 typedef struct conn {
     wsd_transport tp;
@@ -63,6 +77,7 @@ typedef struct conn {
 
     wsd_http_parser *http;       /* the request head, until the handshake ends */
     struct upgrade *up;          /* upgrade.c: while a reverse lookup runs */
+    const conn_handler *h;       /* the phase past the head, or NULL */
     struct ws_session *ws;       /* session.c */
     void *serve;                 /* httpserve.c (NULL if none) */
 } conn;

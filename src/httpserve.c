@@ -39,7 +39,7 @@
  *     body is read and discarded while the response goes out), CGI
  *     responses, and anything during shutdown. The next request never
  *     starts inside the previous one's call chain: only from a write
- *     completion (wsd_serve_drain), so pipelining cannot recurse.
+ *     completion (serve_written), so pipelining cannot recurse.
  *   - Error responses are Go's: "404 page not found\n", "403 Forbidden\n",
  *     text/plain with X-Content-Type-Options: nosniff.
  *
@@ -193,7 +193,7 @@ static int is_head(const wsd_request *r)
 }
 
 /* Queues a finished response (`out`, taken over): kept alive, the next
- * request follows its completion (wsd_serve_drain); else the connection
+ * request follows its completion (serve_written); else the connection
  * ends after it. */
 static void send_response(conn *c, serve *s, wsd_str *out)
 {
@@ -483,7 +483,7 @@ static void serve_static(conn *c, serve *s, const wsd_request *r, const char *pa
     s->end = plan.offset + plan.length;
     s->use_sendfile = plain_socket(c);
     c->state = ST_SERVE;
-    /* the head first; its completion (wsd_serve_drain) starts the body */
+    /* the head first; its completion (serve_written) starts the body */
     wsd_tp_send(&c->tp, out.s, out.len);
 }
 
@@ -914,6 +914,17 @@ static void serve_cgi(conn *c, serve *s, const wsd_request *r, const wsd_route *
 
 /* ------------------------------------------------------------------- API */
 
+static void serve_read(conn *c, char *p, size_t n);
+static int serve_eof(conn *c, int status);
+static void serve_written(conn *c);
+static void serve_client_gone(conn *c);
+static void serve_shutdown(conn *c);
+static void serve_free(conn *c);
+
+static const conn_handler serve_handler = {
+    serve_read, serve_eof, serve_written, serve_client_gone, serve_shutdown, serve_free,
+};
+
 int wsd_serve_request(conn *c, const wsd_request *r, const char *rest, size_t nrest)
 {
     const wsd_config *cfg = c->srv->cfg;
@@ -937,6 +948,7 @@ int wsd_serve_request(conn *c, const wsd_request *r, const char *rest, size_t nr
                     r->content_length == 0 && !wsd_http_get(r, "Transfer-Encoding") &&
                     !c->srv->shutting_down;
     c->serve = s;
+    c->h = &serve_handler;
 
     if (cfg->devconsole) {        /* any path: nothing of it is used */
         serve_console(c, s, r);
@@ -999,6 +1011,7 @@ int wsd_serve_request(conn *c, const wsd_request *r, const char *rest, size_t nr
     free(decoded);
     if (!handled) {
         c->serve = NULL;
+        c->h = NULL;
         serve_release(s);
         return 0;
     }
@@ -1007,12 +1020,12 @@ taken:
     return 1;
 }
 
-void wsd_serve_data(conn *c, const char *p, size_t n)
+static void serve_read(conn *c, char *p, size_t n)
 {
     serve *s = c->serve;
 
-    if (!s)
-        return;
+    if (!s || c->state != ST_SERVE)
+        return;                    /* lingering after the response: discarded */
     if (s->g && s->g->body_left > 0) {
         cgi_body(s->g, p, n);
         return;
@@ -1020,13 +1033,16 @@ void wsd_serve_data(conn *c, const char *p, size_t n)
     hold_pending(c, s, p, n);
 }
 
-void wsd_serve_eof(conn *c)
+/* The client's EOF: the end of a request body; the response goes on. */
+static int serve_eof(conn *c, int status)
 {
     serve *s = c->serve;
 
+    if (c->state != ST_SERVE || status != UV_EOF)
+        return 0;
     if (!s) {
         wsd_tp_close(&c->tp);
-        return;
+        return 1;
     }
     s->client_eof = 1;
     s->paused = 0;
@@ -1041,16 +1057,18 @@ void wsd_serve_eof(conn *c)
             wsd_log(WSD_LOG_DEBUG, "cgi", c->assoc, "Client closed the connection: ending the CGI script");
             cgi_end(g);
         }
-        return;
+        return 1;
     }
     try_finish(c, s);
+    return 1;
 }
 
-void wsd_serve_drain(conn *c)
+/* A write completed: below OUT_LOW, send more. */
+static void serve_written(conn *c)
 {
     serve *s = c->serve;
 
-    if (!s)
+    if (!s || c->state != ST_SERVE || wsd_tp_queued(&c->tp) >= OUT_LOW)
         return;
     if (s->g) {
         cgi_run *g = s->g;
@@ -1066,7 +1084,7 @@ void wsd_serve_drain(conn *c)
         try_finish(c, s);
 }
 
-void wsd_serve_client_gone(conn *c)
+static void serve_client_gone(conn *c)
 {
     serve *s = c->serve;
 
@@ -1076,7 +1094,7 @@ void wsd_serve_client_gone(conn *c)
     }
 }
 
-void wsd_serve_shutdown(conn *c)
+static void serve_shutdown(conn *c)
 {
     serve *s = c->serve;
 
@@ -1086,7 +1104,7 @@ void wsd_serve_shutdown(conn *c)
     }
 }
 
-void wsd_serve_free(conn *c)
+static void serve_free(conn *c)
 {
     serve_release(c->serve);
     c->serve = NULL;

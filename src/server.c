@@ -32,6 +32,7 @@
 #include "log.h"
 #include "process.h"
 #include "program.h"
+#include "upgrade.h"
 #include "util.h"
 
 static const char *sig_name(int sig)
@@ -78,17 +79,10 @@ static void on_signal(uv_signal_t *h, int signum)
         srv->have_unixl = 0;
     }
     conn_shutdown_all(srv);
-    if (!srv->conns)
-        wsd_server_drained(srv);
-}
-
-/* Shutting down and the last connection has ended: the loop may end. */
-void wsd_server_drained(server *srv)
-{
-    if (!uv_is_closing((uv_handle_t *)&srv->sigint)) {
-        uv_close((uv_handle_t *)&srv->sigint, NULL);
-        uv_close((uv_handle_t *)&srv->sigterm, NULL);
-    }
+    /* the loop ends when the last connection has: the signal watchers no
+     * longer keep it alive (a second signal still arrives meanwhile) */
+    uv_unref((uv_handle_t *)&srv->sigint);
+    uv_unref((uv_handle_t *)&srv->sigterm);
 }
 
 /* ------------------------------------------------------------- listen */
@@ -262,6 +256,7 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
     srv.cfg = cfg;
     srv.worker = worker;
     srv.nworkers = nworkers;
+    srv.on_request = wsd_upgrade;
     /* A --maxforks given is the whole server's: each worker takes its share.
      * The default comes from the open-files limit, which is per process:
      * each worker has all of it. */
@@ -362,6 +357,8 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
         srv.fd_base = open_fds();
     }
     uv_run(srv.loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&srv.sigint, NULL);
+    uv_close((uv_handle_t *)&srv.sigterm, NULL);
     wsd_spawn_shutdown();
     wsd_defer_shutdown();
     uv_run(srv.loop, UV_RUN_NOWAIT);   /* their close callbacks */

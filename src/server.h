@@ -14,6 +14,7 @@
 #ifndef WSD_SERVER_H
 #define WSD_SERVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -34,6 +35,8 @@ typedef struct server {
     long maxforks;               /* this worker's share of --maxforks (<= 0: none) */
     int shutting_down;
     int exit_status;
+    /* a complete request head (upgrade.c's wsd_upgrade) */
+    void (*on_request)(struct conn *c, const char *rest, size_t nrest);
 
     /* listeners (server.c) */
     uv_tcp_t *listeners;
@@ -59,8 +62,5 @@ typedef struct server {
  * Returns the process exit status: 0 after a graceful shutdown, 3 when a
  * listener cannot be opened (websocketd's code). */
 int wsd_server_run(const wsd_config *cfg);
-
-/* The last connection has ended during a shutdown (conn.c → server.c). */
-void wsd_server_drained(server *srv);
 
 #endif

@@ -678,7 +678,7 @@ static void ws_feed(ws_session *s, uint8_t *p, size_t n)
         wsd_program_gather(prog, 0);
 }
 
-void ws_session_read(conn *c, uint8_t *p, size_t n)
+static void session_read(conn *c, char *p, size_t n)
 {
     ws_session *s = c->ws;
 
@@ -686,7 +686,7 @@ void ws_session_read(conn *c, uint8_t *p, size_t n)
         return;
     if (c->state == ST_CLOSING && !(s->close_sent && !s->close_received))
         return;                    /* the close handshake is over: discard */
-    ws_feed(s, p, n);
+    ws_feed(s, (uint8_t *)p, n);
 }
 
 /* --------------------------------------------------------------- pings */
@@ -716,6 +716,15 @@ static void on_ping_timer(uv_timer_t *t)
 
 /* ---------------------------------------------------------------- life */
 
+static void session_written(conn *c);
+static void session_client_gone(conn *c);
+static void session_shutdown(conn *c);
+static void session_free(conn *c);
+
+static const conn_handler session_handler = {
+    session_read, NULL, session_written, session_client_gone, session_shutdown, session_free,
+};
+
 ws_session *ws_session_new(conn *c)
 {
     ws_session *s = xcalloc(1, sizeof *s);
@@ -723,6 +732,7 @@ ws_session *ws_session_new(conn *c)
     s->c = c;
     s->resume.cb = on_resume;
     c->ws = s;
+    c->h = &session_handler;
     return s;
 }
 
@@ -758,7 +768,7 @@ void ws_session_open(conn *c, const char *rest, size_t nrest)
     }
 }
 
-void ws_session_written(conn *c)
+static void session_written(conn *c)
 {
     ws_session *s = c->ws;
 
@@ -768,7 +778,7 @@ void ws_session_written(conn *c)
     }
 }
 
-void ws_session_client_gone(conn *c)
+static void session_client_gone(conn *c)
 {
     ws_session *s = c->ws;
 
@@ -784,7 +794,7 @@ void ws_session_client_gone(conn *c)
     }
 }
 
-void ws_session_shutdown(conn *c)
+static void session_shutdown(conn *c)
 {
     ws_session *s = c->ws;
 
@@ -793,7 +803,7 @@ void ws_session_shutdown(conn *c)
     end_program(s);
 }
 
-void ws_session_free(conn *c)
+static void session_free(conn *c)
 {
     ws_session *s = c->ws;
 

@@ -6,8 +6,9 @@
  * Created by upgrade.c once the handshake is valid (ws_session_new), its
  * program started before the 101 (ws_session_spawn, so a program that
  * cannot start is an HTTP error, not a dropped connection), opened after
- * the 101 is queued (ws_session_open). conn.c hands it the client's bytes
- * and the transport's events.
+ * the 101 is queued (ws_session_open). It installs itself as the
+ * connection's handler (conn.h): conn.c hands it the client's bytes and the
+ * transport's events.
  *
  * Backpressure, both ways and independent:
  *   client → program: decoded payloads go to the program's stdin
@@ -86,13 +87,5 @@ ws_session *ws_session_new(conn *c);
 int ws_session_spawn(conn *c, const wsd_request *r);
 /* The 101 is queued: frames flow; `rest` are bytes that came behind it. */
 void ws_session_open(conn *c, const char *rest, size_t nrest);
-
-/* From conn.c: the client's bytes (ST_OPEN and ST_CLOSING), a write
- * completed, the transport closing, a graceful shutdown. */
-void ws_session_read(conn *c, uint8_t *p, size_t n);
-void ws_session_written(conn *c);
-void ws_session_client_gone(conn *c);
-void ws_session_shutdown(conn *c);
-void ws_session_free(conn *c);
 
 #endif
