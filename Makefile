@@ -54,7 +54,7 @@ ifneq ($(V),1)
 Q := @
 endif
 
-.PHONY: all asan unit test check-purity clean demo
+.PHONY: all asan unit test check-purity check-layers clean demo
 all: $(BUILD)/wsd $(HELPERS)
 
 $(BUILD)/wsd: $(OBJS) $(LLOBJS)
@@ -90,6 +90,11 @@ asan:
 
 check-purity:
 	@! grep -l 'include <uv.h>\|include "uv.h"' $(addprefix src/,$(addsuffix .c,$(PURE)) $(addsuffix .h,$(PURE)))
+
+# The dependency rules of src/ (layers, TLS behind the transport, programs
+# through program.c): scripts/check-layers.
+check-layers:
+	@scripts/check-layers
 
 test:
 	./tests/run

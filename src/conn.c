@@ -21,6 +21,10 @@
 
 static void resume_accepting(server *srv);
 
+/* Inside a close path (the transport's on_close and what it calls): nothing
+ * may be freed there, only from callbacks (asserted in conn_free). */
+static int in_close_path;
+
 /* ------------------------------------------------------------- teardown */
 
 void conn_ref(conn *c)
@@ -32,6 +36,7 @@ static void conn_free(conn *c)
 {
     server *srv = c->srv;
 
+    assert(!in_close_path && c->tp.closed && c->refs == 0);
     if (c->is_ws)
         wsd_log(WSD_LOG_ACCESS, "session", c->assoc, "DISCONNECT");
     if (c->prev)
@@ -179,6 +184,7 @@ static void on_close(wsd_transport *t)
 {
     conn *c = t->data;
 
+    in_close_path++;
     c->state = ST_CLOSED;
     if (c->http) {
         wsd_http_parser_free(c->http);
@@ -186,6 +192,7 @@ static void on_close(wsd_transport *t)
     }
     if (c->h && c->h->client_gone)
         c->h->client_gone(c);
+    in_close_path--;
 }
 
 static void on_closed(wsd_transport *t)

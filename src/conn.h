@@ -21,8 +21,11 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "config.h"
 #include "http.h"
-#include "server.h"
+#include "origin.h"
+#include "pmd.h"
+#include "tls.h"
 #include "transport.h"
 
 #define HANDSHAKE_TIMEOUT_MS 10000     /* the whole request head (slowloris) */
@@ -46,6 +49,40 @@ enum conn_state {
 struct ws_session;
 struct upgrade;
 struct conn;
+
+/* What every connection of one event loop shares: made by server.c. */
+typedef struct server {
+    uv_loop_t *loop;
+    const wsd_config *cfg;
+    wsd_origin_policy *origin;   /* --origin/--sameorigin, compiled once */
+    wsd_tls_ctx *tls;            /* --ssl */
+    wsd_pmd_config pmdcfg;       /* permessage-deflate knobs */
+    int worker, nworkers;        /* --workers: this process's index, and how many */
+    long maxforks;               /* this worker's share of --maxforks (<= 0: none) */
+    int shutting_down;
+    int exit_status;
+    /* a complete request head (upgrade.c's wsd_upgrade) */
+    void (*on_request)(struct conn *c, const char *rest, size_t nrest);
+
+    /* listeners (server.c) */
+    uv_tcp_t *listeners;
+    int *redirect;               /* per listener: a --redirport listener */
+    size_t nlisteners;
+    uv_pipe_t unixl;             /* --unixsocket listener */
+    int have_unixl;
+    uv_signal_t sigint, sigterm;
+
+    /* connections (conn.c) */
+    struct conn *conns;
+    uint64_t last_id;
+    /* the descriptor budget (conn.c, "accept"): */
+    long nconns;                 /* client connections (each a socket) */
+    long fd_limit;               /* RLIMIT_NOFILE (0: unlimited) */
+    long fd_base;                /* descriptors open before the first client */
+    uv_stream_t *paused[8];      /* listeners whose next connection waits */
+    int npaused;
+    uint64_t fds_logged;         /* loop time of the last "out of descriptors" line */
+} server;
 
 /* What a phase past the request head does with the connection's events
  * (session.c, httpserve.c). Every member may be NULL. */

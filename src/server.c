@@ -156,6 +156,17 @@ static int open_listener(const char *addr, int port, int reuseport, char *shown,
     return fd;
 }
 
+/* Go's words, and for a privileged port what to do about it. */
+static void bind_failed(const char *shown, int port, int err)
+{
+    wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen tcp %s: bind: %s%s", shown,
+            strerror(err),
+            err == EACCES && port < 1024
+                ? " (ports below 1024 need root: use --port above 1023, or give wsd the "
+                  "capability: setcap cap_net_bind_service=+ep wsd)"
+                : "");
+}
+
 static int listen_on(server *srv, const char *addr, int port)
 {
     char shown[300];
@@ -168,8 +179,7 @@ static int listen_on(server *srv, const char *addr, int port)
         return -1;
     }
     if (fd < 0) {
-        wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen tcp %s: bind: %s",
-                *addr ? shown : shown, strerror(-fd));
+        bind_failed(shown, port, -fd);
         return -1;
     }
     l = &srv->listeners[srv->nlisteners];
@@ -424,8 +434,7 @@ int wsd_server_run(const wsd_config *cfg)
                 continue;
             fd = open_listener(a, ports[k], 0, shown, sizeof shown);
             if (fd < 0) {
-                wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen tcp %s: bind: %s",
-                        shown, strerror(-fd));
+                bind_failed(shown, ports[k], -fd);
                 return 3;
             }
             close(fd);
