@@ -27,6 +27,13 @@
  *   child stdin-to-file FILE    copy stdin to FILE (unbuffered) until EOF
  *   child kill-self SIG         print "bye", then raise signal SIG
  *   child sleep MS              print "sleeping", sleep MS ms, exit 0
+ *   child stderr-flood BYTES FILE
+ *                               print "start", write BYTES bytes to stderr as
+ *                               1000-byte lines as fast as possible, then
+ *                               write "done" to FILE and print "done"; then
+ *                               wait for stdin EOF
+ *   child endless-line          print "start\n", then write 'x' to stdout
+ *                               forever, in 64 KiB writes, never a newline
  *
  * Build: cc -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE (the Makefile's
  * $(BUILD)/tests/child rule). */
@@ -377,6 +384,40 @@ static int mode_stdin_to_file(const char *file)
     return 0;
 }
 
+static int mode_stderr_flood(long long bytes, const char *file)
+{
+    static char buf[1000 * 64];
+    size_t i;
+    int fd;
+    for (i = 0; i < sizeof buf; i++)
+        buf[i] = (i % 1000 == 999) ? '\n' : (char)('a' + i % 26);
+    out("start\n");
+    while (bytes > 0) {
+        size_t n = bytes < (long long)sizeof buf ? (size_t)bytes : sizeof buf;
+        if (write_all(2, buf, n) < 0)
+            return 1;
+        bytes -= (long long)n;
+    }
+    fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+        (void)!write(fd, "done\n", 5);
+        close(fd);
+    }
+    out("done\n");
+    drain_stdin();
+    return 0;
+}
+
+static int mode_endless_line(void)
+{
+    static char buf[65536];
+    memset(buf, 'x', sizeof buf);
+    out("start\n");
+    for (;;)
+        if (write_all(1, buf, sizeof buf) < 0)
+            return 1;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "child: unknown or incomplete mode (see tests/helpers/child.c)\n");
@@ -430,5 +471,9 @@ int main(int argc, char **argv)
         sleep_ms(atol(argv[2]));
         return 0;
     }
+    if (!strcmp(m, "stderr-flood") && argc >= 4)
+        return mode_stderr_flood(atoll(argv[2]), argv[3]);
+    if (!strcmp(m, "endless-line"))
+        return mode_endless_line();
     return usage();
 }
