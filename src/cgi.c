@@ -230,11 +230,6 @@ static int fail(wsd_cgi_parser *p, const char *why)
     return WSD_CGI_ERROR;
 }
 
-static int is_tchar(int c)
-{
-    return is_alnum(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 static int is_sp(int c)
 {
     return c == ' ' || c == '\t';
@@ -275,7 +270,7 @@ static int parse_head(wsd_cgi_parser *p)
                 ve--;
             bad = ne == ns || is_sp(s[i]);          /* no name, or a folded line */
             for (k = ns; k < ne && !bad; k++)
-                bad = !is_tchar((unsigned char)s[k]);
+                bad = !wsd_is_tchar((unsigned char)s[k]);
             for (k = vs; k < ve && !bad; k++) {
                 unsigned char c = (unsigned char)s[k];
                 bad = (c < 0x20 && c != '\t') || c == 0x7f;
@@ -411,9 +406,7 @@ int wsd_cgi_response_head(const wsd_cgi_parser *p, wsd_str *out, time_t now,
     rc |= wsd_append_header_list(out, extra2);
     rc |= wsd_str_appends(out, "\r\n");
     if (rc) {
-        out->len = len0;
-        if (out->s)
-            out->s[len0] = '\0';
+        wsd_str_truncate(out, len0);
         return -1;
     }
     return 0;

@@ -147,11 +147,6 @@ int wsd_config_flag_supported(const char *name)
 
 enum { NUM_OK = 0, NUM_SYNTAX = -1, NUM_RANGE = -2 };
 
-static int lower(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
 /* strconv's underscoreOK: '_' only between digits or after a base prefix. */
 static int underscore_ok(const char *s)
 {
@@ -162,14 +157,14 @@ static int underscore_ok(const char *s)
     if (*s == '-' || *s == '+')
         s++;
     n = strlen(s);
-    if (n >= 2 && s[0] == '0' && (lower(s[1]) == 'b' || lower(s[1]) == 'o' || lower(s[1]) == 'x')) {
+    if (n >= 2 && s[0] == '0' && (wsd_lower(s[1]) == 'b' || wsd_lower(s[1]) == 'o' || wsd_lower(s[1]) == 'x')) {
         i = 2;
         saw = '0';
-        hex = lower(s[1]) == 'x';
+        hex = wsd_lower(s[1]) == 'x';
     }
     for (; i < n; i++) {
         int c = (unsigned char)s[i];
-        if ((c >= '0' && c <= '9') || (hex && lower(c) >= 'a' && lower(c) <= 'f')) {
+        if ((c >= '0' && c <= '9') || (hex && wsd_lower(c) >= 'a' && wsd_lower(c) <= 'f')) {
             saw = '0';
             continue;
         }
@@ -199,13 +194,13 @@ static int go_parse_uint(const char *s0, uint64_t *out)
         return NUM_SYNTAX;
     if (s[0] == '0') {
         size_t len = strlen(s);
-        if (len >= 3 && lower(s[1]) == 'b') {
+        if (len >= 3 && wsd_lower(s[1]) == 'b') {
             base = 2;
             s += 2;
-        } else if (len >= 3 && lower(s[1]) == 'o') {
+        } else if (len >= 3 && wsd_lower(s[1]) == 'o') {
             base = 8;
             s += 2;
-        } else if (len >= 3 && lower(s[1]) == 'x') {
+        } else if (len >= 3 && wsd_lower(s[1]) == 'x') {
             base = 16;
             s += 2;
         } else {
@@ -222,8 +217,8 @@ static int go_parse_uint(const char *s0, uint64_t *out)
             continue;
         } else if (c >= '0' && c <= '9') {
             d = (unsigned)(c - '0');
-        } else if (lower(c) >= 'a' && lower(c) <= 'z') {
-            d = (unsigned)(lower(c) - 'a' + 10);
+        } else if (wsd_lower(c) >= 'a' && wsd_lower(c) <= 'z') {
+            d = (unsigned)(wsd_lower(c) - 'a' + 10);
         } else {
             return NUM_SYNTAX;
         }
@@ -402,47 +397,6 @@ static void fput_quoted(FILE *f, const char *str)
         i += w;
     }
     fputc('"', f);
-}
-
-/* Length of the Unicode white space (Go's unicode.IsSpace) that starts s,
- * or 0. */
-static size_t space_at(const unsigned char *s, size_t n)
-{
-    if (n >= 1 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')))
-        return 1;
-    if (n >= 2 && s[0] == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0))
-        return 2;
-    if (n >= 3 && ((s[0] == 0xe1 && s[1] == 0x9a && s[2] == 0x80) ||
-                   (s[0] == 0xe2 && s[1] == 0x80 && (s[2] <= 0x8a || s[2] == 0xa8 ||
-                                                     s[2] == 0xa9 || s[2] == 0xaf)) ||
-                   (s[0] == 0xe2 && s[1] == 0x81 && s[2] == 0x9f) ||
-                   (s[0] == 0xe3 && s[1] == 0x80 && s[2] == 0x80)))
-        return 3;
-    return 0;
-}
-
-/* Go's strings.TrimSpace of s[0..*n): returns the new start, sets *n. */
-static const char *go_trim_space(const char *str, size_t *n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t len = *n, k;
-
-    while (len > 0 && (k = space_at(s, len)) > 0) {
-        s += k;
-        len -= k;
-    }
-    for (;;) {
-        if (len >= 1 && space_at(s + len - 1, 1) == 1)
-            len -= 1;
-        else if (len >= 2 && space_at(s + len - 2, 2) == 2)
-            len -= 2;
-        else if (len >= 3 && space_at(s + len - 3, 3) == 3)
-            len -= 3;
-        else
-            break;
-    }
-    *n = len;
-    return (const char *)s;
 }
 
 /* ---- Paths (Go's path/filepath on Unix) ---------------------------------- */
@@ -982,12 +936,6 @@ static int flag_active(const rawflags *rf, int id)
     return 0;
 }
 
-static int is_tchar(int c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 /* websocketd's splitMimeHeader, then wsd's checks. Returns 0 or prints a
  * line and returns -1. */
 static int split_headers(wsd_header_list *hl, const strvec *raw, const char *flag, FILE *err)
@@ -1009,7 +957,7 @@ static int split_headers(wsd_header_list *hl, const strvec *raw, const char *fla
         if (nlen == 0)
             why = "empty header name";
         for (j = 0; j < nlen && !why; j++) {
-            if (!is_tchar((unsigned char)s[j]))
+            if (!wsd_is_tchar((unsigned char)s[j]))
                 why = strchr("\r\n", s[j]) ? "CR or LF in the header name"
                                            : "the header name is not an HTTP token";
         }
@@ -1061,7 +1009,7 @@ static void capture_passenv(wsd_config *c, const char *list)
                     if (*q == '\r' || *q == '\n')
                         *q = ' ';
                 }
-                t = go_trim_space(clean, &n);
+                t = wsd_trim_space(clean, &n);
                 if (n > 0) {
                     char *kv = xmalloc(len + 1 + n + 1);
                     memcpy(kv, key, len);
@@ -1298,7 +1246,7 @@ static int configure(wsd_config *c, rawflags *rf, int argc, char **argv, int fir
             const char *end = strchr(p, ',');
             size_t len = end ? (size_t)(end - p) : strlen(p);
             size_t n = len;
-            const char *t = go_trim_space(p, &n);
+            const char *t = wsd_trim_space(p, &n);
             if (n > 0)
                 strvec_push(&protos, xstrndup(t, n));
             if (!end)

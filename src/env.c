@@ -33,46 +33,15 @@ static void push(envvec *e, char *kv)
     e->v[e->n++] = kv;
 }
 
-/* Length of the Unicode white space (Go's unicode.IsSpace) starting s. */
-static size_t space_at(const unsigned char *s, size_t n)
-{
-    if (n >= 1 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')))
-        return 1;
-    if (n >= 2 && s[0] == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0))
-        return 2;
-    if (n >= 3 && ((s[0] == 0xe1 && s[1] == 0x9a && s[2] == 0x80) ||
-                   (s[0] == 0xe2 && s[1] == 0x80 && (s[2] <= 0x8a || s[2] == 0xa8 ||
-                                                     s[2] == 0xa9 || s[2] == 0xaf)) ||
-                   (s[0] == 0xe2 && s[1] == 0x81 && s[2] == 0x9f) ||
-                   (s[0] == 0xe3 && s[1] == 0x80 && s[2] == 0x80)))
-        return 3;
-    return 0;
-}
-
 /* Appends v[0..n) to b, cleaned as websocketd's appendEnv: CR/LF → space,
- * then strings.TrimSpace. */
+ * then strings.TrimSpace (CR and LF are trimmed like any space). */
 static void append_clean(wsd_str *b, const char *v, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)v;
-    size_t k, i;
+    size_t i;
 
-    /* CR and LF become spaces, which are trimmed like any space */
-    while (n > 0 && (k = space_at(s, n)) > 0) {
-        s += k;
-        n -= k;
-    }
-    for (;;) {
-        if (n >= 1 && space_at(s + n - 1, 1) == 1)
-            n -= 1;
-        else if (n >= 2 && space_at(s + n - 2, 2) == 2)
-            n -= 2;
-        else if (n >= 3 && space_at(s + n - 3, 3) == 3)
-            n -= 3;
-        else
-            break;
-    }
+    v = wsd_trim_space(v, &n);
     for (i = 0; i < n; i++) {
-        char c = (char)s[i];
+        char c = v[i];
         if (c == '\r' || c == '\n')
             c = ' ';
         wsd_str_append(b, &c, 1);

@@ -126,9 +126,7 @@ static int append_list(wsd_str *out, const wsd_header_list *l)
 /* Undoes a partial append so a failed call leaves out unchanged. */
 static int rollback(wsd_str *out, size_t len)
 {
-    out->len = len;
-    if (out->s)
-        out->s[len] = '\0';
+    wsd_str_truncate(out, len);
     return -1;
 }
 

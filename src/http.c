@@ -246,13 +246,6 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t n)
     return 0;
 }
 
-static int is_tchar(int c)
-{
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return 1;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 static int on_header_field_complete(llhttp_t *ll)
 {
     wsd_http_parser *p = P(ll);
@@ -268,7 +261,7 @@ static int on_header_field_complete(llhttp_t *ll)
     if (n == 0)
         return fail(p, 400, "invalid header name");
     for (i = 0; i < n; i++)
-        if (!is_tchar((unsigned char)p->arena[p->el_start + i]))
+        if (!wsd_is_tchar((unsigned char)p->arena[p->el_start + i]))
             return fail(p, 400, "invalid header name");
     if (arena_nul(p) < 0)
         return fail(p, 431, "request header fields too large");
@@ -572,17 +565,6 @@ const char *wsd_http_reason(int status)
     }
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 long wsd_http_url_decode(const char *s, size_t n, char *out)
 {
     size_t i, o = 0;
@@ -592,8 +574,8 @@ long wsd_http_url_decode(const char *s, size_t n, char *out)
             int hi, lo;
             if (n - i < 3)
                 return -1;
-            hi = hexval((unsigned char)s[i + 1]);
-            lo = hexval((unsigned char)s[i + 2]);
+            hi = wsd_hexval((unsigned char)s[i + 1]);
+            lo = wsd_hexval((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             c = hi * 16 + lo;

@@ -11,11 +11,6 @@ static const char *const long_days[7] = {"Sunday", "Monday", "Tuesday", "Wednesd
 static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
-static int lower(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
 /* ------------------------------------------------------------------ MIME */
 
 #define TXT "; charset=utf-8"
@@ -73,7 +68,7 @@ const char *wsd_mime_type(const char *path)
     for (i = 0; i < sizeof mime / sizeof mime[0]; i++) {
         if (strlen(mime[i].ext) != n)
             continue;
-        for (k = 0; k < n && lower((unsigned char)dot[k]) == mime[i].ext[k]; k++)
+        for (k = 0; k < n && wsd_lower((unsigned char)dot[k]) == mime[i].ext[k]; k++)
             ;
         if (k == n)
             return mime[i].type;
@@ -483,9 +478,7 @@ int wsd_file_response_head(wsd_str *out, const wsd_file_plan *p, time_t now, int
     rc |= wsd_append_header_list(out, extra2);
     rc |= wsd_str_appends(out, "\r\n");
     if (rc) {
-        out->len = len0;
-        if (out->s)
-            out->s[len0] = '\0';
+        wsd_str_truncate(out, len0);
         return -1;
     }
     return 0;
