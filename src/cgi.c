@@ -383,7 +383,7 @@ int wsd_cgi_response_head(const wsd_cgi_parser *p, wsd_str *out, time_t now,
 
     if (p->state != WSD_CGI_DONE)
         return -1;
-    reason = p->reason ? p->reason : wsd_status_text(p->status);
+    reason = p->reason ? p->reason : wsd_http_reason(p->status);
     rc |= wsd_str_appendf(out, "HTTP/1.1 %d %s\r\n", p->status, reason);
     for (i = 0; i < p->nh; i++) {
         const cgi_header *h = &p->h[i];

@@ -14,20 +14,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "http.h"
+
 #define WSD_VERSION "0.1.0"
-
-/* A --header/--header-ws/--header-http value split as websocketd's
- * splitMimeHeader: name canonicalised (Go CanonicalMIMEHeaderKey), value
- * left-trimmed. */
-typedef struct {
-    char *name;
-    char *value;
-} wsd_header_kv;
-
-typedef struct {
-    wsd_header_kv *v;
-    size_t n;
-} wsd_header_list;
 
 typedef struct wsd_config {
     int port;                 /* resolved: 80, or 443 with --ssl, when 0 */
@@ -57,6 +46,9 @@ typedef struct wsd_config {
     char *origin;             /* raw --origin list, NULL if none */
     int sameorigin;
 
+    /* --header/--header-ws/--header-http values split as websocketd's
+     * splitMimeHeader: name canonicalised (Go CanonicalMIMEHeaderKey),
+     * value left-trimmed */
     wsd_header_list headers;       /* every response */
     wsd_header_list headers_ws;    /* the 101 only */
     wsd_header_list headers_http;  /* every non-101 response */

@@ -1,7 +1,6 @@
 /* handshake.c — RFC 6455 §4.2 server handshake (see handshake.h). */
 #include "handshake.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -112,17 +111,6 @@ void wsd_handshake_accept(const char *key, size_t len, char accept[29])
     EVP_EncodeBlock((unsigned char *)accept, md, 20);
 }
 
-static int append_list(wsd_str *out, const wsd_header_list *l)
-{
-    size_t i;
-    if (!l)
-        return 0;
-    for (i = 0; i < l->n; i++)
-        if (wsd_str_appendf(out, "%s: %s\r\n", l->v[i].name, l->v[i].value) < 0)
-            return -1;
-    return 0;
-}
-
 /* Undoes a partial append so a failed call leaves out unchanged. */
 static int rollback(wsd_str *out, size_t len)
 {
@@ -176,37 +164,21 @@ int wsd_response_101(wsd_str *out, const char *accept, const char *protocol,
                         "Sec-WebSocket-Accept: %s\r\n", accept) < 0 ||
         (protocol && wsd_str_appendf(out, "Sec-WebSocket-Protocol: %s\r\n", protocol) < 0) ||
         (extensions && wsd_str_appendf(out, "Sec-WebSocket-Extensions: %s\r\n", extensions) < 0) ||
-        append_list(out, extra1) < 0 || append_list(out, extra2) < 0 ||
-        wsd_str_appends(out, "\r\n") < 0)
+        wsd_append_header_list(out, extra1) < 0 ||
+        wsd_append_header_list(out, extra2) < 0 || wsd_str_appends(out, "\r\n") < 0)
         return rollback(out, len0);
     return 0;
-}
-
-/* IMF-fixdate (RFC 9110 §5.6.7), locale-independent. */
-static void http_date(char buf[160])
-{
-    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    time_t now = time(NULL);
-    struct tm tm;
-
-    if (!gmtime_r(&now, &tm))
-        memset(&tm, 0, sizeof tm);
-    snprintf(buf, 160, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-             days[(unsigned)tm.tm_wday % 7], tm.tm_mday, months[(unsigned)tm.tm_mon % 12],
-             (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 int wsd_response_simple(wsd_str *out, int status, const char *body, int version_hdr,
                         const wsd_header_list *extra1, const wsd_header_list *extra2)
 {
     size_t len0 = out->len;
-    char date[160];
+    char date[WSD_HTTP_DATE_SIZE];
 
     if (!body)
         body = "";
-    http_date(date);
+    wsd_http_date(time(NULL), date);
     if (wsd_str_appendf(out,
                         "HTTP/1.1 %d %s\r\n"
                         "Content-Type: text/plain; charset=utf-8\r\n"
@@ -216,8 +188,9 @@ int wsd_response_simple(wsd_str *out, int status, const char *body, int version_
                         "Connection: close\r\n",
                         status, wsd_http_reason(status), strlen(body), date) < 0 ||
         (version_hdr && wsd_str_appends(out, "Sec-WebSocket-Version: 13\r\n") < 0) ||
-        append_list(out, extra1) < 0 || append_list(out, extra2) < 0 ||
-        wsd_str_appends(out, "\r\n") < 0 || wsd_str_appends(out, body) < 0)
+        wsd_append_header_list(out, extra1) < 0 ||
+        wsd_append_header_list(out, extra2) < 0 || wsd_str_appends(out, "\r\n") < 0 ||
+        wsd_str_appends(out, body) < 0)
         return rollback(out, len0);
     return 0;
 }
