@@ -39,7 +39,7 @@ TDEPS_pmd       := $(call o,pmd ws utf8 util)
 TDEPS_origin    := $(call o,origin util)
 TDEPS_route     := $(call o,route util)
 TDEPS_httpfile  := $(call o,httpfile http util) $(LLOBJS)
-TDEPS_cgi       := $(call o,cgi httpfile http util) $(LLOBJS)
+TDEPS_cgi       := $(call o,cgi env httpfile http util) $(LLOBJS)
 TDEPS_record    := $(call o,record outframe ws utf8 util)
 TDEPS_tls       := $(call o,tls util)
 

@@ -7,39 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "env.h"
 #include "httpfile.h"
 
 #define BIG ((size_t)-1 / 2)
 
 /* ------------------------------------------------------------ environment */
 
-typedef struct {
-    char **v;
-    size_t n, cap;
-} envvec;
-
-static void push(envvec *e, char *kv)
+static void add(wsd_envlist *e, const char *name, const char *value)
 {
-    if (e->n == e->cap) {
-        e->cap = e->cap ? e->cap * 2 : 64;
-        e->v = xrealloc(e->v, e->cap * sizeof *e->v);
-    }
-    e->v[e->n++] = kv;
-}
-
-static void add_n(envvec *e, const char *name, const char *value, size_t vlen)
-{
-    wsd_str b;
-    wsd_str_init(&b, BIG);
-    wsd_str_appends(&b, name);
-    wsd_str_append(&b, "=", 1);
-    wsd_str_append(&b, value ? value : "", value ? vlen : 0);
-    push(e, b.s);
-}
-
-static void add(envvec *e, const char *name, const char *value)
-{
-    add_n(e, name, value, value ? strlen(value) : 0);
+    wsd_envlist_add(e, name, value, value ? strlen(value) : 0);
 }
 
 static int is_alnum(int c)
@@ -68,16 +45,15 @@ char **wsd_cgi_env_build(const wsd_cgi_env_input *in)
     const wsd_http_header *hosth = wsd_http_get(r, "Host");
     const wsd_http_header *cth = wsd_http_get(r, "Content-Type");
     const char *host = hosth ? hosth->value : "";
-    size_t hn = hosth ? hosth->value_len : 0, namelen = hn, i, j, total, nkeep;
+    size_t hn = hosth ? hosth->value_len : 0, namelen = hn, i, j;
     const char *port = in->https ? "443" : "80";
     size_t portlen = strlen(port);
-    envvec e = {0};
-    char buf[64], **names, **out, *dst;
-    unsigned char *keep;
+    wsd_envlist e = {0};
+    char buf[64], **names;
 
     add(&e, "PATH", "/bin:/usr/bin:/usr/ucb:/usr/bsd:/usr/local/bin");
     for (i = 0; cfg && i < cfg->npassenv_values; i++)
-        push(&e, xstrdup(cfg->passenv_values[i]));
+        wsd_envlist_push(&e, xstrdup(cfg->passenv_values[i]));
 
     /* Host → SERVER_NAME (without the port) and SERVER_PORT (":digits" at
      * the end, as Go's trailingPort) */
@@ -89,15 +65,15 @@ char **wsd_cgi_env_build(const wsd_cgi_env_input *in)
         portlen = hn - i;
     }
     add(&e, "SERVER_SOFTWARE", "wsd/" WSD_VERSION);
-    add_n(&e, "SERVER_NAME", host, namelen);
-    add_n(&e, "SERVER_PORT", port, portlen);
+    wsd_envlist_add(&e, "SERVER_NAME", host, namelen);
+    wsd_envlist_add(&e, "SERVER_PORT", port, portlen);
     snprintf(buf, sizeof buf, "HTTP/%d.%d", r->http_major ? r->http_major : 1,
              r->http_major ? r->http_minor : 1);
     add(&e, "SERVER_PROTOCOL", buf);
     add(&e, "GATEWAY_INTERFACE", "CGI/1.1");
     add(&e, "REQUEST_METHOD", r->method ? r->method : "GET");
     if (r->target)
-        add_n(&e, "REQUEST_URI", r->target, r->target_len);
+        wsd_envlist_add(&e, "REQUEST_URI", r->target, r->target_len);
     else
         add(&e, "REQUEST_URI", r->path);
     add(&e, "QUERY_STRING", r->query ? r->query : "");
@@ -115,7 +91,7 @@ char **wsd_cgi_env_build(const wsd_cgi_env_input *in)
         add(&e, "CONTENT_LENGTH", buf);
     }
     if (cth)
-        add_n(&e, "CONTENT_TYPE", cth->value, cth->value_len);
+        wsd_envlist_add(&e, "CONTENT_TYPE", cth->value, cth->value_len);
 
     /* HTTP_*: one variable per mapped name, values in arrival order */
     names = xcalloc(r->nheaders ? r->nheaders : 1, sizeof *names);
@@ -148,41 +124,13 @@ char **wsd_cgi_env_build(const wsd_cgi_env_input *in)
                 wsd_str_appends(&b, sep);
             wsd_str_append(&b, r->headers[j].value, r->headers[j].value_len);
         }
-        push(&e, b.s);
+        wsd_envlist_push(&e, b.s);
     }
     for (i = 0; i < r->nheaders; i++)
         free(names[i]);
     free(names);
 
-    /* de-duplicate: the last occurrence of a name stays, in its place */
-    keep = xcalloc(e.n ? e.n : 1, 1);
-    total = nkeep = 0;
-    for (i = e.n; i-- > 0;) {
-        size_t klen = strcspn(e.v[i], "=");
-        int dup = 0;
-        for (j = i + 1; j < e.n && !dup; j++)
-            dup = keep[j] && strncmp(e.v[j], e.v[i], klen) == 0 && e.v[j][klen] == '=';
-        if (!dup) {
-            keep[i] = 1;
-            nkeep++;
-            total += strlen(e.v[i]) + 1;
-        }
-    }
-    out = xmalloc((nkeep + 1) * sizeof *out + total);
-    dst = (char *)(out + nkeep + 1);
-    for (i = 0, nkeep = 0; i < e.n; i++) {
-        if (keep[i]) {
-            size_t len = strlen(e.v[i]) + 1;
-            memcpy(dst, e.v[i], len);
-            out[nkeep++] = dst;
-            dst += len;
-        }
-        free(e.v[i]);
-    }
-    out[nkeep] = NULL;
-    free(keep);
-    free(e.v);
-    return out;
+    return wsd_envlist_finish(&e);
 }
 
 /* ------------------------------------------------------------ head parser */

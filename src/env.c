@@ -19,18 +19,61 @@
 
 #include "util.h"
 
-typedef struct {
-    char **v;
-    size_t n, cap;
-} envvec;
+#define BIG ((size_t)-1 / 2)
 
-static void push(envvec *e, char *kv)
+void wsd_envlist_push(wsd_envlist *e, char *kv)
 {
     if (e->n == e->cap) {
         e->cap = e->cap ? e->cap * 2 : 64;
         e->v = xrealloc(e->v, e->cap * sizeof *e->v);
     }
     e->v[e->n++] = kv;
+}
+
+void wsd_envlist_add(wsd_envlist *e, const char *name, const char *value, size_t vlen)
+{
+    wsd_str b;
+    wsd_str_init(&b, BIG);
+    wsd_str_appends(&b, name);
+    wsd_str_append(&b, "=", 1);
+    wsd_str_append(&b, value ? value : "", value ? vlen : 0);
+    wsd_envlist_push(e, b.s);
+}
+
+char **wsd_envlist_finish(wsd_envlist *e)
+{
+    unsigned char *keep = xcalloc(e->n ? e->n : 1, 1);
+    size_t total = 0, nkeep = 0, i, j;
+    char **out, *dst;
+
+    for (i = e->n; i-- > 0;) {
+        size_t klen = strcspn(e->v[i], "=");
+        int dup = 0;
+        for (j = i + 1; j < e->n && !dup; j++)
+            dup = keep[j] && strncmp(e->v[j], e->v[i], klen) == 0 && e->v[j][klen] == '=';
+        if (!dup) {
+            keep[i] = 1;
+            nkeep++;
+            total += strlen(e->v[i]) + 1;
+        }
+    }
+    out = xmalloc((nkeep + 1) * sizeof *out + total);
+    dst = (char *)(out + nkeep + 1);
+    for (i = 0, nkeep = 0; i < e->n; i++) {
+        if (keep[i]) {
+            size_t len = strlen(e->v[i]) + 1;
+            memcpy(dst, e->v[i], len);
+            out[nkeep++] = dst;
+            dst += len;
+        }
+        free(e->v[i]);
+    }
+    out[nkeep] = NULL;
+    free(keep);
+    free(e->v);
+    e->v = NULL;
+    e->n = e->cap = 0;
+    return out;
 }
 
 /* Appends v[0..n) to b, cleaned as websocketd's appendEnv: CR/LF → space,
@@ -48,18 +91,18 @@ static void append_clean(wsd_str *b, const char *v, size_t n)
     }
 }
 
-static void add_var(envvec *e, const char *name, const char *value, size_t vlen)
+static void add_var(wsd_envlist *e, const char *name, const char *value, size_t vlen)
 {
     wsd_str b;
-    wsd_str_init(&b, (size_t)-1 / 2);
+    wsd_str_init(&b, BIG);
     wsd_str_appends(&b, name);
     wsd_str_append(&b, "=", 1);
     if (value)
         append_clean(&b, value, vlen);
-    push(e, b.s);
+    wsd_envlist_push(e, b.s);
 }
 
-static void add_str(envvec *e, const char *name, const char *value)
+static void add_str(wsd_envlist *e, const char *name, const char *value)
 {
     add_var(e, name, value, value ? strlen(value) : 0);
 }
@@ -134,20 +177,19 @@ char **wsd_env_build(const wsd_env_input *in)
 {
     const wsd_request *r = in->req;
     const wsd_config *cfg = in->cfg;
-    envvec e = {0};
+    wsd_envlist e = {0};
     const wsd_http_header *hosth = wsd_http_get(r, "Host");
     const char *hostv = hosth ? hosth->value : "";
     size_t hostn = hosth ? hosth->value_len : 0;
     const char *sname = "", *sport = "", *path = r->path ? r->path : "/";
-    size_t snlen = 0, splen = 0, plen = strlen(path), i, total, nkeep;
-    char portbuf[32], proto[32], *decoded, **out, *dst;
-    unsigned char *keep;
+    size_t snlen = 0, splen = 0, plen = strlen(path), i;
+    char portbuf[32], proto[32], *decoded;
     int rc;
 
     /* 1. SERVER_SOFTWARE, 2. --passenv values */
     add_str(&e, "SERVER_SOFTWARE", "wsd/" WSD_VERSION);
     for (i = 0; cfg && i < cfg->npassenv_values; i++)
-        push(&e, xstrdup(cfg->passenv_values[i]));
+        wsd_envlist_push(&e, xstrdup(cfg->passenv_values[i]));
 
     /* 3. standard variables */
     rc = split_host_port(hostv, hostn, &sname, &snlen, &sport, &splen);
@@ -212,7 +254,7 @@ char **wsd_env_build(const wsd_env_input *in)
             seen = name_eq(&r->headers[j], h);
         if (seen)
             continue;
-        wsd_str_init(&b, (size_t)-1 / 2);
+        wsd_str_init(&b, BIG);
         wsd_str_append(&b, "HTTP_", 5);
         for (k = 0; k < h->name_len; k++) {
             char c = h->name[k];
@@ -230,41 +272,8 @@ char **wsd_env_build(const wsd_env_input *in)
                 wsd_str_append(&b, ", ", 2);
             append_clean(&b, r->headers[j].value, r->headers[j].value_len);
         }
-        push(&e, b.s);
+        wsd_envlist_push(&e, b.s);
     }
 
-    /* de-duplicate: the last occurrence of each name stays, in its place */
-    keep = xcalloc(e.n ? e.n : 1, 1);
-    total = 0;
-    nkeep = 0;
-    for (i = e.n; i-- > 0;) {
-        size_t klen = strcspn(e.v[i], "="), j;
-        int dup = 0;
-        for (j = i + 1; j < e.n && !dup; j++) {
-            if (keep[j] && strncmp(e.v[j], e.v[i], klen) == 0 && e.v[j][klen] == '=')
-                dup = 1;
-        }
-        if (!dup) {
-            keep[i] = 1;
-            nkeep++;
-            total += strlen(e.v[i]) + 1;
-        }
-    }
-
-    /* one allocation: the array, then the strings */
-    out = xmalloc((nkeep + 1) * sizeof *out + total);
-    dst = (char *)(out + nkeep + 1);
-    for (i = 0, nkeep = 0; i < e.n; i++) {
-        if (keep[i]) {
-            size_t len = strlen(e.v[i]) + 1;
-            memcpy(dst, e.v[i], len);
-            out[nkeep++] = dst;
-            dst += len;
-        }
-        free(e.v[i]);
-    }
-    out[nkeep] = NULL;
-    free(keep);
-    free(e.v);
-    return out;
+    return wsd_envlist_finish(&e);
 }

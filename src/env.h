@@ -20,6 +20,24 @@ typedef struct {
     const char *subprotocol;   /* negotiated Sec-WebSocket-Protocol → WEBSOCKET_PROTOCOL, or NULL */
 } wsd_env_input;
 
+/* A list of "NAME=value" strings being built (here and by cgi.c). */
+typedef struct {
+    char **v;
+    size_t n, cap;
+} wsd_envlist;
+
+/* Appends kv, a malloc'd "NAME=value" the list then owns. */
+void wsd_envlist_push(wsd_envlist *e, char *kv);
+
+/* Appends "name=" followed by value[0..vlen) as is (value NULL: empty). */
+void wsd_envlist_add(wsd_envlist *e, const char *name, const char *value, size_t vlen);
+
+/* Removes duplicates, keeping the last occurrence of each name at its own
+ * position (as os/exec does), and returns the NULL-terminated array; the
+ * array and its strings are one allocation: release with free(). e is
+ * emptied. */
+char **wsd_envlist_finish(wsd_envlist *e);
+
 /* Builds "NAME=value" strings in websocketd's order — SERVER_SOFTWARE, the
  * --passenv values, the standard variables (REMOTE_ADDR … HTTPS), one HTTP_*
  * per header name (repeats joined with ", ", CR/LF → space, trimmed) — with
