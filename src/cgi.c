@@ -10,32 +10,11 @@
 #include "env.h"
 #include "httpfile.h"
 
-#define BIG ((size_t)-1 / 2)
-
 /* ------------------------------------------------------------ environment */
 
 static void add(wsd_envlist *e, const char *name, const char *value)
 {
     wsd_envlist_add(e, name, value, value ? strlen(value) : 0);
-}
-
-static int is_alnum(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* "HTTP_" + name upper-cased, non-alphanumerics → '_'. */
-static char *http_var_name(const char *name, size_t n)
-{
-    char *s = xmalloc(n + 6);
-    size_t i;
-    memcpy(s, "HTTP_", 5);
-    for (i = 0; i < n; i++) {
-        int c = (unsigned char)name[i];
-        s[5 + i] = (char)(c >= 'a' && c <= 'z' ? c - 32 : is_alnum(c) ? c : '_');
-    }
-    s[5 + n] = '\0';
-    return s;
 }
 
 char **wsd_cgi_env_build(const wsd_cgi_env_input *in)
@@ -45,11 +24,11 @@ char **wsd_cgi_env_build(const wsd_cgi_env_input *in)
     const wsd_http_header *hosth = wsd_http_get(r, "Host");
     const wsd_http_header *cth = wsd_http_get(r, "Content-Type");
     const char *host = hosth ? hosth->value : "";
-    size_t hn = hosth ? hosth->value_len : 0, namelen = hn, i, j;
+    size_t hn = hosth ? hosth->value_len : 0, namelen = hn, i;
     const char *port = in->https ? "443" : "80";
     size_t portlen = strlen(port);
     wsd_envlist e = {0};
-    char buf[64], **names;
+    char buf[64];
 
     add(&e, "PATH", "/bin:/usr/bin:/usr/ucb:/usr/bsd:/usr/local/bin");
     for (i = 0; cfg && i < cfg->npassenv_values; i++)
@@ -93,42 +72,7 @@ char **wsd_cgi_env_build(const wsd_cgi_env_input *in)
     if (cth)
         wsd_envlist_add(&e, "CONTENT_TYPE", cth->value, cth->value_len);
 
-    /* HTTP_*: one variable per mapped name, values in arrival order */
-    names = xcalloc(r->nheaders ? r->nheaders : 1, sizeof *names);
-    for (i = 0; i < r->nheaders; i++) {
-        const wsd_http_header *h = &r->headers[i];
-        if (wsd_strncaseeq(h->name, h->name_len, "Proxy"))
-            continue;
-        names[i] = http_var_name(h->name, h->name_len);
-    }
-    for (i = 0; i < r->nheaders; i++) {
-        wsd_str b;
-        const char *sep;
-        size_t k = 0;
-        int seen = 0;
-
-        if (!names[i])
-            continue;
-        for (j = 0; j < i && !seen; j++)
-            seen = names[j] && strcmp(names[j], names[i]) == 0;
-        if (seen)
-            continue;
-        sep = strcmp(names[i], "HTTP_COOKIE") == 0 ? "; " : ", ";
-        wsd_str_init(&b, BIG);
-        wsd_str_appends(&b, names[i]);
-        wsd_str_append(&b, "=", 1);
-        for (j = i; j < r->nheaders; j++) {
-            if (!names[j] || strcmp(names[j], names[i]) != 0)
-                continue;
-            if (k++)
-                wsd_str_appends(&b, sep);
-            wsd_str_append(&b, r->headers[j].value, r->headers[j].value_len);
-        }
-        wsd_envlist_push(&e, b.s);
-    }
-    for (i = 0; i < r->nheaders; i++)
-        free(names[i]);
-    free(names);
+    wsd_env_add_http(&e, r, WSD_ENV_CGI);
 
     return wsd_envlist_finish(&e);
 }

@@ -6,6 +6,9 @@
  * then one HTTP_* per header name in order of first arrival (Go: map order,
  * random). Every standard and HTTP_* value is cleaned as websocketd's
  * appendEnv does: CR and LF become spaces, then Go's strings.TrimSpace.
+ * Header names with characters other than letters, digits and '-' get no
+ * variable (websocketd maps "X_A" and "X-A" both to HTTP_X_A, one of them
+ * winning at random): see env_name_ok.
  *
  * Duplicates: os/exec de-duplicates websocketd's list; Debian's build
  * (Go 1.19) keeps the LAST occurrence of a name, at its own position (e.g.
@@ -162,15 +165,74 @@ static int name_eq(const wsd_http_header *a, const wsd_http_header *b)
     if (a->name_len != b->name_len)
         return 0;
     for (i = 0; i < a->name_len; i++) {
-        int x = (unsigned char)a->name[i], y = (unsigned char)b->name[i];
-        if (x >= 'A' && x <= 'Z')
-            x += 32;
-        if (y >= 'A' && y <= 'Z')
-            y += 32;
-        if (x != y)
+        if (wsd_lower((unsigned char)a->name[i]) != wsd_lower((unsigned char)b->name[i]))
             return 0;
     }
     return 1;
+}
+
+/* Letters, digits and '-' only. Every other token character ('_', '.',
+ * '!', ...) is refused: with '-' → '_' (or, in Go's net/http/cgi, any of
+ * them → '_') "X_Real_Ip" or "X.Real.Ip" would become HTTP_X_REAL_IP, the
+ * variable of the "X-Real-Ip" a proxy sets and a program trusts. Apache
+ * 2.4 leaves such headers out of a CGI environment in the same way. */
+static int env_name_ok(const wsd_http_header *h)
+{
+    size_t i;
+    for (i = 0; i < h->name_len; i++) {
+        int c = (unsigned char)h->name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-'))
+            return 0;
+    }
+    return h->name_len > 0;
+}
+
+static int env_header(const wsd_http_header *h, int style)
+{
+    return env_name_ok(h) &&
+           !(style == WSD_ENV_CGI && wsd_strncaseeq(h->name, h->name_len, "Proxy"));
+}
+
+void wsd_env_add_http(wsd_envlist *e, const wsd_request *r, int style)
+{
+    size_t i, j, k;
+
+    for (i = 0; i < r->nheaders; i++) {
+        const wsd_http_header *h = &r->headers[i];
+        const char *sep = ", ";
+        wsd_str b;
+        int seen = 0;
+
+        if (!env_header(h, style))
+            continue;
+        for (j = 0; j < i && !seen; j++)
+            seen = env_header(&r->headers[j], style) && name_eq(&r->headers[j], h);
+        if (seen)
+            continue;
+        if (style == WSD_ENV_CGI && wsd_strncaseeq(h->name, h->name_len, "Cookie"))
+            sep = "; ";
+        wsd_str_init(&b, BIG);
+        wsd_str_append(&b, "HTTP_", 5);
+        for (k = 0; k < h->name_len; k++) {
+            int c = (unsigned char)h->name[k];
+            char u = (char)(c == '-' ? '_' : c >= 'a' && c <= 'z' ? c - 32 : c);
+            wsd_str_append(&b, &u, 1);
+        }
+        wsd_str_append(&b, "=", 1);
+        for (j = i, k = 0; j < r->nheaders; j++) {
+            const wsd_http_header *v = &r->headers[j];
+            if (!name_eq(v, h))
+                continue;
+            if (k++)
+                wsd_str_appends(&b, sep);
+            if (style == WSD_ENV_CGI)
+                wsd_str_append(&b, v->value, v->value_len);
+            else
+                append_clean(&b, v->value, v->value_len);
+        }
+        wsd_envlist_push(e, b.s);
+    }
 }
 
 char **wsd_env_build(const wsd_env_input *in)
@@ -242,38 +304,8 @@ char **wsd_env_build(const wsd_env_input *in)
         add_str(&e, "WEBSOCKET_PROTOCOL", in->subprotocol);  /* wsd: the negotiated one */
     free(decoded);
 
-    /* 4. HTTP_* per header name (case-insensitive, as Go canonicalises),
-     * first arrival order, repeats joined with ", " */
-    for (i = 0; i < r->nheaders; i++) {
-        const wsd_http_header *h = &r->headers[i];
-        size_t j, k;
-        wsd_str b;
-        int seen = 0;
-
-        for (j = 0; j < i && !seen; j++)
-            seen = name_eq(&r->headers[j], h);
-        if (seen)
-            continue;
-        wsd_str_init(&b, BIG);
-        wsd_str_append(&b, "HTTP_", 5);
-        for (k = 0; k < h->name_len; k++) {
-            char c = h->name[k];
-            if (c == '-')
-                c = '_';
-            else if (c >= 'a' && c <= 'z')
-                c = (char)(c - 32);
-            wsd_str_append(&b, &c, 1);
-        }
-        wsd_str_append(&b, "=", 1);
-        for (j = i, k = 0; j < r->nheaders; j++) {
-            if (!name_eq(&r->headers[j], h))
-                continue;
-            if (k++)
-                wsd_str_append(&b, ", ", 2);
-            append_clean(&b, r->headers[j].value, r->headers[j].value_len);
-        }
-        wsd_envlist_push(&e, b.s);
-    }
+    /* 4. HTTP_* per header name */
+    wsd_env_add_http(&e, r, WSD_ENV_WEBSOCKETD);
 
     return wsd_envlist_finish(&e);
 }
