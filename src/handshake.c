@@ -44,6 +44,15 @@ static int key_ok(const char *k, size_t n)
     return EVP_DecodeBlock(out, (const unsigned char *)k, 24) == 18;
 }
 
+/* How many header fields named `name` r has. */
+static size_t count_fields(const wsd_request *r, const char *name)
+{
+    size_t i, n = 0;
+    for (i = 0; i < r->nheaders; i++)
+        n += (size_t)wsd_strncaseeq(r->headers[i].name, r->headers[i].name_len, name);
+    return n;
+}
+
 int wsd_handshake_check(const wsd_request *r, wsd_handshake *hs)
 {
     const wsd_http_header *key, *ver;
@@ -70,6 +79,12 @@ int wsd_handshake_check(const wsd_request *r, wsd_handshake *hs)
         hs->text = "Connection header does not contain Upgrade";
         return WSD_HS_BAD;
     }
+    /* RFC 6455 §11.3.1, §11.3.5: each MUST NOT appear more than once;
+     * checking only the first would let a second one go unseen */
+    if (count_fields(r, "Sec-WebSocket-Key") > 1) {
+        hs->text = "more than one Sec-WebSocket-Key header";
+        return WSD_HS_BAD;
+    }
     key = wsd_http_get(r, "Sec-WebSocket-Key");
     if (!key || key->value_len == 0) {
         hs->text = "missing Sec-WebSocket-Key";
@@ -77,6 +92,10 @@ int wsd_handshake_check(const wsd_request *r, wsd_handshake *hs)
     }
     if (!key_ok(key->value, key->value_len)) {
         hs->text = "invalid Sec-WebSocket-Key";
+        return WSD_HS_BAD;
+    }
+    if (count_fields(r, "Sec-WebSocket-Version") > 1) {
+        hs->text = "more than one Sec-WebSocket-Version header";
         return WSD_HS_BAD;
     }
     ver = wsd_http_get(r, "Sec-WebSocket-Version");
