@@ -14,7 +14,6 @@
  *   9. --devconsole with --staticdir/--cgidir: a FATAL log line on stdout,
  *      exit 4 (websocketd's main.go)
  *  10. wsd's own checks: --header* values (CR/LF, header-name token)
- *  11. flags whose feature this build does not have yet (one line, exit 1)
  */
 #include "config.h"
 
@@ -48,7 +47,6 @@ enum fid {
 struct flagdef {
     const char *name;
     enum ftype type;
-    int supported;        /* 0: refused at start-up until the server has it */
     const char *defval;   /* Go's DefValue when not the zero value, else NULL */
     uint64_t umax;        /* FT_UINT: largest value this build stores */
     const char *usage;
@@ -56,73 +54,73 @@ struct flagdef {
 
 #define U64 UINT64_MAX
 static const struct flagdef flags[F_COUNT] = {
-    [F_ADDRESS]       = {"address", FT_LIST, 1, NULL, 0,
+    [F_ADDRESS]       = {"address", FT_LIST, NULL, 0,
         "Interfaces to bind to (e.g. 127.0.0.1 or [::1])."},
-    [F_BINARY]        = {"binary", FT_BOOL, 1, NULL, 0,
+    [F_BINARY]        = {"binary", FT_BOOL, NULL, 0,
         "Set wsd to experimental binary mode (default is line by line)"},
-    [F_CGIDIR]        = {"cgidir", FT_STRING, 1, NULL, 0,
+    [F_CGIDIR]        = {"cgidir", FT_STRING, NULL, 0,
         "Serve CGI scripts from this directory over HTTP"},
-    [F_CLOSEMS]       = {"closems", FT_UINT, 1, NULL, ULONG_MAX,
+    [F_CLOSEMS]       = {"closems", FT_UINT, NULL, ULONG_MAX,
         "Milliseconds added to each wait before SIGINT, SIGTERM and SIGKILL"},
-    [F_DEFLATE]       = {"deflate", FT_BOOL, 1, "true", 0,
+    [F_DEFLATE]       = {"deflate", FT_BOOL, "true", 0,
         "Compress messages with permessage-deflate when the client offers it"},
-    [F_DEFLATEBITS]   = {"deflatebits", FT_UINT, 1, "12", 15,
+    [F_DEFLATEBITS]   = {"deflatebits", FT_UINT, "12", 15,
         "Compression window bits for permessage-deflate, 9..15"},
-    [F_DEFLATEMEM]    = {"deflatemem", FT_UINT, 1, "5", 9,
+    [F_DEFLATEMEM]    = {"deflatemem", FT_UINT, "5", 9,
         "zlib memory level for permessage-deflate, 1..9"},
-    [F_DEVCONSOLE]    = {"devconsole", FT_BOOL, 1, NULL, 0,
+    [F_DEVCONSOLE]    = {"devconsole", FT_BOOL, NULL, 0,
         "Enable development console (cannot be used in conjunction with --staticdir)"},
-    [F_DIR]           = {"dir", FT_STRING, 1, NULL, 0,
+    [F_DIR]           = {"dir", FT_STRING, NULL, 0,
         "Base directory for WebSocket scripts"},
-    [F_HEADER]        = {"header", FT_LIST, 1, NULL, 0,
+    [F_HEADER]        = {"header", FT_LIST, NULL, 0,
         "Custom headers for any response."},
-    [F_HEADER_HTTP]   = {"header-http", FT_LIST, 1, NULL, 0,
+    [F_HEADER_HTTP]   = {"header-http", FT_LIST, NULL, 0,
         "Custom headers for all but WebSocket upgrade HTTP responses."},
-    [F_HEADER_WS]     = {"header-ws", FT_LIST, 1, NULL, 0,
+    [F_HEADER_WS]     = {"header-ws", FT_LIST, NULL, 0,
         "Custom headers for successful WebSocket upgrade responses."},
-    [F_LICENSE]       = {"license", FT_BOOL, 1, NULL, 0,
+    [F_LICENSE]       = {"license", FT_BOOL, NULL, 0,
         "Print license and exit"},
-    [F_LOGLEVEL]      = {"loglevel", FT_STRING, 1, "access", 0,
+    [F_LOGLEVEL]      = {"loglevel", FT_STRING, "access", 0,
         "Log level, one of: debug, trace, access, info, error, fatal"},
-    [F_LOSSLESS]      = {"lossless", FT_BOOL, 1, NULL, 0,
+    [F_LOSSLESS]      = {"lossless", FT_BOOL, NULL, 0,
         "Lossless message mode: each message is a record \"text|binary LEN\\n<payload>\\n\" on stdin/stdout"},
-    [F_MAXFORKS]      = {"maxforks", FT_INT, 1, NULL, 0,
+    [F_MAXFORKS]      = {"maxforks", FT_INT, NULL, 0,
         "Max forks, zero or negative means unlimited (default: as many as the open-files limit allows)"},
-    [F_MAXFRAMESIZE]  = {"maxframesize", FT_UINT, 1, "1048576", U64,
+    [F_MAXFRAMESIZE]  = {"maxframesize", FT_UINT, "1048576", U64,
         "Max inbound WebSocket message size in bytes (0 = unlimited)"},
-    [F_ORIGIN]        = {"origin", FT_STRING, 1, NULL, 0,
+    [F_ORIGIN]        = {"origin", FT_STRING, NULL, 0,
         "Restrict upgrades if origin does not match the list"},
-    [F_PASSENV]       = {"passenv", FT_STRING, 1, "PATH,LD_LIBRARY_PATH", 0,
+    [F_PASSENV]       = {"passenv", FT_STRING, "PATH,LD_LIBRARY_PATH", 0,
         "List of envvars to pass to subprocesses (others will be cleaned out)"},
-    [F_PASSSTDERR]    = {"passstderr", FT_BOOL, 1, NULL, 0,
+    [F_PASSSTDERR]    = {"passstderr", FT_BOOL, NULL, 0,
         "Forward STDERR to WebSocket clients as tagged JSON messages, alongside tagged STDOUT"},
-    [F_PINGMS]        = {"pingms", FT_UINT, 1, NULL, LONG_MAX,
+    [F_PINGMS]        = {"pingms", FT_UINT, NULL, LONG_MAX,
         "WebSocket ping interval in milliseconds (0 disables)"},
-    [F_PORT]          = {"port", FT_INT, 1, NULL, 0,
+    [F_PORT]          = {"port", FT_INT, NULL, 0,
         "HTTP port to listen on"},
-    [F_REDIRPORT]     = {"redirport", FT_INT, 1, NULL, 0,
+    [F_REDIRPORT]     = {"redirport", FT_INT, NULL, 0,
         "HTTP port to redirect to canonical --port address"},
-    [F_REVERSELOOKUP] = {"reverselookup", FT_BOOL, 1, NULL, 0,
+    [F_REVERSELOOKUP] = {"reverselookup", FT_BOOL, NULL, 0,
         "Perform reverse DNS lookups on remote clients"},
-    [F_SAMEORIGIN]    = {"sameorigin", FT_BOOL, 1, NULL, 0,
+    [F_SAMEORIGIN]    = {"sameorigin", FT_BOOL, NULL, 0,
         "Restrict upgrades if origin and host headers differ"},
-    [F_SSL]           = {"ssl", FT_BOOL, 1, NULL, 0,
+    [F_SSL]           = {"ssl", FT_BOOL, NULL, 0,
         "Use TLS on listening socket (see also --sslcert and --sslkey)"},
-    [F_SSLCA]         = {"sslca", FT_STRING, 1, NULL, 0,
+    [F_SSLCA]         = {"sslca", FT_STRING, NULL, 0,
         "CA certificate file for client certificate verification (mutual TLS)"},
-    [F_SSLCERT]       = {"sslcert", FT_STRING, 1, NULL, 0,
+    [F_SSLCERT]       = {"sslcert", FT_STRING, NULL, 0,
         "Should point to certificate PEM file when --ssl is used"},
-    [F_SSLKEY]        = {"sslkey", FT_STRING, 1, NULL, 0,
+    [F_SSLKEY]        = {"sslkey", FT_STRING, NULL, 0,
         "Should point to certificate private key file when --ssl is used"},
-    [F_STATICDIR]     = {"staticdir", FT_STRING, 1, NULL, 0,
+    [F_STATICDIR]     = {"staticdir", FT_STRING, NULL, 0,
         "Serve static content from this directory over HTTP"},
-    [F_SUBPROTOCOLS]  = {"subprotocols", FT_STRING, 1, NULL, 0,
+    [F_SUBPROTOCOLS]  = {"subprotocols", FT_STRING, NULL, 0,
         "Comma-separated WebSocket subprotocols the program speaks; the client's first supported offer is chosen"},
-    [F_UNIXSOCKET]    = {"unixsocket", FT_STRING, 1, NULL, 0,
+    [F_UNIXSOCKET]    = {"unixsocket", FT_STRING, NULL, 0,
         "Path of a Unix domain socket to listen on, in addition to (or instead of) --address/--port"},
-    [F_VERSION]       = {"version", FT_BOOL, 1, NULL, 0,
+    [F_VERSION]       = {"version", FT_BOOL, NULL, 0,
         "Print version and exit"},
-    [F_WORKERS]       = {"workers", FT_UINT, 1, "1", 256,
+    [F_WORKERS]       = {"workers", FT_UINT, "1", 256,
         "Event-loop processes sharing the listeners (SO_REUSEPORT)"},
 };
 #undef U64
@@ -135,12 +133,6 @@ static int find_flag(const char *name, size_t n)
             return i;
     }
     return -1;
-}
-
-int wsd_config_flag_supported(const char *name)
-{
-    int i = find_flag(name, strlen(name));
-    return i < 0 ? -1 : flags[i].supported;
 }
 
 /* ---- Go's strconv, as the flag package uses it --------------------------- */
@@ -688,9 +680,6 @@ static const char long_help[] =
     "                                 debug, trace, access, info, error, fatal\n"
     "                                 (none: no log at all)\n"
     "\n"
-    "Flags marked \"not supported by this build yet\" in the list above are\n"
-    "accepted and checked as websocketd does, then refused at start-up.\n"
-    "\n"
     "Copyright 2026 the wsd authors.\n"
     "BSD 2-Clause license: Run 'wsd --license' for details.\n";
 
@@ -741,8 +730,6 @@ static void print_flag_list(FILE *f)
     for (i = 0; i < F_COUNT; i++) {
         const struct flagdef *d = &flags[i];
         fprintf(f, "  -%s%s\n    \t%s", d->name, tname[d->type], d->usage);
-        if (!d->supported)
-            fputs(" (not supported by this build yet)", f);
         if (d->defval) {
             if (d->type == FT_STRING) {
                 fputs(" (default ", f);
@@ -923,19 +910,6 @@ static int parse_flags(rawflags *rf, int argc, char **argv, int *first, FILE *er
     return -1;
 }
 
-/* Is the flag's feature in use: a value other than the zero value. */
-static int flag_active(const rawflags *rf, int id)
-{
-    switch (flags[id].type) {
-    case FT_BOOL: return rf->b[id];
-    case FT_INT: return rf->i[id] != 0;
-    case FT_UINT: return rf->u[id] != 0;
-    case FT_STRING: return rf->s[id] && rf->s[id][0];
-    case FT_LIST: return rf->l[id].n > 0;
-    }
-    return 0;
-}
-
 /* websocketd's splitMimeHeader, then wsd's checks. Returns 0 or prints a
  * line and returns -1. */
 static int split_headers(wsd_header_list *hl, const strvec *raw, const char *flag, FILE *err)
@@ -1067,7 +1041,7 @@ static int configure(wsd_config *c, rawflags *rf, int argc, char **argv, int fir
 {
     const char *dir = sval(rf, F_DIR), *staticdir = sval(rf, F_STATICDIR);
     const char *cgidir = sval(rf, F_CGIDIR);
-    int nargs = argc - first, loglevel, i, worst = -1;
+    int nargs = argc - first, loglevel, i;
     struct stat st;
 
     loglevel = wsd_log_level_parse(sval(rf, F_LOGLEVEL));
@@ -1189,16 +1163,6 @@ static int configure(wsd_config *c, rawflags *rf, int argc, char **argv, int fir
     if (rf->b[F_LOSSLESS] && (rf->b[F_BINARY] || rf->b[F_PASSSTDERR])) {
         fprintf(err, "wsd: --lossless cannot be combined with --%s\n",
                 rf->b[F_BINARY] ? "binary" : "passstderr");
-        return 1;
-    }
-
-    for (i = 0; i < F_COUNT; i++) {
-        if (!flags[i].supported && flag_active(rf, i) &&
-            (worst < 0 || rf->pos[i] < rf->pos[worst]))
-            worst = i;
-    }
-    if (worst >= 0) {
-        fprintf(err, "wsd: --%s is not supported by this build yet\n", flags[worst].name);
         return 1;
     }
 

@@ -88,7 +88,7 @@ extern const char *wsd_build_info;
  *      it has one, on the stream websocketd uses — `out` for "Command line
  *      arguments are missing." and the bad --loglevel message, `err` for the
  *      others — plus, where websocketd prints it, the short usage hint on
- *      `err`; also a flag whose feature wsd does not have (one line, `err`)
+ *      `err`
  *   2  an unknown flag or a bad flag value: Go's "flag provided but not
  *      defined: -x" / "invalid value ..." on `err`, then the flag list
  *   4  --devconsole with --staticdir/--cgidir: websocketd's FATAL log line
@@ -98,9 +98,5 @@ int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err)
 
 /* Frees everything *c owns; *c may then be parsed into again. */
 void wsd_config_free(wsd_config *c);
-
-/* Is the feature of flag `name` (without dashes) built? 1 yes, 0 no (the
- * flag is accepted, checked, then refused at start-up), -1 no such flag. */
-int wsd_config_flag_supported(const char *name);
 
 #endif

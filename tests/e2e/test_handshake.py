@@ -282,7 +282,7 @@ ORIGINS = [
 @pytest.mark.parametrize("flags,origin,status", ORIGINS,
                          ids=[f"{' '.join(f) or 'any'} {o}" for f, o, _ in ORIGINS])
 def test_origin_checks(wsd, flags, origin, status):
-    srv = wsd("/bin/cat", flags=flags, skip_unsupported=True)
+    srv = wsd("/bin/cat", flags=flags)
     if origin == "SAME":
         origin = f"http://127.0.0.1:{srv.port}"
     c = RawClient(srv.port)
