@@ -1,4 +1,5 @@
-/* config.c — the command line, parsed as websocketd 0.4.1 (Go `flag`) does.
+/* config.c — the command line, parsed as websocketd 0.4.1 (Go `flag`,
+ * emulated in goflag.c) does.
  *
  * Order of the checks, and the stream of each message, follow websocketd's
  * config.go and main.go (observed with Debian's websocketd 0.4.1):
@@ -25,14 +26,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "goflag.h"
 #include "log.h"
 #include "util.h"
 
 const char *wsd_build_info;
 
 /* ---- The flag table ------------------------------------------------------ */
-
-enum ftype { FT_BOOL, FT_INT, FT_UINT, FT_STRING, FT_LIST };
 
 /* Sorted by name: Go's flag list (PrintDefaults) is printed in this order. */
 enum fid {
@@ -44,352 +44,78 @@ enum fid {
     F_SSLKEY, F_STATICDIR, F_SUBPROTOCOLS, F_UNIXSOCKET, F_VERSION, F_WORKERS, F_COUNT
 };
 
-struct flagdef {
-    const char *name;
-    enum ftype type;
-    const char *defval;   /* Go's DefValue when not the zero value, else NULL */
-    uint64_t umax;        /* FT_UINT: largest value this build stores */
-    const char *usage;
-};
-
 #define U64 UINT64_MAX
-static const struct flagdef flags[F_COUNT] = {
-    [F_ADDRESS]       = {"address", FT_LIST, NULL, 0,
+static const wsd_goflag flags[F_COUNT] = {
+    [F_ADDRESS]       = {"address", WSD_GOFLAG_LIST, NULL, 0,
         "Interfaces to bind to (e.g. 127.0.0.1 or [::1])."},
-    [F_BINARY]        = {"binary", FT_BOOL, NULL, 0,
+    [F_BINARY]        = {"binary", WSD_GOFLAG_BOOL, NULL, 0,
         "Set wsd to experimental binary mode (default is line by line)"},
-    [F_CGIDIR]        = {"cgidir", FT_STRING, NULL, 0,
+    [F_CGIDIR]        = {"cgidir", WSD_GOFLAG_STRING, NULL, 0,
         "Serve CGI scripts from this directory over HTTP"},
-    [F_CLOSEMS]       = {"closems", FT_UINT, NULL, ULONG_MAX,
+    [F_CLOSEMS]       = {"closems", WSD_GOFLAG_UINT, NULL, ULONG_MAX,
         "Milliseconds added to each wait before SIGINT, SIGTERM and SIGKILL"},
-    [F_DEFLATE]       = {"deflate", FT_BOOL, "true", 0,
+    [F_DEFLATE]       = {"deflate", WSD_GOFLAG_BOOL, "true", 0,
         "Compress messages with permessage-deflate when the client offers it"},
-    [F_DEFLATEBITS]   = {"deflatebits", FT_UINT, "12", 15,
+    [F_DEFLATEBITS]   = {"deflatebits", WSD_GOFLAG_UINT, "12", 15,
         "Compression window bits for permessage-deflate, 9..15"},
-    [F_DEFLATEMEM]    = {"deflatemem", FT_UINT, "5", 9,
+    [F_DEFLATEMEM]    = {"deflatemem", WSD_GOFLAG_UINT, "5", 9,
         "zlib memory level for permessage-deflate, 1..9"},
-    [F_DEVCONSOLE]    = {"devconsole", FT_BOOL, NULL, 0,
+    [F_DEVCONSOLE]    = {"devconsole", WSD_GOFLAG_BOOL, NULL, 0,
         "Enable development console (cannot be used in conjunction with --staticdir)"},
-    [F_DIR]           = {"dir", FT_STRING, NULL, 0,
+    [F_DIR]           = {"dir", WSD_GOFLAG_STRING, NULL, 0,
         "Base directory for WebSocket scripts"},
-    [F_HEADER]        = {"header", FT_LIST, NULL, 0,
+    [F_HEADER]        = {"header", WSD_GOFLAG_LIST, NULL, 0,
         "Custom headers for any response."},
-    [F_HEADER_HTTP]   = {"header-http", FT_LIST, NULL, 0,
+    [F_HEADER_HTTP]   = {"header-http", WSD_GOFLAG_LIST, NULL, 0,
         "Custom headers for all but WebSocket upgrade HTTP responses."},
-    [F_HEADER_WS]     = {"header-ws", FT_LIST, NULL, 0,
+    [F_HEADER_WS]     = {"header-ws", WSD_GOFLAG_LIST, NULL, 0,
         "Custom headers for successful WebSocket upgrade responses."},
-    [F_LICENSE]       = {"license", FT_BOOL, NULL, 0,
+    [F_LICENSE]       = {"license", WSD_GOFLAG_BOOL, NULL, 0,
         "Print license and exit"},
-    [F_LOGLEVEL]      = {"loglevel", FT_STRING, "access", 0,
+    [F_LOGLEVEL]      = {"loglevel", WSD_GOFLAG_STRING, "access", 0,
         "Log level, one of: debug, trace, access, info, error, fatal"},
-    [F_LOSSLESS]      = {"lossless", FT_BOOL, NULL, 0,
+    [F_LOSSLESS]      = {"lossless", WSD_GOFLAG_BOOL, NULL, 0,
         "Lossless message mode: each message is a record \"text|binary LEN\\n<payload>\\n\" on stdin/stdout"},
-    [F_MAXFORKS]      = {"maxforks", FT_INT, NULL, 0,
+    [F_MAXFORKS]      = {"maxforks", WSD_GOFLAG_INT, NULL, 0,
         "Max forks, zero or negative means unlimited (default: as many as the open-files limit allows)"},
-    [F_MAXFRAMESIZE]  = {"maxframesize", FT_UINT, "1048576", U64,
+    [F_MAXFRAMESIZE]  = {"maxframesize", WSD_GOFLAG_UINT, "1048576", U64,
         "Max inbound WebSocket message size in bytes (0 = unlimited)"},
-    [F_ORIGIN]        = {"origin", FT_STRING, NULL, 0,
+    [F_ORIGIN]        = {"origin", WSD_GOFLAG_STRING, NULL, 0,
         "Restrict upgrades if origin does not match the list"},
-    [F_PASSENV]       = {"passenv", FT_STRING, "PATH,LD_LIBRARY_PATH", 0,
+    [F_PASSENV]       = {"passenv", WSD_GOFLAG_STRING, "PATH,LD_LIBRARY_PATH", 0,
         "List of envvars to pass to subprocesses (others will be cleaned out)"},
-    [F_PASSSTDERR]    = {"passstderr", FT_BOOL, NULL, 0,
+    [F_PASSSTDERR]    = {"passstderr", WSD_GOFLAG_BOOL, NULL, 0,
         "Forward STDERR to WebSocket clients as tagged JSON messages, alongside tagged STDOUT"},
-    [F_PINGMS]        = {"pingms", FT_UINT, NULL, LONG_MAX,
+    [F_PINGMS]        = {"pingms", WSD_GOFLAG_UINT, NULL, LONG_MAX,
         "WebSocket ping interval in milliseconds (0 disables)"},
-    [F_PORT]          = {"port", FT_INT, NULL, 0,
+    [F_PORT]          = {"port", WSD_GOFLAG_INT, NULL, 0,
         "HTTP port to listen on"},
-    [F_REDIRPORT]     = {"redirport", FT_INT, NULL, 0,
+    [F_REDIRPORT]     = {"redirport", WSD_GOFLAG_INT, NULL, 0,
         "HTTP port to redirect to canonical --port address"},
-    [F_REVERSELOOKUP] = {"reverselookup", FT_BOOL, NULL, 0,
+    [F_REVERSELOOKUP] = {"reverselookup", WSD_GOFLAG_BOOL, NULL, 0,
         "Perform reverse DNS lookups on remote clients"},
-    [F_SAMEORIGIN]    = {"sameorigin", FT_BOOL, NULL, 0,
+    [F_SAMEORIGIN]    = {"sameorigin", WSD_GOFLAG_BOOL, NULL, 0,
         "Restrict upgrades if origin and host headers differ"},
-    [F_SSL]           = {"ssl", FT_BOOL, NULL, 0,
+    [F_SSL]           = {"ssl", WSD_GOFLAG_BOOL, NULL, 0,
         "Use TLS on listening socket (see also --sslcert and --sslkey)"},
-    [F_SSLCA]         = {"sslca", FT_STRING, NULL, 0,
+    [F_SSLCA]         = {"sslca", WSD_GOFLAG_STRING, NULL, 0,
         "CA certificate file for client certificate verification (mutual TLS)"},
-    [F_SSLCERT]       = {"sslcert", FT_STRING, NULL, 0,
+    [F_SSLCERT]       = {"sslcert", WSD_GOFLAG_STRING, NULL, 0,
         "Should point to certificate PEM file when --ssl is used"},
-    [F_SSLKEY]        = {"sslkey", FT_STRING, NULL, 0,
+    [F_SSLKEY]        = {"sslkey", WSD_GOFLAG_STRING, NULL, 0,
         "Should point to certificate private key file when --ssl is used"},
-    [F_STATICDIR]     = {"staticdir", FT_STRING, NULL, 0,
+    [F_STATICDIR]     = {"staticdir", WSD_GOFLAG_STRING, NULL, 0,
         "Serve static content from this directory over HTTP"},
-    [F_SUBPROTOCOLS]  = {"subprotocols", FT_STRING, NULL, 0,
+    [F_SUBPROTOCOLS]  = {"subprotocols", WSD_GOFLAG_STRING, NULL, 0,
         "Comma-separated WebSocket subprotocols the program speaks; the client's first supported offer is chosen"},
-    [F_UNIXSOCKET]    = {"unixsocket", FT_STRING, NULL, 0,
+    [F_UNIXSOCKET]    = {"unixsocket", WSD_GOFLAG_STRING, NULL, 0,
         "Path of a Unix domain socket to listen on, in addition to (or instead of) --address/--port"},
-    [F_VERSION]       = {"version", FT_BOOL, NULL, 0,
+    [F_VERSION]       = {"version", WSD_GOFLAG_BOOL, NULL, 0,
         "Print version and exit"},
-    [F_WORKERS]       = {"workers", FT_UINT, "1", 256,
+    [F_WORKERS]       = {"workers", WSD_GOFLAG_UINT, "1", 256,
         "Event-loop processes sharing the listeners (SO_REUSEPORT)"},
 };
 #undef U64
-
-static int find_flag(const char *name, size_t n)
-{
-    int i;
-    for (i = 0; i < F_COUNT; i++) {
-        if (strlen(flags[i].name) == n && memcmp(flags[i].name, name, n) == 0)
-            return i;
-    }
-    return -1;
-}
-
-/* ---- Go's strconv, as the flag package uses it --------------------------- */
-
-enum { NUM_OK = 0, NUM_SYNTAX = -1, NUM_RANGE = -2 };
-
-/* strconv's underscoreOK: '_' only between digits or after a base prefix. */
-static int underscore_ok(const char *s)
-{
-    char saw = '^';
-    size_t i = 0, n;
-    int hex = 0;
-
-    if (*s == '-' || *s == '+')
-        s++;
-    n = strlen(s);
-    if (n >= 2 && s[0] == '0' && (wsd_lower(s[1]) == 'b' || wsd_lower(s[1]) == 'o' || wsd_lower(s[1]) == 'x')) {
-        i = 2;
-        saw = '0';
-        hex = wsd_lower(s[1]) == 'x';
-    }
-    for (; i < n; i++) {
-        int c = (unsigned char)s[i];
-        if ((c >= '0' && c <= '9') || (hex && wsd_lower(c) >= 'a' && wsd_lower(c) <= 'f')) {
-            saw = '0';
-            continue;
-        }
-        if (c == '_') {
-            if (saw != '0')
-                return 0;
-            saw = '_';
-            continue;
-        }
-        if (saw == '_')
-            return 0;
-        saw = '!';
-    }
-    return saw != '_';
-}
-
-/* strconv.ParseUint(s, 0, 64). */
-static int go_parse_uint(const char *s0, uint64_t *out)
-{
-    const char *s = s0;
-    unsigned base = 10;
-    uint64_t n = 0, cutoff;
-    int underscores = 0;
-
-    *out = 0;
-    if (*s == '\0')
-        return NUM_SYNTAX;
-    if (s[0] == '0') {
-        size_t len = strlen(s);
-        if (len >= 3 && wsd_lower(s[1]) == 'b') {
-            base = 2;
-            s += 2;
-        } else if (len >= 3 && wsd_lower(s[1]) == 'o') {
-            base = 8;
-            s += 2;
-        } else if (len >= 3 && wsd_lower(s[1]) == 'x') {
-            base = 16;
-            s += 2;
-        } else {
-            base = 8;
-            s += 1;
-        }
-    }
-    cutoff = UINT64_MAX / base + 1;
-    for (; *s; s++) {
-        int c = (unsigned char)*s;
-        unsigned d;
-        if (c == '_') {
-            underscores = 1;
-            continue;
-        } else if (c >= '0' && c <= '9') {
-            d = (unsigned)(c - '0');
-        } else if (wsd_lower(c) >= 'a' && wsd_lower(c) <= 'z') {
-            d = (unsigned)(wsd_lower(c) - 'a' + 10);
-        } else {
-            return NUM_SYNTAX;
-        }
-        if (d >= base)
-            return NUM_SYNTAX;
-        if (n >= cutoff) {
-            *out = UINT64_MAX;
-            return NUM_RANGE;
-        }
-        n *= base;
-        if (n + d < n) {
-            *out = UINT64_MAX;
-            return NUM_RANGE;
-        }
-        n += d;
-    }
-    if (underscores && !underscore_ok(s0))
-        return NUM_SYNTAX;
-    *out = n;
-    return NUM_OK;
-}
-
-/* strconv.ParseInt(s, 0, 64). */
-static int go_parse_int(const char *s, int64_t *out)
-{
-    int neg = 0, rc;
-    uint64_t un;
-
-    *out = 0;
-    if (*s == '\0')
-        return NUM_SYNTAX;
-    if (*s == '+') {
-        s++;
-    } else if (*s == '-') {
-        neg = 1;
-        s++;
-    }
-    rc = go_parse_uint(s, &un);
-    if (rc == NUM_SYNTAX)
-        return rc;
-    if (!neg && un >= (uint64_t)1 << 63) {
-        *out = INT64_MAX;
-        return NUM_RANGE;
-    }
-    if (neg && un > (uint64_t)1 << 63) {
-        *out = INT64_MIN;
-        return NUM_RANGE;
-    }
-    if (neg)
-        *out = un == (uint64_t)1 << 63 ? INT64_MIN : -(int64_t)un;
-    else
-        *out = (int64_t)un;
-    return NUM_OK;
-}
-
-/* strconv.ParseBool. */
-static int go_parse_bool(const char *s, int *out)
-{
-    static const char *const t[] = {"1", "t", "T", "TRUE", "true", "True"};
-    static const char *const f[] = {"0", "f", "F", "FALSE", "false", "False"};
-    size_t i;
-    for (i = 0; i < 6; i++) {
-        if (strcmp(s, t[i]) == 0) {
-            *out = 1;
-            return 0;
-        }
-        if (strcmp(s, f[i]) == 0) {
-            *out = 0;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-/* Decodes one UTF-8 sequence as Go's utf8.DecodeRune: returns the rune and
- * sets *w to its length, or returns -1 with *w = 1 for an invalid byte. */
-static long utf8_decode(const unsigned char *s, size_t n, size_t *w)
-{
-    unsigned char c = s[0];
-    long r;
-    size_t len, i;
-    unsigned char lo = 0x80, hi = 0xbf;
-
-    *w = 1;
-    if (c < 0x80)
-        return c;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        r = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        r = c & 0x0f;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        r = c & 0x07;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return -1;
-    }
-    if (n < len)
-        return -1;
-    for (i = 1; i < len; i++) {
-        unsigned char b = s[i];
-        if (i == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf))
-            return -1;
-        r = (r << 6) | (b & 0x3f);
-    }
-    *w = len;
-    return r;
-}
-
-/* An approximation of Go's unicode.IsPrint for r >= 0x80: format, space
- * separator, private-use and noncharacter code points are not printable;
- * unassigned code points are (Go would escape those too). */
-static int rune_printable(long r)
-{
-    if (r < 0xa0 || r == 0xa0 || r == 0xad || r == 0x1680)
-        return 0;
-    if ((r >= 0x2000 && r <= 0x200f) || (r >= 0x2028 && r <= 0x202f) ||
-        (r >= 0x205f && r <= 0x206f) || r == 0x3000 || r == 0xfeff ||
-        (r >= 0xfff9 && r <= 0xfffb) || (r >= 0xe000 && r <= 0xf8ff) ||
-        r >= 0xf0000 || (r & 0xfffe) == 0xfffe || (r >= 0xfdd0 && r <= 0xfdef) ||
-        (r >= 0xe0000 && r <= 0xe007f))
-        return 0;
-    return 1;
-}
-
-/* fmt's %q of a string (strconv.Quote). */
-static void fput_quoted(FILE *f, const char *str)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = (const unsigned char *)str;
-    size_t n = strlen(str), i = 0;
-
-    fputc('"', f);
-    while (i < n) {
-        size_t w;
-        long r = utf8_decode(s + i, n - i, &w);
-        if (r < 0) {
-            fprintf(f, "\\x%c%c", hex[s[i] >> 4], hex[s[i] & 15]);
-            i++;
-            continue;
-        }
-        if (r == '"' || r == '\\') {
-            fputc('\\', f);
-            fputc((int)r, f);
-        } else if (r >= 0x20 && r < 0x7f) {
-            fputc((int)r, f);
-        } else if (r >= 0x80 && rune_printable(r)) {
-            fwrite(s + i, 1, w, f);
-        } else {
-            switch (r) {
-            case '\a': fputs("\\a", f); break;
-            case '\b': fputs("\\b", f); break;
-            case '\f': fputs("\\f", f); break;
-            case '\n': fputs("\\n", f); break;
-            case '\r': fputs("\\r", f); break;
-            case '\t': fputs("\\t", f); break;
-            case '\v': fputs("\\v", f); break;
-            default:
-                if (r < 0x20 || r == 0x7f)
-                    fprintf(f, "\\x%c%c", hex[r >> 4], hex[r & 15]);
-                else if (r < 0x10000)
-                    fprintf(f, "\\u%04lx", (unsigned long)r);
-                else
-                    fprintf(f, "\\U%08lx", (unsigned long)r);
-            }
-        }
-        i += w;
-    }
-    fputc('"', f);
-}
 
 /* ---- Paths (Go's path/filepath on Unix) ---------------------------------- */
 
@@ -717,30 +443,10 @@ static void print_version(FILE *f)
     fputc('\n', f);
 }
 
-/* Go's FlagSet.defaultUsage: "Usage of NAME:" and PrintDefaults. */
+/* Go's FlagSet.defaultUsage: "Usage of wsd:" and PrintDefaults. */
 static void print_flag_list(FILE *f)
 {
-    static const char *const tname[] = {
-        [FT_BOOL] = "", [FT_INT] = " int", [FT_UINT] = " uint",
-        [FT_STRING] = " string", [FT_LIST] = " value"
-    };
-    int i;
-
-    fputs("Usage of wsd:\n", f);
-    for (i = 0; i < F_COUNT; i++) {
-        const struct flagdef *d = &flags[i];
-        fprintf(f, "  -%s%s\n    \t%s", d->name, tname[d->type], d->usage);
-        if (d->defval) {
-            if (d->type == FT_STRING) {
-                fputs(" (default ", f);
-                fput_quoted(f, d->defval);
-                fputc(')', f);
-            } else {
-                fprintf(f, " (default %s)", d->defval);
-            }
-        }
-        fputc('\n', f);
-    }
+    wsd_goflag_print_defaults(flags, F_COUNT, "wsd", f);
 }
 
 /* ---- Parsing ------------------------------------------------------------- */
@@ -757,39 +463,10 @@ static void strvec_push(strvec *sv, char *s)
     sv->v[sv->n] = NULL;
 }
 
-static void strvec_free(strvec *sv)
+static const char *sval(const wsd_goflag_value *rf, int id)
 {
-    size_t i;
-    for (i = 0; i < sv->n; i++)
-        free(sv->v[i]);
-    free(sv->v);
-    sv->v = NULL;
-    sv->n = 0;
-}
-
-/* The values as Go's flag package would hold them. */
-typedef struct {
-    int b[F_COUNT];
-    int64_t i[F_COUNT];
-    uint64_t u[F_COUNT];
-    char *s[F_COUNT];        /* NULL: the default */
-    strvec l[F_COUNT];
-    int pos[F_COUNT];        /* argv index of the first use, 0 if never */
-} rawflags;
-
-static void rawflags_free(rawflags *rf)
-{
-    int i;
-    for (i = 0; i < F_COUNT; i++) {
-        free(rf->s[i]);
-        strvec_free(&rf->l[i]);
-    }
-}
-
-static const char *sval(const rawflags *rf, int id)
-{
-    if (rf->s[id])
-        return rf->s[id];
+    if (rf[id].s)
+        return rf[id].s;
     return flags[id].defval ? flags[id].defval : "";
 }
 
@@ -801,125 +478,34 @@ static int flag_fail(FILE *err)
     return 2;
 }
 
-static int set_value(rawflags *rf, int id, const char *value, FILE *err)
+/* Go's FlagSet.Parse with websocketd's Usage. Returns -1 to go on (*first
+ * = first non-flag index), or the exit status. */
+static int parse_flags(wsd_goflag_value *rf, int argc, char **argv, int *first, FILE *err)
 {
-    int rc;
-
-    switch (flags[id].type) {
-    case FT_INT: {
-        int64_t v;
-        rc = go_parse_int(value, &v);
-        if (rc == NUM_OK) {
-            rf->i[id] = v;
-            return 0;
-        }
-        break;
-    }
-    case FT_UINT: {
-        uint64_t v;
-        rc = go_parse_uint(value, &v);
-        if (rc == NUM_OK && v > flags[id].umax)
-            rc = NUM_RANGE;
-        if (rc == NUM_OK) {
-            rf->u[id] = v;
-            return 0;
-        }
-        break;
-    }
-    case FT_STRING:
-        free(rf->s[id]);
-        rf->s[id] = xstrdup(value);
-        return 0;
-    case FT_LIST:
-        strvec_push(&rf->l[id], xstrdup(value));
+    switch (wsd_goflag_parse(flags, F_COUNT, rf, argc, argv, first, err)) {
+    case WSD_GOFLAG_OK:
+        return -1;
+    case WSD_GOFLAG_HELP:
+        print_flag_list(err);
+        print_version(err);
+        fputs(long_help, err);
         return 0;
     default:
-        return 0;
+        return flag_fail(err);
     }
-    fputs("invalid value ", err);
-    fput_quoted(err, value);
-    fprintf(err, " for flag -%s: %s\n", flags[id].name,
-            rc == NUM_RANGE ? "value out of range" : "parse error");
-    return -1;
-}
-
-/* Go's FlagSet.Parse. Returns -1 to go on (*first = first non-flag index),
- * or the exit status. */
-static int parse_flags(rawflags *rf, int argc, char **argv, int *first, FILE *err)
-{
-    int i = 1;
-
-    while (i < argc) {
-        const char *s = argv[i], *name, *eq, *value = NULL;
-        size_t nlen;
-        int id, minus = 1;
-
-        if (s[0] != '-' || s[1] == '\0')
-            break;
-        if (s[1] == '-') {
-            minus = 2;
-            if (s[2] == '\0') {
-                i++;
-                break;
-            }
-        }
-        name = s + minus;
-        if (name[0] == '\0' || name[0] == '-' || name[0] == '=') {
-            fprintf(err, "bad flag syntax: %s\n", s);
-            return flag_fail(err);
-        }
-        i++;
-        eq = strchr(name + 1, '=');
-        nlen = eq ? (size_t)(eq - name) : strlen(name);
-        if (eq)
-            value = eq + 1;
-        id = find_flag(name, nlen);
-        if (id < 0) {
-            if ((nlen == 4 && memcmp(name, "help", 4) == 0) || (nlen == 1 && name[0] == 'h')) {
-                print_flag_list(err);
-                print_version(err);
-                fputs(long_help, err);
-                return 0;
-            }
-            fprintf(err, "flag provided but not defined: -%.*s\n", (int)nlen, name);
-            return flag_fail(err);
-        }
-        if (flags[id].type == FT_BOOL) {
-            int b = 1;
-            if (value && go_parse_bool(value, &b) != 0) {
-                fputs("invalid boolean value ", err);
-                fput_quoted(err, value);
-                fprintf(err, " for -%s: parse error\n", flags[id].name);
-                return flag_fail(err);
-            }
-            rf->b[id] = b;
-        } else {
-            if (!value && i < argc)
-                value = argv[i++];
-            if (!value) {
-                fprintf(err, "flag needs an argument: -%s\n", flags[id].name);
-                return flag_fail(err);
-            }
-            if (set_value(rf, id, value, err) != 0)
-                return flag_fail(err);
-        }
-        if (!rf->pos[id])
-            rf->pos[id] = i - 1;
-    }
-    *first = i;
-    return -1;
 }
 
 /* websocketd's splitMimeHeader, then wsd's checks. Returns 0 or prints a
  * line and returns -1. */
-static int split_headers(wsd_header_list *hl, const strvec *raw, const char *flag, FILE *err)
+static int split_headers(wsd_header_list *hl, const wsd_goflag_value *raw, const char *flag,
+                         FILE *err)
 {
     size_t k;
 
-    hl->v = raw->n ? xcalloc(raw->n, sizeof *hl->v) : NULL;
+    hl->v = raw->nl ? xcalloc(raw->nl, sizeof *hl->v) : NULL;
     hl->n = 0;
-    for (k = 0; k < raw->n; k++) {
-        const char *s = raw->v[k], *colon = strchr(s, ':'), *val;
+    for (k = 0; k < raw->nl; k++) {
+        const char *s = raw->l[k], *colon = strchr(s, ':'), *val;
         size_t nlen = colon ? (size_t)(colon - s) : strlen(s), j;
         const char *why = NULL;
         char *name;
@@ -939,7 +525,7 @@ static int split_headers(wsd_header_list *hl, const strvec *raw, const char *fla
             why = "CR or LF in the header value";
         if (why) {
             fprintf(err, "wsd: --%s=", flag);
-            fput_quoted(err, s);
+            wsd_goflag_quote(err, s);
             fprintf(err, " refused: %s\n", why);
             return -1;
         }
@@ -1036,7 +622,7 @@ static long clamp_long(int64_t v)
 }
 
 /* Everything after flag parsing. Returns -1 or an exit status. */
-static int configure(wsd_config *c, rawflags *rf, int argc, char **argv, int first,
+static int configure(wsd_config *c, wsd_goflag_value *rf, int argc, char **argv, int first,
                      FILE *out, FILE *err)
 {
     const char *dir = sval(rf, F_DIR), *staticdir = sval(rf, F_STATICDIR);
@@ -1058,17 +644,17 @@ static int configure(wsd_config *c, rawflags *rf, int argc, char **argv, int fir
         fputs(short_help, err);
         return 1;
     }
-    if (rf->b[F_VERSION]) {
+    if (rf[F_VERSION].b) {
         print_version(out);
         return 0;
     }
-    if (rf->b[F_LICENSE]) {
+    if (rf[F_LICENSE].b) {
         print_version(out);
         fputs(license_text, out);
         return 0;
     }
 
-    if (rf->b[F_SSL]) {
+    if (rf[F_SSL].b) {
         if (!*sval(rf, F_SSLCERT) || !*sval(rf, F_SSLKEY)) {
             fputs("Please specify both --sslcert and --sslkey when requesting --ssl.\n", err);
             return 1;
@@ -1077,7 +663,7 @@ static int configure(wsd_config *c, rawflags *rf, int argc, char **argv, int fir
         fputs("You should not be using --ssl* flags when there is no --ssl option.\n", err);
         return 1;
     }
-    if (rf->b[F_BINARY] && rf->b[F_PASSSTDERR]) {
+    if (rf[F_BINARY].b && rf[F_PASSSTDERR].b) {
         fputs("Please only specify one of --binary and --passstderr.\n", err);
         return 1;
     }
@@ -1139,7 +725,7 @@ static int configure(wsd_config *c, rawflags *rf, int argc, char **argv, int fir
         fputs(short_help, err);
         return 1;
     }
-    if (rf->b[F_DEVCONSOLE] && (*staticdir || *cgidir)) {
+    if (rf[F_DEVCONSOLE].b && (*staticdir || *cgidir)) {
         log_fatal(out, loglevel, *staticdir
                   ? "Invalid parameters: --devconsole cannot be used with --staticdir. Pick one."
                   : "Invalid parameters: --devconsole cannot be used with --cgidir. Pick one.");
@@ -1147,62 +733,62 @@ static int configure(wsd_config *c, rawflags *rf, int argc, char **argv, int fir
     }
 
     /* wsd's own checks */
-    if (split_headers(&c->headers, &rf->l[F_HEADER], "header", err) != 0 ||
-        split_headers(&c->headers_ws, &rf->l[F_HEADER_WS], "header-ws", err) != 0 ||
-        split_headers(&c->headers_http, &rf->l[F_HEADER_HTTP], "header-http", err) != 0)
+    if (split_headers(&c->headers, &rf[F_HEADER], "header", err) != 0 ||
+        split_headers(&c->headers_ws, &rf[F_HEADER_WS], "header-ws", err) != 0 ||
+        split_headers(&c->headers_http, &rf[F_HEADER_HTTP], "header-http", err) != 0)
         return 1;
 
-    if (rf->pos[F_DEFLATEBITS] && rf->u[F_DEFLATEBITS] < 9) {
+    if (rf[F_DEFLATEBITS].pos && rf[F_DEFLATEBITS].u < 9) {
         fprintf(err, "wsd: --deflatebits must be between 9 and 15\n");
         return 1;
     }
-    if (rf->pos[F_DEFLATEMEM] && rf->u[F_DEFLATEMEM] < 1) {
+    if (rf[F_DEFLATEMEM].pos && rf[F_DEFLATEMEM].u < 1) {
         fprintf(err, "wsd: --deflatemem must be between 1 and 9\n");
         return 1;
     }
-    if (rf->b[F_LOSSLESS] && (rf->b[F_BINARY] || rf->b[F_PASSSTDERR])) {
+    if (rf[F_LOSSLESS].b && (rf[F_BINARY].b || rf[F_PASSSTDERR].b)) {
         fprintf(err, "wsd: --lossless cannot be combined with --%s\n",
-                rf->b[F_BINARY] ? "binary" : "passstderr");
+                rf[F_BINARY].b ? "binary" : "passstderr");
         return 1;
     }
 
-    c->ssl = rf->b[F_SSL];
-    c->port = clamp_int(rf->i[F_PORT]);
+    c->ssl = rf[F_SSL].b;
+    c->port = clamp_int(rf[F_PORT].i);
     if (c->port == 0)
         c->port = c->ssl ? 443 : 80;
-    c->addresses = rf->l[F_ADDRESS].v;
-    c->naddresses = rf->l[F_ADDRESS].n;
-    rf->l[F_ADDRESS].v = NULL;
-    rf->l[F_ADDRESS].n = 0;
+    c->addresses = rf[F_ADDRESS].l;
+    c->naddresses = rf[F_ADDRESS].nl;
+    rf[F_ADDRESS].l = NULL;
+    rf[F_ADDRESS].nl = 0;
     c->sslcert = dup_nonempty(sval(rf, F_SSLCERT));
     c->sslkey = dup_nonempty(sval(rf, F_SSLKEY));
     c->sslca = dup_nonempty(sval(rf, F_SSLCA));
-    c->redirport = clamp_int(rf->i[F_REDIRPORT]);
+    c->redirport = clamp_int(rf[F_REDIRPORT].i);
     c->staticdir = dup_nonempty(staticdir);
     c->cgidir = dup_nonempty(cgidir);
-    c->devconsole = rf->b[F_DEVCONSOLE];
-    c->binary = rf->b[F_BINARY];
-    c->reverselookup = rf->b[F_REVERSELOOKUP];
-    c->maxforks = rf->pos[F_MAXFORKS] ? clamp_long(rf->i[F_MAXFORKS]) : 1024;
-    c->maxforks_auto = !rf->pos[F_MAXFORKS];
-    c->closems = (unsigned long)rf->u[F_CLOSEMS];
+    c->devconsole = rf[F_DEVCONSOLE].b;
+    c->binary = rf[F_BINARY].b;
+    c->reverselookup = rf[F_REVERSELOOKUP].b;
+    c->maxforks = rf[F_MAXFORKS].pos ? clamp_long(rf[F_MAXFORKS].i) : 1024;
+    c->maxforks_auto = !rf[F_MAXFORKS].pos;
+    c->closems = (unsigned long)rf[F_CLOSEMS].u;
     c->origin = dup_nonempty(sval(rf, F_ORIGIN));
-    c->sameorigin = rf->b[F_SAMEORIGIN];
+    c->sameorigin = rf[F_SAMEORIGIN].b;
     c->unixsocket = dup_nonempty(sval(rf, F_UNIXSOCKET));
     /* websocketd main: a bare --unixsocket (no --port, --address or
      * --redirport) serves on the socket only */
-    c->unix_only = c->unixsocket && rf->i[F_PORT] == 0 && c->naddresses == 0 &&
+    c->unix_only = c->unixsocket && rf[F_PORT].i == 0 && c->naddresses == 0 &&
                    c->redirport == 0;
-    c->pingms = (long)rf->u[F_PINGMS];
-    c->maxframesize = rf->pos[F_MAXFRAMESIZE] ? rf->u[F_MAXFRAMESIZE] : 1048576;
-    c->passstderr = rf->b[F_PASSSTDERR];
-    c->lossless = rf->b[F_LOSSLESS];
-    c->workers = rf->pos[F_WORKERS] && rf->u[F_WORKERS] > 0 ? (int)rf->u[F_WORKERS] : 1;
-    c->deflate = rf->pos[F_DEFLATE] ? rf->b[F_DEFLATE] : 1;
+    c->pingms = (long)rf[F_PINGMS].u;
+    c->maxframesize = rf[F_MAXFRAMESIZE].pos ? rf[F_MAXFRAMESIZE].u : 1048576;
+    c->passstderr = rf[F_PASSSTDERR].b;
+    c->lossless = rf[F_LOSSLESS].b;
+    c->workers = rf[F_WORKERS].pos && rf[F_WORKERS].u > 0 ? (int)rf[F_WORKERS].u : 1;
+    c->deflate = rf[F_DEFLATE].pos ? rf[F_DEFLATE].b : 1;
     /* 12 and 5 (as python-websockets): ~60 KiB per compressing connection
      * instead of ~300 KiB with zlib's 15 and 8 */
-    c->deflatebits = rf->pos[F_DEFLATEBITS] ? (int)rf->u[F_DEFLATEBITS] : 12;
-    c->deflatemem = rf->pos[F_DEFLATEMEM] ? (int)rf->u[F_DEFLATEMEM] : 5;
+    c->deflatebits = rf[F_DEFLATEBITS].pos ? (int)rf[F_DEFLATEBITS].u : 12;
+    c->deflatemem = rf[F_DEFLATEMEM].pos ? (int)rf[F_DEFLATEMEM].u : 5;
     {
         strvec protos = {0};
         const char *p = sval(rf, F_SUBPROTOCOLS);
@@ -1225,7 +811,7 @@ static int configure(wsd_config *c, rawflags *rf, int argc, char **argv, int fir
 
 int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err)
 {
-    rawflags rf;
+    wsd_goflag_value rf[F_COUNT];    /* as Go's flag package holds them */
     int first = argc, rc;
 
     memset(c, 0, sizeof *c);
@@ -1235,11 +821,11 @@ int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err)
     c->loglevel = WSD_LOG_ACCESS;
     c->maxframesize = 1048576;
 
-    memset(&rf, 0, sizeof rf);
-    rc = parse_flags(&rf, argc, argv, &first, err);
+    memset(rf, 0, sizeof rf);
+    rc = parse_flags(rf, argc, argv, &first, err);
     if (rc < 0)
-        rc = configure(c, &rf, argc, argv, first, out, err);
-    rawflags_free(&rf);
+        rc = configure(c, rf, argc, argv, first, out, err);
+    wsd_goflag_values_free(rf, F_COUNT);
     if (rc >= 0) {
         int level = c->loglevel;
         wsd_config_free(c);
