@@ -14,7 +14,9 @@
  *   8. COMMAND / --dir / --staticdir / --cgidir (stderr + short usage, exit 1)
  *   9. --devconsole with --staticdir/--cgidir: a FATAL log line on stdout,
  *      exit 4 (websocketd's main.go)
- *  10. wsd's own checks: --header* values (CR/LF, header-name token)
+ *  10. wsd's own checks: --header* values (CR/LF, header-name token),
+ *      --deflatebits/--deflatemem, --lossless with --binary/--passstderr
+ * Steps 2-10 are the functions of checks[], in this order.
  */
 #include "config.h"
 
@@ -621,137 +623,241 @@ static long clamp_long(int64_t v)
     return v > LONG_MAX ? LONG_MAX : v < LONG_MIN ? LONG_MIN : (long)v;
 }
 
-/* Everything after flag parsing. Returns -1 or an exit status. */
-static int configure(wsd_config *c, wsd_goflag_value *rf, int argc, char **argv, int first,
-                     FILE *out, FILE *err)
+/* ---- The checks after flag parsing, in websocketd's order ------------------ */
+
+/* What every check sees. */
+typedef struct {
+    wsd_config *c;                /* filled as the checks go */
+    wsd_goflag_value *rf;         /* the parsed flags */
+    int argc, first;              /* argv[first..argc): COMMAND and its arguments */
+    char **argv;
+    FILE *out, *err;
+} cfgctx;
+
+/* Each check returns -1 to go on, or the exit status, having printed what
+ * the user should see. */
+typedef int (*cfgcheck)(cfgctx *x);
+
+static int check_loglevel(cfgctx *x)
 {
-    const char *dir = sval(rf, F_DIR), *staticdir = sval(rf, F_STATICDIR);
-    const char *cgidir = sval(rf, F_CGIDIR);
-    int nargs = argc - first, loglevel, i;
+    const char *name = sval(x->rf, F_LOGLEVEL);
+    int level = wsd_log_level_parse(name);
+
+    if (level < 0) {
+        fprintf(x->out, "Incorrect loglevel flag '%s'. Use --help to see allowed values.\n", name);
+        fputs(short_help, x->err);
+        return 1;
+    }
+    x->c->loglevel = level;
+    return -1;
+}
+
+static int check_any_args(cfgctx *x)
+{
+    if (x->argc > 1)
+        return -1;
+    fputs("Command line arguments are missing.\n", x->out);
+    fputs(short_help, x->err);
+    return 1;
+}
+
+static int check_version_license(cfgctx *x)
+{
+    if (!x->rf[F_VERSION].b && !x->rf[F_LICENSE].b)
+        return -1;
+    print_version(x->out);
+    if (!x->rf[F_VERSION].b)
+        fputs(license_text, x->out);
+    return 0;
+}
+
+static int check_ssl(cfgctx *x)
+{
+    const wsd_goflag_value *rf = x->rf;
+
+    if (rf[F_SSL].b && (!*sval(rf, F_SSLCERT) || !*sval(rf, F_SSLKEY))) {
+        fputs("Please specify both --sslcert and --sslkey when requesting --ssl.\n", x->err);
+        return 1;
+    }
+    if (!rf[F_SSL].b && (*sval(rf, F_SSLCERT) || *sval(rf, F_SSLKEY) || *sval(rf, F_SSLCA))) {
+        fputs("You should not be using --ssl* flags when there is no --ssl option.\n", x->err);
+        return 1;
+    }
+    return -1;
+}
+
+static int check_binary_passstderr(cfgctx *x)
+{
+    if (!x->rf[F_BINARY].b || !x->rf[F_PASSSTDERR].b)
+        return -1;
+    fputs("Please only specify one of --binary and --passstderr.\n", x->err);
+    return 1;
+}
+
+static int take_passenv(cfgctx *x)
+{
+    capture_passenv(x->c, sval(x->rf, F_PASSENV));
+    return -1;
+}
+
+/* COMMAND, or --dir, --staticdir or --cgidir; COMMAND found in PATH. */
+static int check_command(cfgctx *x)
+{
+    wsd_config *c = x->c;
+    int nargs = x->argc - x->first, i;
+    const char *name = nargs > 0 ? x->argv[x->first] : NULL;
+
+    if (!name && !*sval(x->rf, F_DIR) && !*sval(x->rf, F_STATICDIR) && !*sval(x->rf, F_CGIDIR)) {
+        fputs("Please specify COMMAND or provide --dir, --staticdir or --cgidir argument.\n",
+              x->err);
+        fputs(short_help, x->err);
+        return 1;
+    }
+    if (!name)
+        return -1;
+    if (*sval(x->rf, F_DIR)) {
+        fputs("Ambiguous. Provided COMMAND and --dir argument. Please only specify just one.\n",
+              x->err);
+        fputs(short_help, x->err);
+        return 1;
+    }
+    c->command_path = look_path(name);
+    if (!c->command_path) {
+        fprintf(x->err, "Unable to locate specified COMMAND '%s' in OS path.\n", name);
+        fputs(short_help, x->err);
+        return 1;
+    }
+    c->command = xstrdup(name);
+    c->argc = nargs;
+    c->argv = xcalloc((size_t)nargs + 1, sizeof *c->argv);
+    c->argv[0] = xstrdup(c->command_path);
+    for (i = 1; i < nargs; i++)
+        c->argv[i] = xstrdup(x->argv[x->first + i]);
+    return -1;
+}
+
+/* --dir: made absolute, must be a directory. */
+static int check_dir(cfgctx *x)
+{
+    const char *dir = sval(x->rf, F_DIR);
+    const char *why = NULL;
     struct stat st;
 
-    loglevel = wsd_log_level_parse(sval(rf, F_LOGLEVEL));
-    if (loglevel < 0) {
-        fprintf(out, "Incorrect loglevel flag '%s'. Use --help to see allowed values.\n",
-                sval(rf, F_LOGLEVEL));
-        fputs(short_help, err);
-        return 1;
-    }
-    c->loglevel = loglevel;
+    if (!*dir)
+        return -1;
+    x->c->dir = path_abs(dir);
+    if (!x->c->dir)
+        why = "Could not resolve absolute path to dir '%s'.\n";
+    else if (stat(x->c->dir, &st) != 0)
+        why = "Could not find your script dir '%s'.\n";
+    else if (!S_ISDIR(st.st_mode))
+        why = "Did you mean to specify COMMAND instead of --dir '%s'?\n";
+    if (!why)
+        return -1;
+    fprintf(x->err, why, dir);
+    fputs(short_help, x->err);
+    return 1;
+}
 
-    if (argc <= 1) {
-        fputs("Command line arguments are missing.\n", out);
-        fputs(short_help, err);
-        return 1;
-    }
-    if (rf[F_VERSION].b) {
-        print_version(out);
-        return 0;
-    }
-    if (rf[F_LICENSE].b) {
-        print_version(out);
-        fputs(license_text, out);
-        return 0;
-    }
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
 
-    if (rf[F_SSL].b) {
-        if (!*sval(rf, F_SSLCERT) || !*sval(rf, F_SSLKEY)) {
-            fputs("Please specify both --sslcert and --sslkey when requesting --ssl.\n", err);
-            return 1;
-        }
-    } else if (*sval(rf, F_SSLCERT) || *sval(rf, F_SSLKEY) || *sval(rf, F_SSLCA)) {
-        fputs("You should not be using --ssl* flags when there is no --ssl option.\n", err);
-        return 1;
-    }
-    if (rf[F_BINARY].b && rf[F_PASSSTDERR].b) {
-        fputs("Please only specify one of --binary and --passstderr.\n", err);
-        return 1;
-    }
+static int check_http_dirs(cfgctx *x)
+{
+    const char *cgidir = sval(x->rf, F_CGIDIR), *staticdir = sval(x->rf, F_STATICDIR);
 
-    capture_passenv(c, sval(rf, F_PASSENV));
-
-    if (nargs < 1 && !*dir && !*staticdir && !*cgidir) {
-        fputs("Please specify COMMAND or provide --dir, --staticdir or --cgidir argument.\n", err);
-        fputs(short_help, err);
+    if (*cgidir && !is_dir(cgidir)) {
+        fprintf(x->err, "Your CGI dir '%s' is not pointing to an accessible directory.\n", cgidir);
+        fputs(short_help, x->err);
         return 1;
     }
-    if (nargs > 0) {
-        if (*dir) {
-            fputs("Ambiguous. Provided COMMAND and --dir argument. Please only specify just one.\n",
-                  err);
-            fputs(short_help, err);
-            return 1;
-        }
-        c->command_path = look_path(argv[first]);
-        if (!c->command_path) {
-            fprintf(err, "Unable to locate specified COMMAND '%s' in OS path.\n", argv[first]);
-            fputs(short_help, err);
-            return 1;
-        }
-        c->command = xstrdup(argv[first]);
-        c->argc = nargs;
-        c->argv = xcalloc((size_t)nargs + 1, sizeof *c->argv);
-        c->argv[0] = xstrdup(c->command_path);
-        for (i = 1; i < nargs; i++)
-            c->argv[i] = xstrdup(argv[first + i]);
-    }
-    if (*dir) {
-        char *abs = path_abs(dir);
-        if (!abs) {
-            fprintf(err, "Could not resolve absolute path to dir '%s'.\n", dir);
-            fputs(short_help, err);
-            return 1;
-        }
-        c->dir = abs;
-        if (stat(abs, &st) != 0) {
-            fprintf(err, "Could not find your script dir '%s'.\n", dir);
-            fputs(short_help, err);
-            return 1;
-        }
-        if (!S_ISDIR(st.st_mode)) {
-            fprintf(err, "Did you mean to specify COMMAND instead of --dir '%s'?\n", dir);
-            fputs(short_help, err);
-            return 1;
-        }
-    }
-    if (*cgidir && (stat(cgidir, &st) != 0 || !S_ISDIR(st.st_mode))) {
-        fprintf(err, "Your CGI dir '%s' is not pointing to an accessible directory.\n", cgidir);
-        fputs(short_help, err);
-        return 1;
-    }
-    if (*staticdir && (stat(staticdir, &st) != 0 || !S_ISDIR(st.st_mode))) {
-        fprintf(err, "Your static dir '%s' is not pointing to an accessible directory.\n",
+    if (*staticdir && !is_dir(staticdir)) {
+        fprintf(x->err, "Your static dir '%s' is not pointing to an accessible directory.\n",
                 staticdir);
-        fputs(short_help, err);
+        fputs(short_help, x->err);
         return 1;
     }
-    if (rf[F_DEVCONSOLE].b && (*staticdir || *cgidir)) {
-        log_fatal(out, loglevel, *staticdir
-                  ? "Invalid parameters: --devconsole cannot be used with --staticdir. Pick one."
-                  : "Invalid parameters: --devconsole cannot be used with --cgidir. Pick one.");
-        return 4;
-    }
+    return -1;
+}
 
-    /* wsd's own checks */
-    if (split_headers(&c->headers, &rf[F_HEADER], "header", err) != 0 ||
-        split_headers(&c->headers_ws, &rf[F_HEADER_WS], "header-ws", err) != 0 ||
-        split_headers(&c->headers_http, &rf[F_HEADER_HTTP], "header-http", err) != 0)
-        return 1;
+static int check_devconsole(cfgctx *x)
+{
+    const char *staticdir = sval(x->rf, F_STATICDIR);
 
-    if (rf[F_DEFLATEBITS].pos && rf[F_DEFLATEBITS].u < 9) {
-        fprintf(err, "wsd: --deflatebits must be between 9 and 15\n");
-        return 1;
-    }
-    if (rf[F_DEFLATEMEM].pos && rf[F_DEFLATEMEM].u < 1) {
-        fprintf(err, "wsd: --deflatemem must be between 1 and 9\n");
-        return 1;
-    }
-    if (rf[F_LOSSLESS].b && (rf[F_BINARY].b || rf[F_PASSSTDERR].b)) {
-        fprintf(err, "wsd: --lossless cannot be combined with --%s\n",
-                rf[F_BINARY].b ? "binary" : "passstderr");
-        return 1;
-    }
+    if (!x->rf[F_DEVCONSOLE].b || (!*staticdir && !*sval(x->rf, F_CGIDIR)))
+        return -1;
+    log_fatal(x->out, x->c->loglevel, *staticdir
+              ? "Invalid parameters: --devconsole cannot be used with --staticdir. Pick one."
+              : "Invalid parameters: --devconsole cannot be used with --cgidir. Pick one.");
+    return 4;
+}
 
+/* wsd's own checks from here on. */
+static int check_headers(cfgctx *x)
+{
+    if (split_headers(&x->c->headers, &x->rf[F_HEADER], "header", x->err) != 0 ||
+        split_headers(&x->c->headers_ws, &x->rf[F_HEADER_WS], "header-ws", x->err) != 0 ||
+        split_headers(&x->c->headers_http, &x->rf[F_HEADER_HTTP], "header-http", x->err) != 0)
+        return 1;
+    return -1;
+}
+
+static int check_deflate(cfgctx *x)
+{
+    if (x->rf[F_DEFLATEBITS].pos && x->rf[F_DEFLATEBITS].u < 9) {
+        fprintf(x->err, "wsd: --deflatebits must be between 9 and 15\n");
+        return 1;
+    }
+    if (x->rf[F_DEFLATEMEM].pos && x->rf[F_DEFLATEMEM].u < 1) {
+        fprintf(x->err, "wsd: --deflatemem must be between 1 and 9\n");
+        return 1;
+    }
+    return -1;
+}
+
+static int check_lossless(cfgctx *x)
+{
+    const wsd_goflag_value *rf = x->rf;
+
+    if (!rf[F_LOSSLESS].b || (!rf[F_BINARY].b && !rf[F_PASSSTDERR].b))
+        return -1;
+    fprintf(x->err, "wsd: --lossless cannot be combined with --%s\n",
+            rf[F_BINARY].b ? "binary" : "passstderr");
+    return 1;
+}
+
+/* The order of the list at the top of this file. */
+static const cfgcheck checks[] = {
+    check_loglevel, check_any_args, check_version_license, check_ssl,
+    check_binary_passstderr, take_passenv, check_command, check_dir, check_http_dirs,
+    check_devconsole, check_headers, check_deflate, check_lossless,
+};
+
+/* --subprotocols: comma-separated, each trimmed, empty ones dropped. */
+static void split_subprotocols(wsd_config *c, const char *p)
+{
+    strvec protos = {0};
+
+    while (p && *p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *t = wsd_trim_space(p, &n);
+        if (n > 0)
+            strvec_push(&protos, xstrndup(t, n));
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    c->subprotocols = protos.v;
+    c->nsubprotocols = protos.n;
+}
+
+/* After the checks: the values into *c, defaults resolved. */
+static void fill(wsd_config *c, wsd_goflag_value *rf)
+{
     c->ssl = rf[F_SSL].b;
     c->port = clamp_int(rf[F_PORT].i);
     if (c->port == 0)
@@ -764,8 +870,8 @@ static int configure(wsd_config *c, wsd_goflag_value *rf, int argc, char **argv,
     c->sslkey = dup_nonempty(sval(rf, F_SSLKEY));
     c->sslca = dup_nonempty(sval(rf, F_SSLCA));
     c->redirport = clamp_int(rf[F_REDIRPORT].i);
-    c->staticdir = dup_nonempty(staticdir);
-    c->cgidir = dup_nonempty(cgidir);
+    c->staticdir = dup_nonempty(sval(rf, F_STATICDIR));
+    c->cgidir = dup_nonempty(sval(rf, F_CGIDIR));
     c->devconsole = rf[F_DEVCONSOLE].b;
     c->binary = rf[F_BINARY].b;
     c->reverselookup = rf[F_REVERSELOOKUP].b;
@@ -789,23 +895,22 @@ static int configure(wsd_config *c, wsd_goflag_value *rf, int argc, char **argv,
      * instead of ~300 KiB with zlib's 15 and 8 */
     c->deflatebits = rf[F_DEFLATEBITS].pos ? (int)rf[F_DEFLATEBITS].u : 12;
     c->deflatemem = rf[F_DEFLATEMEM].pos ? (int)rf[F_DEFLATEMEM].u : 5;
-    {
-        strvec protos = {0};
-        const char *p = sval(rf, F_SUBPROTOCOLS);
-        while (p && *p) {
-            const char *end = strchr(p, ',');
-            size_t len = end ? (size_t)(end - p) : strlen(p);
-            size_t n = len;
-            const char *t = wsd_trim_space(p, &n);
-            if (n > 0)
-                strvec_push(&protos, xstrndup(t, n));
-            if (!end)
-                break;
-            p = end + 1;
-        }
-        c->subprotocols = protos.v;
-        c->nsubprotocols = protos.n;
+    split_subprotocols(c, sval(rf, F_SUBPROTOCOLS));
+}
+
+/* Everything after flag parsing. Returns -1 or an exit status. */
+static int configure(wsd_config *c, wsd_goflag_value *rf, int argc, char **argv, int first,
+                     FILE *out, FILE *err)
+{
+    cfgctx x = {c, rf, argc, first, argv, out, err};
+    size_t i;
+
+    for (i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+        int rc = checks[i](&x);
+        if (rc >= 0)
+            return rc;
     }
+    fill(c, rf);
     return -1;
 }
 
