@@ -4,7 +4,9 @@
  * Order of the checks, and the stream of each message, follow websocketd's
  * config.go and main.go (observed with Debian's websocketd 0.4.1):
  *   1. flag syntax and values (Go `flag`): message + flag list + short usage
- *      on stderr, exit 2; -h/-help/--help: flag list + long help, exit 0
+ *      on stderr, exit 2; -h/-help/--help: flag list + long help, exit 0.
+ *      wsd also range-checks numbers here (port_range ...), as Go flag.Values
+ *      would: websocketd takes --port=70000 and fails when it listens
  *   2. --loglevel (message on stdout, short usage on stderr, exit 1)
  *   3. no arguments at all (stdout + short usage, exit 1)
  *   4. --version, --license (stdout, exit 0)
@@ -15,7 +17,7 @@
  *   9. --devconsole with --staticdir/--cgidir: a FATAL log line on stdout,
  *      exit 4 (websocketd's main.go)
  *  10. wsd's own checks: --header* values (CR/LF, header-name token),
- *      --deflatebits/--deflatemem, --lossless with --binary/--passstderr
+ *      --lossless with --binary/--passstderr
  * Steps 2-10 are the functions of checks[], in this order.
  */
 #include "config.h"
@@ -46,78 +48,132 @@ enum fid {
     F_SSLKEY, F_STATICDIR, F_SUBPROTOCOLS, F_UNIXSOCKET, F_VERSION, F_WORKERS, F_COUNT
 };
 
-#define U64 UINT64_MAX
+/* Ranges, as the Set of a Go flag.Value would check them: NULL, or the
+ * reason in "invalid value \"V\" for flag -NAME: <reason>" (exit 2). The
+ * bounds keep every value meaningful where the server uses it: a port fits
+ * 16 bits; millisecond waits stay below 2^31 (about 24.8 days), far from
+ * overflowing the timer sums; --maxframesize stays within a WebSocket
+ * length (2^63 - 1); --maxforks fits an int, so sharing it out between
+ * --workers cannot overflow. */
+#define MS_MAX 2147483647
+
+static const char *port_range(const wsd_goflag_value *v)
+{
+    return v->i >= 0 && v->i <= 65535 ? NULL
+           : "invalid port, must be 0 to 65535 (0: 80, or 443 with --ssl)";
+}
+
+static const char *redirport_range(const wsd_goflag_value *v)
+{
+    return v->i >= 0 && v->i <= 65535 ? NULL : "invalid port, must be 0 to 65535 (0: none)";
+}
+
+static const char *maxforks_range(const wsd_goflag_value *v)
+{
+    return v->i <= INT_MAX ? NULL : "must be at most 2147483647 (0 or less: unlimited)";
+}
+
+static const char *maxframesize_range(const wsd_goflag_value *v)
+{
+    return v->u <= INT64_MAX ? NULL
+           : "must be at most 9223372036854775807, the largest WebSocket length (0: unlimited)";
+}
+
+static const char *closems_range(const wsd_goflag_value *v)
+{
+    return v->u <= MS_MAX ? NULL : "must be 0 to 2147483647 milliseconds";
+}
+
+static const char *pingms_range(const wsd_goflag_value *v)
+{
+    return v->u <= MS_MAX ? NULL : "must be 0 to 2147483647 milliseconds (0: no pings)";
+}
+
+static const char *workers_range(const wsd_goflag_value *v)
+{
+    return v->u >= 1 && v->u <= 256 ? NULL : "must be 1 to 256";
+}
+
+static const char *deflatebits_range(const wsd_goflag_value *v)
+{
+    return v->u >= 9 && v->u <= 15 ? NULL : "must be 9 to 15";
+}
+
+static const char *deflatemem_range(const wsd_goflag_value *v)
+{
+    return v->u >= 1 && v->u <= 9 ? NULL : "must be 1 to 9";
+}
+
 static const wsd_goflag flags[F_COUNT] = {
-    [F_ADDRESS]       = {"address", WSD_GOFLAG_LIST, NULL, 0,
+    [F_ADDRESS]       = {"address", WSD_GOFLAG_LIST, NULL, NULL,
         "Interfaces to bind to (e.g. 127.0.0.1 or [::1])."},
-    [F_BINARY]        = {"binary", WSD_GOFLAG_BOOL, NULL, 0,
+    [F_BINARY]        = {"binary", WSD_GOFLAG_BOOL, NULL, NULL,
         "Set wsd to experimental binary mode (default is line by line)"},
-    [F_CGIDIR]        = {"cgidir", WSD_GOFLAG_STRING, NULL, 0,
+    [F_CGIDIR]        = {"cgidir", WSD_GOFLAG_STRING, NULL, NULL,
         "Serve CGI scripts from this directory over HTTP"},
-    [F_CLOSEMS]       = {"closems", WSD_GOFLAG_UINT, NULL, ULONG_MAX,
+    [F_CLOSEMS]       = {"closems", WSD_GOFLAG_UINT, NULL, closems_range,
         "Milliseconds added to each wait before SIGINT, SIGTERM and SIGKILL"},
-    [F_DEFLATE]       = {"deflate", WSD_GOFLAG_BOOL, "true", 0,
+    [F_DEFLATE]       = {"deflate", WSD_GOFLAG_BOOL, "true", NULL,
         "Compress messages with permessage-deflate when the client offers it"},
-    [F_DEFLATEBITS]   = {"deflatebits", WSD_GOFLAG_UINT, "12", 15,
+    [F_DEFLATEBITS]   = {"deflatebits", WSD_GOFLAG_UINT, "12", deflatebits_range,
         "Compression window bits for permessage-deflate, 9..15"},
-    [F_DEFLATEMEM]    = {"deflatemem", WSD_GOFLAG_UINT, "5", 9,
+    [F_DEFLATEMEM]    = {"deflatemem", WSD_GOFLAG_UINT, "5", deflatemem_range,
         "zlib memory level for permessage-deflate, 1..9"},
-    [F_DEVCONSOLE]    = {"devconsole", WSD_GOFLAG_BOOL, NULL, 0,
+    [F_DEVCONSOLE]    = {"devconsole", WSD_GOFLAG_BOOL, NULL, NULL,
         "Enable development console (cannot be used in conjunction with --staticdir)"},
-    [F_DIR]           = {"dir", WSD_GOFLAG_STRING, NULL, 0,
+    [F_DIR]           = {"dir", WSD_GOFLAG_STRING, NULL, NULL,
         "Base directory for WebSocket scripts"},
-    [F_HEADER]        = {"header", WSD_GOFLAG_LIST, NULL, 0,
+    [F_HEADER]        = {"header", WSD_GOFLAG_LIST, NULL, NULL,
         "Custom headers for any response."},
-    [F_HEADER_HTTP]   = {"header-http", WSD_GOFLAG_LIST, NULL, 0,
+    [F_HEADER_HTTP]   = {"header-http", WSD_GOFLAG_LIST, NULL, NULL,
         "Custom headers for all but WebSocket upgrade HTTP responses."},
-    [F_HEADER_WS]     = {"header-ws", WSD_GOFLAG_LIST, NULL, 0,
+    [F_HEADER_WS]     = {"header-ws", WSD_GOFLAG_LIST, NULL, NULL,
         "Custom headers for successful WebSocket upgrade responses."},
-    [F_LICENSE]       = {"license", WSD_GOFLAG_BOOL, NULL, 0,
+    [F_LICENSE]       = {"license", WSD_GOFLAG_BOOL, NULL, NULL,
         "Print license and exit"},
-    [F_LOGLEVEL]      = {"loglevel", WSD_GOFLAG_STRING, "access", 0,
+    [F_LOGLEVEL]      = {"loglevel", WSD_GOFLAG_STRING, "access", NULL,
         "Log level, one of: debug, trace, access, info, error, fatal"},
-    [F_LOSSLESS]      = {"lossless", WSD_GOFLAG_BOOL, NULL, 0,
+    [F_LOSSLESS]      = {"lossless", WSD_GOFLAG_BOOL, NULL, NULL,
         "Lossless message mode: each message is a record \"text|binary LEN\\n<payload>\\n\" on stdin/stdout"},
-    [F_MAXFORKS]      = {"maxforks", WSD_GOFLAG_INT, NULL, 0,
+    [F_MAXFORKS]      = {"maxforks", WSD_GOFLAG_INT, NULL, maxforks_range,
         "Max forks, zero or negative means unlimited (default: as many as the open-files limit allows)"},
-    [F_MAXFRAMESIZE]  = {"maxframesize", WSD_GOFLAG_UINT, "1048576", U64,
+    [F_MAXFRAMESIZE]  = {"maxframesize", WSD_GOFLAG_UINT, "1048576", maxframesize_range,
         "Max inbound WebSocket message size in bytes (0 = unlimited)"},
-    [F_ORIGIN]        = {"origin", WSD_GOFLAG_STRING, NULL, 0,
+    [F_ORIGIN]        = {"origin", WSD_GOFLAG_STRING, NULL, NULL,
         "Restrict upgrades if origin does not match the list"},
-    [F_PASSENV]       = {"passenv", WSD_GOFLAG_STRING, "PATH,LD_LIBRARY_PATH", 0,
+    [F_PASSENV]       = {"passenv", WSD_GOFLAG_STRING, "PATH,LD_LIBRARY_PATH", NULL,
         "List of envvars to pass to subprocesses (others will be cleaned out)"},
-    [F_PASSSTDERR]    = {"passstderr", WSD_GOFLAG_BOOL, NULL, 0,
+    [F_PASSSTDERR]    = {"passstderr", WSD_GOFLAG_BOOL, NULL, NULL,
         "Forward STDERR to WebSocket clients as tagged JSON messages, alongside tagged STDOUT"},
-    [F_PINGMS]        = {"pingms", WSD_GOFLAG_UINT, NULL, LONG_MAX,
+    [F_PINGMS]        = {"pingms", WSD_GOFLAG_UINT, NULL, pingms_range,
         "WebSocket ping interval in milliseconds (0 disables)"},
-    [F_PORT]          = {"port", WSD_GOFLAG_INT, NULL, 0,
+    [F_PORT]          = {"port", WSD_GOFLAG_INT, NULL, port_range,
         "HTTP port to listen on"},
-    [F_REDIRPORT]     = {"redirport", WSD_GOFLAG_INT, NULL, 0,
+    [F_REDIRPORT]     = {"redirport", WSD_GOFLAG_INT, NULL, redirport_range,
         "HTTP port to redirect to canonical --port address"},
-    [F_REVERSELOOKUP] = {"reverselookup", WSD_GOFLAG_BOOL, NULL, 0,
+    [F_REVERSELOOKUP] = {"reverselookup", WSD_GOFLAG_BOOL, NULL, NULL,
         "Perform reverse DNS lookups on remote clients"},
-    [F_SAMEORIGIN]    = {"sameorigin", WSD_GOFLAG_BOOL, NULL, 0,
+    [F_SAMEORIGIN]    = {"sameorigin", WSD_GOFLAG_BOOL, NULL, NULL,
         "Restrict upgrades if origin and host headers differ"},
-    [F_SSL]           = {"ssl", WSD_GOFLAG_BOOL, NULL, 0,
+    [F_SSL]           = {"ssl", WSD_GOFLAG_BOOL, NULL, NULL,
         "Use TLS on listening socket (see also --sslcert and --sslkey)"},
-    [F_SSLCA]         = {"sslca", WSD_GOFLAG_STRING, NULL, 0,
+    [F_SSLCA]         = {"sslca", WSD_GOFLAG_STRING, NULL, NULL,
         "CA certificate file for client certificate verification (mutual TLS)"},
-    [F_SSLCERT]       = {"sslcert", WSD_GOFLAG_STRING, NULL, 0,
+    [F_SSLCERT]       = {"sslcert", WSD_GOFLAG_STRING, NULL, NULL,
         "Should point to certificate PEM file when --ssl is used"},
-    [F_SSLKEY]        = {"sslkey", WSD_GOFLAG_STRING, NULL, 0,
+    [F_SSLKEY]        = {"sslkey", WSD_GOFLAG_STRING, NULL, NULL,
         "Should point to certificate private key file when --ssl is used"},
-    [F_STATICDIR]     = {"staticdir", WSD_GOFLAG_STRING, NULL, 0,
+    [F_STATICDIR]     = {"staticdir", WSD_GOFLAG_STRING, NULL, NULL,
         "Serve static content from this directory over HTTP"},
-    [F_SUBPROTOCOLS]  = {"subprotocols", WSD_GOFLAG_STRING, NULL, 0,
+    [F_SUBPROTOCOLS]  = {"subprotocols", WSD_GOFLAG_STRING, NULL, NULL,
         "Comma-separated WebSocket subprotocols the program speaks; the client's first supported offer is chosen"},
-    [F_UNIXSOCKET]    = {"unixsocket", WSD_GOFLAG_STRING, NULL, 0,
+    [F_UNIXSOCKET]    = {"unixsocket", WSD_GOFLAG_STRING, NULL, NULL,
         "Path of a Unix domain socket to listen on, in addition to (or instead of) --address/--port"},
-    [F_VERSION]       = {"version", WSD_GOFLAG_BOOL, NULL, 0,
+    [F_VERSION]       = {"version", WSD_GOFLAG_BOOL, NULL, NULL,
         "Print version and exit"},
-    [F_WORKERS]       = {"workers", WSD_GOFLAG_UINT, "1", 256,
+    [F_WORKERS]       = {"workers", WSD_GOFLAG_UINT, "1", workers_range,
         "Event-loop processes sharing the listeners (SO_REUSEPORT)"},
 };
-#undef U64
 
 /* ---- Paths (Go's path/filepath on Unix) ---------------------------------- */
 
@@ -613,11 +669,6 @@ static char *dup_nonempty(const char *s)
     return s && *s ? xstrdup(s) : NULL;
 }
 
-static int clamp_int(int64_t v)
-{
-    return v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
-}
-
 static long clamp_long(int64_t v)
 {
     return v > LONG_MAX ? LONG_MAX : v < LONG_MIN ? LONG_MIN : (long)v;
@@ -805,19 +856,6 @@ static int check_headers(cfgctx *x)
     return -1;
 }
 
-static int check_deflate(cfgctx *x)
-{
-    if (x->rf[F_DEFLATEBITS].pos && x->rf[F_DEFLATEBITS].u < 9) {
-        fprintf(x->err, "wsd: --deflatebits must be between 9 and 15\n");
-        return 1;
-    }
-    if (x->rf[F_DEFLATEMEM].pos && x->rf[F_DEFLATEMEM].u < 1) {
-        fprintf(x->err, "wsd: --deflatemem must be between 1 and 9\n");
-        return 1;
-    }
-    return -1;
-}
-
 static int check_lossless(cfgctx *x)
 {
     const wsd_goflag_value *rf = x->rf;
@@ -833,7 +871,7 @@ static int check_lossless(cfgctx *x)
 static const cfgcheck checks[] = {
     check_loglevel, check_any_args, check_version_license, check_ssl,
     check_binary_passstderr, take_passenv, check_command, check_dir, check_http_dirs,
-    check_devconsole, check_headers, check_deflate, check_lossless,
+    check_devconsole, check_headers, check_lossless,
 };
 
 /* --subprotocols: comma-separated, each trimmed, empty ones dropped. */
@@ -859,7 +897,7 @@ static void split_subprotocols(wsd_config *c, const char *p)
 static void fill(wsd_config *c, wsd_goflag_value *rf)
 {
     c->ssl = rf[F_SSL].b;
-    c->port = clamp_int(rf[F_PORT].i);
+    c->port = (int)rf[F_PORT].i;
     if (c->port == 0)
         c->port = c->ssl ? 443 : 80;
     c->addresses = rf[F_ADDRESS].l;
@@ -869,7 +907,7 @@ static void fill(wsd_config *c, wsd_goflag_value *rf)
     c->sslcert = dup_nonempty(sval(rf, F_SSLCERT));
     c->sslkey = dup_nonempty(sval(rf, F_SSLKEY));
     c->sslca = dup_nonempty(sval(rf, F_SSLCA));
-    c->redirport = clamp_int(rf[F_REDIRPORT].i);
+    c->redirport = (int)rf[F_REDIRPORT].i;
     c->staticdir = dup_nonempty(sval(rf, F_STATICDIR));
     c->cgidir = dup_nonempty(sval(rf, F_CGIDIR));
     c->devconsole = rf[F_DEVCONSOLE].b;
@@ -889,7 +927,7 @@ static void fill(wsd_config *c, wsd_goflag_value *rf)
     c->maxframesize = rf[F_MAXFRAMESIZE].pos ? rf[F_MAXFRAMESIZE].u : 1048576;
     c->passstderr = rf[F_PASSSTDERR].b;
     c->lossless = rf[F_LOSSLESS].b;
-    c->workers = rf[F_WORKERS].pos && rf[F_WORKERS].u > 0 ? (int)rf[F_WORKERS].u : 1;
+    c->workers = rf[F_WORKERS].pos ? (int)rf[F_WORKERS].u : 1;
     c->deflate = rf[F_DEFLATE].pos ? rf[F_DEFLATE].b : 1;
     /* 12 and 5 (as python-websockets): ~60 KiB per compressing connection
      * instead of ~300 KiB with zlib's 15 and 8 */

@@ -89,8 +89,9 @@ extern const char *wsd_build_info;
  *      arguments are missing." and the bad --loglevel message, `err` for the
  *      others — plus, where websocketd prints it, the short usage hint on
  *      `err`
- *   2  an unknown flag or a bad flag value: Go's "flag provided but not
- *      defined: -x" / "invalid value ..." on `err`, then the flag list
+ *   2  an unknown flag or a bad flag value, a number out of its flag's
+ *      range included: Go's "flag provided but not defined: -x" /
+ *      "invalid value ..." on `err`, then the flag list
  *   4  --devconsole with --staticdir/--cgidir: websocketd's FATAL log line
  *      on `out` (none with --loglevel=none).
  * Reads the environment for --passenv and PATH for COMMAND. */

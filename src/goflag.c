@@ -300,29 +300,16 @@ void wsd_goflag_print_defaults(const wsd_goflag *defs, size_t n, const char *pro
  * message and returns -1. */
 static int set_value(const wsd_goflag *d, wsd_goflag_value *v, const char *value, FILE *err)
 {
+    const char *why = NULL;
     int rc;
 
     switch (d->type) {
-    case WSD_GOFLAG_INT: {
-        int64_t x;
-        rc = wsd_goflag_parse_int(value, &x);
-        if (rc == 0) {
-            v->i = x;
-            return 0;
-        }
+    case WSD_GOFLAG_INT:
+        rc = wsd_goflag_parse_int(value, &v->i);
         break;
-    }
-    case WSD_GOFLAG_UINT: {
-        uint64_t x;
-        rc = wsd_goflag_parse_uint(value, &x);
-        if (rc == 0 && x > d->umax)
-            rc = WSD_GOFLAG_RANGE;
-        if (rc == 0) {
-            v->u = x;
-            return 0;
-        }
+    case WSD_GOFLAG_UINT:
+        rc = wsd_goflag_parse_uint(value, &v->u);
         break;
-    }
     case WSD_GOFLAG_STRING:
         free(v->s);
         v->s = xstrdup(value);
@@ -335,10 +322,12 @@ static int set_value(const wsd_goflag *d, wsd_goflag_value *v, const char *value
     default:
         return 0;
     }
+    if (rc == 0 && (!d->check || !(why = d->check(v))))
+        return 0;
     fputs("invalid value ", err);
     wsd_goflag_quote(err, value);
     fprintf(err, " for flag -%s: %s\n", d->name,
-            rc == WSD_GOFLAG_RANGE ? "value out of range" : "parse error");
+            why ? why : rc == WSD_GOFLAG_RANGE ? "value out of range" : "parse error");
     return -1;
 }
 

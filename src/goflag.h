@@ -24,19 +24,23 @@ enum wsd_goflag_type {
     WSD_GOFLAG_LIST       /* a flag.Value collecting every value ("value" in the list) */
 };
 
+struct wsd_goflag_value;
+
 /* One flag. A table of them is sorted by name: Go prints the list in that
  * order. */
 typedef struct {
     const char *name;     /* without dashes */
     int type;             /* enum wsd_goflag_type */
     const char *defval;   /* Go's DefValue when not the zero value, else NULL */
-    uint64_t umax;        /* UINT: the largest value accepted; above it Go's
-                           * "value out of range" (as a narrower Go type) */
+    /* INT, UINT: NULL, or a further check of each value parsed (as the Set
+     * of a Go flag.Value): it returns NULL to accept v->i / v->u, or the
+     * reason, printed as "invalid value \"V\" for flag -NAME: <reason>". */
+    const char *(*check)(const struct wsd_goflag_value *v);
     const char *usage;
 } wsd_goflag;
 
 /* A flag's value after parsing; all zero when it was not given. */
-typedef struct {
+typedef struct wsd_goflag_value {
     int pos;              /* argv index of its first use, 0 if never */
     int b;                /* BOOL */
     int64_t i;            /* INT */
@@ -58,7 +62,8 @@ enum {
  * a flag (argc if none); WSD_GOFLAG_HELP, having printed nothing; or
  * WSD_GOFLAG_ERROR, having printed Go's one-line message to err ("flag
  * provided but not defined: -x", "invalid value \"v\" for flag -x: parse
- * error", ...): the caller then prints the usage, as Go's Usage func. */
+ * error", a check's "invalid value \"v\" for flag -x: <reason>", ...): the
+ * caller then prints the usage, as Go's Usage func. */
 int wsd_goflag_parse(const wsd_goflag *defs, size_t n, wsd_goflag_value *vals, int argc,
                      char **argv, int *first, FILE *err);
 

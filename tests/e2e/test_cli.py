@@ -58,6 +58,53 @@ def test_bad_int_value_exit_2():
     assert "invalid value" in r.stderr
 
 
+OUT_OF_RANGE = [
+    ("port", "70000", "invalid port, must be 0 to 65535"),
+    ("port", "-1", "invalid port, must be 0 to 65535"),
+    ("redirport", "65536", "invalid port, must be 0 to 65535"),
+    ("redirport", "-80", "invalid port, must be 0 to 65535"),
+    ("maxforks", "2147483648", "must be at most 2147483647 (0 or less: unlimited)"),
+    ("maxframesize", "18446744073709551615", "must be at most 9223372036854775807"),
+    ("closems", "18446744073709551615", "must be 0 to 2147483647 milliseconds"),
+    ("pingms", "9223372036854775807", "must be 0 to 2147483647 milliseconds"),
+    ("workers", "0", "must be 1 to 256"),
+    ("workers", "257", "must be 1 to 256"),
+    ("deflatebits", "8", "must be 9 to 15"),
+    ("deflatebits", "16", "must be 9 to 15"),
+    ("deflatemem", "0", "must be 1 to 9"),
+    ("deflatemem", "10", "must be 1 to 9"),
+]
+
+
+@pytest.mark.deliberate
+@pytest.mark.parametrize("flag,value,why", OUT_OF_RANGE,
+                         ids=[f"{f}={v}" for f, v, _ in OUT_OF_RANGE])
+def test_numeric_flag_out_of_range_exit_2(flag, value, why):
+    """Every numeric flag is range-checked as it is parsed: one line in Go's
+    "invalid value" form naming the range, then the usage, exit 2, and no
+    server. (--port=70000 used to listen on 4464, --port=-1 said "no such
+    host"; websocketd fails only when it listens: "invalid port", exit 3.)"""
+    r = run(f"--{flag}={value}", "--address=127.0.0.1", "cat")
+    assert r.returncode == 2, r.stderr[:300]
+    first = r.stderr.splitlines()[0]
+    assert first == f'invalid value "{value}" for flag -{flag}: ' + first.split(": ", 1)[1]
+    assert why in first, first
+    assert r.stderr.endswith("    wsd --help\n")
+
+
+def test_numeric_flag_bounds_accepted(wsd):
+    """The bounds themselves are accepted (the server runs)."""
+    srv = wsd("/bin/cat", flags=["--maxforks=2147483647", "--maxframesize=9223372036854775807",
+                                 "--pingms=2147483647", "--closems=0", "--workers=1",
+                                 "--deflatebits=15", "--deflatemem=1", "--redirport=0"])
+
+    async def go():
+        async with connect(srv) as ws:
+            await ws.send("x")
+            return await ws.recv()
+    assert arun(go()) == "x"
+
+
 def test_no_args_exit_1():
     r = run()
     assert r.returncode == 1

@@ -8,13 +8,23 @@
 #include "goflag.h"
 #include "harness.h"
 
+static const char *upto300(const wsd_goflag_value *v)
+{
+    return v->u <= 300 ? NULL : "must be at most 300";
+}
+
+static const char *small(const wsd_goflag_value *v)
+{
+    return v->i >= -5 && v->i <= 5 ? NULL : "must be -5 to 5";
+}
+
 enum { B, I, L, S, U, N };
 static const wsd_goflag defs[N] = {
-    [B] = {"bool", WSD_GOFLAG_BOOL, NULL, 0, "a bool"},
-    [I] = {"int", WSD_GOFLAG_INT, NULL, 0, "an int"},
-    [L] = {"list", WSD_GOFLAG_LIST, NULL, 0, "a list"},
-    [S] = {"str", WSD_GOFLAG_STRING, "x y", 0, "a string"},
-    [U] = {"uint", WSD_GOFLAG_UINT, "7", 300, "a uint"},
+    [B] = {"bool", WSD_GOFLAG_BOOL, NULL, NULL, "a bool"},
+    [I] = {"int", WSD_GOFLAG_INT, NULL, small, "an int"},
+    [L] = {"list", WSD_GOFLAG_LIST, NULL, NULL, "a list"},
+    [S] = {"str", WSD_GOFLAG_STRING, "x y", NULL, "a string"},
+    [U] = {"uint", WSD_GOFLAG_UINT, "7", upto300, "a uint"},
 };
 
 typedef struct {
@@ -172,7 +182,13 @@ static void test_parse(void)
             {"--bogus=1", "flag provided but not defined: -bogus\n"},
             {"--bool=yes", "invalid boolean value \"yes\" for -bool: parse error\n"},
             {"--int=x", "invalid value \"x\" for flag -int: parse error\n"},
-            {"--uint=301", "invalid value \"301\" for flag -uint: value out of range\n"},
+            {"--uint=301", "invalid value \"301\" for flag -uint: must be at most 300\n"},
+            {"--uint=18446744073709551616",
+             "invalid value \"18446744073709551616\" for flag -uint: value out of range\n"},
+            {"--int=6", "invalid value \"6\" for flag -int: must be -5 to 5\n"},
+            {"-int=-6", "invalid value \"-6\" for flag -int: must be -5 to 5\n"},
+            {"--int=9223372036854775808",
+             "invalid value \"9223372036854775808\" for flag -int: value out of range\n"},
             {"--uint=-1", "invalid value \"-1\" for flag -uint: parse error\n"},
             {"--int", "flag needs an argument: -int\n"},
         };
