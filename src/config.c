@@ -22,6 +22,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -277,22 +278,35 @@ static char *path_abs(const char *p)
     return res;
 }
 
-/* exec's findExecutable: not a directory, some execute bit. */
-static int is_executable(const char *p)
+/* exec's findExecutable: 0 for a file with some execute bit, else ENOENT
+ * (or another stat error), EISDIR or EACCES (no execute bit). */
+static int find_executable(const char *p)
 {
     struct stat st;
-    return stat(p, &st) == 0 && !S_ISDIR(st.st_mode) && (st.st_mode & 0111);
+    if (stat(p, &st) != 0)
+        return ENOENT;
+    if (S_ISDIR(st.st_mode))
+        return EISDIR;
+    return st.st_mode & 0111 ? 0 : EACCES;
 }
 
 /* exec.LookPath. An empty PATH element means the current directory (the
  * Go 1.15 behaviour of websocketd 0.4.1's release builds); a result without
- * a '/' gets "./" so that no later PATH search can pick another file. */
-static char *look_path(const char *file)
+ * a '/' gets "./" so that no later PATH search can pick another file.
+ * Returns the path, or NULL with *why (findExecutable's error for a name
+ * with a '/'; else EACCES when a file of that name but without an execute
+ * bit was found on the way, ENOENT when none was) and *seen (that file, for
+ * EACCES; the caller frees it). */
+static char *look_path(const char *file, int *why, char **seen)
 {
     const char *path, *p;
 
-    if (strchr(file, '/'))
-        return is_executable(file) ? xstrdup(file) : NULL;
+    *seen = NULL;
+    if (strchr(file, '/')) {
+        *why = find_executable(file);
+        return *why ? NULL : xstrdup(file);
+    }
+    *why = ENOENT;
     path = getenv("PATH");
     if (!path || !*path)
         return NULL;
@@ -302,8 +316,9 @@ static char *look_path(const char *file)
         size_t len = end ? (size_t)(end - p) : strlen(p);
         char *dir = len ? xstrndup(p, len) : xstrdup(".");
         char *cand = path_join(dir, file);
+        int rc = find_executable(cand);
         free(dir);
-        if (is_executable(cand)) {
+        if (rc == 0) {
             if (!strchr(cand, '/')) {
                 char *dotted = xmalloc(strlen(cand) + 3);
                 memcpy(dotted, "./", 2);
@@ -311,9 +326,16 @@ static char *look_path(const char *file)
                 free(cand);
                 cand = dotted;
             }
+            free(*seen);
+            *seen = NULL;
             return cand;
         }
-        free(cand);
+        if (rc == EACCES && !*seen) {
+            *why = EACCES;
+            *seen = cand;
+        } else {
+            free(cand);
+        }
         if (!end)
             return NULL;
         p = end + 1;
@@ -755,8 +777,9 @@ static int take_passenv(cfgctx *x)
 static int check_command(cfgctx *x)
 {
     wsd_config *c = x->c;
-    int nargs = x->argc - x->first, i;
+    int nargs = x->argc - x->first, i, why;
     const char *name = nargs > 0 ? x->argv[x->first] : NULL;
+    char *seen;
 
     if (!name && !*sval(x->rf, F_DIR) && !*sval(x->rf, F_STATICDIR) && !*sval(x->rf, F_CGIDIR)) {
         fputs("Please specify COMMAND or provide --dir, --staticdir or --cgidir argument.\n",
@@ -772,9 +795,20 @@ static int check_command(cfgctx *x)
         fputs(short_help, x->err);
         return 1;
     }
-    c->command_path = look_path(name);
+    c->command_path = look_path(name, &why, &seen);
     if (!c->command_path) {
-        fprintf(x->err, "Unable to locate specified COMMAND '%s' in OS path.\n", name);
+        /* websocketd says "Unable to locate" for all three */
+        if (why == EACCES && seen)
+            fprintf(x->err, "COMMAND '%s' found in OS path as '%s', but it is not executable "
+                    "(permission denied).\n", name, seen);
+        else if (why == EACCES)
+            fprintf(x->err, "COMMAND '%s' is not executable (permission denied).\n", name);
+        else if (why == EISDIR)
+            fprintf(x->err, "COMMAND '%s' is a directory, not a program (--dir serves the "
+                    "programs in a directory).\n", name);
+        else
+            fprintf(x->err, "Unable to locate specified COMMAND '%s' in OS path.\n", name);
+        free(seen);
         fputs(short_help, x->err);
         return 1;
     }

@@ -117,6 +117,31 @@ def test_missing_command_exit_1():
     assert "Unable to locate specified COMMAND 'nope' in OS path." in r.stdout + r.stderr
 
 
+@pytest.mark.deliberate
+def test_command_without_execute_bit_is_reported(tmp_path):
+    """A COMMAND that exists but has no execute bit is reported as such,
+    not as "Unable to locate ... in OS path" (websocketd's words for every
+    case); so is a directory given as COMMAND."""
+    script = tmp_path / "s.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    script.chmod(0o644)
+    r = run(script)
+    assert r.returncode == 1
+    assert r.stderr.startswith(f"COMMAND '{script}' is not executable (permission denied).\n")
+    assert "Unable to locate" not in r.stderr
+    assert r.stderr.endswith("    wsd --help\n")
+
+    r = subprocess.run([str(WSD_BIN), "s.sh"], stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=3, text=True, env=wsd_env({"PATH": f"{tmp_path}:/usr/bin:/bin"}))
+    assert r.returncode == 1
+    assert r.stderr.startswith(f"COMMAND 's.sh' found in OS path as '{script}', but it is not "
+                               "executable (permission denied).\n"), r.stderr
+
+    r = run(tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.startswith(f"COMMAND '{tmp_path}' is a directory, not a program"), r.stderr
+
+
 def test_bad_loglevel_exit_1():
     r = run("--loglevel=chatty", "cat")
     assert r.returncode == 1

@@ -669,15 +669,34 @@ static void test_lookpath(void)
     is_str(r.c.argv[0], catpath(tmpdir, "run.sh"), "  argv[0] = command_path");
     res_free(&r);
 
-    CFG_ERROR("", "Unable to locate specified COMMAND 'data.txt' in OS path.\n" "\n" "Usage:\n" "\n"
-              "  Export a single executable program a WebSocket server:\n"
-              "    wsd [options] COMMAND [command args]\n" "\n"
-              "  Or, export an entire directory of executables as WebSocket endpoints:\n"
-              "    wsd [options] --dir=SOMEDIR\n" "\n" "  Or, show extended help message using:\n"
-              "    wsd --help\n", "data.txt");
+    {
+        /* found, but without an execute bit: said so (websocketd: "Unable
+         * to locate") */
+        char want[1024];
+        snprintf(want, sizeof want, "COMMAND 'data.txt' found in OS path as '%s', but it is not "
+                 "executable (permission denied).\n%s", catpath(tmpdir, "data.txt"), SHORT);
+        CFG_ERROR("", want, "data.txt");
+    }
     r = RUN("sub");
     is_int(r.rc, 1, "a directory is not a COMMAND");
+    ok(starts_with(r.err, "Unable to locate specified COMMAND 'sub' in OS path.\n"),
+       "  a directory in PATH: not found, as Go");
     res_free(&r);
+    {
+        /* a later executable of the same name wins over an earlier
+         * non-executable one, as Go */
+        char dir2[512];
+        snprintf(path, sizeof path, "%s:%s", tmpdir, catpath(tmpdir, "sub"));
+        snprintf(dir2, sizeof dir2, "%s", catpath(tmpdir, "sub/data.txt"));
+        write_file(dir2, "#!/bin/sh\n", 0755);
+        setenv("PATH", path, 1);
+        r = RUN("data.txt");
+        is_int(r.rc, -1, "a non-executable then an executable data.txt: found");
+        is_str(r.c.command_path, dir2, "  the executable one");
+        res_free(&r);
+        unlink(dir2);
+        setenv("PATH", tmpdir, 1);
+    }
     r = RUN("");
     is_int(r.rc, 1, "empty COMMAND not found");
     ok(starts_with(r.err, "Unable to locate specified COMMAND '' in OS path.\n"), "  message");
@@ -698,6 +717,25 @@ static void test_lookpath(void)
     res_free(&r);
     r = RUN(catpath(tmpdir, "data.txt"));
     is_int(r.rc, 1, "non-executable name with '/' refused");
+    {
+        char want[1024];
+        snprintf(want, sizeof want, "COMMAND '%s' is not executable (permission denied).\n%s",
+                 catpath(tmpdir, "data.txt"), SHORT);
+        is_str(r.err, want, "  said so, with the short usage");
+    }
+    res_free(&r);
+    r = RUN(catpath(tmpdir, "sub"));
+    is_int(r.rc, 1, "a directory named with '/' refused");
+    {
+        char want[1024];
+        snprintf(want, sizeof want, "COMMAND '%s' is a directory, not a program (--dir serves the "
+                 "programs in a directory).\n%s", catpath(tmpdir, "sub"), SHORT);
+        is_str(r.err, want, "  said so");
+    }
+    res_free(&r);
+    r = RUN(catpath(tmpdir, "nonexistent"));
+    ok(r.rc == 1 && starts_with(r.err, "Unable to locate specified COMMAND '"),
+       "a missing name with '/': unable to locate");
     res_free(&r);
     r = RUN("sub/x.sh");
     is_int(r.rc, 1, "relative name with '/' is relative to cwd, not PATH");
@@ -713,9 +751,12 @@ static void test_lookpath(void)
         res_free(&r);
         r = RUN("./data.txt");
         is_int(r.rc, 1, "./data.txt: no execute bit");
+        ok(starts_with(r.err, "COMMAND './data.txt' is not executable (permission denied).\n"),
+           "  message");
         res_free(&r);
         r = RUN("./sub");
         is_int(r.rc, 1, "./sub: a directory");
+        ok(starts_with(r.err, "COMMAND './sub' is a directory"), "  message");
         res_free(&r);
 
         /* empty PATH element = current directory (Go 1.15 LookPath) */
