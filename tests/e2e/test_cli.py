@@ -33,6 +33,24 @@ def test_help_has_no_stale_unsupported_note():
     assert r.stderr.rstrip().endswith("for details.")
 
 
+def test_help_long_text_covers_every_flag_of_readme():
+    """Every flag in README.md's flag table has an entry in --help's long
+    text (the part after "Options:"), not only in Go's flag list."""
+    from conftest import REPO, IS_WEBSOCKETD
+    if IS_WEBSOCKETD:
+        pytest.skip("wsd's README")
+    import re
+    table = [line for line in (REPO / "README.md").read_text().splitlines()
+             if line.startswith("| `--")]
+    names = {n for line in table for n in re.findall(r"`--([a-z][a-z-]*)", line.split("|")[1])}
+    assert {"port", "workers", "lossless", "deflatebits", "help"} <= names, names
+    r = run("--help")
+    assert r.returncode == 0
+    options = r.stderr.split("\nOptions:\n", 1)[1]
+    missing = sorted(n for n in names if not re.search(rf"^  --{n}(?![\w-])", options, re.M))
+    assert not missing, f"--help lacks {missing}"
+
+
 def test_short_h():
     r = run("-h")
     assert r.returncode == 0

@@ -158,6 +158,8 @@ static void test_no_args_and_help(void)
             "\nwsd " WSD_VERSION "\n\nwsd is a command line tool",
             "--unixsocket=PATH", "--sslca=FILE", "--pingms=", "--maxframesize=",
             "--passstderr", "Default: as many as the open-files limit", "Default: 1048576", "Default: PATH,LD_LIBRARY_PATH",
+            "\n  --workers=N ", "\n  --lossless=", "\n  --subprotocols=", "\n  --deflate=",
+            "\n  --deflatebits=N ", "\n  --deflatemem=N ", "HTTP port to listen on, 0 to 65535.",
             "wsd --license",
         };
         size_t i;
