@@ -344,16 +344,20 @@ static char *look_path(const char *file, int *why, char **seen)
 
 /* ---- Help texts ---------------------------------------------------------- */
 
+/* The two ways to run wsd, in both helps (as websocketd's). */
+#define USAGE \
+    "Usage:\n" \
+    "\n" \
+    "  Export a single executable program a WebSocket server:\n" \
+    "    wsd [options] COMMAND [command args]\n" \
+    "\n" \
+    "  Or, export an entire directory of executables as WebSocket endpoints:\n" \
+    "    wsd [options] --dir=SOMEDIR\n" \
+    "\n"
+
 static const char short_help[] =
     "\n"
-    "Usage:\n"
-    "\n"
-    "  Export a single executable program a WebSocket server:\n"
-    "    wsd [options] COMMAND [command args]\n"
-    "\n"
-    "  Or, export an entire directory of executables as WebSocket endpoints:\n"
-    "    wsd [options] --dir=SOMEDIR\n"
-    "\n"
+    USAGE
     "  Or, show extended help message using:\n"
     "    wsd --help\n";
 
@@ -364,14 +368,7 @@ static const char long_help[] =
     "a WebSocket server. It takes the same options as websocketd 0.4.1 and\n"
     "gives the program the same environment.\n"
     "\n"
-    "Usage:\n"
-    "\n"
-    "  Export a single executable program a WebSocket server:\n"
-    "    wsd [options] COMMAND [command args]\n"
-    "\n"
-    "  Or, export an entire directory of executables as WebSocket endpoints:\n"
-    "    wsd [options] --dir=SOMEDIR\n"
-    "\n"
+    USAGE
     "Options:\n"
     "\n"
     "  --port=PORT                    HTTP port to listen on, 0 to 65535.\n"
