@@ -493,9 +493,11 @@ int wsd_pmd_inflate(wsd_pmd *p, const uint8_t **in, size_t *inlen, int fin,
             *outlen = produced;
             return WSD_PMD_OUTPUT;
         }
-        room = cap - produced;
-        if (p->max_message && room > p->max_message - p->_itotal + 1)
-            room = (size_t)(p->max_message - p->_itotal + 1);
+        room = cap - produced;          /* >= 1 */
+        /* at most one byte past the limit (to tell "too big" from "just
+         * fits"), computed so that max_message near 2^64 cannot wrap */
+        if (p->max_message && p->max_message - p->_itotal < room - 1)
+            room = (size_t)(p->max_message - p->_itotal) + 1;
         if (room > UINT_MAX)
             room = UINT_MAX;
         z->next_in = (Bytef *)(uintptr_t)src;
