@@ -110,6 +110,7 @@ def test_numeric_flag_out_of_range_exit_2(flag, value, why):
     assert r.stderr.endswith("    wsd --help\n")
 
 
+@pytest.mark.deliberate
 def test_numeric_flag_bounds_accepted(wsd):
     """The bounds themselves are accepted (the server runs)."""
     srv = wsd("/bin/cat", flags=["--maxforks=2147483647", "--maxframesize=9223372036854775807",
