@@ -17,7 +17,7 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 # Protocol and pure modules: no uv.h (checked by `make check-purity`).
-PURE    := util log config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi
+PURE    := util log goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
 SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) defer process program transport conn upgrade session httpserve server main))
@@ -32,16 +32,17 @@ TDEPS_ws        := $(call o,ws utf8 util)
 TDEPS_outframe  := $(call o,outframe ws utf8 util)
 TDEPS_http      := $(call o,http util) $(LLOBJS)
 TDEPS_handshake := $(call o,handshake http util) $(LLOBJS)
-TDEPS_config    := $(call o,config log util)
-TDEPS_env       := $(call o,env config log http util) $(LLOBJS)
+TDEPS_config    := $(call o,config goflag log util)
+TDEPS_goflag    := $(call o,goflag util)
+TDEPS_env       := $(call o,env config goflag log http util) $(LLOBJS)
 TDEPS_log       := $(call o,log util)
 TDEPS_util      := $(call o,util)
 TDEPS_pmd       := $(call o,pmd ws utf8 util)
 TDEPS_origin    := $(call o,origin util)
 TDEPS_route     := $(call o,route util)
 TDEPS_httpfile  := $(call o,httpfile http util) $(LLOBJS)
-TDEPS_cgi       := $(call o,cgi httpfile http util) $(LLOBJS)
-TDEPS_record    := $(call o,record ws utf8 util)
+TDEPS_cgi       := $(call o,cgi env httpfile http util) $(LLOBJS)
+TDEPS_record    := $(call o,record outframe ws utf8 util)
 TDEPS_tls       := $(call o,tls util)
 # Glue modules tested on a real loop, with real children:
 TDEPS_program   := $(call o,program process log util)
@@ -131,11 +132,11 @@ FUZZ_NAMES  := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS   := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 FUZZ_LLHTTP := $(addprefix $(LLHTTP_SRC)/,api.c http.c llhttp.c)
 # Per harness: the sources it links (FSRC_), libraries (FLIB_), run options (FOPT_).
-FSRC_fuzz_config    := $(addprefix src/,config.c log.c util.c)
+FSRC_fuzz_config    := $(addprefix src/,config.c goflag.c log.c util.c)
 FSRC_fuzz_http      := $(addprefix src/,http.c handshake.c util.c) $(FUZZ_LLHTTP)
 FSRC_fuzz_ws_decode := $(addprefix src/,ws.c utf8.c)
 FSRC_fuzz_outframe  := $(addprefix src/,outframe.c ws.c utf8.c)
-FSRC_fuzz_record    := $(addprefix src/,record.c ws.c utf8.c)
+FSRC_fuzz_record    := $(addprefix src/,record.c outframe.c ws.c utf8.c)
 FSRC_fuzz_inflate   := $(addprefix src/,pmd.c ws.c utf8.c util.c)
 FSRC_fuzz_tls       := $(addprefix src/,tls.c util.c)
 FLIB_fuzz_http      := -lcrypto

@@ -7,58 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "env.h"
 #include "httpfile.h"
-
-#define BIG ((size_t)-1 / 2)
 
 /* ------------------------------------------------------------ environment */
 
-typedef struct {
-    char **v;
-    size_t n, cap;
-} envvec;
-
-static void push(envvec *e, char *kv)
+static void add(wsd_envlist *e, const char *name, const char *value)
 {
-    if (e->n == e->cap) {
-        e->cap = e->cap ? e->cap * 2 : 64;
-        e->v = xrealloc(e->v, e->cap * sizeof *e->v);
-    }
-    e->v[e->n++] = kv;
-}
-
-static void add_n(envvec *e, const char *name, const char *value, size_t vlen)
-{
-    wsd_str b;
-    wsd_str_init(&b, BIG);
-    wsd_str_appends(&b, name);
-    wsd_str_append(&b, "=", 1);
-    wsd_str_append(&b, value ? value : "", value ? vlen : 0);
-    push(e, b.s);
-}
-
-static void add(envvec *e, const char *name, const char *value)
-{
-    add_n(e, name, value, value ? strlen(value) : 0);
-}
-
-static int is_alnum(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* "HTTP_" + name upper-cased, non-alphanumerics → '_'. */
-static char *http_var_name(const char *name, size_t n)
-{
-    char *s = xmalloc(n + 6);
-    size_t i;
-    memcpy(s, "HTTP_", 5);
-    for (i = 0; i < n; i++) {
-        int c = (unsigned char)name[i];
-        s[5 + i] = (char)(c >= 'a' && c <= 'z' ? c - 32 : is_alnum(c) ? c : '_');
-    }
-    s[5 + n] = '\0';
-    return s;
+    wsd_envlist_add(e, name, value, value ? strlen(value) : 0);
 }
 
 char **wsd_cgi_env_build(const wsd_cgi_env_input *in)
@@ -68,16 +24,15 @@ char **wsd_cgi_env_build(const wsd_cgi_env_input *in)
     const wsd_http_header *hosth = wsd_http_get(r, "Host");
     const wsd_http_header *cth = wsd_http_get(r, "Content-Type");
     const char *host = hosth ? hosth->value : "";
-    size_t hn = hosth ? hosth->value_len : 0, namelen = hn, i, j, total, nkeep;
+    size_t hn = hosth ? hosth->value_len : 0, namelen = hn, i;
     const char *port = in->https ? "443" : "80";
     size_t portlen = strlen(port);
-    envvec e = {0};
-    char buf[64], **names, **out, *dst;
-    unsigned char *keep;
+    wsd_envlist e = {0};
+    char buf[64];
 
     add(&e, "PATH", "/bin:/usr/bin:/usr/ucb:/usr/bsd:/usr/local/bin");
     for (i = 0; cfg && i < cfg->npassenv_values; i++)
-        push(&e, xstrdup(cfg->passenv_values[i]));
+        wsd_envlist_push(&e, xstrdup(cfg->passenv_values[i]));
 
     /* Host → SERVER_NAME (without the port) and SERVER_PORT (":digits" at
      * the end, as Go's trailingPort) */
@@ -89,15 +44,15 @@ char **wsd_cgi_env_build(const wsd_cgi_env_input *in)
         portlen = hn - i;
     }
     add(&e, "SERVER_SOFTWARE", "wsd/" WSD_VERSION);
-    add_n(&e, "SERVER_NAME", host, namelen);
-    add_n(&e, "SERVER_PORT", port, portlen);
+    wsd_envlist_add(&e, "SERVER_NAME", host, namelen);
+    wsd_envlist_add(&e, "SERVER_PORT", port, portlen);
     snprintf(buf, sizeof buf, "HTTP/%d.%d", r->http_major ? r->http_major : 1,
              r->http_major ? r->http_minor : 1);
     add(&e, "SERVER_PROTOCOL", buf);
     add(&e, "GATEWAY_INTERFACE", "CGI/1.1");
     add(&e, "REQUEST_METHOD", r->method ? r->method : "GET");
     if (r->target)
-        add_n(&e, "REQUEST_URI", r->target, r->target_len);
+        wsd_envlist_add(&e, "REQUEST_URI", r->target, r->target_len);
     else
         add(&e, "REQUEST_URI", r->path);
     add(&e, "QUERY_STRING", r->query ? r->query : "");
@@ -115,74 +70,11 @@ char **wsd_cgi_env_build(const wsd_cgi_env_input *in)
         add(&e, "CONTENT_LENGTH", buf);
     }
     if (cth)
-        add_n(&e, "CONTENT_TYPE", cth->value, cth->value_len);
+        wsd_envlist_add(&e, "CONTENT_TYPE", cth->value, cth->value_len);
 
-    /* HTTP_*: one variable per mapped name, values in arrival order */
-    names = xcalloc(r->nheaders ? r->nheaders : 1, sizeof *names);
-    for (i = 0; i < r->nheaders; i++) {
-        const wsd_http_header *h = &r->headers[i];
-        if (wsd_strncaseeq(h->name, h->name_len, "Proxy"))
-            continue;
-        names[i] = http_var_name(h->name, h->name_len);
-    }
-    for (i = 0; i < r->nheaders; i++) {
-        wsd_str b;
-        const char *sep;
-        size_t k = 0;
-        int seen = 0;
+    wsd_env_add_http(&e, r, WSD_ENV_CGI);
 
-        if (!names[i])
-            continue;
-        for (j = 0; j < i && !seen; j++)
-            seen = names[j] && strcmp(names[j], names[i]) == 0;
-        if (seen)
-            continue;
-        sep = strcmp(names[i], "HTTP_COOKIE") == 0 ? "; " : ", ";
-        wsd_str_init(&b, BIG);
-        wsd_str_appends(&b, names[i]);
-        wsd_str_append(&b, "=", 1);
-        for (j = i; j < r->nheaders; j++) {
-            if (!names[j] || strcmp(names[j], names[i]) != 0)
-                continue;
-            if (k++)
-                wsd_str_appends(&b, sep);
-            wsd_str_append(&b, r->headers[j].value, r->headers[j].value_len);
-        }
-        push(&e, b.s);
-    }
-    for (i = 0; i < r->nheaders; i++)
-        free(names[i]);
-    free(names);
-
-    /* de-duplicate: the last occurrence of a name stays, in its place */
-    keep = xcalloc(e.n ? e.n : 1, 1);
-    total = nkeep = 0;
-    for (i = e.n; i-- > 0;) {
-        size_t klen = strcspn(e.v[i], "=");
-        int dup = 0;
-        for (j = i + 1; j < e.n && !dup; j++)
-            dup = keep[j] && strncmp(e.v[j], e.v[i], klen) == 0 && e.v[j][klen] == '=';
-        if (!dup) {
-            keep[i] = 1;
-            nkeep++;
-            total += strlen(e.v[i]) + 1;
-        }
-    }
-    out = xmalloc((nkeep + 1) * sizeof *out + total);
-    dst = (char *)(out + nkeep + 1);
-    for (i = 0, nkeep = 0; i < e.n; i++) {
-        if (keep[i]) {
-            size_t len = strlen(e.v[i]) + 1;
-            memcpy(dst, e.v[i], len);
-            out[nkeep++] = dst;
-            dst += len;
-        }
-        free(e.v[i]);
-    }
-    out[nkeep] = NULL;
-    free(keep);
-    free(e.v);
-    return out;
+    return wsd_envlist_finish(&e);
 }
 
 /* ------------------------------------------------------------ head parser */
@@ -230,11 +122,6 @@ static int fail(wsd_cgi_parser *p, const char *why)
     return WSD_CGI_ERROR;
 }
 
-static int is_tchar(int c)
-{
-    return is_alnum(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 static int is_sp(int c)
 {
     return c == ' ' || c == '\t';
@@ -275,7 +162,7 @@ static int parse_head(wsd_cgi_parser *p)
                 ve--;
             bad = ne == ns || is_sp(s[i]);          /* no name, or a folded line */
             for (k = ns; k < ne && !bad; k++)
-                bad = !is_tchar((unsigned char)s[k]);
+                bad = !wsd_is_tchar((unsigned char)s[k]);
             for (k = vs; k < ve && !bad; k++) {
                 unsigned char c = (unsigned char)s[k];
                 bad = (c < 0x20 && c != '\t') || c == 0x7f;
@@ -388,7 +275,7 @@ int wsd_cgi_response_head(const wsd_cgi_parser *p, wsd_str *out, time_t now,
 
     if (p->state != WSD_CGI_DONE)
         return -1;
-    reason = p->reason ? p->reason : wsd_status_text(p->status);
+    reason = p->reason ? p->reason : wsd_http_reason(p->status);
     rc |= wsd_str_appendf(out, "HTTP/1.1 %d %s\r\n", p->status, reason);
     for (i = 0; i < p->nh; i++) {
         const cgi_header *h = &p->h[i];
@@ -411,9 +298,7 @@ int wsd_cgi_response_head(const wsd_cgi_parser *p, wsd_str *out, time_t now,
     rc |= wsd_append_header_list(out, extra2);
     rc |= wsd_str_appends(out, "\r\n");
     if (rc) {
-        out->len = len0;
-        if (out->s)
-            out->s[len0] = '\0';
+        wsd_str_truncate(out, len0);
         return -1;
     }
     return 0;

@@ -13,9 +13,11 @@
  *     Go 1.19 gives "host:port");
  *   - SERVER_SOFTWARE is "wsd/<version>";
  *   - REQUEST_URI is the request-target as sent (Go re-encodes it);
- *   - in HTTP_* names every character other than a letter or digit becomes
- *     '_' (Go maps only '-'), and headers that map to the same name are
- *     joined into one variable (", ", Cookie "; ") in arrival order.
+ *   - a header whose name holds anything but letters, digits and '-' gets
+ *     no HTTP_* variable (Go gives "X_A" and "X-A" the one HTTP_X_A, their
+ *     values joined); the others make one variable per name (compared
+ *     case-insensitively), repeats joined with ", " (Cookie: "; ") in
+ *     arrival order: wsd_env_add_http (env.h).
  *
  * Output head: header lines up to a blank line, LF or CRLF. "Status: 418
  * I'm a teapot" sets the status (the script's reason phrase is kept; none →
@@ -67,7 +69,8 @@ typedef struct {
  * QUERY_STRING, SCRIPT_NAME, SCRIPT_FILENAME, PATH_INFO, REMOTE_ADDR,
  * REMOTE_HOST, REMOTE_PORT, HTTPS=on (TLS only), CONTENT_LENGTH (when > 0),
  * CONTENT_TYPE (when sent), then HTTP_* per header (Host included, Proxy
- * excluded: httpoxy); for a repeated name the last value wins, in its place. */
+ * excluded: httpoxy; see above); for a repeated name the last value wins,
+ * in its place. */
 char **wsd_cgi_env_build(const wsd_cgi_env_input *in);
 
 enum {

@@ -1,9 +1,12 @@
-/* config.c — the command line, parsed as websocketd 0.4.1 (Go `flag`) does.
+/* config.c — the command line, parsed as websocketd 0.4.1 (Go `flag`,
+ * emulated in goflag.c) does.
  *
  * Order of the checks, and the stream of each message, follow websocketd's
  * config.go and main.go (observed with Debian's websocketd 0.4.1):
  *   1. flag syntax and values (Go `flag`): message + flag list + short usage
- *      on stderr, exit 2; -h/-help/--help: flag list + long help, exit 0
+ *      on stderr, exit 2; -h/-help/--help: flag list + long help, exit 0.
+ *      wsd also range-checks numbers here (port_range ...), as Go flag.Values
+ *      would: websocketd takes --port=70000 and fails when it listens
  *   2. --loglevel (message on stdout, short usage on stderr, exit 1)
  *   3. no arguments at all (stdout + short usage, exit 1)
  *   4. --version, --license (stdout, exit 0)
@@ -13,11 +16,13 @@
  *   8. COMMAND / --dir / --staticdir / --cgidir (stderr + short usage, exit 1)
  *   9. --devconsole with --staticdir/--cgidir: a FATAL log line on stdout,
  *      exit 4 (websocketd's main.go)
- *  10. wsd's own checks: --header* values (CR/LF, header-name token)
- *  11. flags whose feature this build does not have yet (one line, exit 1)
+ *  10. wsd's own checks: --header* values (CR/LF, header-name token),
+ *      --lossless with --binary/--passstderr
+ * Steps 2-10 are the functions of checks[], in this order.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -26,14 +31,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "goflag.h"
 #include "log.h"
 #include "util.h"
 
 const char *wsd_build_info;
 
 /* ---- The flag table ------------------------------------------------------ */
-
-enum ftype { FT_BOOL, FT_INT, FT_UINT, FT_STRING, FT_LIST };
 
 /* Sorted by name: Go's flag list (PrintDefaults) is printed in this order. */
 enum fid {
@@ -45,405 +49,132 @@ enum fid {
     F_SSLKEY, F_STATICDIR, F_SUBPROTOCOLS, F_UNIXSOCKET, F_VERSION, F_WORKERS, F_COUNT
 };
 
-struct flagdef {
-    const char *name;
-    enum ftype type;
-    int supported;        /* 0: refused at start-up until the server has it */
-    const char *defval;   /* Go's DefValue when not the zero value, else NULL */
-    uint64_t umax;        /* FT_UINT: largest value this build stores */
-    const char *usage;
-};
+/* Ranges, as the Set of a Go flag.Value would check them: NULL, or the
+ * reason in "invalid value \"V\" for flag -NAME: <reason>" (exit 2). The
+ * bounds keep every value meaningful where the server uses it: a port fits
+ * 16 bits; millisecond waits stay below 2^31 (about 24.8 days), far from
+ * overflowing the timer sums; --maxframesize stays within a WebSocket
+ * length (2^63 - 1); --maxforks fits an int, so sharing it out between
+ * --workers cannot overflow. */
+#define MS_MAX 2147483647
 
-#define U64 UINT64_MAX
-static const struct flagdef flags[F_COUNT] = {
-    [F_ADDRESS]       = {"address", FT_LIST, 1, NULL, 0,
+static const char *port_range(const wsd_goflag_value *v)
+{
+    return v->i >= 0 && v->i <= 65535 ? NULL
+           : "invalid port, must be 0 to 65535 (0: 80, or 443 with --ssl)";
+}
+
+static const char *redirport_range(const wsd_goflag_value *v)
+{
+    return v->i >= 0 && v->i <= 65535 ? NULL : "invalid port, must be 0 to 65535 (0: none)";
+}
+
+static const char *maxforks_range(const wsd_goflag_value *v)
+{
+    return v->i <= INT_MAX ? NULL : "must be at most 2147483647 (0 or less: unlimited)";
+}
+
+static const char *maxframesize_range(const wsd_goflag_value *v)
+{
+    return v->u <= INT64_MAX ? NULL
+           : "must be at most 9223372036854775807, the largest WebSocket length (0: unlimited)";
+}
+
+static const char *closems_range(const wsd_goflag_value *v)
+{
+    return v->u <= MS_MAX ? NULL : "must be 0 to 2147483647 milliseconds";
+}
+
+static const char *pingms_range(const wsd_goflag_value *v)
+{
+    return v->u <= MS_MAX ? NULL : "must be 0 to 2147483647 milliseconds (0: no pings)";
+}
+
+static const char *workers_range(const wsd_goflag_value *v)
+{
+    return v->u >= 1 && v->u <= 256 ? NULL : "must be 1 to 256";
+}
+
+static const char *deflatebits_range(const wsd_goflag_value *v)
+{
+    return v->u >= 9 && v->u <= 15 ? NULL : "must be 9 to 15";
+}
+
+static const char *deflatemem_range(const wsd_goflag_value *v)
+{
+    return v->u >= 1 && v->u <= 9 ? NULL : "must be 1 to 9";
+}
+
+static const wsd_goflag flags[F_COUNT] = {
+    [F_ADDRESS]       = {"address", WSD_GOFLAG_LIST, NULL, NULL,
         "Interfaces to bind to (e.g. 127.0.0.1 or [::1])."},
-    [F_BINARY]        = {"binary", FT_BOOL, 1, NULL, 0,
+    [F_BINARY]        = {"binary", WSD_GOFLAG_BOOL, NULL, NULL,
         "Set wsd to experimental binary mode (default is line by line)"},
-    [F_CGIDIR]        = {"cgidir", FT_STRING, 1, NULL, 0,
+    [F_CGIDIR]        = {"cgidir", WSD_GOFLAG_STRING, NULL, NULL,
         "Serve CGI scripts from this directory over HTTP"},
-    [F_CLOSEMS]       = {"closems", FT_UINT, 1, NULL, ULONG_MAX,
+    [F_CLOSEMS]       = {"closems", WSD_GOFLAG_UINT, NULL, closems_range,
         "Milliseconds added to each wait before SIGINT, SIGTERM and SIGKILL"},
-    [F_DEFLATE]       = {"deflate", FT_BOOL, 1, "true", 0,
+    [F_DEFLATE]       = {"deflate", WSD_GOFLAG_BOOL, "true", NULL,
         "Compress messages with permessage-deflate when the client offers it"},
-    [F_DEFLATEBITS]   = {"deflatebits", FT_UINT, 1, "12", 15,
+    [F_DEFLATEBITS]   = {"deflatebits", WSD_GOFLAG_UINT, "12", deflatebits_range,
         "Compression window bits for permessage-deflate, 9..15"},
-    [F_DEFLATEMEM]    = {"deflatemem", FT_UINT, 1, "5", 9,
+    [F_DEFLATEMEM]    = {"deflatemem", WSD_GOFLAG_UINT, "5", deflatemem_range,
         "zlib memory level for permessage-deflate, 1..9"},
-    [F_DEVCONSOLE]    = {"devconsole", FT_BOOL, 1, NULL, 0,
+    [F_DEVCONSOLE]    = {"devconsole", WSD_GOFLAG_BOOL, NULL, NULL,
         "Enable development console (cannot be used in conjunction with --staticdir)"},
-    [F_DIR]           = {"dir", FT_STRING, 1, NULL, 0,
+    [F_DIR]           = {"dir", WSD_GOFLAG_STRING, NULL, NULL,
         "Base directory for WebSocket scripts"},
-    [F_HEADER]        = {"header", FT_LIST, 1, NULL, 0,
+    [F_HEADER]        = {"header", WSD_GOFLAG_LIST, NULL, NULL,
         "Custom headers for any response."},
-    [F_HEADER_HTTP]   = {"header-http", FT_LIST, 1, NULL, 0,
+    [F_HEADER_HTTP]   = {"header-http", WSD_GOFLAG_LIST, NULL, NULL,
         "Custom headers for all but WebSocket upgrade HTTP responses."},
-    [F_HEADER_WS]     = {"header-ws", FT_LIST, 1, NULL, 0,
+    [F_HEADER_WS]     = {"header-ws", WSD_GOFLAG_LIST, NULL, NULL,
         "Custom headers for successful WebSocket upgrade responses."},
-    [F_LICENSE]       = {"license", FT_BOOL, 1, NULL, 0,
+    [F_LICENSE]       = {"license", WSD_GOFLAG_BOOL, NULL, NULL,
         "Print license and exit"},
-    [F_LOGLEVEL]      = {"loglevel", FT_STRING, 1, "access", 0,
+    [F_LOGLEVEL]      = {"loglevel", WSD_GOFLAG_STRING, "access", NULL,
         "Log level, one of: debug, trace, access, info, error, fatal"},
-    [F_LOSSLESS]      = {"lossless", FT_BOOL, 1, NULL, 0,
+    [F_LOSSLESS]      = {"lossless", WSD_GOFLAG_BOOL, NULL, NULL,
         "Lossless message mode: each message is a record \"text|binary LEN\\n<payload>\\n\" on stdin/stdout"},
-    [F_MAXFORKS]      = {"maxforks", FT_INT, 1, NULL, 0,
+    [F_MAXFORKS]      = {"maxforks", WSD_GOFLAG_INT, NULL, maxforks_range,
         "Max forks, zero or negative means unlimited (default: as many as the open-files limit allows)"},
-    [F_MAXFRAMESIZE]  = {"maxframesize", FT_UINT, 1, "1048576", U64,
+    [F_MAXFRAMESIZE]  = {"maxframesize", WSD_GOFLAG_UINT, "1048576", maxframesize_range,
         "Max inbound WebSocket message size in bytes (0 = unlimited)"},
-    [F_ORIGIN]        = {"origin", FT_STRING, 1, NULL, 0,
+    [F_ORIGIN]        = {"origin", WSD_GOFLAG_STRING, NULL, NULL,
         "Restrict upgrades if origin does not match the list"},
-    [F_PASSENV]       = {"passenv", FT_STRING, 1, "PATH,LD_LIBRARY_PATH", 0,
+    [F_PASSENV]       = {"passenv", WSD_GOFLAG_STRING, "PATH,LD_LIBRARY_PATH", NULL,
         "List of envvars to pass to subprocesses (others will be cleaned out)"},
-    [F_PASSSTDERR]    = {"passstderr", FT_BOOL, 1, NULL, 0,
+    [F_PASSSTDERR]    = {"passstderr", WSD_GOFLAG_BOOL, NULL, NULL,
         "Forward STDERR to WebSocket clients as tagged JSON messages, alongside tagged STDOUT"},
-    [F_PINGMS]        = {"pingms", FT_UINT, 1, NULL, LONG_MAX,
+    [F_PINGMS]        = {"pingms", WSD_GOFLAG_UINT, NULL, pingms_range,
         "WebSocket ping interval in milliseconds (0 disables)"},
-    [F_PORT]          = {"port", FT_INT, 1, NULL, 0,
+    [F_PORT]          = {"port", WSD_GOFLAG_INT, NULL, port_range,
         "HTTP port to listen on"},
-    [F_REDIRPORT]     = {"redirport", FT_INT, 1, NULL, 0,
+    [F_REDIRPORT]     = {"redirport", WSD_GOFLAG_INT, NULL, redirport_range,
         "HTTP port to redirect to canonical --port address"},
-    [F_REVERSELOOKUP] = {"reverselookup", FT_BOOL, 1, NULL, 0,
+    [F_REVERSELOOKUP] = {"reverselookup", WSD_GOFLAG_BOOL, NULL, NULL,
         "Perform reverse DNS lookups on remote clients"},
-    [F_SAMEORIGIN]    = {"sameorigin", FT_BOOL, 1, NULL, 0,
+    [F_SAMEORIGIN]    = {"sameorigin", WSD_GOFLAG_BOOL, NULL, NULL,
         "Restrict upgrades if origin and host headers differ"},
-    [F_SSL]           = {"ssl", FT_BOOL, 1, NULL, 0,
+    [F_SSL]           = {"ssl", WSD_GOFLAG_BOOL, NULL, NULL,
         "Use TLS on listening socket (see also --sslcert and --sslkey)"},
-    [F_SSLCA]         = {"sslca", FT_STRING, 1, NULL, 0,
+    [F_SSLCA]         = {"sslca", WSD_GOFLAG_STRING, NULL, NULL,
         "CA certificate file for client certificate verification (mutual TLS)"},
-    [F_SSLCERT]       = {"sslcert", FT_STRING, 1, NULL, 0,
+    [F_SSLCERT]       = {"sslcert", WSD_GOFLAG_STRING, NULL, NULL,
         "Should point to certificate PEM file when --ssl is used"},
-    [F_SSLKEY]        = {"sslkey", FT_STRING, 1, NULL, 0,
+    [F_SSLKEY]        = {"sslkey", WSD_GOFLAG_STRING, NULL, NULL,
         "Should point to certificate private key file when --ssl is used"},
-    [F_STATICDIR]     = {"staticdir", FT_STRING, 1, NULL, 0,
+    [F_STATICDIR]     = {"staticdir", WSD_GOFLAG_STRING, NULL, NULL,
         "Serve static content from this directory over HTTP"},
-    [F_SUBPROTOCOLS]  = {"subprotocols", FT_STRING, 1, NULL, 0,
+    [F_SUBPROTOCOLS]  = {"subprotocols", WSD_GOFLAG_STRING, NULL, NULL,
         "Comma-separated WebSocket subprotocols the program speaks; the client's first supported offer is chosen"},
-    [F_UNIXSOCKET]    = {"unixsocket", FT_STRING, 1, NULL, 0,
+    [F_UNIXSOCKET]    = {"unixsocket", WSD_GOFLAG_STRING, NULL, NULL,
         "Path of a Unix domain socket to listen on, in addition to (or instead of) --address/--port"},
-    [F_VERSION]       = {"version", FT_BOOL, 1, NULL, 0,
+    [F_VERSION]       = {"version", WSD_GOFLAG_BOOL, NULL, NULL,
         "Print version and exit"},
-    [F_WORKERS]       = {"workers", FT_UINT, 1, "1", 256,
+    [F_WORKERS]       = {"workers", WSD_GOFLAG_UINT, "1", workers_range,
         "Event-loop processes sharing the listeners (SO_REUSEPORT)"},
 };
-#undef U64
-
-static int find_flag(const char *name, size_t n)
-{
-    int i;
-    for (i = 0; i < F_COUNT; i++) {
-        if (strlen(flags[i].name) == n && memcmp(flags[i].name, name, n) == 0)
-            return i;
-    }
-    return -1;
-}
-
-int wsd_config_flag_supported(const char *name)
-{
-    int i = find_flag(name, strlen(name));
-    return i < 0 ? -1 : flags[i].supported;
-}
-
-/* ---- Go's strconv, as the flag package uses it --------------------------- */
-
-enum { NUM_OK = 0, NUM_SYNTAX = -1, NUM_RANGE = -2 };
-
-static int lower(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
-/* strconv's underscoreOK: '_' only between digits or after a base prefix. */
-static int underscore_ok(const char *s)
-{
-    char saw = '^';
-    size_t i = 0, n;
-    int hex = 0;
-
-    if (*s == '-' || *s == '+')
-        s++;
-    n = strlen(s);
-    if (n >= 2 && s[0] == '0' && (lower(s[1]) == 'b' || lower(s[1]) == 'o' || lower(s[1]) == 'x')) {
-        i = 2;
-        saw = '0';
-        hex = lower(s[1]) == 'x';
-    }
-    for (; i < n; i++) {
-        int c = (unsigned char)s[i];
-        if ((c >= '0' && c <= '9') || (hex && lower(c) >= 'a' && lower(c) <= 'f')) {
-            saw = '0';
-            continue;
-        }
-        if (c == '_') {
-            if (saw != '0')
-                return 0;
-            saw = '_';
-            continue;
-        }
-        if (saw == '_')
-            return 0;
-        saw = '!';
-    }
-    return saw != '_';
-}
-
-/* strconv.ParseUint(s, 0, 64). */
-static int go_parse_uint(const char *s0, uint64_t *out)
-{
-    const char *s = s0;
-    unsigned base = 10;
-    uint64_t n = 0, cutoff;
-    int underscores = 0;
-
-    *out = 0;
-    if (*s == '\0')
-        return NUM_SYNTAX;
-    if (s[0] == '0') {
-        size_t len = strlen(s);
-        if (len >= 3 && lower(s[1]) == 'b') {
-            base = 2;
-            s += 2;
-        } else if (len >= 3 && lower(s[1]) == 'o') {
-            base = 8;
-            s += 2;
-        } else if (len >= 3 && lower(s[1]) == 'x') {
-            base = 16;
-            s += 2;
-        } else {
-            base = 8;
-            s += 1;
-        }
-    }
-    cutoff = UINT64_MAX / base + 1;
-    for (; *s; s++) {
-        int c = (unsigned char)*s;
-        unsigned d;
-        if (c == '_') {
-            underscores = 1;
-            continue;
-        } else if (c >= '0' && c <= '9') {
-            d = (unsigned)(c - '0');
-        } else if (lower(c) >= 'a' && lower(c) <= 'z') {
-            d = (unsigned)(lower(c) - 'a' + 10);
-        } else {
-            return NUM_SYNTAX;
-        }
-        if (d >= base)
-            return NUM_SYNTAX;
-        if (n >= cutoff) {
-            *out = UINT64_MAX;
-            return NUM_RANGE;
-        }
-        n *= base;
-        if (n + d < n) {
-            *out = UINT64_MAX;
-            return NUM_RANGE;
-        }
-        n += d;
-    }
-    if (underscores && !underscore_ok(s0))
-        return NUM_SYNTAX;
-    *out = n;
-    return NUM_OK;
-}
-
-/* strconv.ParseInt(s, 0, 64). */
-static int go_parse_int(const char *s, int64_t *out)
-{
-    int neg = 0, rc;
-    uint64_t un;
-
-    *out = 0;
-    if (*s == '\0')
-        return NUM_SYNTAX;
-    if (*s == '+') {
-        s++;
-    } else if (*s == '-') {
-        neg = 1;
-        s++;
-    }
-    rc = go_parse_uint(s, &un);
-    if (rc == NUM_SYNTAX)
-        return rc;
-    if (!neg && un >= (uint64_t)1 << 63) {
-        *out = INT64_MAX;
-        return NUM_RANGE;
-    }
-    if (neg && un > (uint64_t)1 << 63) {
-        *out = INT64_MIN;
-        return NUM_RANGE;
-    }
-    if (neg)
-        *out = un == (uint64_t)1 << 63 ? INT64_MIN : -(int64_t)un;
-    else
-        *out = (int64_t)un;
-    return NUM_OK;
-}
-
-/* strconv.ParseBool. */
-static int go_parse_bool(const char *s, int *out)
-{
-    static const char *const t[] = {"1", "t", "T", "TRUE", "true", "True"};
-    static const char *const f[] = {"0", "f", "F", "FALSE", "false", "False"};
-    size_t i;
-    for (i = 0; i < 6; i++) {
-        if (strcmp(s, t[i]) == 0) {
-            *out = 1;
-            return 0;
-        }
-        if (strcmp(s, f[i]) == 0) {
-            *out = 0;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-/* Decodes one UTF-8 sequence as Go's utf8.DecodeRune: returns the rune and
- * sets *w to its length, or returns -1 with *w = 1 for an invalid byte. */
-static long utf8_decode(const unsigned char *s, size_t n, size_t *w)
-{
-    unsigned char c = s[0];
-    long r;
-    size_t len, i;
-    unsigned char lo = 0x80, hi = 0xbf;
-
-    *w = 1;
-    if (c < 0x80)
-        return c;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        r = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        r = c & 0x0f;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        r = c & 0x07;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return -1;
-    }
-    if (n < len)
-        return -1;
-    for (i = 1; i < len; i++) {
-        unsigned char b = s[i];
-        if (i == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf))
-            return -1;
-        r = (r << 6) | (b & 0x3f);
-    }
-    *w = len;
-    return r;
-}
-
-/* An approximation of Go's unicode.IsPrint for r >= 0x80: format, space
- * separator, private-use and noncharacter code points are not printable;
- * unassigned code points are (Go would escape those too). */
-static int rune_printable(long r)
-{
-    if (r < 0xa0 || r == 0xa0 || r == 0xad || r == 0x1680)
-        return 0;
-    if ((r >= 0x2000 && r <= 0x200f) || (r >= 0x2028 && r <= 0x202f) ||
-        (r >= 0x205f && r <= 0x206f) || r == 0x3000 || r == 0xfeff ||
-        (r >= 0xfff9 && r <= 0xfffb) || (r >= 0xe000 && r <= 0xf8ff) ||
-        r >= 0xf0000 || (r & 0xfffe) == 0xfffe || (r >= 0xfdd0 && r <= 0xfdef) ||
-        (r >= 0xe0000 && r <= 0xe007f))
-        return 0;
-    return 1;
-}
-
-/* fmt's %q of a string (strconv.Quote). */
-static void fput_quoted(FILE *f, const char *str)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = (const unsigned char *)str;
-    size_t n = strlen(str), i = 0;
-
-    fputc('"', f);
-    while (i < n) {
-        size_t w;
-        long r = utf8_decode(s + i, n - i, &w);
-        if (r < 0) {
-            fprintf(f, "\\x%c%c", hex[s[i] >> 4], hex[s[i] & 15]);
-            i++;
-            continue;
-        }
-        if (r == '"' || r == '\\') {
-            fputc('\\', f);
-            fputc((int)r, f);
-        } else if (r >= 0x20 && r < 0x7f) {
-            fputc((int)r, f);
-        } else if (r >= 0x80 && rune_printable(r)) {
-            fwrite(s + i, 1, w, f);
-        } else {
-            switch (r) {
-            case '\a': fputs("\\a", f); break;
-            case '\b': fputs("\\b", f); break;
-            case '\f': fputs("\\f", f); break;
-            case '\n': fputs("\\n", f); break;
-            case '\r': fputs("\\r", f); break;
-            case '\t': fputs("\\t", f); break;
-            case '\v': fputs("\\v", f); break;
-            default:
-                if (r < 0x20 || r == 0x7f)
-                    fprintf(f, "\\x%c%c", hex[r >> 4], hex[r & 15]);
-                else if (r < 0x10000)
-                    fprintf(f, "\\u%04lx", (unsigned long)r);
-                else
-                    fprintf(f, "\\U%08lx", (unsigned long)r);
-            }
-        }
-        i += w;
-    }
-    fputc('"', f);
-}
-
-/* Length of the Unicode white space (Go's unicode.IsSpace) that starts s,
- * or 0. */
-static size_t space_at(const unsigned char *s, size_t n)
-{
-    if (n >= 1 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')))
-        return 1;
-    if (n >= 2 && s[0] == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0))
-        return 2;
-    if (n >= 3 && ((s[0] == 0xe1 && s[1] == 0x9a && s[2] == 0x80) ||
-                   (s[0] == 0xe2 && s[1] == 0x80 && (s[2] <= 0x8a || s[2] == 0xa8 ||
-                                                     s[2] == 0xa9 || s[2] == 0xaf)) ||
-                   (s[0] == 0xe2 && s[1] == 0x81 && s[2] == 0x9f) ||
-                   (s[0] == 0xe3 && s[1] == 0x80 && s[2] == 0x80)))
-        return 3;
-    return 0;
-}
-
-/* Go's strings.TrimSpace of s[0..*n): returns the new start, sets *n. */
-static const char *go_trim_space(const char *str, size_t *n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t len = *n, k;
-
-    while (len > 0 && (k = space_at(s, len)) > 0) {
-        s += k;
-        len -= k;
-    }
-    for (;;) {
-        if (len >= 1 && space_at(s + len - 1, 1) == 1)
-            len -= 1;
-        else if (len >= 2 && space_at(s + len - 2, 2) == 2)
-            len -= 2;
-        else if (len >= 3 && space_at(s + len - 3, 3) == 3)
-            len -= 3;
-        else
-            break;
-    }
-    *n = len;
-    return (const char *)s;
-}
 
 /* ---- Paths (Go's path/filepath on Unix) ---------------------------------- */
 
@@ -547,22 +278,35 @@ static char *path_abs(const char *p)
     return res;
 }
 
-/* exec's findExecutable: not a directory, some execute bit. */
-static int is_executable(const char *p)
+/* exec's findExecutable: 0 for a file with some execute bit, else ENOENT
+ * (or another stat error), EISDIR or EACCES (no execute bit). */
+static int find_executable(const char *p)
 {
     struct stat st;
-    return stat(p, &st) == 0 && !S_ISDIR(st.st_mode) && (st.st_mode & 0111);
+    if (stat(p, &st) != 0)
+        return ENOENT;
+    if (S_ISDIR(st.st_mode))
+        return EISDIR;
+    return st.st_mode & 0111 ? 0 : EACCES;
 }
 
 /* exec.LookPath. An empty PATH element means the current directory (the
  * Go 1.15 behaviour of websocketd 0.4.1's release builds); a result without
- * a '/' gets "./" so that no later PATH search can pick another file. */
-static char *look_path(const char *file)
+ * a '/' gets "./" so that no later PATH search can pick another file.
+ * Returns the path, or NULL with *why (findExecutable's error for a name
+ * with a '/'; else EACCES when a file of that name but without an execute
+ * bit was found on the way, ENOENT when none was) and *seen (that file, for
+ * EACCES; the caller frees it). */
+static char *look_path(const char *file, int *why, char **seen)
 {
     const char *path, *p;
 
-    if (strchr(file, '/'))
-        return is_executable(file) ? xstrdup(file) : NULL;
+    *seen = NULL;
+    if (strchr(file, '/')) {
+        *why = find_executable(file);
+        return *why ? NULL : xstrdup(file);
+    }
+    *why = ENOENT;
     path = getenv("PATH");
     if (!path || !*path)
         return NULL;
@@ -572,8 +316,9 @@ static char *look_path(const char *file)
         size_t len = end ? (size_t)(end - p) : strlen(p);
         char *dir = len ? xstrndup(p, len) : xstrdup(".");
         char *cand = path_join(dir, file);
+        int rc = find_executable(cand);
         free(dir);
-        if (is_executable(cand)) {
+        if (rc == 0) {
             if (!strchr(cand, '/')) {
                 char *dotted = xmalloc(strlen(cand) + 3);
                 memcpy(dotted, "./", 2);
@@ -581,9 +326,16 @@ static char *look_path(const char *file)
                 free(cand);
                 cand = dotted;
             }
+            free(*seen);
+            *seen = NULL;
             return cand;
         }
-        free(cand);
+        if (rc == EACCES && !*seen) {
+            *why = EACCES;
+            *seen = cand;
+        } else {
+            free(cand);
+        }
         if (!end)
             return NULL;
         p = end + 1;
@@ -592,16 +344,20 @@ static char *look_path(const char *file)
 
 /* ---- Help texts ---------------------------------------------------------- */
 
+/* The two ways to run wsd, in both helps (as websocketd's). */
+#define USAGE \
+    "Usage:\n" \
+    "\n" \
+    "  Export a single executable program a WebSocket server:\n" \
+    "    wsd [options] COMMAND [command args]\n" \
+    "\n" \
+    "  Or, export an entire directory of executables as WebSocket endpoints:\n" \
+    "    wsd [options] --dir=SOMEDIR\n" \
+    "\n"
+
 static const char short_help[] =
     "\n"
-    "Usage:\n"
-    "\n"
-    "  Export a single executable program a WebSocket server:\n"
-    "    wsd [options] COMMAND [command args]\n"
-    "\n"
-    "  Or, export an entire directory of executables as WebSocket endpoints:\n"
-    "    wsd [options] --dir=SOMEDIR\n"
-    "\n"
+    USAGE
     "  Or, show extended help message using:\n"
     "    wsd --help\n";
 
@@ -612,18 +368,11 @@ static const char long_help[] =
     "a WebSocket server. It takes the same options as websocketd 0.4.1 and\n"
     "gives the program the same environment.\n"
     "\n"
-    "Usage:\n"
-    "\n"
-    "  Export a single executable program a WebSocket server:\n"
-    "    wsd [options] COMMAND [command args]\n"
-    "\n"
-    "  Or, export an entire directory of executables as WebSocket endpoints:\n"
-    "    wsd [options] --dir=SOMEDIR\n"
-    "\n"
+    USAGE
     "Options:\n"
     "\n"
-    "  --port=PORT                    HTTP port to listen on.\n"
-    "                                 Default: 80, or 443 with --ssl.\n"
+    "  --port=PORT                    HTTP port to listen on, 0 to 65535.\n"
+    "                                 Default (or 0): 80, or 443 with --ssl.\n"
     "\n"
     "  --address=ADDRESS              Address to bind to (multiple options allowed)\n"
     "                                 Use square brackets to specify IPv6 address.\n"
@@ -669,6 +418,17 @@ static const char long_help[] =
     "                                 {\"stream\":\"stdout\"|\"stderr\",\"data\":...}.\n"
     "                                 Cannot be used with --binary. Default: false\n"
     "\n"
+    "  --lossless={true,false}        Lossless message mode: every message crosses\n"
+    "                                 stdin and stdout as one record, \"text LEN\\n\"\n"
+    "                                 or \"binary LEN\\n\", the payload, then \"\\n\",\n"
+    "                                 keeping boundaries and types both ways.\n"
+    "                                 Cannot be used with --binary or --passstderr.\n"
+    "                                 Default: false\n"
+    "\n"
+    "  --subprotocols=NAME[,NAME...]  WebSocket subprotocols the program speaks; the\n"
+    "                                 first the client offers is chosen and given to\n"
+    "                                 the program as WEBSOCKET_PROTOCOL. Default: none\n"
+    "\n"
     "  --reverselookup={true,false}   Perform DNS reverse lookups on remote clients.\n"
     "                                 Default: false\n"
     "\n"
@@ -689,6 +449,10 @@ static const char long_help[] =
     "                                 Default: as many as the open-files limit\n"
     "                                 allows (4 descriptors each)\n"
     "\n"
+    "  --workers=N                    Run N event-loop processes (1 to 256) sharing\n"
+    "                                 the listening sockets; a given --maxforks is\n"
+    "                                 shared out between them. Default: 1\n"
+    "\n"
     "  --closems=milliseconds         Specifies additional time process needs to gracefully\n"
     "                                 finish before wsd will send termination signals\n"
     "                                 to it. Default: 0 (signals sent after 100ms, 250ms,\n"
@@ -701,6 +465,14 @@ static const char long_help[] =
     "  --maxframesize=BYTES           Largest inbound WebSocket message accepted;\n"
     "                                 a bigger one closes the connection (1009).\n"
     "                                 Default: 1048576 (1 MiB); 0 means unlimited.\n"
+    "\n"
+    "  --deflate={true,false}         Compress messages with permessage-deflate\n"
+    "                                 (RFC 7692) when the client offers it.\n"
+    "                                 Default: true\n"
+    "\n"
+    "  --deflatebits=N                Compression window bits, 9 to 15. Default: 12\n"
+    "\n"
+    "  --deflatemem=N                 zlib memory level, 1 to 9. Default: 5\n"
     "\n"
     "  --header=\"...\"                 Set custom HTTP header to each answer. For\n"
     "                                 example: --header=\"Server: someserver/0.0.1\"\n"
@@ -733,9 +505,6 @@ static const char long_help[] =
     "                                 From most to least verbose:\n"
     "                                 debug, trace, access, info, error, fatal\n"
     "                                 (none: no log at all)\n"
-    "\n"
-    "Flags marked \"not supported by this build yet\" in the list above are\n"
-    "accepted and checked as websocketd does, then refused at start-up.\n"
     "\n"
     "Copyright 2026 the wsd authors.\n"
     "BSD 2-Clause license: Run 'wsd --license' for details.\n";
@@ -774,32 +543,10 @@ static void print_version(FILE *f)
     fputc('\n', f);
 }
 
-/* Go's FlagSet.defaultUsage: "Usage of NAME:" and PrintDefaults. */
+/* Go's FlagSet.defaultUsage: "Usage of wsd:" and PrintDefaults. */
 static void print_flag_list(FILE *f)
 {
-    static const char *const tname[] = {
-        [FT_BOOL] = "", [FT_INT] = " int", [FT_UINT] = " uint",
-        [FT_STRING] = " string", [FT_LIST] = " value"
-    };
-    int i;
-
-    fputs("Usage of wsd:\n", f);
-    for (i = 0; i < F_COUNT; i++) {
-        const struct flagdef *d = &flags[i];
-        fprintf(f, "  -%s%s\n    \t%s", d->name, tname[d->type], d->usage);
-        if (!d->supported)
-            fputs(" (not supported by this build yet)", f);
-        if (d->defval) {
-            if (d->type == FT_STRING) {
-                fputs(" (default ", f);
-                fput_quoted(f, d->defval);
-                fputc(')', f);
-            } else {
-                fprintf(f, " (default %s)", d->defval);
-            }
-        }
-        fputc('\n', f);
-    }
+    wsd_goflag_print_defaults(flags, F_COUNT, "wsd", f);
 }
 
 /* ---- Parsing ------------------------------------------------------------- */
@@ -816,39 +563,10 @@ static void strvec_push(strvec *sv, char *s)
     sv->v[sv->n] = NULL;
 }
 
-static void strvec_free(strvec *sv)
+static const char *sval(const wsd_goflag_value *rf, int id)
 {
-    size_t i;
-    for (i = 0; i < sv->n; i++)
-        free(sv->v[i]);
-    free(sv->v);
-    sv->v = NULL;
-    sv->n = 0;
-}
-
-/* The values as Go's flag package would hold them. */
-typedef struct {
-    int b[F_COUNT];
-    int64_t i[F_COUNT];
-    uint64_t u[F_COUNT];
-    char *s[F_COUNT];        /* NULL: the default */
-    strvec l[F_COUNT];
-    int pos[F_COUNT];        /* argv index of the first use, 0 if never */
-} rawflags;
-
-static void rawflags_free(rawflags *rf)
-{
-    int i;
-    for (i = 0; i < F_COUNT; i++) {
-        free(rf->s[i]);
-        strvec_free(&rf->l[i]);
-    }
-}
-
-static const char *sval(const rawflags *rf, int id)
-{
-    if (rf->s[id])
-        return rf->s[id];
+    if (rf[id].s)
+        return rf[id].s;
     return flags[id].defval ? flags[id].defval : "";
 }
 
@@ -860,144 +578,34 @@ static int flag_fail(FILE *err)
     return 2;
 }
 
-static int set_value(rawflags *rf, int id, const char *value, FILE *err)
+/* Go's FlagSet.Parse with websocketd's Usage. Returns -1 to go on (*first
+ * = first non-flag index), or the exit status. */
+static int parse_flags(wsd_goflag_value *rf, int argc, char **argv, int *first, FILE *err)
 {
-    int rc;
-
-    switch (flags[id].type) {
-    case FT_INT: {
-        int64_t v;
-        rc = go_parse_int(value, &v);
-        if (rc == NUM_OK) {
-            rf->i[id] = v;
-            return 0;
-        }
-        break;
-    }
-    case FT_UINT: {
-        uint64_t v;
-        rc = go_parse_uint(value, &v);
-        if (rc == NUM_OK && v > flags[id].umax)
-            rc = NUM_RANGE;
-        if (rc == NUM_OK) {
-            rf->u[id] = v;
-            return 0;
-        }
-        break;
-    }
-    case FT_STRING:
-        free(rf->s[id]);
-        rf->s[id] = xstrdup(value);
-        return 0;
-    case FT_LIST:
-        strvec_push(&rf->l[id], xstrdup(value));
+    switch (wsd_goflag_parse(flags, F_COUNT, rf, argc, argv, first, err)) {
+    case WSD_GOFLAG_OK:
+        return -1;
+    case WSD_GOFLAG_HELP:
+        print_flag_list(err);
+        print_version(err);
+        fputs(long_help, err);
         return 0;
     default:
-        return 0;
+        return flag_fail(err);
     }
-    fputs("invalid value ", err);
-    fput_quoted(err, value);
-    fprintf(err, " for flag -%s: %s\n", flags[id].name,
-            rc == NUM_RANGE ? "value out of range" : "parse error");
-    return -1;
-}
-
-/* Go's FlagSet.Parse. Returns -1 to go on (*first = first non-flag index),
- * or the exit status. */
-static int parse_flags(rawflags *rf, int argc, char **argv, int *first, FILE *err)
-{
-    int i = 1;
-
-    while (i < argc) {
-        const char *s = argv[i], *name, *eq, *value = NULL;
-        size_t nlen;
-        int id, minus = 1;
-
-        if (s[0] != '-' || s[1] == '\0')
-            break;
-        if (s[1] == '-') {
-            minus = 2;
-            if (s[2] == '\0') {
-                i++;
-                break;
-            }
-        }
-        name = s + minus;
-        if (name[0] == '\0' || name[0] == '-' || name[0] == '=') {
-            fprintf(err, "bad flag syntax: %s\n", s);
-            return flag_fail(err);
-        }
-        i++;
-        eq = strchr(name + 1, '=');
-        nlen = eq ? (size_t)(eq - name) : strlen(name);
-        if (eq)
-            value = eq + 1;
-        id = find_flag(name, nlen);
-        if (id < 0) {
-            if ((nlen == 4 && memcmp(name, "help", 4) == 0) || (nlen == 1 && name[0] == 'h')) {
-                print_flag_list(err);
-                print_version(err);
-                fputs(long_help, err);
-                return 0;
-            }
-            fprintf(err, "flag provided but not defined: -%.*s\n", (int)nlen, name);
-            return flag_fail(err);
-        }
-        if (flags[id].type == FT_BOOL) {
-            int b = 1;
-            if (value && go_parse_bool(value, &b) != 0) {
-                fputs("invalid boolean value ", err);
-                fput_quoted(err, value);
-                fprintf(err, " for -%s: parse error\n", flags[id].name);
-                return flag_fail(err);
-            }
-            rf->b[id] = b;
-        } else {
-            if (!value && i < argc)
-                value = argv[i++];
-            if (!value) {
-                fprintf(err, "flag needs an argument: -%s\n", flags[id].name);
-                return flag_fail(err);
-            }
-            if (set_value(rf, id, value, err) != 0)
-                return flag_fail(err);
-        }
-        if (!rf->pos[id])
-            rf->pos[id] = i - 1;
-    }
-    *first = i;
-    return -1;
-}
-
-/* Is the flag's feature in use: a value other than the zero value. */
-static int flag_active(const rawflags *rf, int id)
-{
-    switch (flags[id].type) {
-    case FT_BOOL: return rf->b[id];
-    case FT_INT: return rf->i[id] != 0;
-    case FT_UINT: return rf->u[id] != 0;
-    case FT_STRING: return rf->s[id] && rf->s[id][0];
-    case FT_LIST: return rf->l[id].n > 0;
-    }
-    return 0;
-}
-
-static int is_tchar(int c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 /* websocketd's splitMimeHeader, then wsd's checks. Returns 0 or prints a
  * line and returns -1. */
-static int split_headers(wsd_header_list *hl, const strvec *raw, const char *flag, FILE *err)
+static int split_headers(wsd_header_list *hl, const wsd_goflag_value *raw, const char *flag,
+                         FILE *err)
 {
     size_t k;
 
-    hl->v = raw->n ? xcalloc(raw->n, sizeof *hl->v) : NULL;
+    hl->v = raw->nl ? xcalloc(raw->nl, sizeof *hl->v) : NULL;
     hl->n = 0;
-    for (k = 0; k < raw->n; k++) {
-        const char *s = raw->v[k], *colon = strchr(s, ':'), *val;
+    for (k = 0; k < raw->nl; k++) {
+        const char *s = raw->l[k], *colon = strchr(s, ':'), *val;
         size_t nlen = colon ? (size_t)(colon - s) : strlen(s), j;
         const char *why = NULL;
         char *name;
@@ -1009,7 +617,7 @@ static int split_headers(wsd_header_list *hl, const strvec *raw, const char *fla
         if (nlen == 0)
             why = "empty header name";
         for (j = 0; j < nlen && !why; j++) {
-            if (!is_tchar((unsigned char)s[j]))
+            if (!wsd_is_tchar((unsigned char)s[j]))
                 why = strchr("\r\n", s[j]) ? "CR or LF in the header name"
                                            : "the header name is not an HTTP token";
         }
@@ -1017,7 +625,7 @@ static int split_headers(wsd_header_list *hl, const strvec *raw, const char *fla
             why = "CR or LF in the header value";
         if (why) {
             fprintf(err, "wsd: --%s=", flag);
-            fput_quoted(err, s);
+            wsd_goflag_quote(err, s);
             fprintf(err, " refused: %s\n", why);
             return -1;
         }
@@ -1061,7 +669,7 @@ static void capture_passenv(wsd_config *c, const char *list)
                     if (*q == '\r' || *q == '\n')
                         *q = ' ';
                 }
-                t = go_trim_space(clean, &n);
+                t = wsd_trim_space(clean, &n);
                 if (n > 0) {
                     char *kv = xmalloc(len + 1 + n + 1);
                     memcpy(kv, key, len);
@@ -1103,217 +711,304 @@ static char *dup_nonempty(const char *s)
     return s && *s ? xstrdup(s) : NULL;
 }
 
-static int clamp_int(int64_t v)
-{
-    return v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
-}
-
 static long clamp_long(int64_t v)
 {
     return v > LONG_MAX ? LONG_MAX : v < LONG_MIN ? LONG_MIN : (long)v;
 }
 
-/* Everything after flag parsing. Returns -1 or an exit status. */
-static int configure(wsd_config *c, rawflags *rf, int argc, char **argv, int first,
-                     FILE *out, FILE *err)
+/* ---- The checks after flag parsing, in websocketd's order ------------------ */
+
+/* What every check sees. */
+typedef struct {
+    wsd_config *c;                /* filled as the checks go */
+    wsd_goflag_value *rf;         /* the parsed flags */
+    int argc, first;              /* argv[first..argc): COMMAND and its arguments */
+    char **argv;
+    FILE *out, *err;
+} cfgctx;
+
+/* Each check returns -1 to go on, or the exit status, having printed what
+ * the user should see. */
+typedef int (*cfgcheck)(cfgctx *x);
+
+static int check_loglevel(cfgctx *x)
 {
-    const char *dir = sval(rf, F_DIR), *staticdir = sval(rf, F_STATICDIR);
-    const char *cgidir = sval(rf, F_CGIDIR);
-    int nargs = argc - first, loglevel, i, worst = -1;
+    const char *name = sval(x->rf, F_LOGLEVEL);
+    int level = wsd_log_level_parse(name);
+
+    if (level < 0) {
+        fprintf(x->out, "Incorrect loglevel flag '%s'. Use --help to see allowed values.\n", name);
+        fputs(short_help, x->err);
+        return 1;
+    }
+    x->c->loglevel = level;
+    return -1;
+}
+
+static int check_any_args(cfgctx *x)
+{
+    if (x->argc > 1)
+        return -1;
+    fputs("Command line arguments are missing.\n", x->out);
+    fputs(short_help, x->err);
+    return 1;
+}
+
+static int check_version_license(cfgctx *x)
+{
+    if (!x->rf[F_VERSION].b && !x->rf[F_LICENSE].b)
+        return -1;
+    print_version(x->out);
+    if (!x->rf[F_VERSION].b)
+        fputs(license_text, x->out);
+    return 0;
+}
+
+static int check_ssl(cfgctx *x)
+{
+    const wsd_goflag_value *rf = x->rf;
+
+    if (rf[F_SSL].b && (!*sval(rf, F_SSLCERT) || !*sval(rf, F_SSLKEY))) {
+        fputs("Please specify both --sslcert and --sslkey when requesting --ssl.\n", x->err);
+        return 1;
+    }
+    if (!rf[F_SSL].b && (*sval(rf, F_SSLCERT) || *sval(rf, F_SSLKEY) || *sval(rf, F_SSLCA))) {
+        fputs("You should not be using --ssl* flags when there is no --ssl option.\n", x->err);
+        return 1;
+    }
+    return -1;
+}
+
+static int check_binary_passstderr(cfgctx *x)
+{
+    if (!x->rf[F_BINARY].b || !x->rf[F_PASSSTDERR].b)
+        return -1;
+    fputs("Please only specify one of --binary and --passstderr.\n", x->err);
+    return 1;
+}
+
+static int take_passenv(cfgctx *x)
+{
+    capture_passenv(x->c, sval(x->rf, F_PASSENV));
+    return -1;
+}
+
+/* COMMAND, or --dir, --staticdir or --cgidir; COMMAND found in PATH. */
+static int check_command(cfgctx *x)
+{
+    wsd_config *c = x->c;
+    int nargs = x->argc - x->first, i, why;
+    const char *name = nargs > 0 ? x->argv[x->first] : NULL;
+    char *seen;
+
+    if (!name && !*sval(x->rf, F_DIR) && !*sval(x->rf, F_STATICDIR) && !*sval(x->rf, F_CGIDIR)) {
+        fputs("Please specify COMMAND or provide --dir, --staticdir or --cgidir argument.\n",
+              x->err);
+        fputs(short_help, x->err);
+        return 1;
+    }
+    if (!name)
+        return -1;
+    if (*sval(x->rf, F_DIR)) {
+        fputs("Ambiguous. Provided COMMAND and --dir argument. Please only specify just one.\n",
+              x->err);
+        fputs(short_help, x->err);
+        return 1;
+    }
+    c->command_path = look_path(name, &why, &seen);
+    if (!c->command_path) {
+        /* websocketd says "Unable to locate" for all three */
+        if (why == EACCES && seen)
+            fprintf(x->err, "COMMAND '%s' found in OS path as '%s', but it is not executable "
+                    "(permission denied).\n", name, seen);
+        else if (why == EACCES)
+            fprintf(x->err, "COMMAND '%s' is not executable (permission denied).\n", name);
+        else if (why == EISDIR)
+            fprintf(x->err, "COMMAND '%s' is a directory, not a program (--dir serves the "
+                    "programs in a directory).\n", name);
+        else
+            fprintf(x->err, "Unable to locate specified COMMAND '%s' in OS path.\n", name);
+        free(seen);
+        fputs(short_help, x->err);
+        return 1;
+    }
+    c->command = xstrdup(name);
+    c->argc = nargs;
+    c->argv = xcalloc((size_t)nargs + 1, sizeof *c->argv);
+    c->argv[0] = xstrdup(c->command_path);
+    for (i = 1; i < nargs; i++)
+        c->argv[i] = xstrdup(x->argv[x->first + i]);
+    return -1;
+}
+
+/* --dir: made absolute, must be a directory. */
+static int check_dir(cfgctx *x)
+{
+    const char *dir = sval(x->rf, F_DIR);
+    const char *why = NULL;
     struct stat st;
 
-    loglevel = wsd_log_level_parse(sval(rf, F_LOGLEVEL));
-    if (loglevel < 0) {
-        fprintf(out, "Incorrect loglevel flag '%s'. Use --help to see allowed values.\n",
-                sval(rf, F_LOGLEVEL));
-        fputs(short_help, err);
-        return 1;
-    }
-    c->loglevel = loglevel;
+    if (!*dir)
+        return -1;
+    x->c->dir = path_abs(dir);
+    if (!x->c->dir)
+        why = "Could not resolve absolute path to dir '%s'.\n";
+    else if (stat(x->c->dir, &st) != 0)
+        why = "Could not find your script dir '%s'.\n";
+    else if (!S_ISDIR(st.st_mode))
+        why = "Did you mean to specify COMMAND instead of --dir '%s'?\n";
+    if (!why)
+        return -1;
+    fprintf(x->err, why, dir);
+    fputs(short_help, x->err);
+    return 1;
+}
 
-    if (argc <= 1) {
-        fputs("Command line arguments are missing.\n", out);
-        fputs(short_help, err);
-        return 1;
-    }
-    if (rf->b[F_VERSION]) {
-        print_version(out);
-        return 0;
-    }
-    if (rf->b[F_LICENSE]) {
-        print_version(out);
-        fputs(license_text, out);
-        return 0;
-    }
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
 
-    if (rf->b[F_SSL]) {
-        if (!*sval(rf, F_SSLCERT) || !*sval(rf, F_SSLKEY)) {
-            fputs("Please specify both --sslcert and --sslkey when requesting --ssl.\n", err);
-            return 1;
-        }
-    } else if (*sval(rf, F_SSLCERT) || *sval(rf, F_SSLKEY) || *sval(rf, F_SSLCA)) {
-        fputs("You should not be using --ssl* flags when there is no --ssl option.\n", err);
-        return 1;
-    }
-    if (rf->b[F_BINARY] && rf->b[F_PASSSTDERR]) {
-        fputs("Please only specify one of --binary and --passstderr.\n", err);
-        return 1;
-    }
+static int check_http_dirs(cfgctx *x)
+{
+    const char *cgidir = sval(x->rf, F_CGIDIR), *staticdir = sval(x->rf, F_STATICDIR);
 
-    capture_passenv(c, sval(rf, F_PASSENV));
-
-    if (nargs < 1 && !*dir && !*staticdir && !*cgidir) {
-        fputs("Please specify COMMAND or provide --dir, --staticdir or --cgidir argument.\n", err);
-        fputs(short_help, err);
+    if (*cgidir && !is_dir(cgidir)) {
+        fprintf(x->err, "Your CGI dir '%s' is not pointing to an accessible directory.\n", cgidir);
+        fputs(short_help, x->err);
         return 1;
     }
-    if (nargs > 0) {
-        if (*dir) {
-            fputs("Ambiguous. Provided COMMAND and --dir argument. Please only specify just one.\n",
-                  err);
-            fputs(short_help, err);
-            return 1;
-        }
-        c->command_path = look_path(argv[first]);
-        if (!c->command_path) {
-            fprintf(err, "Unable to locate specified COMMAND '%s' in OS path.\n", argv[first]);
-            fputs(short_help, err);
-            return 1;
-        }
-        c->command = xstrdup(argv[first]);
-        c->argc = nargs;
-        c->argv = xcalloc((size_t)nargs + 1, sizeof *c->argv);
-        c->argv[0] = xstrdup(c->command_path);
-        for (i = 1; i < nargs; i++)
-            c->argv[i] = xstrdup(argv[first + i]);
-    }
-    if (*dir) {
-        char *abs = path_abs(dir);
-        if (!abs) {
-            fprintf(err, "Could not resolve absolute path to dir '%s'.\n", dir);
-            fputs(short_help, err);
-            return 1;
-        }
-        c->dir = abs;
-        if (stat(abs, &st) != 0) {
-            fprintf(err, "Could not find your script dir '%s'.\n", dir);
-            fputs(short_help, err);
-            return 1;
-        }
-        if (!S_ISDIR(st.st_mode)) {
-            fprintf(err, "Did you mean to specify COMMAND instead of --dir '%s'?\n", dir);
-            fputs(short_help, err);
-            return 1;
-        }
-    }
-    if (*cgidir && (stat(cgidir, &st) != 0 || !S_ISDIR(st.st_mode))) {
-        fprintf(err, "Your CGI dir '%s' is not pointing to an accessible directory.\n", cgidir);
-        fputs(short_help, err);
-        return 1;
-    }
-    if (*staticdir && (stat(staticdir, &st) != 0 || !S_ISDIR(st.st_mode))) {
-        fprintf(err, "Your static dir '%s' is not pointing to an accessible directory.\n",
+    if (*staticdir && !is_dir(staticdir)) {
+        fprintf(x->err, "Your static dir '%s' is not pointing to an accessible directory.\n",
                 staticdir);
-        fputs(short_help, err);
+        fputs(short_help, x->err);
         return 1;
     }
-    if (rf->b[F_DEVCONSOLE] && (*staticdir || *cgidir)) {
-        log_fatal(out, loglevel, *staticdir
-                  ? "Invalid parameters: --devconsole cannot be used with --staticdir. Pick one."
-                  : "Invalid parameters: --devconsole cannot be used with --cgidir. Pick one.");
-        return 4;
-    }
+    return -1;
+}
 
-    /* wsd's own checks */
-    if (split_headers(&c->headers, &rf->l[F_HEADER], "header", err) != 0 ||
-        split_headers(&c->headers_ws, &rf->l[F_HEADER_WS], "header-ws", err) != 0 ||
-        split_headers(&c->headers_http, &rf->l[F_HEADER_HTTP], "header-http", err) != 0)
-        return 1;
+static int check_devconsole(cfgctx *x)
+{
+    const char *staticdir = sval(x->rf, F_STATICDIR);
 
-    if (rf->pos[F_DEFLATEBITS] && rf->u[F_DEFLATEBITS] < 9) {
-        fprintf(err, "wsd: --deflatebits must be between 9 and 15\n");
-        return 1;
-    }
-    if (rf->pos[F_DEFLATEMEM] && rf->u[F_DEFLATEMEM] < 1) {
-        fprintf(err, "wsd: --deflatemem must be between 1 and 9\n");
-        return 1;
-    }
-    if (rf->b[F_LOSSLESS] && (rf->b[F_BINARY] || rf->b[F_PASSSTDERR])) {
-        fprintf(err, "wsd: --lossless cannot be combined with --%s\n",
-                rf->b[F_BINARY] ? "binary" : "passstderr");
-        return 1;
-    }
+    if (!x->rf[F_DEVCONSOLE].b || (!*staticdir && !*sval(x->rf, F_CGIDIR)))
+        return -1;
+    log_fatal(x->out, x->c->loglevel, *staticdir
+              ? "Invalid parameters: --devconsole cannot be used with --staticdir. Pick one."
+              : "Invalid parameters: --devconsole cannot be used with --cgidir. Pick one.");
+    return 4;
+}
 
-    for (i = 0; i < F_COUNT; i++) {
-        if (!flags[i].supported && flag_active(rf, i) &&
-            (worst < 0 || rf->pos[i] < rf->pos[worst]))
-            worst = i;
-    }
-    if (worst >= 0) {
-        fprintf(err, "wsd: --%s is not supported by this build yet\n", flags[worst].name);
+/* wsd's own checks from here on. */
+static int check_headers(cfgctx *x)
+{
+    if (split_headers(&x->c->headers, &x->rf[F_HEADER], "header", x->err) != 0 ||
+        split_headers(&x->c->headers_ws, &x->rf[F_HEADER_WS], "header-ws", x->err) != 0 ||
+        split_headers(&x->c->headers_http, &x->rf[F_HEADER_HTTP], "header-http", x->err) != 0)
         return 1;
-    }
+    return -1;
+}
 
-    c->ssl = rf->b[F_SSL];
-    c->port = clamp_int(rf->i[F_PORT]);
+static int check_lossless(cfgctx *x)
+{
+    const wsd_goflag_value *rf = x->rf;
+
+    if (!rf[F_LOSSLESS].b || (!rf[F_BINARY].b && !rf[F_PASSSTDERR].b))
+        return -1;
+    fprintf(x->err, "wsd: --lossless cannot be combined with --%s\n",
+            rf[F_BINARY].b ? "binary" : "passstderr");
+    return 1;
+}
+
+/* The order of the list at the top of this file. */
+static const cfgcheck checks[] = {
+    check_loglevel, check_any_args, check_version_license, check_ssl,
+    check_binary_passstderr, take_passenv, check_command, check_dir, check_http_dirs,
+    check_devconsole, check_headers, check_lossless,
+};
+
+/* --subprotocols: comma-separated, each trimmed, empty ones dropped. */
+static void split_subprotocols(wsd_config *c, const char *p)
+{
+    strvec protos = {0};
+
+    while (p && *p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *t = wsd_trim_space(p, &n);
+        if (n > 0)
+            strvec_push(&protos, xstrndup(t, n));
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    c->subprotocols = protos.v;
+    c->nsubprotocols = protos.n;
+}
+
+/* After the checks: the values into *c, defaults resolved. */
+static void fill(wsd_config *c, wsd_goflag_value *rf)
+{
+    c->ssl = rf[F_SSL].b;
+    c->port = (int)rf[F_PORT].i;
     if (c->port == 0)
         c->port = c->ssl ? 443 : 80;
-    c->addresses = rf->l[F_ADDRESS].v;
-    c->naddresses = rf->l[F_ADDRESS].n;
-    rf->l[F_ADDRESS].v = NULL;
-    rf->l[F_ADDRESS].n = 0;
+    c->addresses = rf[F_ADDRESS].l;
+    c->naddresses = rf[F_ADDRESS].nl;
+    rf[F_ADDRESS].l = NULL;
+    rf[F_ADDRESS].nl = 0;
     c->sslcert = dup_nonempty(sval(rf, F_SSLCERT));
     c->sslkey = dup_nonempty(sval(rf, F_SSLKEY));
     c->sslca = dup_nonempty(sval(rf, F_SSLCA));
-    c->redirport = clamp_int(rf->i[F_REDIRPORT]);
-    c->staticdir = dup_nonempty(staticdir);
-    c->cgidir = dup_nonempty(cgidir);
-    c->devconsole = rf->b[F_DEVCONSOLE];
-    c->binary = rf->b[F_BINARY];
-    c->reverselookup = rf->b[F_REVERSELOOKUP];
-    c->maxforks = rf->pos[F_MAXFORKS] ? clamp_long(rf->i[F_MAXFORKS]) : 1024;
-    c->maxforks_auto = !rf->pos[F_MAXFORKS];
-    c->closems = (unsigned long)rf->u[F_CLOSEMS];
+    c->redirport = (int)rf[F_REDIRPORT].i;
+    c->staticdir = dup_nonempty(sval(rf, F_STATICDIR));
+    c->cgidir = dup_nonempty(sval(rf, F_CGIDIR));
+    c->devconsole = rf[F_DEVCONSOLE].b;
+    c->binary = rf[F_BINARY].b;
+    c->reverselookup = rf[F_REVERSELOOKUP].b;
+    c->maxforks = rf[F_MAXFORKS].pos ? clamp_long(rf[F_MAXFORKS].i) : 1024;
+    c->maxforks_auto = !rf[F_MAXFORKS].pos;
+    c->closems = (unsigned long)rf[F_CLOSEMS].u;
     c->origin = dup_nonempty(sval(rf, F_ORIGIN));
-    c->sameorigin = rf->b[F_SAMEORIGIN];
+    c->sameorigin = rf[F_SAMEORIGIN].b;
     c->unixsocket = dup_nonempty(sval(rf, F_UNIXSOCKET));
     /* websocketd main: a bare --unixsocket (no --port, --address or
      * --redirport) serves on the socket only */
-    c->unix_only = c->unixsocket && rf->i[F_PORT] == 0 && c->naddresses == 0 &&
+    c->unix_only = c->unixsocket && rf[F_PORT].i == 0 && c->naddresses == 0 &&
                    c->redirport == 0;
-    c->pingms = (long)rf->u[F_PINGMS];
-    c->maxframesize = rf->pos[F_MAXFRAMESIZE] ? rf->u[F_MAXFRAMESIZE] : 1048576;
-    c->passstderr = rf->b[F_PASSSTDERR];
-    c->lossless = rf->b[F_LOSSLESS];
-    c->workers = rf->pos[F_WORKERS] && rf->u[F_WORKERS] > 0 ? (int)rf->u[F_WORKERS] : 1;
-    c->deflate = rf->pos[F_DEFLATE] ? rf->b[F_DEFLATE] : 1;
+    c->pingms = (long)rf[F_PINGMS].u;
+    c->maxframesize = rf[F_MAXFRAMESIZE].pos ? rf[F_MAXFRAMESIZE].u : 1048576;
+    c->passstderr = rf[F_PASSSTDERR].b;
+    c->lossless = rf[F_LOSSLESS].b;
+    c->workers = rf[F_WORKERS].pos ? (int)rf[F_WORKERS].u : 1;
+    c->deflate = rf[F_DEFLATE].pos ? rf[F_DEFLATE].b : 1;
     /* 12 and 5 (as python-websockets): ~60 KiB per compressing connection
      * instead of ~300 KiB with zlib's 15 and 8 */
-    c->deflatebits = rf->pos[F_DEFLATEBITS] ? (int)rf->u[F_DEFLATEBITS] : 12;
-    c->deflatemem = rf->pos[F_DEFLATEMEM] ? (int)rf->u[F_DEFLATEMEM] : 5;
-    {
-        strvec protos = {0};
-        const char *p = sval(rf, F_SUBPROTOCOLS);
-        while (p && *p) {
-            const char *end = strchr(p, ',');
-            size_t len = end ? (size_t)(end - p) : strlen(p);
-            size_t n = len;
-            const char *t = go_trim_space(p, &n);
-            if (n > 0)
-                strvec_push(&protos, xstrndup(t, n));
-            if (!end)
-                break;
-            p = end + 1;
-        }
-        c->subprotocols = protos.v;
-        c->nsubprotocols = protos.n;
+    c->deflatebits = rf[F_DEFLATEBITS].pos ? (int)rf[F_DEFLATEBITS].u : 12;
+    c->deflatemem = rf[F_DEFLATEMEM].pos ? (int)rf[F_DEFLATEMEM].u : 5;
+    split_subprotocols(c, sval(rf, F_SUBPROTOCOLS));
+}
+
+/* Everything after flag parsing. Returns -1 or an exit status. */
+static int configure(wsd_config *c, wsd_goflag_value *rf, int argc, char **argv, int first,
+                     FILE *out, FILE *err)
+{
+    cfgctx x = {c, rf, argc, first, argv, out, err};
+    size_t i;
+
+    for (i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+        int rc = checks[i](&x);
+        if (rc >= 0)
+            return rc;
     }
+    fill(c, rf);
     return -1;
 }
 
 int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err)
 {
-    rawflags rf;
+    wsd_goflag_value rf[F_COUNT];    /* as Go's flag package holds them */
     int first = argc, rc;
 
     memset(c, 0, sizeof *c);
@@ -1323,11 +1018,11 @@ int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err)
     c->loglevel = WSD_LOG_ACCESS;
     c->maxframesize = 1048576;
 
-    memset(&rf, 0, sizeof rf);
-    rc = parse_flags(&rf, argc, argv, &first, err);
+    memset(rf, 0, sizeof rf);
+    rc = parse_flags(rf, argc, argv, &first, err);
     if (rc < 0)
-        rc = configure(c, &rf, argc, argv, first, out, err);
-    rawflags_free(&rf);
+        rc = configure(c, rf, argc, argv, first, out, err);
+    wsd_goflag_values_free(rf, F_COUNT);
     if (rc >= 0) {
         int level = c->loglevel;
         wsd_config_free(c);

@@ -14,20 +14,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "http.h"
+
 #define WSD_VERSION "0.1.0"
-
-/* A --header/--header-ws/--header-http value split as websocketd's
- * splitMimeHeader: name canonicalised (Go CanonicalMIMEHeaderKey), value
- * left-trimmed. */
-typedef struct {
-    char *name;
-    char *value;
-} wsd_header_kv;
-
-typedef struct {
-    wsd_header_kv *v;
-    size_t n;
-} wsd_header_list;
 
 typedef struct wsd_config {
     int port;                 /* resolved: 80, or 443 with --ssl, when 0 */
@@ -57,6 +46,9 @@ typedef struct wsd_config {
     char *origin;             /* raw --origin list, NULL if none */
     int sameorigin;
 
+    /* --header/--header-ws/--header-http values split as websocketd's
+     * splitMimeHeader: name canonicalised (Go CanonicalMIMEHeaderKey),
+     * value left-trimmed */
     wsd_header_list headers;       /* every response */
     wsd_header_list headers_ws;    /* the 101 only */
     wsd_header_list headers_http;  /* every non-101 response */
@@ -96,9 +88,10 @@ extern const char *wsd_build_info;
  *      it has one, on the stream websocketd uses — `out` for "Command line
  *      arguments are missing." and the bad --loglevel message, `err` for the
  *      others — plus, where websocketd prints it, the short usage hint on
- *      `err`; also a flag whose feature wsd does not have (one line, `err`)
- *   2  an unknown flag or a bad flag value: Go's "flag provided but not
- *      defined: -x" / "invalid value ..." on `err`, then the flag list
+ *      `err`
+ *   2  an unknown flag or a bad flag value, a number out of its flag's
+ *      range included: Go's "flag provided but not defined: -x" /
+ *      "invalid value ..." on `err`, then the flag list
  *   4  --devconsole with --staticdir/--cgidir: websocketd's FATAL log line
  *      on `out` (none with --loglevel=none).
  * Reads the environment for --passenv and PATH for COMMAND. */
@@ -106,9 +99,5 @@ int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err)
 
 /* Frees everything *c owns; *c may then be parsed into again. */
 void wsd_config_free(wsd_config *c);
-
-/* Is the feature of flag `name` (without dashes) built? 1 yes, 0 no (the
- * flag is accepted, checked, then refused at start-up), -1 no such flag. */
-int wsd_config_flag_supported(const char *name);
 
 #endif

@@ -6,6 +6,9 @@
  * then one HTTP_* per header name in order of first arrival (Go: map order,
  * random). Every standard and HTTP_* value is cleaned as websocketd's
  * appendEnv does: CR and LF become spaces, then Go's strings.TrimSpace.
+ * Header names with characters other than letters, digits and '-' get no
+ * variable (websocketd maps "X_A" and "X-A" both to HTTP_X_A, one of them
+ * winning at random): see env_name_ok.
  *
  * Duplicates: os/exec de-duplicates websocketd's list; Debian's build
  * (Go 1.19) keeps the LAST occurrence of a name, at its own position (e.g.
@@ -19,12 +22,9 @@
 
 #include "util.h"
 
-typedef struct {
-    char **v;
-    size_t n, cap;
-} envvec;
+#define BIG ((size_t)-1 / 2)
 
-static void push(envvec *e, char *kv)
+void wsd_envlist_push(wsd_envlist *e, char *kv)
 {
     if (e->n == e->cap) {
         e->cap = e->cap ? e->cap * 2 : 64;
@@ -33,64 +33,79 @@ static void push(envvec *e, char *kv)
     e->v[e->n++] = kv;
 }
 
-/* Length of the Unicode white space (Go's unicode.IsSpace) starting s. */
-static size_t space_at(const unsigned char *s, size_t n)
+void wsd_envlist_add(wsd_envlist *e, const char *name, const char *value, size_t vlen)
 {
-    if (n >= 1 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')))
-        return 1;
-    if (n >= 2 && s[0] == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0))
-        return 2;
-    if (n >= 3 && ((s[0] == 0xe1 && s[1] == 0x9a && s[2] == 0x80) ||
-                   (s[0] == 0xe2 && s[1] == 0x80 && (s[2] <= 0x8a || s[2] == 0xa8 ||
-                                                     s[2] == 0xa9 || s[2] == 0xaf)) ||
-                   (s[0] == 0xe2 && s[1] == 0x81 && s[2] == 0x9f) ||
-                   (s[0] == 0xe3 && s[1] == 0x80 && s[2] == 0x80)))
-        return 3;
-    return 0;
+    wsd_str b;
+    wsd_str_init(&b, BIG);
+    wsd_str_appends(&b, name);
+    wsd_str_append(&b, "=", 1);
+    wsd_str_append(&b, value ? value : "", value ? vlen : 0);
+    wsd_envlist_push(e, b.s);
+}
+
+char **wsd_envlist_finish(wsd_envlist *e)
+{
+    unsigned char *keep = xcalloc(e->n ? e->n : 1, 1);
+    size_t total = 0, nkeep = 0, i, j;
+    char **out, *dst;
+
+    for (i = e->n; i-- > 0;) {
+        size_t klen = strcspn(e->v[i], "=");
+        int dup = 0;
+        for (j = i + 1; j < e->n && !dup; j++)
+            dup = keep[j] && strncmp(e->v[j], e->v[i], klen) == 0 && e->v[j][klen] == '=';
+        if (!dup) {
+            keep[i] = 1;
+            nkeep++;
+            total += strlen(e->v[i]) + 1;
+        }
+    }
+    out = xmalloc((nkeep + 1) * sizeof *out + total);
+    dst = (char *)(out + nkeep + 1);
+    for (i = 0, nkeep = 0; i < e->n; i++) {
+        if (keep[i]) {
+            size_t len = strlen(e->v[i]) + 1;
+            memcpy(dst, e->v[i], len);
+            out[nkeep++] = dst;
+            dst += len;
+        }
+        free(e->v[i]);
+    }
+    out[nkeep] = NULL;
+    free(keep);
+    free(e->v);
+    e->v = NULL;
+    e->n = e->cap = 0;
+    return out;
 }
 
 /* Appends v[0..n) to b, cleaned as websocketd's appendEnv: CR/LF → space,
- * then strings.TrimSpace. */
+ * then strings.TrimSpace (CR and LF are trimmed like any space). */
 static void append_clean(wsd_str *b, const char *v, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)v;
-    size_t k, i;
+    size_t i;
 
-    /* CR and LF become spaces, which are trimmed like any space */
-    while (n > 0 && (k = space_at(s, n)) > 0) {
-        s += k;
-        n -= k;
-    }
-    for (;;) {
-        if (n >= 1 && space_at(s + n - 1, 1) == 1)
-            n -= 1;
-        else if (n >= 2 && space_at(s + n - 2, 2) == 2)
-            n -= 2;
-        else if (n >= 3 && space_at(s + n - 3, 3) == 3)
-            n -= 3;
-        else
-            break;
-    }
+    v = wsd_trim_space(v, &n);
     for (i = 0; i < n; i++) {
-        char c = (char)s[i];
+        char c = v[i];
         if (c == '\r' || c == '\n')
             c = ' ';
         wsd_str_append(b, &c, 1);
     }
 }
 
-static void add_var(envvec *e, const char *name, const char *value, size_t vlen)
+static void add_var(wsd_envlist *e, const char *name, const char *value, size_t vlen)
 {
     wsd_str b;
-    wsd_str_init(&b, (size_t)-1 / 2);
+    wsd_str_init(&b, BIG);
     wsd_str_appends(&b, name);
     wsd_str_append(&b, "=", 1);
     if (value)
         append_clean(&b, value, vlen);
-    push(e, b.s);
+    wsd_envlist_push(e, b.s);
 }
 
-static void add_str(envvec *e, const char *name, const char *value)
+static void add_str(wsd_envlist *e, const char *name, const char *value)
 {
     add_var(e, name, value, value ? strlen(value) : 0);
 }
@@ -150,35 +165,93 @@ static int name_eq(const wsd_http_header *a, const wsd_http_header *b)
     if (a->name_len != b->name_len)
         return 0;
     for (i = 0; i < a->name_len; i++) {
-        int x = (unsigned char)a->name[i], y = (unsigned char)b->name[i];
-        if (x >= 'A' && x <= 'Z')
-            x += 32;
-        if (y >= 'A' && y <= 'Z')
-            y += 32;
-        if (x != y)
+        if (wsd_lower((unsigned char)a->name[i]) != wsd_lower((unsigned char)b->name[i]))
             return 0;
     }
     return 1;
+}
+
+/* Letters, digits and '-' only. Every other token character ('_', '.',
+ * '!', ...) is refused: with '-' → '_' (or, in Go's net/http/cgi, any of
+ * them → '_') "X_Real_Ip" or "X.Real.Ip" would become HTTP_X_REAL_IP, the
+ * variable of the "X-Real-Ip" a proxy sets and a program trusts. Apache
+ * 2.4 leaves such headers out of a CGI environment in the same way. */
+static int env_name_ok(const wsd_http_header *h)
+{
+    size_t i;
+    for (i = 0; i < h->name_len; i++) {
+        int c = (unsigned char)h->name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-'))
+            return 0;
+    }
+    return h->name_len > 0;
+}
+
+static int env_header(const wsd_http_header *h, int style)
+{
+    return env_name_ok(h) &&
+           !(style == WSD_ENV_CGI && wsd_strncaseeq(h->name, h->name_len, "Proxy"));
+}
+
+void wsd_env_add_http(wsd_envlist *e, const wsd_request *r, int style)
+{
+    size_t i, j, k;
+
+    for (i = 0; i < r->nheaders; i++) {
+        const wsd_http_header *h = &r->headers[i];
+        const char *sep = ", ";
+        wsd_str b;
+        int seen = 0;
+
+        if (!env_header(h, style))
+            continue;
+        for (j = 0; j < i && !seen; j++)
+            seen = env_header(&r->headers[j], style) && name_eq(&r->headers[j], h);
+        if (seen)
+            continue;
+        if (style == WSD_ENV_CGI && wsd_strncaseeq(h->name, h->name_len, "Cookie"))
+            sep = "; ";
+        wsd_str_init(&b, BIG);
+        wsd_str_append(&b, "HTTP_", 5);
+        for (k = 0; k < h->name_len; k++) {
+            int c = (unsigned char)h->name[k];
+            char u = (char)(c == '-' ? '_' : c >= 'a' && c <= 'z' ? c - 32 : c);
+            wsd_str_append(&b, &u, 1);
+        }
+        wsd_str_append(&b, "=", 1);
+        for (j = i, k = 0; j < r->nheaders; j++) {
+            const wsd_http_header *v = &r->headers[j];
+            if (!name_eq(v, h))
+                continue;
+            if (k++)
+                wsd_str_appends(&b, sep);
+            if (style == WSD_ENV_CGI)
+                wsd_str_append(&b, v->value, v->value_len);
+            else
+                append_clean(&b, v->value, v->value_len);
+        }
+        wsd_envlist_push(e, b.s);
+    }
 }
 
 char **wsd_env_build(const wsd_env_input *in)
 {
     const wsd_request *r = in->req;
     const wsd_config *cfg = in->cfg;
-    envvec e = {0};
+    wsd_envlist e = {0};
     const wsd_http_header *hosth = wsd_http_get(r, "Host");
     const char *hostv = hosth ? hosth->value : "";
     size_t hostn = hosth ? hosth->value_len : 0;
     const char *sname = "", *sport = "", *path = r->path ? r->path : "/";
-    size_t snlen = 0, splen = 0, plen = strlen(path), i, total, nkeep;
-    char portbuf[32], proto[32], *decoded, **out, *dst;
-    unsigned char *keep;
+    size_t snlen = 0, splen = 0, plen = strlen(path), i;
+    char portbuf[32], proto[32], *decoded;
     int rc;
 
     /* 1. SERVER_SOFTWARE, 2. --passenv values */
     add_str(&e, "SERVER_SOFTWARE", "wsd/" WSD_VERSION);
     for (i = 0; cfg && i < cfg->npassenv_values; i++)
-        push(&e, xstrdup(cfg->passenv_values[i]));
+        wsd_envlist_push(&e, xstrdup(cfg->passenv_values[i]));
 
     /* 3. standard variables */
     rc = split_host_port(hostv, hostn, &sname, &snlen, &sport, &splen);
@@ -231,71 +304,8 @@ char **wsd_env_build(const wsd_env_input *in)
         add_str(&e, "WEBSOCKET_PROTOCOL", in->subprotocol);  /* wsd: the negotiated one */
     free(decoded);
 
-    /* 4. HTTP_* per header name (case-insensitive, as Go canonicalises),
-     * first arrival order, repeats joined with ", " */
-    for (i = 0; i < r->nheaders; i++) {
-        const wsd_http_header *h = &r->headers[i];
-        size_t j, k;
-        wsd_str b;
-        int seen = 0;
+    /* 4. HTTP_* per header name */
+    wsd_env_add_http(&e, r, WSD_ENV_WEBSOCKETD);
 
-        for (j = 0; j < i && !seen; j++)
-            seen = name_eq(&r->headers[j], h);
-        if (seen)
-            continue;
-        wsd_str_init(&b, (size_t)-1 / 2);
-        wsd_str_append(&b, "HTTP_", 5);
-        for (k = 0; k < h->name_len; k++) {
-            char c = h->name[k];
-            if (c == '-')
-                c = '_';
-            else if (c >= 'a' && c <= 'z')
-                c = (char)(c - 32);
-            wsd_str_append(&b, &c, 1);
-        }
-        wsd_str_append(&b, "=", 1);
-        for (j = i, k = 0; j < r->nheaders; j++) {
-            if (!name_eq(&r->headers[j], h))
-                continue;
-            if (k++)
-                wsd_str_append(&b, ", ", 2);
-            append_clean(&b, r->headers[j].value, r->headers[j].value_len);
-        }
-        push(&e, b.s);
-    }
-
-    /* de-duplicate: the last occurrence of each name stays, in its place */
-    keep = xcalloc(e.n ? e.n : 1, 1);
-    total = 0;
-    nkeep = 0;
-    for (i = e.n; i-- > 0;) {
-        size_t klen = strcspn(e.v[i], "="), j;
-        int dup = 0;
-        for (j = i + 1; j < e.n && !dup; j++) {
-            if (keep[j] && strncmp(e.v[j], e.v[i], klen) == 0 && e.v[j][klen] == '=')
-                dup = 1;
-        }
-        if (!dup) {
-            keep[i] = 1;
-            nkeep++;
-            total += strlen(e.v[i]) + 1;
-        }
-    }
-
-    /* one allocation: the array, then the strings */
-    out = xmalloc((nkeep + 1) * sizeof *out + total);
-    dst = (char *)(out + nkeep + 1);
-    for (i = 0, nkeep = 0; i < e.n; i++) {
-        if (keep[i]) {
-            size_t len = strlen(e.v[i]) + 1;
-            memcpy(dst, e.v[i], len);
-            out[nkeep++] = dst;
-            dst += len;
-        }
-        free(e.v[i]);
-    }
-    out[nkeep] = NULL;
-    free(keep);
-    free(e.v);
-    return out;
+    return wsd_envlist_finish(&e);
 }

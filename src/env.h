@@ -20,9 +20,40 @@ typedef struct {
     const char *subprotocol;   /* negotiated Sec-WebSocket-Protocol → WEBSOCKET_PROTOCOL, or NULL */
 } wsd_env_input;
 
+/* A list of "NAME=value" strings being built (here and by cgi.c). */
+typedef struct {
+    char **v;
+    size_t n, cap;
+} wsd_envlist;
+
+/* Appends kv, a malloc'd "NAME=value" the list then owns. */
+void wsd_envlist_push(wsd_envlist *e, char *kv);
+
+/* Appends "name=" followed by value[0..vlen) as is (value NULL: empty). */
+void wsd_envlist_add(wsd_envlist *e, const char *name, const char *value, size_t vlen);
+
+/* Removes duplicates, keeping the last occurrence of each name at its own
+ * position (as os/exec does), and returns the NULL-terminated array; the
+ * array and its strings are one allocation: release with free(). e is
+ * emptied. */
+char **wsd_envlist_finish(wsd_envlist *e);
+
+enum { WSD_ENV_WEBSOCKETD = 0, WSD_ENV_CGI = 1 };
+
+/* Appends one HTTP_<NAME> variable per header name of r, in order of first
+ * arrival; names compare case-insensitively, NAME is the name upper-cased
+ * with '-' → '_', and the values of repeats are joined with ", " in arrival
+ * order. A header whose name holds anything other than letters, digits and
+ * '-' is left out, so that no header can pose as another ("X_Real_Ip" is not
+ * HTTP_X_REAL_IP). Style WSD_ENV_WEBSOCKETD cleans values as websocketd's
+ * appendEnv (CR/LF → space, Go's strings.TrimSpace); WSD_ENV_CGI (Go's
+ * net/http/cgi) keeps them as sent, joins Cookie repeats with "; " and
+ * leaves out Proxy (httpoxy). */
+void wsd_env_add_http(wsd_envlist *e, const wsd_request *r, int style);
+
 /* Builds "NAME=value" strings in websocketd's order — SERVER_SOFTWARE, the
  * --passenv values, the standard variables (REMOTE_ADDR … HTTPS), one HTTP_*
- * per header name (repeats joined with ", ", CR/LF → space, trimmed) — with
+ * per header name (wsd_env_add_http, WSD_ENV_WEBSOCKETD) — with
  * duplicates removed so that the last value of a name wins. Returns a
  * NULL-terminated array; the array and its strings are one allocation:
  * release with free(). */

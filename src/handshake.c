@@ -1,7 +1,6 @@
 /* handshake.c — RFC 6455 §4.2 server handshake (see handshake.h). */
 #include "handshake.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,6 +44,15 @@ static int key_ok(const char *k, size_t n)
     return EVP_DecodeBlock(out, (const unsigned char *)k, 24) == 18;
 }
 
+/* How many header fields named `name` r has. */
+static size_t count_fields(const wsd_request *r, const char *name)
+{
+    size_t i, n = 0;
+    for (i = 0; i < r->nheaders; i++)
+        n += (size_t)wsd_strncaseeq(r->headers[i].name, r->headers[i].name_len, name);
+    return n;
+}
+
 int wsd_handshake_check(const wsd_request *r, wsd_handshake *hs)
 {
     const wsd_http_header *key, *ver;
@@ -71,6 +79,12 @@ int wsd_handshake_check(const wsd_request *r, wsd_handshake *hs)
         hs->text = "Connection header does not contain Upgrade";
         return WSD_HS_BAD;
     }
+    /* RFC 6455 §11.3.1, §11.3.5: each MUST NOT appear more than once;
+     * checking only the first would let a second one go unseen */
+    if (count_fields(r, "Sec-WebSocket-Key") > 1) {
+        hs->text = "more than one Sec-WebSocket-Key header";
+        return WSD_HS_BAD;
+    }
     key = wsd_http_get(r, "Sec-WebSocket-Key");
     if (!key || key->value_len == 0) {
         hs->text = "missing Sec-WebSocket-Key";
@@ -78,6 +92,10 @@ int wsd_handshake_check(const wsd_request *r, wsd_handshake *hs)
     }
     if (!key_ok(key->value, key->value_len)) {
         hs->text = "invalid Sec-WebSocket-Key";
+        return WSD_HS_BAD;
+    }
+    if (count_fields(r, "Sec-WebSocket-Version") > 1) {
+        hs->text = "more than one Sec-WebSocket-Version header";
         return WSD_HS_BAD;
     }
     ver = wsd_http_get(r, "Sec-WebSocket-Version");
@@ -112,23 +130,10 @@ void wsd_handshake_accept(const char *key, size_t len, char accept[29])
     EVP_EncodeBlock((unsigned char *)accept, md, 20);
 }
 
-static int append_list(wsd_str *out, const wsd_header_list *l)
-{
-    size_t i;
-    if (!l)
-        return 0;
-    for (i = 0; i < l->n; i++)
-        if (wsd_str_appendf(out, "%s: %s\r\n", l->v[i].name, l->v[i].value) < 0)
-            return -1;
-    return 0;
-}
-
 /* Undoes a partial append so a failed call leaves out unchanged. */
 static int rollback(wsd_str *out, size_t len)
 {
-    out->len = len;
-    if (out->s)
-        out->s[len] = '\0';
+    wsd_str_truncate(out, len);
     return -1;
 }
 
@@ -178,37 +183,21 @@ int wsd_response_101(wsd_str *out, const char *accept, const char *protocol,
                         "Sec-WebSocket-Accept: %s\r\n", accept) < 0 ||
         (protocol && wsd_str_appendf(out, "Sec-WebSocket-Protocol: %s\r\n", protocol) < 0) ||
         (extensions && wsd_str_appendf(out, "Sec-WebSocket-Extensions: %s\r\n", extensions) < 0) ||
-        append_list(out, extra1) < 0 || append_list(out, extra2) < 0 ||
-        wsd_str_appends(out, "\r\n") < 0)
+        wsd_append_header_list(out, extra1) < 0 ||
+        wsd_append_header_list(out, extra2) < 0 || wsd_str_appends(out, "\r\n") < 0)
         return rollback(out, len0);
     return 0;
-}
-
-/* IMF-fixdate (RFC 9110 §5.6.7), locale-independent. */
-static void http_date(char buf[160])
-{
-    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    time_t now = time(NULL);
-    struct tm tm;
-
-    if (!gmtime_r(&now, &tm))
-        memset(&tm, 0, sizeof tm);
-    snprintf(buf, 160, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-             days[(unsigned)tm.tm_wday % 7], tm.tm_mday, months[(unsigned)tm.tm_mon % 12],
-             (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 int wsd_response_simple(wsd_str *out, int status, const char *body, int version_hdr,
                         const wsd_header_list *extra1, const wsd_header_list *extra2)
 {
     size_t len0 = out->len;
-    char date[160];
+    char date[WSD_HTTP_DATE_SIZE];
 
     if (!body)
         body = "";
-    http_date(date);
+    wsd_http_date(time(NULL), date);
     if (wsd_str_appendf(out,
                         "HTTP/1.1 %d %s\r\n"
                         "Content-Type: text/plain; charset=utf-8\r\n"
@@ -218,8 +207,9 @@ int wsd_response_simple(wsd_str *out, int status, const char *body, int version_
                         "Connection: close\r\n",
                         status, wsd_http_reason(status), strlen(body), date) < 0 ||
         (version_hdr && wsd_str_appends(out, "Sec-WebSocket-Version: 13\r\n") < 0) ||
-        append_list(out, extra1) < 0 || append_list(out, extra2) < 0 ||
-        wsd_str_appends(out, "\r\n") < 0 || wsd_str_appends(out, body) < 0)
+        wsd_append_header_list(out, extra1) < 0 ||
+        wsd_append_header_list(out, extra2) < 0 || wsd_str_appends(out, "\r\n") < 0 ||
+        wsd_str_appends(out, body) < 0)
         return rollback(out, len0);
     return 0;
 }

@@ -25,10 +25,13 @@ typedef struct {
 /* Classifies r. A request is a WebSocket attempt when its Upgrade header
  * contains the token "websocket" (any case). Such a request must then be
  * GET (else 405), HTTP/1.1 or later (400), have Host (400), a Connection
- * header containing the token "Upgrade" (400), a Sec-WebSocket-Key that is
- * base64 of exactly 16 bytes (400), and Sec-WebSocket-Version 13 (missing:
- * 400; another: 426). Both 400 and 426 for the version carry
- * "Sec-WebSocket-Version: 13" (see wsd_response_error's `version_hdr`). */
+ * header containing the token "Upgrade" (400), exactly one Sec-WebSocket-Key
+ * field (RFC 6455 §11.3.1: a second one, equal or not, is 400) that is
+ * base64 of exactly 16 bytes (400), and exactly one Sec-WebSocket-Version
+ * field (§11.3.5: a second one is 400) that is 13 (missing: 400; another:
+ * 426). The first failing rule, in this order, decides. Both 400 and 426
+ * for the version carry "Sec-WebSocket-Version: 13" (see
+ * wsd_response_simple's `version_hdr`). */
 int wsd_handshake_check(const wsd_request *r, wsd_handshake *hs);
 
 /* accept = base64(SHA-1(key || "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")). */

@@ -27,6 +27,7 @@
  * otherwise the target up to '?'. */
 #include "http.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,13 +247,6 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t n)
     return 0;
 }
 
-static int is_tchar(int c)
-{
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return 1;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 static int on_header_field_complete(llhttp_t *ll)
 {
     wsd_http_parser *p = P(ll);
@@ -268,7 +262,7 @@ static int on_header_field_complete(llhttp_t *ll)
     if (n == 0)
         return fail(p, 400, "invalid header name");
     for (i = 0; i < n; i++)
-        if (!is_tchar((unsigned char)p->arena[p->el_start + i]))
+        if (!wsd_is_tchar((unsigned char)p->arena[p->el_start + i]))
             return fail(p, 400, "invalid header name");
     if (arena_nul(p) < 0)
         return fail(p, 431, "request header fields too large");
@@ -542,46 +536,233 @@ const wsd_http_header *wsd_http_get(const wsd_request *r, const char *name)
     return NULL;
 }
 
+/* ---- responses ----------------------------------------------------------- */
+
 const char *wsd_http_reason(int status)
 {
     switch (status) {
+    case 100: return "Continue";
     case 101: return "Switching Protocols";
     case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 203: return "Non-Authoritative Information";
     case 204: return "No Content";
+    case 205: return "Reset Content";
     case 206: return "Partial Content";
+    case 300: return "Multiple Choices";
     case 301: return "Moved Permanently";
     case 302: return "Found";
+    case 303: return "See Other";
     case 304: return "Not Modified";
+    case 305: return "Use Proxy";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 402: return "Payment Required";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 407: return "Proxy Authentication Required";
     case 408: return "Request Timeout";
-    case 413: return "Request Entity Too Large";
-    case 414: return "Request URI Too Long";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 418: return "I'm a teapot";
+    case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Content";
     case 426: return "Upgrade Required";
+    case 428: return "Precondition Required";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
+    case 451: return "Unavailable For Legal Reasons";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
     case 505: return "HTTP Version Not Supported";
     default: return "";
     }
 }
 
-static int hexval(int c)
+int wsd_append_header_list(wsd_str *out, const wsd_header_list *l)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+    size_t i;
+    for (i = 0; l && i < l->n; i++) {
+        const char *v = l->v[i].value ? l->v[i].value : "";
+        if (wsd_str_appendf(out, "%s: %s\r\n", l->v[i].name, v) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- dates --------------------------------------------------------------- */
+
+static const char day_names[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+static const char *const long_days[7] = {"Sunday", "Monday", "Tuesday", "Wednesday",
+                                         "Thursday", "Friday", "Saturday"};
+static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (m 1-12). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy, doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    int64_t era, doe, yoe, doy, mp;
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+void wsd_http_date(time_t t, char out[WSD_HTTP_DATE_SIZE])
+{
+    int64_t s = (int64_t)t, days = s / 86400, rem = s % 86400, y;
+    int m, d, wd;
+
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    civil_from_days(days, &y, &m, &d);
+    wd = (int)((days % 7 + 11) % 7);       /* 1970-01-01 was a Thursday */
+    if (y < 0 || y > 9999) {               /* not representable: clamp */
+        snprintf(out, WSD_HTTP_DATE_SIZE, "%s", y < 0 ? "Thu, 01 Jan 1970 00:00:00 GMT"
+                                                     : "Fri, 31 Dec 9999 23:59:59 GMT");
+        return;
+    }
+    snprintf(out, WSD_HTTP_DATE_SIZE, "%s, %02d %s %04d %02d:%02d:%02d GMT", day_names[wd], d,
+             months[m - 1], (int)y, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+}
+
+/* Reads exactly `w` digits (w > 0); -1 if not digits. */
+static int digits(const char *s, size_t w)
+{
+    int v = 0;
+    size_t i;
+    for (i = 0; i < w; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+static int month_of(const char *s)
+{
+    int i;
+    for (i = 0; i < 12; i++) {
+        if (memcmp(s, months[i], 3) == 0)
+            return i + 1;
+    }
+    return 0;
+}
+
+/* "HH:MM:SS" at s → seconds, or -1. */
+static long hms(const char *s)
+{
+    int h = digits(s, 2), m = digits(s + 3, 2), sec = digits(s + 6, 2);
+    if (h < 0 || m < 0 || sec < 0 || s[2] != ':' || s[5] != ':' || h > 23 || m > 59 || sec > 59)
+        return -1;
+    return h * 3600L + m * 60L + sec;
+}
+
+static int valid_day(int y, int m, int d)
+{
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] + (m == 2 && leap);
+}
+
+static int finish(int y, int m, int d, long secs, time_t *out)
+{
+    if (!valid_day(y, m, d) || secs < 0)
+        return -1;
+    *out = (time_t)(days_from_civil(y, m, d) * 86400 + secs);
+    return 0;
+}
+
+int wsd_http_date_parse(const char *s, size_t n, time_t *out)
+{
+    int i, y, m, d;
+    long t;
+
+    /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
+    if (n == 29 && s[3] == ',') {
+        for (i = 0; i < 7 && memcmp(s, day_names[i], 3) != 0; i++)
+            ;
+        if (i == 7 || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
+            memcmp(s + 25, " GMT", 4) != 0)
+            return -1;
+        d = digits(s + 5, 2);
+        m = month_of(s + 8);
+        y = digits(s + 12, 4);
+        t = hms(s + 17);
+        if (d < 0 || !m || y < 0)
+            return -1;
+        return finish(y, m, d, t, out);
+    }
+    /* asctime: "Sun Nov  6 08:49:37 1994" */
+    if (n == 24 && s[3] == ' ') {
+        for (i = 0; i < 7 && memcmp(s, day_names[i], 3) != 0; i++)
+            ;
+        if (i == 7 || s[7] != ' ' || s[10] != ' ' || s[19] != ' ')
+            return -1;
+        m = month_of(s + 4);
+        d = s[8] == ' ' ? digits(s + 9, 1) : digits(s + 8, 2);
+        t = hms(s + 11);
+        y = digits(s + 20, 4);
+        if (!m || d < 0 || y < 0)
+            return -1;
+        return finish(y, m, d, t, out);
+    }
+    /* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT" */
+    for (i = 0; i < 7; i++) {
+        size_t dl = strlen(long_days[i]);
+        const char *p;
+        if (n != dl + 24 || memcmp(s, long_days[i], dl) != 0)
+            continue;
+        p = s + dl;
+        if (p[0] != ',' || p[1] != ' ' || p[4] != '-' || p[8] != '-' || p[11] != ' ' ||
+            memcmp(p + 20, " GMT", 4) != 0)
+            return -1;
+        d = digits(p + 2, 2);
+        m = month_of(p + 5);
+        y = digits(p + 9, 2);
+        t = hms(p + 12);
+        if (d < 0 || !m || y < 0)
+            return -1;
+        y += y >= 69 ? 1900 : 2000;
+        return finish(y, m, d, t, out);
+    }
     return -1;
 }
+
+/* ---- URLs ---------------------------------------------------------------- */
 
 long wsd_http_url_decode(const char *s, size_t n, char *out)
 {
@@ -592,8 +773,8 @@ long wsd_http_url_decode(const char *s, size_t n, char *out)
             int hi, lo;
             if (n - i < 3)
                 return -1;
-            hi = hexval((unsigned char)s[i + 1]);
-            lo = hexval((unsigned char)s[i + 2]);
+            hi = wsd_hexval((unsigned char)s[i + 1]);
+            lo = wsd_hexval((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             c = hi * 16 + lo;

@@ -1,5 +1,6 @@
 /* http.h — one HTTP/1.1 request head, parsed with llhttp into a struct
- * wsd_request with hard limits. Pure: no I/O.
+ * wsd_request with hard limits; and what every response shares: reason
+ * phrases, configured header lists, HTTP dates. Pure: no I/O.
  *
  * All strings of a request live in one arena of WSD_HTTP_MAX_HEAD bytes,
  * allocated by init and freed by wsd_http_free; header pointers point into it
@@ -9,6 +10,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+#include "util.h"
 
 #define WSD_HTTP_MAX_HEAD 16384      /* request line + headers, bytes → 431 */
 #define WSD_HTTP_MAX_HEADERS 100     /* header fields → 431 */
@@ -63,8 +67,41 @@ const char *wsd_http_error_text(const wsd_http_parser *p);
 /* The first header with this name (case-insensitive), or NULL. */
 const wsd_http_header *wsd_http_get(const wsd_request *r, const char *name);
 
-/* Standard reason phrase ("Not Found"), "" if unknown. */
+/* ---- Responses: shared by the handshake, static files, CGI and the server. */
+
+/* Standard reason phrase ("Not Found") for any status RFC 9110 defines (plus
+ * 418, 429, 431, 451); "" if unknown. */
 const char *wsd_http_reason(int status);
+
+/* A response header configured by the user (--header, --header-ws,
+ * --header-http): "Name: value". */
+typedef struct {
+    char *name;
+    char *value;
+} wsd_header_kv;
+
+typedef struct {
+    wsd_header_kv *v;
+    size_t n;
+} wsd_header_list;
+
+/* Appends "Name: value\r\n" for each entry of l (NULL = none; a NULL value
+ * is empty). Returns 0, or -1 if out's limit was hit (out may then hold
+ * part of the list: callers undo with wsd_str_truncate). */
+int wsd_append_header_list(wsd_str *out, const wsd_header_list *l);
+
+/* IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (29 characters + NUL),
+ * locale-independent; years outside 0..9999 are clamped to the first or
+ * last representable second. */
+#define WSD_HTTP_DATE_SIZE 30
+void wsd_http_date(time_t t, char out[WSD_HTTP_DATE_SIZE]);
+
+/* Parses an HTTP-date: IMF-fixdate, RFC 850 ("Sunday, 06-Nov-94 08:49:37
+ * GMT"; two-digit years 69-99 → 19xx, 00-68 → 20xx, as Go) or asctime
+ * ("Sun Nov  6 08:49:37 1994"). Returns 0 and *out, or -1. */
+int wsd_http_date_parse(const char *s, size_t n, time_t *out);
+
+/* ---- URLs */
 
 /* Percent-decodes s[0..n) into out (capacity ≥ n + 1, NUL-terminated).
  * Returns the decoded length, or -1 on a malformed escape or a decoded NUL. */

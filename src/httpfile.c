@@ -1,20 +1,8 @@
-/* httpfile.c — MIME types, HTTP dates, conditional and range requests and
- * the response head for static files (see httpfile.h). */
+/* httpfile.c — MIME types, conditional and range requests and the response
+ * head for static files (see httpfile.h). */
 #include "httpfile.h"
 
-#include <stdio.h>
 #include <string.h>
-
-static const char day_names[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-static const char *const long_days[7] = {"Sunday", "Monday", "Tuesday", "Wednesday",
-                                         "Thursday", "Friday", "Saturday"};
-static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-static int lower(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
 
 /* ------------------------------------------------------------------ MIME */
 
@@ -73,7 +61,7 @@ const char *wsd_mime_type(const char *path)
     for (i = 0; i < sizeof mime / sizeof mime[0]; i++) {
         if (strlen(mime[i].ext) != n)
             continue;
-        for (k = 0; k < n && lower((unsigned char)dot[k]) == mime[i].ext[k]; k++)
+        for (k = 0; k < n && wsd_lower((unsigned char)dot[k]) == mime[i].ext[k]; k++)
             ;
         if (k == n)
             return mime[i].type;
@@ -81,212 +69,7 @@ const char *wsd_mime_type(const char *path)
     return "application/octet-stream";
 }
 
-const char *wsd_status_text(int status)
-{
-    switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 203: return "Non-Authoritative Information";
-    case 204: return "No Content";
-    case 205: return "Reset Content";
-    case 206: return "Partial Content";
-    case 300: return "Multiple Choices";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 305: return "Use Proxy";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 407: return "Proxy Authentication Required";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 418: return "I'm a teapot";
-    case 421: return "Misdirected Request";
-    case 422: return "Unprocessable Content";
-    case 426: return "Upgrade Required";
-    case 428: return "Precondition Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 451: return "Unavailable For Legal Reasons";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "";
-    }
-}
-
-/* ----------------------------------------------------------------- dates */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (m 1-12). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    int64_t era, yoe, doy, doe;
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    int64_t era, doe, yoe, doy, mp;
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-void wsd_http_date(time_t t, char out[WSD_HTTP_DATE_SIZE])
-{
-    int64_t s = (int64_t)t, days = s / 86400, rem = s % 86400, y;
-    int m, d, wd;
-
-    if (rem < 0) {
-        rem += 86400;
-        days--;
-    }
-    civil_from_days(days, &y, &m, &d);
-    wd = (int)((days % 7 + 11) % 7);       /* 1970-01-01 was a Thursday */
-    if (y < 0 || y > 9999) {               /* not representable: clamp */
-        snprintf(out, WSD_HTTP_DATE_SIZE, "%s", y < 0 ? "Thu, 01 Jan 1970 00:00:00 GMT"
-                                                     : "Fri, 31 Dec 9999 23:59:59 GMT");
-        return;
-    }
-    snprintf(out, WSD_HTTP_DATE_SIZE, "%s, %02d %s %04d %02d:%02d:%02d GMT", day_names[wd], d,
-             months[m - 1], (int)y, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
-}
-
-/* Reads exactly `w` digits (w > 0); -1 if not digits. */
-static int digits(const char *s, size_t w)
-{
-    int v = 0;
-    size_t i;
-    for (i = 0; i < w; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
-static int month_of(const char *s)
-{
-    int i;
-    for (i = 0; i < 12; i++) {
-        if (memcmp(s, months[i], 3) == 0)
-            return i + 1;
-    }
-    return 0;
-}
-
-/* "HH:MM:SS" at s → seconds, or -1. */
-static long hms(const char *s)
-{
-    int h = digits(s, 2), m = digits(s + 3, 2), sec = digits(s + 6, 2);
-    if (h < 0 || m < 0 || sec < 0 || s[2] != ':' || s[5] != ':' || h > 23 || m > 59 || sec > 59)
-        return -1;
-    return h * 3600L + m * 60L + sec;
-}
-
-static int valid_day(int y, int m, int d)
-{
-    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] + (m == 2 && leap);
-}
-
-static int finish(int y, int m, int d, long secs, time_t *out)
-{
-    if (!valid_day(y, m, d) || secs < 0)
-        return -1;
-    *out = (time_t)(days_from_civil(y, m, d) * 86400 + secs);
-    return 0;
-}
-
-int wsd_http_date_parse(const char *s, size_t n, time_t *out)
-{
-    int i, y, m, d;
-    long t;
-
-    /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
-    if (n == 29 && s[3] == ',') {
-        for (i = 0; i < 7 && memcmp(s, day_names[i], 3) != 0; i++)
-            ;
-        if (i == 7 || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
-            memcmp(s + 25, " GMT", 4) != 0)
-            return -1;
-        d = digits(s + 5, 2);
-        m = month_of(s + 8);
-        y = digits(s + 12, 4);
-        t = hms(s + 17);
-        if (d < 0 || !m || y < 0)
-            return -1;
-        return finish(y, m, d, t, out);
-    }
-    /* asctime: "Sun Nov  6 08:49:37 1994" */
-    if (n == 24 && s[3] == ' ') {
-        for (i = 0; i < 7 && memcmp(s, day_names[i], 3) != 0; i++)
-            ;
-        if (i == 7 || s[7] != ' ' || s[10] != ' ' || s[19] != ' ')
-            return -1;
-        m = month_of(s + 4);
-        d = s[8] == ' ' ? digits(s + 9, 1) : digits(s + 8, 2);
-        t = hms(s + 11);
-        y = digits(s + 20, 4);
-        if (!m || d < 0 || y < 0)
-            return -1;
-        return finish(y, m, d, t, out);
-    }
-    /* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT" */
-    for (i = 0; i < 7; i++) {
-        size_t dl = strlen(long_days[i]);
-        const char *p;
-        if (n != dl + 24 || memcmp(s, long_days[i], dl) != 0)
-            continue;
-        p = s + dl;
-        if (p[0] != ',' || p[1] != ' ' || p[4] != '-' || p[8] != '-' || p[11] != ' ' ||
-            memcmp(p + 20, " GMT", 4) != 0)
-            return -1;
-        d = digits(p + 2, 2);
-        m = month_of(p + 5);
-        y = digits(p + 9, 2);
-        t = hms(p + 12);
-        if (d < 0 || !m || y < 0)
-            return -1;
-        y += y >= 69 ? 1900 : 2000;
-        return finish(y, m, d, t, out);
-    }
-    return -1;
-}
+/* ----------------------------------------------------------- conditions */
 
 int wsd_http_not_modified(const char *ims, size_t n, time_t mtime)
 {
@@ -440,16 +223,6 @@ void wsd_file_plan_make(const wsd_request *r, const char *path, uint64_t size, t
     }
 }
 
-int wsd_append_header_list(wsd_str *out, const wsd_header_list *l)
-{
-    size_t i;
-    for (i = 0; l && i < l->n; i++) {
-        if (wsd_str_appendf(out, "%s: %s\r\n", l->v[i].name, l->v[i].value ? l->v[i].value : "") < 0)
-            return -1;
-    }
-    return 0;
-}
-
 int wsd_file_response_head(wsd_str *out, const wsd_file_plan *p, time_t now, int keep_alive,
                            const wsd_header_list *extra1, const wsd_header_list *extra2)
 {
@@ -460,7 +233,7 @@ int wsd_file_response_head(wsd_str *out, const wsd_file_plan *p, time_t now, int
 
     wsd_http_date(now, date);
     wsd_http_date(p->last_modified, lm);
-    rc |= wsd_str_appendf(out, "HTTP/1.1 %d %s\r\n", p->status, wsd_status_text(p->status));
+    rc |= wsd_str_appendf(out, "HTTP/1.1 %d %s\r\n", p->status, wsd_http_reason(p->status));
     if (body)
         rc |= wsd_str_appends(out, "Accept-Ranges: bytes\r\n");
     if (p->status != 304)
@@ -483,9 +256,7 @@ int wsd_file_response_head(wsd_str *out, const wsd_file_plan *p, time_t now, int
     rc |= wsd_append_header_list(out, extra2);
     rc |= wsd_str_appends(out, "\r\n");
     if (rc) {
-        out->len = len0;
-        if (out->s)
-            out->s[len0] = '\0';
+        wsd_str_truncate(out, len0);
         return -1;
     }
     return 0;

@@ -1,5 +1,6 @@
-/* httpfile.h — pure helpers for serving a static file: MIME types, HTTP
- * dates, If-Modified-Since, single byte ranges and the response head.
+/* httpfile.h — pure helpers for serving a static file: MIME types,
+ * If-Modified-Since, single byte ranges and the response head (HTTP dates
+ * and reason phrases: http.h).
  * No I/O (the caller stats, opens and sends the file).
  *
  * Differences from Go's http.ServeContent (what websocketd uses), on purpose:
@@ -33,19 +34,8 @@
  * types carry "; charset=utf-8". Static strings. */
 const char *wsd_mime_type(const char *path);
 
-/* Standard reason phrase for any status RFC 9110 defines (plus 418, 429,
- * 431); "" if unknown. */
-const char *wsd_status_text(int status);
-
-/* IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (29 characters + NUL),
- * locale-independent. */
-#define WSD_HTTP_DATE_SIZE 30
-void wsd_http_date(time_t t, char out[WSD_HTTP_DATE_SIZE]);
-
-/* Parses an HTTP-date: IMF-fixdate, RFC 850 ("Sunday, 06-Nov-94 08:49:37
- * GMT"; two-digit years 69-99 → 19xx, 00-68 → 20xx, as Go) or asctime
- * ("Sun Nov  6 08:49:37 1994"). Returns 0 and *out, or -1. */
-int wsd_http_date_parse(const char *s, size_t n, time_t *out);
+/* The former name of wsd_http_reason (http.h); httpserve.c still uses it. */
+#define wsd_status_text wsd_http_reason
 
 /* If-Modified-Since value ims[0..n) against a file's mtime: 1 = not
  * modified (answer 304), 0 = send it (also when the date is invalid or
@@ -86,8 +76,5 @@ void wsd_file_plan_make(const wsd_request *r, const char *path, uint64_t size, t
  * Returns 0, or -1 (out unchanged) if out's limit was hit. */
 int wsd_file_response_head(wsd_str *out, const wsd_file_plan *p, time_t now, int keep_alive,
                            const wsd_header_list *extra1, const wsd_header_list *extra2);
-
-/* Appends "Name: value\r\n" for each entry of l (NULL = none). 0 or -1. */
-int wsd_append_header_list(wsd_str *out, const wsd_header_list *l);
 
 #endif

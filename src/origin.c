@@ -36,25 +36,6 @@ static int is_digit(int c)
     return c >= '0' && c <= '9';
 }
 
-static int is_hex(int c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static int hexval(int c)
-{
-    if (is_digit(c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return c - 'A' + 10;
-}
-
-static int lower(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
 static const char *mem_rchr(const char *s, size_t n, int c)
 {
     while (n > 0) {
@@ -147,19 +128,19 @@ static int unescape_host(const char *s, size_t n, wsd_str *out, wsd_str *err)
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            if (i + 2 >= n || !is_hex((unsigned char)s[i + 1]) ||
-                !is_hex((unsigned char)s[i + 2])) {
+            if (i + 2 >= n || wsd_hexval((unsigned char)s[i + 1]) < 0 ||
+                wsd_hexval((unsigned char)s[i + 2]) < 0) {
                 wsd_str_appends(err, "invalid URL escape ");
                 go_quote(err, s + i, n - i > 3 ? 3 : n - i);
                 return -1;
             }
-            if (hexval((unsigned char)s[i + 1]) < 8 && memcmp(s + i, "%25", 3) != 0) {
+            if (wsd_hexval((unsigned char)s[i + 1]) < 8 && memcmp(s + i, "%25", 3) != 0) {
                 wsd_str_appends(err, "invalid URL escape ");
                 go_quote(err, s + i, 3);
                 return -1;
             }
-            c = (unsigned char)(hexval((unsigned char)s[i + 1]) * 16 +
-                                hexval((unsigned char)s[i + 2]));
+            c = (unsigned char)(wsd_hexval((unsigned char)s[i + 1]) * 16 +
+                                wsd_hexval((unsigned char)s[i + 2]));
             wsd_str_append(out, (const char *)&c, 1);
             i += 3;
             continue;
@@ -243,7 +224,8 @@ static int check_escapes(const char *s, size_t n, wsd_str *err)
     for (i = 0; i < n; i++) {
         if (s[i] != '%')
             continue;
-        if (i + 2 >= n || !is_hex((unsigned char)s[i + 1]) || !is_hex((unsigned char)s[i + 2])) {
+        if (i + 2 >= n || wsd_hexval((unsigned char)s[i + 1]) < 0 ||
+            wsd_hexval((unsigned char)s[i + 2]) < 0) {
             wsd_str_appends(err, "invalid URL escape ");
             go_quote(err, s + i, n - i > 3 ? 3 : n - i);
             return -1;
@@ -321,7 +303,7 @@ static int parse_request_uri(const char *s, size_t n, parsed_url *u, wsd_str *er
                 goto out;
             }
             for (k = 0; k < i; k++) {
-                char l = (char)lower((unsigned char)s[k]);
+                char l = (char)wsd_lower((unsigned char)s[k]);
                 wsd_str_append(&u->scheme, &l, 1);
             }
             u->scheme_len = i;
@@ -497,7 +479,7 @@ static int host_eq(const char *a, size_t an, const char *b, size_t bn)
 {
     size_t i;
     if (an == bn) {
-        for (i = 0; i < an && lower((unsigned char)a[i]) == lower((unsigned char)b[i]); i++)
+        for (i = 0; i < an && wsd_lower((unsigned char)a[i]) == wsd_lower((unsigned char)b[i]); i++)
             ;
         if (i == an)
             return 1;
@@ -527,7 +509,7 @@ static char *lower_dup(const char *s, size_t n)
     char *d = xstrndup(s, n);
     size_t i;
     for (i = 0; i < n; i++)
-        d[i] = (char)lower((unsigned char)d[i]);
+        d[i] = (char)wsd_lower((unsigned char)d[i]);
     return d;
 }
 

@@ -6,8 +6,8 @@
  * follows the last "\n" goes out as a non-final fragment, minus a new carry.
  *
  * Sanitising the concatenation carry ‖ segment gives exactly what sanitising
- * the whole line at once would give (see sanitize2), so the messages do not
- * depend on how the child's output was chunked.
+ * the whole line at once would give (wsd_utf8_sanitize_pair), so the
+ * messages do not depend on how the child's output was chunked.
  *
  * Output bound: a call emits at most L + 1 frames for L newlines in its
  * input. Frame i sanitises m_i input bytes into at most 3·m_i payload bytes,
@@ -36,40 +36,8 @@ size_t wsd_outframer_bound(size_t n)
     return 3 * n + 11 + 8 * ((n + 3) / 42);
 }
 
-/* Sanitises the byte string a[0..na) ‖ b[0..nb) into out, as
- * wsd_utf8_sanitize would on the concatenation, without copying b. a is
- * short (≤ 3 bytes). The sequence begun in a ends within a few bytes of b:
- * run the validator from a until it completes or a byte of b cannot continue
- * it; up to there the decoder's view involves a, after that it is back at a
- * character boundary and b's rest can be sanitised on its own. */
-static size_t sanitize2(const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
-                        uint8_t *out)
-{
-    uint8_t tmp[8];
-    uint32_t st = WSD_UTF8_ACCEPT;
-    size_t k = 0, o;
-
-    if (na == 0)
-        return wsd_utf8_sanitize(b, nb, out);
-    if (na > 4)
-        na = 4;                 /* cannot happen: the carry is ≤ 3 bytes */
-    wsd_utf8_validate(&st, a, na);
-    while (st != WSD_UTF8_ACCEPT && st != WSD_UTF8_REJECT && k < nb && k < 4) {
-        uint32_t s2 = st;
-        if (wsd_utf8_validate(&s2, b + k, 1) == WSD_UTF8_REJECT)
-            break;
-        st = s2;
-        k++;
-    }
-    memcpy(tmp, a, na);
-    memcpy(tmp + na, b, k);
-    o = wsd_utf8_sanitize(tmp, na + k, out);
-    return o + wsd_utf8_sanitize(b + k, nb - k, out + o);
-}
-
-/* Writes one text-mode frame whose payload is sanitize(a ‖ b). */
-static size_t emit_text(uint8_t *out, int opcode, int fin, const uint8_t *a,
-                        size_t na, const uint8_t *b, size_t nb)
+size_t wsd_outframe_text(uint8_t *out, int opcode, int fin, const uint8_t *a, size_t na,
+                         const uint8_t *b, size_t nb)
 {
     uint8_t hdr[WSD_WS_MAX_HEADER];
     size_t hmax, h, p;
@@ -77,7 +45,7 @@ static size_t emit_text(uint8_t *out, int opcode, int fin, const uint8_t *a,
     /* the payload is at most 3 bytes per input byte: leave room for that
      * header, then close the gap once the real length is known */
     hmax = wsd_ws_header(hdr, opcode, fin, 0, 3 * (uint64_t)(na + nb));
-    p = sanitize2(a, na, b, nb, out + hmax);
+    p = wsd_utf8_sanitize_pair(a, na, b, nb, out + hmax);
     h = wsd_ws_header(hdr, opcode, fin, 0, p);
     if (h != hmax)
         memmove(out + h, out + hmax, p);
@@ -134,8 +102,8 @@ size_t wsd_outframer_encode(wsd_outframer *f, const uint8_t *in, size_t n, int e
             memcpy(out + o, in + pos, seg);
             o += seg;
         } else {
-            o += emit_text(out + o, f->_open ? WSD_WS_CONT : WSD_WS_TEXT, 1,
-                           f->_carry, nc, in + pos, seg);
+            o += wsd_outframe_text(out + o, f->_open ? WSD_WS_CONT : WSD_WS_TEXT, 1,
+                                   f->_carry, nc, in + pos, seg);
         }
         f->_ncarry = 0;
         f->_open = 0;
@@ -148,8 +116,8 @@ size_t wsd_outframer_encode(wsd_outframer *f, const uint8_t *in, size_t n, int e
     nc = f->_ncarry;
     if (eof) {
         if (f->_open || nc || rest)
-            o += emit_text(out + o, f->_open ? WSD_WS_CONT : WSD_WS_TEXT, 1,
-                           f->_carry, nc, in + pos, rest);
+            o += wsd_outframe_text(out + o, f->_open ? WSD_WS_CONT : WSD_WS_TEXT, 1,
+                                   f->_carry, nc, in + pos, rest);
         f->_open = 0;
         f->_ncarry = 0;
         return o;
@@ -172,8 +140,8 @@ size_t wsd_outframer_encode(wsd_outframer *f, const uint8_t *in, size_t n, int e
     emit = total - hold;
     if (emit) {
         size_t ea = emit < nc ? emit : nc;
-        o += emit_text(out + o, f->_open ? WSD_WS_CONT : WSD_WS_TEXT, 0,
-                       f->_carry, ea, in + pos, emit - ea);
+        o += wsd_outframe_text(out + o, f->_open ? WSD_WS_CONT : WSD_WS_TEXT, 0,
+                               f->_carry, ea, in + pos, emit - ea);
         f->_open = 1;
     }
     k = 0;

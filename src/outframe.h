@@ -38,4 +38,12 @@ size_t wsd_outframer_bound(size_t n);
  * bytes written to out. */
 size_t wsd_outframer_encode(wsd_outframer *f, const uint8_t *in, size_t n, int eof, uint8_t *out);
 
+/* Writes one unmasked text-mode frame (opcode WSD_WS_TEXT or WSD_WS_CONT,
+ * FIN as given) whose payload is a[0..na) ‖ b[0..nb) sanitised as by
+ * wsd_utf8_sanitize_pair (a: a held incomplete sequence, ≤ 3 bytes). out
+ * must hold WSD_WS_MAX_HEADER + 3(na + nb) bytes. Returns the bytes written.
+ * Shared with the lossless records (record.c). */
+size_t wsd_outframe_text(uint8_t *out, int opcode, int fin, const uint8_t *a, size_t na,
+                         const uint8_t *b, size_t nb);
+
 #endif

@@ -27,13 +27,6 @@ void wsd_pmd_config_default(wsd_pmd_config *cfg)
 
 /* ------------------------------------------------------------ negotiation */
 
-static int is_tchar(unsigned char c)
-{
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return 1;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 static void skip_ows(const char *v, size_t n, size_t *i)
 {
     while (*i < n && (v[*i] == ' ' || v[*i] == '\t'))
@@ -43,7 +36,7 @@ static void skip_ows(const char *v, size_t n, size_t *i)
 static size_t token_len(const char *v, size_t n, size_t i)
 {
     size_t s = i;
-    while (i < n && is_tchar((unsigned char)v[i]))
+    while (i < n && wsd_is_tchar((unsigned char)v[i]))
         i++;
     return i - s;
 }
@@ -152,7 +145,7 @@ static int parse_element(const char *v, size_t n, size_t *i, int *is_pmd, offer 
                     } else if (c != '\t' && (c < 0x20 || c == 0x7f)) {
                         return -1;
                     }
-                    if (!is_tchar(c))
+                    if (!wsd_is_tchar(c))
                         bad = 1;
                     if (vlen < sizeof qbuf)
                         qbuf[vlen] = (char)c;
@@ -500,9 +493,11 @@ int wsd_pmd_inflate(wsd_pmd *p, const uint8_t **in, size_t *inlen, int fin,
             *outlen = produced;
             return WSD_PMD_OUTPUT;
         }
-        room = cap - produced;
-        if (p->max_message && room > p->max_message - p->_itotal + 1)
-            room = (size_t)(p->max_message - p->_itotal + 1);
+        room = cap - produced;          /* >= 1 */
+        /* at most one byte past the limit (to tell "too big" from "just
+         * fits"), computed so that max_message near 2^64 cannot wrap */
+        if (p->max_message && p->max_message - p->_itotal < room - 1)
+            room = (size_t)(p->max_message - p->_itotal) + 1;
         if (room > UINT_MAX)
             room = UINT_MAX;
         z->next_in = (Bytef *)(uintptr_t)src;

@@ -8,8 +8,8 @@
  * Text payloads are sanitised piece by piece as carry ‖ piece, where the
  * carry is the valid but incomplete UTF-8 sequence (≤ 3 bytes) the previous
  * piece ended with. Sanitising the concatenation carry ‖ piece gives what
- * sanitising the whole payload at once would give (see sanitize2), so the
- * messages do not depend on how the program's output was chunked.
+ * sanitising the whole payload at once would give (wsd_utf8_sanitize_pair),
+ * so the messages do not depend on how the program's output was chunked.
  *
  * Output bound. Let a call get n bytes and emit F frames; frame i sanitises
  * m_i payload bytes of this call plus c_i carried ones (Σ c_i ≤ 3: only a
@@ -28,6 +28,7 @@
 
 #include <string.h>
 
+#include "outframe.h"
 #include "utf8.h"
 #include "ws.h"
 
@@ -69,56 +70,12 @@ size_t wsd_record_bound(size_t n)
     return 3 * n + 11 + 8 * ((n + 3) / 42);
 }
 
-/* Sanitises a[0..na) ‖ b[0..nb) into out as wsd_utf8_sanitize would on the
- * concatenation, without copying b. a is a valid incomplete sequence
- * (≤ 3 bytes): run the validator on from it while bytes of b continue it;
- * once it completes or cannot go on, the rest of b starts at a point where
- * the whole-input sanitiser would also be at a character boundary. */
-static size_t sanitize2(const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
-                        uint8_t *out)
-{
-    uint8_t tmp[8];
-    uint32_t st = WSD_UTF8_ACCEPT;
-    size_t k = 0, o;
-
-    if (na == 0)
-        return wsd_utf8_sanitize(b, nb, out);
-    wsd_utf8_validate(&st, a, na);
-    while (st != WSD_UTF8_ACCEPT && st != WSD_UTF8_REJECT && k < nb && k < 4) {
-        uint32_t s2 = st;
-        if (wsd_utf8_validate(&s2, b + k, 1) == WSD_UTF8_REJECT)
-            break;
-        st = s2;
-        k++;
-    }
-    memcpy(tmp, a, na);
-    memcpy(tmp + na, b, k);
-    o = wsd_utf8_sanitize(tmp, na + k, out);
-    return o + wsd_utf8_sanitize(b + k, nb - k, out + o);
-}
-
 static size_t put_binary(uint8_t *out, int opcode, int fin, const uint8_t *p, size_t n)
 {
     size_t h = wsd_ws_header(out, opcode, fin, 0, n);
     if (n)
         memcpy(out + h, p, n);
     return h + n;
-}
-
-/* One text frame whose payload is sanitize(a ‖ b). */
-static size_t put_text(uint8_t *out, int opcode, int fin, const uint8_t *a, size_t na,
-                       const uint8_t *b, size_t nb)
-{
-    uint8_t hdr[WSD_WS_MAX_HEADER];
-    size_t hmax, h, p;
-
-    hmax = wsd_ws_header(hdr, opcode, fin, 0, 3 * (uint64_t)(na + nb));
-    p = sanitize2(a, na, b, nb, out + hmax);
-    h = wsd_ws_header(hdr, opcode, fin, 0, p);
-    if (h != hmax)
-        memmove(out + h, out + hmax, p);
-    memcpy(out, hdr, h);
-    return h + p;
 }
 
 /* Header bytes: returns NULL to go on, or the error. Sets d->_state to
@@ -230,7 +187,7 @@ long wsd_record_encode(wsd_record_decoder *d, const uint8_t *in, size_t n, int e
                 o += put_binary(out + o, opcode, fin, in + pos, k);
                 d->_open = !fin;
             } else if (fin) {
-                o += put_text(out + o, opcode, 1, d->_carry, d->_ncarry, in + pos, k);
+                o += wsd_outframe_text(out + o, opcode, 1, d->_carry, d->_ncarry, in + pos, k);
                 d->_ncarry = 0;
             } else {
                 /* hold back an incomplete sequence at the end of carry ‖ piece */
@@ -243,8 +200,8 @@ long wsd_record_encode(wsd_record_decoder *d, const uint8_t *in, size_t n, int e
                 emit = total - hold;
                 if (emit) {
                     size_t ea = emit < d->_ncarry ? emit : d->_ncarry;
-                    o += put_text(out + o, opcode, 0, d->_carry, ea,
-                                  in + pos, emit - ea);
+                    o += wsd_outframe_text(out + o, opcode, 0, d->_carry, ea, in + pos,
+                                           emit - ea);
                     d->_open = 1;
                 }
                 memcpy(d->_carry, tail + (j - hold), hold);

@@ -202,6 +202,35 @@ size_t wsd_utf8_sanitize(const uint8_t *p, size_t n, uint8_t *out)
     return o;
 }
 
+/* The sequence begun in a ends within a few bytes of b: run the validator
+ * from a until it completes or a byte of b cannot continue it. Up to there
+ * the whole-input sanitiser's view involves a; after that it is back at a
+ * character boundary, and the rest of b can be sanitised on its own. */
+size_t wsd_utf8_sanitize_pair(const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
+                              uint8_t *out)
+{
+    uint8_t tmp[8];
+    uint32_t st = WSD_UTF8_ACCEPT;
+    size_t k = 0, o;
+
+    if (na == 0 || na > 4) {    /* na > 4: misuse, a is not a held sequence */
+        o = wsd_utf8_sanitize(a, na, out);
+        return o + wsd_utf8_sanitize(b, nb, out + o);
+    }
+    wsd_utf8_validate(&st, a, na);
+    while (st != WSD_UTF8_ACCEPT && st != WSD_UTF8_REJECT && k < nb && k < 4) {
+        uint32_t s2 = st;
+        if (wsd_utf8_validate(&s2, b + k, 1) == WSD_UTF8_REJECT)
+            break;
+        st = s2;
+        k++;
+    }
+    memcpy(tmp, a, na);
+    memcpy(tmp + na, b, k);
+    o = wsd_utf8_sanitize(tmp, na + k, out);
+    return o + wsd_utf8_sanitize(b + k, nb - k, out + o);
+}
+
 int wsd_utf8_valid(const uint8_t *p, size_t n)
 {
     uint32_t s = S_ACCEPT;

@@ -28,6 +28,14 @@ size_t wsd_utf8_incomplete_tail(const uint8_t *p, size_t n);
  * hold 3*n bytes. Returns the bytes written. */
 size_t wsd_utf8_sanitize(const uint8_t *p, size_t n, uint8_t *out);
 
+/* Sanitises the concatenation a[0..na) ‖ b[0..nb) into out exactly as
+ * wsd_utf8_sanitize would, without copying b: a is what a streaming
+ * sanitiser held back from the previous chunk (see
+ * wsd_utf8_incomplete_tail), at most 3 bytes. out must hold 3(na + nb)
+ * bytes. Returns the bytes written. */
+size_t wsd_utf8_sanitize_pair(const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
+                              uint8_t *out);
+
 /* The length of the longest prefix of p[0..n) that is ASCII (no byte
  * ≥ 0x80): n when all of it is. Word at a time. */
 size_t wsd_utf8_ascii_prefix(const uint8_t *p, size_t n);

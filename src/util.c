@@ -48,19 +48,77 @@ char *xstrndup(const char *s, size_t n)
     return d;
 }
 
-static int lower(int c)
+int wsd_lower(int c)
 {
     return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+int wsd_is_tchar(int c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return 1;
+    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+int wsd_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }
 
 int wsd_strncaseeq(const char *s, size_t n, const char *lit)
 {
     size_t i;
     for (i = 0; i < n; i++) {
-        if (lit[i] == '\0' || lower((unsigned char)s[i]) != lower((unsigned char)lit[i]))
+        if (lit[i] == '\0' || wsd_lower((unsigned char)s[i]) != wsd_lower((unsigned char)lit[i]))
             return 0;
     }
     return lit[n] == '\0';
+}
+
+/* Length of the Unicode white space (Go's unicode.IsSpace) that starts
+ * s[0..n), or 0. */
+static size_t space_at(const unsigned char *s, size_t n)
+{
+    if (n >= 1 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')))
+        return 1;
+    if (n >= 2 && s[0] == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0))
+        return 2;
+    if (n >= 3 && ((s[0] == 0xe1 && s[1] == 0x9a && s[2] == 0x80) ||
+                   (s[0] == 0xe2 && s[1] == 0x80 && (s[2] <= 0x8a || s[2] == 0xa8 ||
+                                                     s[2] == 0xa9 || s[2] == 0xaf)) ||
+                   (s[0] == 0xe2 && s[1] == 0x81 && s[2] == 0x9f) ||
+                   (s[0] == 0xe3 && s[1] == 0x80 && s[2] == 0x80)))
+        return 3;
+    return 0;
+}
+
+const char *wsd_trim_space(const char *str, size_t *n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t len = *n, k;
+
+    while (len > 0 && (k = space_at(s, len)) > 0) {
+        s += k;
+        len -= k;
+    }
+    for (;;) {
+        if (len >= 1 && space_at(s + len - 1, 1) == 1)
+            len -= 1;
+        else if (len >= 2 && space_at(s + len - 2, 2) == 2)
+            len -= 2;
+        else if (len >= 3 && space_at(s + len - 3, 3) == 3)
+            len -= 3;
+        else
+            break;
+    }
+    *n = len;
+    return (const char *)s;
 }
 
 int wsd_header_has_token(const char *v, size_t n, const char *tok)
@@ -136,6 +194,13 @@ int wsd_str_appendf(wsd_str *b, const char *fmt, ...)
         free(big);
         return rc;
     }
+}
+
+void wsd_str_truncate(wsd_str *b, size_t len)
+{
+    b->len = len;
+    if (b->s)
+        b->s[len] = '\0';
 }
 
 void wsd_str_free(wsd_str *b)

@@ -328,15 +328,8 @@ def wsd(tmp_path):
     """Factory: wsd(*cmd, flags=[...], env={...}, cwd=..., port_args=...)."""
     servers = []
 
-    def start(*cmd, skip_unsupported=False, **kw):
-        """skip_unsupported: skip the test (rather than fail) when wsd refuses
-        a flag as not supported by this build (features still to come)."""
-        try:
-            s = Server(tmp_path, cmd, **kw)
-        except RuntimeError as e:
-            if skip_unsupported and "not supported" in str(e):
-                pytest.skip(str(e).strip().splitlines()[-1][:200])
-            raise
+    def start(*cmd, **kw):
+        s = Server(tmp_path, cmd, **kw)
         servers.append(s)
         return s
 

@@ -24,6 +24,33 @@ def test_help_exit_0_usage_on_stderr():
     assert r.stdout == ""
 
 
+def test_help_has_no_stale_unsupported_note():
+    """Every flag is built: --help no longer ends with a note about flags
+    "not supported by this build yet"."""
+    r = run("--help")
+    assert r.returncode == 0
+    assert "not supported" not in r.stderr
+    assert r.stderr.rstrip().endswith("for details.")
+
+
+def test_help_long_text_covers_every_flag_of_readme():
+    """Every flag in README.md's flag table has an entry in --help's long
+    text (the part after "Options:"), not only in Go's flag list."""
+    from conftest import REPO, IS_WEBSOCKETD
+    if IS_WEBSOCKETD:
+        pytest.skip("wsd's README")
+    import re
+    table = [line for line in (REPO / "README.md").read_text().splitlines()
+             if line.startswith("| `--")]
+    names = {n for line in table for n in re.findall(r"`--([a-z][a-z-]*)", line.split("|")[1])}
+    assert {"port", "workers", "lossless", "deflatebits", "help"} <= names, names
+    r = run("--help")
+    assert r.returncode == 0
+    options = r.stderr.split("\nOptions:\n", 1)[1]
+    missing = sorted(n for n in names if not re.search(rf"^  --{n}(?![\w-])", options, re.M))
+    assert not missing, f"--help lacks {missing}"
+
+
 def test_short_h():
     r = run("-h")
     assert r.returncode == 0
@@ -49,6 +76,54 @@ def test_bad_int_value_exit_2():
     assert "invalid value" in r.stderr
 
 
+OUT_OF_RANGE = [
+    ("port", "70000", "invalid port, must be 0 to 65535"),
+    ("port", "-1", "invalid port, must be 0 to 65535"),
+    ("redirport", "65536", "invalid port, must be 0 to 65535"),
+    ("redirport", "-80", "invalid port, must be 0 to 65535"),
+    ("maxforks", "2147483648", "must be at most 2147483647 (0 or less: unlimited)"),
+    ("maxframesize", "18446744073709551615", "must be at most 9223372036854775807"),
+    ("closems", "18446744073709551615", "must be 0 to 2147483647 milliseconds"),
+    ("pingms", "9223372036854775807", "must be 0 to 2147483647 milliseconds"),
+    ("workers", "0", "must be 1 to 256"),
+    ("workers", "257", "must be 1 to 256"),
+    ("deflatebits", "8", "must be 9 to 15"),
+    ("deflatebits", "16", "must be 9 to 15"),
+    ("deflatemem", "0", "must be 1 to 9"),
+    ("deflatemem", "10", "must be 1 to 9"),
+]
+
+
+@pytest.mark.deliberate
+@pytest.mark.parametrize("flag,value,why", OUT_OF_RANGE,
+                         ids=[f"{f}={v}" for f, v, _ in OUT_OF_RANGE])
+def test_numeric_flag_out_of_range_exit_2(flag, value, why):
+    """Every numeric flag is range-checked as it is parsed: one line in Go's
+    "invalid value" form naming the range, then the usage, exit 2, and no
+    server. (--port=70000 used to listen on 4464, --port=-1 said "no such
+    host"; websocketd fails only when it listens: "invalid port", exit 3.)"""
+    r = run(f"--{flag}={value}", "--address=127.0.0.1", "cat")
+    assert r.returncode == 2, r.stderr[:300]
+    first = r.stderr.splitlines()[0]
+    assert first == f'invalid value "{value}" for flag -{flag}: ' + first.split(": ", 1)[1]
+    assert why in first, first
+    assert r.stderr.endswith("    wsd --help\n")
+
+
+@pytest.mark.deliberate
+def test_numeric_flag_bounds_accepted(wsd):
+    """The bounds themselves are accepted (the server runs)."""
+    srv = wsd("/bin/cat", flags=["--maxforks=2147483647", "--maxframesize=9223372036854775807",
+                                 "--pingms=2147483647", "--closems=0", "--workers=1",
+                                 "--deflatebits=15", "--deflatemem=1", "--redirport=0"])
+
+    async def go():
+        async with connect(srv) as ws:
+            await ws.send("x")
+            return await ws.recv()
+    assert arun(go()) == "x"
+
+
 def test_no_args_exit_1():
     r = run()
     assert r.returncode == 1
@@ -59,6 +134,31 @@ def test_missing_command_exit_1():
     r = run("--port=1", "nope")
     assert r.returncode == 1
     assert "Unable to locate specified COMMAND 'nope' in OS path." in r.stdout + r.stderr
+
+
+@pytest.mark.deliberate
+def test_command_without_execute_bit_is_reported(tmp_path):
+    """A COMMAND that exists but has no execute bit is reported as such,
+    not as "Unable to locate ... in OS path" (websocketd's words for every
+    case); so is a directory given as COMMAND."""
+    script = tmp_path / "s.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    script.chmod(0o644)
+    r = run(script)
+    assert r.returncode == 1
+    assert r.stderr.startswith(f"COMMAND '{script}' is not executable (permission denied).\n")
+    assert "Unable to locate" not in r.stderr
+    assert r.stderr.endswith("    wsd --help\n")
+
+    r = subprocess.run([str(WSD_BIN), "s.sh"], stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=3, text=True, env=wsd_env({"PATH": f"{tmp_path}:/usr/bin:/bin"}))
+    assert r.returncode == 1
+    assert r.stderr.startswith(f"COMMAND 's.sh' found in OS path as '{script}', but it is not "
+                               "executable (permission denied).\n"), r.stderr
+
+    r = run(tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.startswith(f"COMMAND '{tmp_path}' is a directory, not a program"), r.stderr
 
 
 def test_bad_loglevel_exit_1():

@@ -94,6 +94,21 @@ def test_http_headers(wsd):
     assert env["HTTP_COOKIE"] == "a=1; b=2"
 
 
+@pytest.mark.deliberate
+def test_header_names_beyond_letters_digits_dash_are_left_out(wsd):
+    """X_Real_Ip and X.Real.Ip cannot pose as the X-Real-Ip a proxy sets:
+    only names of letters, digits and '-' become HTTP_* variables (websocketd
+    maps X_Real_Ip onto HTTP_X_REAL_IP too, one of the two winning at random)."""
+    srv = wsd(CHILD, "env")
+    for order in ([("X-Real-Ip", "10.0.0.1"), ("X_Real_Ip", "6.6.6.6"), ("X.Real.Ip", "6.6.6.7")],
+                  [("X_Real_Ip", "6.6.6.6"), ("x.real.ip", "6.6.6.7"), ("X-Real-Ip", "10.0.0.1")]):
+        env, _ = child_env(srv, headers=order)
+        assert env["HTTP_X_REAL_IP"] == "10.0.0.1", order
+        assert not [k for k in env if "REAL" in k and k != "HTTP_X_REAL_IP"], sorted(env)
+    env, _ = child_env(srv, headers=[("X_Only", "u"), ("X.Dot", "d"), ("X~T", "t")])
+    assert not [k for k in env if k.startswith(("HTTP_X_ONLY", "HTTP_X_DOT", "HTTP_X.", "HTTP_X~"))]
+
+
 def test_unique_id_matches_log(wsd):
     srv = wsd(CHILD, "env")
     env, _ = child_env(srv)

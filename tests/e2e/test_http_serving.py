@@ -460,6 +460,22 @@ def test_cgi_environment(wsd, site):
     assert f"Serving CGI scripts from    : {site / 'cgi'}" in srv.log()
 
 
+def test_cgi_header_names_cannot_pose_as_others(wsd, site):
+    """X_Real_Ip and X.Real.Ip are left out of a CGI environment rather than
+    joined into the HTTP_X_REAL_IP of X-Real-Ip (Go's net/http/cgi joins
+    them; Apache 2.4 leaves them out too)."""
+    script(site / "cgi" / "env.cgi", ENV_CGI)
+    srv = wsd(flags=[f"--cgidir={site / 'cgi'}"])
+    st, _, data = get(srv.port, "/env.cgi", headers={"X_Real_Ip": "6.6.6.6",
+                                                     "X-Real-Ip": "10.0.0.1",
+                                                     "X.Real.Ip": "6.6.6.7",
+                                                     "X_Other": "o"})
+    assert st == 200
+    env = cgi_env(data)
+    assert env["HTTP_X_REAL_IP"] == "10.0.0.1"
+    assert not [k for k in env if k.startswith("HTTP_X_OTHER")]
+
+
 def test_cgi_cwd(wsd, site):
     script(site / "cgi" / "sub" / "where.cgi", "printf 'Content-Type: text/plain\\n\\n'\npwd\n")
     srv = wsd(flags=[f"--cgidir={site / 'cgi'}"])

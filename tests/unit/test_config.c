@@ -155,10 +155,11 @@ static void test_no_args_and_help(void)
             "  -port int\n", "  -redirport int\n", "  -reverselookup\n", "  -sameorigin\n",
             "  -ssl\n", "  -sslca string\n", "  -sslcert string\n", "  -sslkey string\n",
             "  -staticdir string\n", "  -unixsocket string\n", "  -version\n",
-            "not supported by this build yet",
             "\nwsd " WSD_VERSION "\n\nwsd is a command line tool",
             "--unixsocket=PATH", "--sslca=FILE", "--pingms=", "--maxframesize=",
             "--passstderr", "Default: as many as the open-files limit", "Default: 1048576", "Default: PATH,LD_LIBRARY_PATH",
+            "\n  --workers=N ", "\n  --lossless=", "\n  --subprotocols=", "\n  --deflate=",
+            "\n  --deflatebits=N ", "\n  --deflatemem=N ", "HTTP port to listen on, 0 to 65535.",
             "wsd --license",
         };
         size_t i;
@@ -194,6 +195,7 @@ static void test_no_args_and_help(void)
     }
     ok(ends_with(r.err, "BSD 2-Clause license: Run 'wsd --license' for details.\n"),
        "--help ends with the licence hint");
+    ok(r.err && !strstr(r.err, "not supported"), "--help: no flag is \"not supported\"");
     res_free(&r);
 }
 
@@ -265,14 +267,78 @@ static void test_flag_errors(void)
     FLAG_ERROR("flag provided but not defined: -a", "--ssl", "-a", "-b");
 }
 
+/* Every numeric flag: the bounds accepted, one past each refused with
+ * Go's "invalid value" line naming the range, exit 2. */
+static void test_ranges(void)
+{
+    static const struct {
+        const char *flag;
+        const char *lo, *hi;          /* accepted bounds (NULL: the type's) */
+        const char *below, *above;    /* refused (NULL: none) */
+        const char *why;
+    } t[] = {
+        {"port", "0", "65535", "-1", "65536",
+         "invalid port, must be 0 to 65535 (0: 80, or 443 with --ssl)"},
+        {"redirport", "0", "65535", "-1", "70000", "invalid port, must be 0 to 65535 (0: none)"},
+        {"maxforks", "-9223372036854775808", "2147483647", NULL, "2147483648",
+         "must be at most 2147483647 (0 or less: unlimited)"},
+        {"maxframesize", "0", "9223372036854775807", NULL, "18446744073709551615",
+         "must be at most 9223372036854775807, the largest WebSocket length (0: unlimited)"},
+        {"closems", "0", "2147483647", NULL, "4294967296", "must be 0 to 2147483647 milliseconds"},
+        {"pingms", "0", "2147483647", NULL, "2147483648",
+         "must be 0 to 2147483647 milliseconds (0: no pings)"},
+        {"workers", "1", "256", "0", "257", "must be 1 to 256"},
+        {"deflatebits", "9", "15", "8", "16", "must be 9 to 15"},
+        {"deflatemem", "1", "9", "0", "10", "must be 1 to 9"},
+    };
+    size_t i;
+    char arg[128], msg[512];
+
+    for (i = 0; i < sizeof t / sizeof *t; i++) {
+        const char *v[2] = {t[i].lo, t[i].hi}, *bad[2] = {t[i].below, t[i].above};
+        int k;
+        for (k = 0; k < 2; k++) {
+            result r;
+            snprintf(arg, sizeof arg, "--%s=%s", t[i].flag, v[k]);
+            r = RUN(arg, "/bin/sh");
+            is_int(r.rc, -1, "%s accepted", arg);
+            res_free(&r);
+            if (!bad[k])
+                continue;
+            snprintf(arg, sizeof arg, "--%s=%s", t[i].flag, bad[k]);
+            snprintf(msg, sizeof msg, "invalid value \"%s\" for flag -%s: %s", bad[k], t[i].flag,
+                     t[i].why);
+            FLAG_ERROR(msg, arg, "/bin/sh");
+        }
+    }
+    /* the values that reach the server */
+    {
+        result r = RUN("--port=65535", "--redirport=1", "--workers=256", "--deflatebits=9",
+                       "--deflatemem=9", "--pingms=2147483647", "/bin/sh");
+        is_int(r.c.port, 65535, "--port=65535");
+        is_int(r.c.redirport, 1, "--redirport=1");
+        is_int(r.c.workers, 256, "--workers=256");
+        is_int(r.c.deflatebits, 9, "--deflatebits=9");
+        is_int(r.c.deflatemem, 9, "--deflatemem=9");
+        is_int(r.c.pingms, 2147483647, "--pingms=2^31-1");
+        res_free(&r);
+        r = RUN("--port=0", "--ssl", "--sslcert=c", "--sslkey=k", "/bin/sh");
+        is_int(r.c.port, 443, "--port=0 with --ssl: 443");
+        res_free(&r);
+    }
+    /* checked as parsed, in argv order, as Go: the first bad value decides */
+    FLAG_ERROR("invalid value \"0\" for flag -workers: must be 1 to 256", "--workers=0",
+               "--port=x", "/bin/sh");
+}
+
 static void test_ints(void)
 {
     static const struct { const char *s; long long v; } good[] = {
         {"0", 0}, {"8080", 8080}, {"+5", 5}, {"-5", -5}, {"0x10", 16}, {"0X1f", 31},
         {"0o17", 15}, {"0O17", 15}, {"0b101", 5}, {"0B11", 3}, {"017", 15}, {"00", 0},
         {"1_000", 1000}, {"0x_1f", 31}, {"0_7", 7}, {"0b1_0", 2}, {"-0x10", -16},
-        {"9223372036854775807", INT64_MAX}, {"-9223372036854775808", INT64_MIN},
-        {"0x7fffffffffffffff", INT64_MAX},
+        {"2147483647", 2147483647}, {"0x7fffffff", 2147483647},
+        {"-9223372036854775808", INT64_MIN},
     };
     static const struct { const char *s; const char *why; } bad[] = {
         {"", "parse error"}, {"+", "parse error"}, {"-", "parse error"}, {"--1", "parse error"},
@@ -280,6 +346,8 @@ static void test_ints(void)
         {"_1", "parse error"}, {"1_", "parse error"}, {"0_", "parse error"}, {"0x1_", "parse error"},
         {" 1", "parse error"}, {"1 ", "parse error"}, {"1e3", "parse error"}, {"0b2", "parse error"},
         {"9223372036854775808", "value out of range"}, {"-9223372036854775809", "value out of range"},
+        {"2147483648", "must be at most 2147483647 (0 or less: unlimited)"},
+        {"9223372036854775807", "must be at most 2147483647 (0 or less: unlimited)"},
         {"99999999999999999999x", "value out of range"}, {"0x10000000000000000", "value out of range"},
     };
     size_t i;
@@ -300,9 +368,9 @@ static void test_ints(void)
     }
     /* uint: --closems */
     {
-        result r = RUN("--closems=18446744073709551615", "/bin/sh");
-        is_int(r.rc, -1, "closems 2^64-1 accepted");
-        ok(r.c.closems == 18446744073709551615UL, "closems = 2^64-1");
+        result r = RUN("--closems=2147483647", "/bin/sh");
+        is_int(r.rc, -1, "closems 2^31-1 accepted");
+        ok(r.c.closems == 2147483647UL, "closems = 2^31-1");
         res_free(&r);
         r = RUN("--closems", "0x3e8", "/bin/sh");
         is_int(r.c.closems, 1000, "--closems 0x3e8 = 1000");
@@ -313,6 +381,10 @@ static void test_ints(void)
     }
     FLAG_ERROR("invalid value \"18446744073709551616\" for flag -closems: value out of range",
                "--closems=18446744073709551616");
+    FLAG_ERROR("invalid value \"18446744073709551615\" for flag -closems: must be 0 to 2147483647 "
+               "milliseconds", "--closems=18446744073709551615");
+    FLAG_ERROR("invalid value \"2147483648\" for flag -closems: must be 0 to 2147483647 "
+               "milliseconds", "--closems=2147483648");
     /* maxframesize: uint64, default 1 MiB, 0 = unlimited */
     {
         result r = RUN("/bin/sh");
@@ -326,18 +398,15 @@ static void test_ints(void)
         res_free(&r);
     }
     FLAG_ERROR("invalid value \"-1\" for flag -maxframesize: parse error", "--maxframesize=-1");
-    /* port: int range → clamped, stays invalid for the listener */
     {
-        result r = RUN("--port=-1", "/bin/sh");
-        is_int(r.c.port, -1, "--port=-1 kept (listen fails later, as websocketd)");
-        res_free(&r);
-        r = RUN("--port=0x7fffffffffff", "/bin/sh");
-        is_int(r.c.port, 2147483647, "--port beyond int clamps");
-        res_free(&r);
-        r = RUN("--port=70000", "/bin/sh");
-        is_int(r.c.port, 70000, "--port=70000 kept (listen fails later, as websocketd)");
+        result r = RUN("--maxframesize=9223372036854775807", "/bin/sh");
+        ok(r.rc == -1 && r.c.maxframesize == INT64_MAX, "--maxframesize=2^63-1 accepted");
         res_free(&r);
     }
+    FLAG_ERROR("invalid value \"9223372036854775808\" for flag -maxframesize: must be at most "
+               "9223372036854775807, the largest WebSocket length (0: unlimited)",
+               "--maxframesize=9223372036854775808");
+    test_ranges();
 }
 
 static void test_bools(void)
@@ -602,15 +671,34 @@ static void test_lookpath(void)
     is_str(r.c.argv[0], catpath(tmpdir, "run.sh"), "  argv[0] = command_path");
     res_free(&r);
 
-    CFG_ERROR("", "Unable to locate specified COMMAND 'data.txt' in OS path.\n" "\n" "Usage:\n" "\n"
-              "  Export a single executable program a WebSocket server:\n"
-              "    wsd [options] COMMAND [command args]\n" "\n"
-              "  Or, export an entire directory of executables as WebSocket endpoints:\n"
-              "    wsd [options] --dir=SOMEDIR\n" "\n" "  Or, show extended help message using:\n"
-              "    wsd --help\n", "data.txt");
+    {
+        /* found, but without an execute bit: said so (websocketd: "Unable
+         * to locate") */
+        char want[1024];
+        snprintf(want, sizeof want, "COMMAND 'data.txt' found in OS path as '%s', but it is not "
+                 "executable (permission denied).\n%s", catpath(tmpdir, "data.txt"), SHORT);
+        CFG_ERROR("", want, "data.txt");
+    }
     r = RUN("sub");
     is_int(r.rc, 1, "a directory is not a COMMAND");
+    ok(starts_with(r.err, "Unable to locate specified COMMAND 'sub' in OS path.\n"),
+       "  a directory in PATH: not found, as Go");
     res_free(&r);
+    {
+        /* a later executable of the same name wins over an earlier
+         * non-executable one, as Go */
+        char dir2[512];
+        snprintf(path, sizeof path, "%s:%s", tmpdir, catpath(tmpdir, "sub"));
+        snprintf(dir2, sizeof dir2, "%s", catpath(tmpdir, "sub/data.txt"));
+        write_file(dir2, "#!/bin/sh\n", 0755);
+        setenv("PATH", path, 1);
+        r = RUN("data.txt");
+        is_int(r.rc, -1, "a non-executable then an executable data.txt: found");
+        is_str(r.c.command_path, dir2, "  the executable one");
+        res_free(&r);
+        unlink(dir2);
+        setenv("PATH", tmpdir, 1);
+    }
     r = RUN("");
     is_int(r.rc, 1, "empty COMMAND not found");
     ok(starts_with(r.err, "Unable to locate specified COMMAND '' in OS path.\n"), "  message");
@@ -631,6 +719,25 @@ static void test_lookpath(void)
     res_free(&r);
     r = RUN(catpath(tmpdir, "data.txt"));
     is_int(r.rc, 1, "non-executable name with '/' refused");
+    {
+        char want[1024];
+        snprintf(want, sizeof want, "COMMAND '%s' is not executable (permission denied).\n%s",
+                 catpath(tmpdir, "data.txt"), SHORT);
+        is_str(r.err, want, "  said so, with the short usage");
+    }
+    res_free(&r);
+    r = RUN(catpath(tmpdir, "sub"));
+    is_int(r.rc, 1, "a directory named with '/' refused");
+    {
+        char want[1024];
+        snprintf(want, sizeof want, "COMMAND '%s' is a directory, not a program (--dir serves the "
+                 "programs in a directory).\n%s", catpath(tmpdir, "sub"), SHORT);
+        is_str(r.err, want, "  said so");
+    }
+    res_free(&r);
+    r = RUN(catpath(tmpdir, "nonexistent"));
+    ok(r.rc == 1 && starts_with(r.err, "Unable to locate specified COMMAND '"),
+       "a missing name with '/': unable to locate");
     res_free(&r);
     r = RUN("sub/x.sh");
     is_int(r.rc, 1, "relative name with '/' is relative to cwd, not PATH");
@@ -646,9 +753,12 @@ static void test_lookpath(void)
         res_free(&r);
         r = RUN("./data.txt");
         is_int(r.rc, 1, "./data.txt: no execute bit");
+        ok(starts_with(r.err, "COMMAND './data.txt' is not executable (permission denied).\n"),
+           "  message");
         res_free(&r);
         r = RUN("./sub");
         is_int(r.rc, 1, "./sub: a directory");
+        ok(starts_with(r.err, "COMMAND './sub' is a directory"), "  message");
         res_free(&r);
 
         /* empty PATH element = current directory (Go 1.15 LookPath) */
@@ -787,23 +897,11 @@ static void test_headers(void)
               "    wsd --help\n", "--header=X\r: a");
 }
 
-static void test_unsupported(void)
+static void test_modes_run(void)
 {
-    /* every flag's feature is built now: none is refused at start-up */
-    static const char *const supported[] = {
-        "address", "binary", "closems", "header", "header-http", "header-ws", "license",
-        "loglevel", "maxforks", "maxframesize", "passenv", "port", "version",
-        "reverselookup", "unixsocket", "pingms", "passstderr", "dir", "origin", "sameorigin",
-        "ssl", "sslcert", "sslkey", "sslca", "redirport", "staticdir", "cgidir", "devconsole"
-    };
-    size_t i;
+    /* every flag's feature is built: none is refused at start-up */
     result r;
     char sarg[512];
-
-    for (i = 0; i < sizeof supported / sizeof *supported; i++)
-        is_int(wsd_config_flag_supported(supported[i]), 1, "--%s supported", supported[i]);
-    is_int(wsd_config_flag_supported("help"), -1, "help is not a flag");
-    is_int(wsd_config_flag_supported("bogus"), -1, "unknown flag");
 
     snprintf(sarg, sizeof sarg, "--staticdir=%s", tmpdir);
     r = RUN(sarg);
@@ -861,7 +959,7 @@ int main(void)
     test_lookpath();
     test_passenv();
     test_headers();
-    test_unsupported();
+    test_modes_run();
 
     unlink(catpath(tmpdir, "sub/x.sh"));
     rmdir(catpath(tmpdir, "sub"));

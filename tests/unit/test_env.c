@@ -393,6 +393,96 @@ static void test_headers(void)
     free(env);
 }
 
+/* Header names beyond letters, digits and '-' get no variable: they cannot
+ * pose as (or merge with) the header whose variable they would map to. */
+static void test_name_posing(void)
+{
+    static const char *const posers[] = {
+        "X_Real_Ip", "X.Real.Ip", "x_real_ip", "X_Real-Ip", "X!Real!Ip", "X~Real~Ip",
+        "X'Real'Ip", "X`Real`Ip", "X|Real|Ip", "X^Real^Ip", "X*Real*Ip", "X+Real+Ip",
+        "X#Real#Ip", "X$Real$Ip", "X%Real%Ip", "X&Real&Ip",
+    };
+    int style;
+
+    for (style = WSD_ENV_WEBSOCKETD; style <= WSD_ENV_CGI; style++) {
+        const char *sn = style == WSD_ENV_CGI ? "cgi" : "websocketd";
+        size_t p;
+        for (p = 0; p < sizeof posers / sizeof *posers; p++) {
+            fixture f;
+            wsd_envlist e = {0};
+            char **env;
+            int before;
+            for (before = 0; before <= 1; before++) {
+                init(&f, "/");
+                if (before)
+                    add_header(&f, posers[p], "evil");
+                add_header(&f, "X-Real-Ip", "10.0.0.1");
+                if (!before)
+                    add_header(&f, posers[p], "evil");
+                wsd_env_add_http(&e, &f.r, style);
+                env = wsd_envlist_finish(&e);
+                is_int((long)count(env), 1, "%s: %s %s X-Real-Ip: one variable", sn, posers[p],
+                       before ? "before" : "after");
+                is_str(get(env, "HTTP_X_REAL_IP"), "10.0.0.1", "  HTTP_X_REAL_IP is X-Real-Ip's");
+                free(env);
+            }
+            /* alone: no variable at all */
+            init(&f, "/");
+            add_header(&f, posers[p], "evil");
+            wsd_env_add_http(&e, &f.r, style);
+            env = wsd_envlist_finish(&e);
+            is_int((long)count(env), 0, "%s: %s alone: no variable", sn, posers[p]);
+            free(env);
+        }
+    }
+    {
+        /* letters, digits and '-' in any case are fine */
+        fixture f;
+        wsd_envlist e = {0};
+        char **env;
+        init(&f, "/");
+        add_header(&f, "X-Forwarded-For", "a");
+        add_header(&f, "x-forwarded-for", "b");
+        add_header(&f, "Sec-WebSocket-Key2", "k");
+        add_header(&f, "DNT", "1");
+        add_header(&f, "X-", "dash");
+        wsd_env_add_http(&e, &f.r, WSD_ENV_WEBSOCKETD);
+        env = wsd_envlist_finish(&e);
+        is_str(get(env, "HTTP_X_FORWARDED_FOR"), "a, b", "X-Forwarded-For repeats joined");
+        is_str(get(env, "HTTP_SEC_WEBSOCKET_KEY2"), "k", "digits kept");
+        is_str(get(env, "HTTP_DNT"), "1", "HTTP_DNT");
+        is_str(get(env, "HTTP_X_"), "dash", "trailing '-'");
+        is_int((long)count(env), 4, "four variables");
+        free(env);
+    }
+}
+
+/* wsd_envlist_finish: the last occurrence of a name stays, in its place. */
+static void test_envlist(void)
+{
+    wsd_envlist e = {0};
+    char **env;
+
+    wsd_envlist_add(&e, "A", "1", 1);
+    wsd_envlist_add(&e, "B", "2", 1);
+    wsd_envlist_add(&e, "AB", "x", 1);
+    wsd_envlist_add(&e, "A", "3", 1);
+    wsd_envlist_add(&e, "C", NULL, 0);
+    wsd_envlist_push(&e, xstrdup("B=4=5"));
+    env = wsd_envlist_finish(&e);
+    ok(e.v == NULL && e.n == 0, "finish empties the list");
+    is_int((long)count(env), 4, "four names");
+    is_str(env[0], "AB=x", "AB is not A");
+    is_str(env[1], "A=3", "A: the last value, at its place");
+    is_str(env[2], "C=", "NULL value: empty");
+    is_str(env[3], "B=4=5", "B: the last value, '=' in the value");
+    check_one_block(env, "envlist");
+    free(env);
+    env = wsd_envlist_finish(&e);
+    ok(env[0] == NULL, "an empty list: just the NULL");
+    free(env);
+}
+
 static void test_with_parser(void)
 {
     /* The same through src/http.c, as the server builds it. */
@@ -405,6 +495,9 @@ static void test_with_parser(void)
         "Sec-WebSocket-Version: 13\r\n"
         "X-Forwarded-For:   10.0.0.1  \r\n"
         "x-forwarded-for: 10.0.0.2\r\n"
+        "X-Real-Ip: 10.0.0.1\r\n"
+        "X_Real_Ip: 6.6.6.6\r\n"
+        "X.Real.Ip: 6.6.6.7\r\n"
         "\r\n";
     wsd_http_parser *p = wsd_http_parser_new();
     size_t consumed = 0;
@@ -433,6 +526,8 @@ static void test_with_parser(void)
         is_str(get(env, "HTTP_CONNECTION"), "keep-alive, Upgrade", "parser: HTTP_CONNECTION");
         is_str(get(env, "HTTP_X_FORWARDED_FOR"), "10.0.0.1, 10.0.0.2", "parser: repeats joined");
         is_str(get(env, "HTTP_HOST"), "localhost:8080", "parser: HTTP_HOST");
+        is_str(get(env, "HTTP_X_REAL_IP"), "10.0.0.1", "parser: X_Real_Ip, X.Real.Ip left out");
+        is_str(get(env, "HTTP_X.REAL.IP"), NULL, "parser: no HTTP_X.REAL.IP");
         free(env);
     }
     wsd_http_parser_free(p);
@@ -446,5 +541,7 @@ int main(void)
     test_hosts();
     test_headers();
     test_with_parser();
+    test_name_posing();
+    test_envlist();
     return done_testing();
 }

@@ -590,12 +590,13 @@ static void test_api(void)
             {206, "Partial Content"}, {301, "Moved Permanently"}, {302, "Found"},
             {304, "Not Modified"}, {400, "Bad Request"}, {401, "Unauthorized"},
             {403, "Forbidden"}, {404, "Not Found"}, {405, "Method Not Allowed"},
-            {408, "Request Timeout"}, {413, "Request Entity Too Large"},
-            {414, "Request URI Too Long"}, {426, "Upgrade Required"},
+            {408, "Request Timeout"}, {413, "Content Too Large"},
+            {414, "URI Too Long"}, {426, "Upgrade Required"},
             {429, "Too Many Requests"}, {431, "Request Header Fields Too Large"},
             {500, "Internal Server Error"}, {501, "Not Implemented"},
             {502, "Bad Gateway"}, {503, "Service Unavailable"},
-            {505, "HTTP Version Not Supported"}, {299, ""}, {0, ""}, {-1, ""},
+            {505, "HTTP Version Not Supported"}, {416, "Range Not Satisfiable"},
+            {418, "I'm a teapot"}, {451, "Unavailable For Legal Reasons"}, {299, ""}, {0, ""}, {-1, ""},
         };
         size_t i;
         for (i = 0; i < sizeof t / sizeof t[0]; i++)

@@ -122,9 +122,9 @@ int main(void)
     mimet("x.html.bak", "application/octet-stream");
 
     /* ---- status texts ----------------------------------------------------- */
-    is_str(wsd_status_text(416), "Range Not Satisfiable", "416 text");
-    is_str(wsd_status_text(418), "I'm a teapot", "418 text");
-    is_str(wsd_status_text(299), "", "unknown status");
+    is_str(wsd_http_reason(416), "Range Not Satisfiable", "416 text");
+    is_str(wsd_http_reason(418), "I'm a teapot", "418 text");
+    is_str(wsd_http_reason(299), "", "unknown status");
 
     /* ---- dates ------------------------------------------------------------ */
     datef(0, "Thu, 01 Jan 1970 00:00:00 GMT");

@@ -973,6 +973,20 @@ static void test_bomb(void)
            "bomb: a limit one byte short fails");
     wsd_pmd_free(&p);
 
+    /* the largest limits are as good as none (max - total + 1 must not wrap) */
+    {
+        static const uint64_t huge[] = {UINT64_MAX, UINT64_MAX - 1, INT64_MAX};
+        size_t h;
+        for (h = 0; h < sizeof huge / sizeof *huge; h++) {
+            mkpmd(&p, 0, 0, 15, 15, 8, huge[h]);
+            o.n = 0;
+            is_int(inflate_pieces(&p, c.p, cuts, 1, WSD_PMD_CHUNK, &o, NULL), WSD_PMD_END,
+                   "bomb: a limit of %llu is no limit", (unsigned long long)huge[h]);
+            is_int(o.n, big, "  all of it");
+            wsd_pmd_free(&p);
+        }
+    }
+
     /* unlimited: drained in ≤ 16 KiB pieces with the same fixed memory */
     {
         const uint8_t *in = c.p;

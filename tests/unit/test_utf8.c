@@ -479,6 +479,55 @@ static void test_random(void)
     ok(splitbad == 0, "100000 random strings: split validation equals whole");
 }
 
+/* ---- sanitize_pair(): streaming with a held tail ------------------------- */
+
+/* Sanitising p[0..n) in two chunks cut at k, the way outframe.c and
+ * record.c stream it (the first chunk minus its incomplete tail, then
+ * tail ‖ the second chunk through sanitize_pair), gives the whole-input
+ * result. Returns 1 if it does for every k. */
+static int pair_splits_ok(const uint8_t *p, size_t n)
+{
+    uint8_t whole[3 * 64], two[3 * 64];
+    size_t lw, k;
+
+    lw = wsd_utf8_sanitize(p, n, whole);
+    for (k = 0; k <= n; k++) {
+        size_t t = wsd_utf8_incomplete_tail(p, k), o;
+        o = wsd_utf8_sanitize(p, k - t, two);
+        o += wsd_utf8_sanitize_pair(p + k - t, t, p + k, n - k, two + o);
+        if (o != lw || memcmp(two, whole, lw) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static void test_sanitize_pair(void)
+{
+    size_t v;
+    long i, bad = 0;
+    uint8_t p[40], out[32];
+
+    for (v = 0; v < sizeof vectors / sizeof vectors[0]; v++)
+        ok(pair_splits_ok((const uint8_t *)vectors[v].s, vectors[v].n),
+           "%s: sanitize_pair at every cut = whole", vectors[v].name);
+    for (i = 0; i < 20000; i++) {
+        size_t n = rnd() % 40, k;
+        for (k = 0; k < n; k++)
+            p[k] = (rnd() & 3) ? reps[rnd() % NREPS] : (uint8_t)rnd();
+        if (!pair_splits_ok(p, n) && bad++ < 3)
+            t_hexdump("sanitize_pair mismatch on", p, n);
+    }
+    ok(bad == 0, "20000 random strings: sanitize_pair at every cut = whole");
+    /* a held tail that the next chunk does not continue */
+    is_mem(out, wsd_utf8_sanitize_pair((const uint8_t *)"\xe2\x82", 2, (const uint8_t *)"A", 1, out),
+           FFFD "A", 4, "held E2 82, then 'A': U+FFFD A");
+    is_mem(out, wsd_utf8_sanitize_pair((const uint8_t *)"\xe2\x82", 2, (const uint8_t *)"", 0, out),
+           FFFD, 3, "held E2 82 and nothing more: U+FFFD");
+    is_mem(out, wsd_utf8_sanitize_pair((const uint8_t *)"\xf0\x9f", 2,
+                                       (const uint8_t *)"\x98\x80!", 3, out),
+           "\xf0\x9f\x98\x80!", 5, "held F0 9F completed by 98 80");
+}
+
 /* ---- validate(): state protocol ------------------------------------------- */
 
 static void test_validate_api(void)
@@ -641,5 +690,6 @@ int main(void)
     test_sanitize_misc();
     test_exhaustive();
     test_random();
+    test_sanitize_pair();
     return done_testing();
 }
