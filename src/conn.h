@@ -70,7 +70,7 @@ typedef struct server {
     size_t nlisteners;
     uv_pipe_t unixl;             /* --unixsocket listener */
     int have_unixl;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t signals[6];      /* INT TERM QUIT HUP USR1 USR2 (server.c) */
 
     /* connections (conn.c) */
     struct conn *conns;

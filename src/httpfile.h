@@ -34,9 +34,6 @@
  * types carry "; charset=utf-8". Static strings. */
 const char *wsd_mime_type(const char *path);
 
-/* The former name of wsd_http_reason (http.h); httpserve.c still uses it. */
-#define wsd_status_text wsd_http_reason
-
 /* If-Modified-Since value ims[0..n) against a file's mtime: 1 = not
  * modified (answer 304), 0 = send it (also when the date is invalid or
  * mtime <= 0). */

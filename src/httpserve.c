@@ -227,7 +227,7 @@ static void respond(conn *c, serve *s, const wsd_request *r, int status, const c
 
     wsd_http_date(time(NULL), date);
     wsd_str_init(&out, RESPONSE_LIMIT);
-    rc |= wsd_str_appendf(&out, "HTTP/1.1 %d %s\r\n", status, wsd_status_text(status));
+    rc |= wsd_str_appendf(&out, "HTTP/1.1 %d %s\r\n", status, wsd_http_reason(status));
     if (location)
         rc |= wsd_str_appendf(&out, "Location: %s\r\n", location);
     if (ctype) {

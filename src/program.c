@@ -49,6 +49,7 @@ void wsd_kill_plan_websocket(wsd_kill_plan *k, unsigned closems)
     k->nsteps = 3;
     k->giveup_ms = 1000;
     k->eof_grace_ms = 0;
+    k->drain_ms = 1000;
 }
 
 void wsd_kill_plan_cgi(wsd_kill_plan *k)
@@ -61,6 +62,7 @@ void wsd_kill_plan_cgi(wsd_kill_plan *k)
     k->nsteps = 2;
     k->giveup_ms = 1000;
     k->eof_grace_ms = 1000;
+    k->drain_ms = 1000;
 }
 
 /* ------------------------------------------------------------- handles */
@@ -334,6 +336,10 @@ static void read_pipe(wsd_program *p, int which, int on)
         uv_read_start(s, alloc_read, which == WSD_PROGRAM_STDOUT ? on_out_read : on_err_read);
     else
         uv_read_stop(s);
+    if (which == WSD_PROGRAM_STDOUT)
+        p->out_reading = on != 0;
+    else
+        p->err_reading = on != 0;
 }
 
 void wsd_program_read(wsd_program *p, unsigned which, int on)
@@ -520,6 +526,16 @@ static void on_timer(uv_timer_t *t)
         wsd_program_end(p);
         return;
     }
+    if (p->draining) {
+        if ((p->out_open && !p->out_reading) || (p->err_open && !p->err_reading)) {
+            timer_start(p, p->kill.drain_ms);   /* the owner holds reading back: wait */
+            return;
+        }
+        p->draining = 0;
+        p->over = 1;               /* read long enough: abandon what escaped */
+        check_done(p);
+        return;
+    }
     if (p->reaped && !group_alive(p)) {
         p->over = 1;               /* nobody left to signal */
         check_done(p);
@@ -534,6 +550,7 @@ void wsd_program_end(wsd_program *p)
         return;
     p->ending = 1;
     p->grace = 0;
+    p->draining = 0;
     uv_timer_stop(&p->timer);
     wsd_program_close_stdin(p);
     if (p->kill.nsteps > 0 && p->kill.delay_ms[0] == 0) {
@@ -573,12 +590,20 @@ static void check_done(wsd_program *p)
         return;                    /* the schedule's timer comes back here */
     }
     if (p->out_open || p->err_open) {
-        if (!p->gave_up && !p->over && !p->detached)
-            return;                /* still draining to the owner */
+        if (!p->gave_up && !p->over && !p->detached) {
+            /* still draining to the owner; what holds the pipes now is
+             * out of the group's reach: bounded by drain_ms */
+            if (!p->draining && !p->ending) {
+                p->draining = 1;
+                timer_start(p, p->kill.drain_ms);
+            }
+            return;
+        }
         abandon_pipes(p);
     }
     p->done = 1;
     p->grace = 0;
+    p->draining = 0;
     uv_timer_stop(&p->timer);
     close_handle(p, (uv_handle_t *)&p->timer);
     wsd_program_close_stdin(p);

@@ -33,6 +33,10 @@
  * program may hold stdout) while the owner is there to take it; once the
  * owner detaches (wsd_program_detach: its client has gone) output is read
  * and dropped, and the pipes are abandoned as soon as the group is empty.
+ * A job that left the group (setsid) and holds a pipe is out of reach of
+ * the signals: once the group is empty its output is read for drain_ms
+ * (never while the owner holds reading back), then the pipes are
+ * abandoned, so the owner is not kept waiting by it.
  *
  * Memory: the struct (~1.2 KiB, three libuv pipes and a timer), the stdin
  * queue (bounded by the owner: it stops feeding at wsd_program_stdin_full,
@@ -78,14 +82,19 @@ typedef struct {
     int nsteps;
     unsigned giveup_ms;
     unsigned eof_grace_ms;       /* stdout closed, still running: end it after this */
+    unsigned drain_ms;           /* leader reaped, group empty, pipes still open (held by
+                                  * a job that left the group): read on this long, then
+                                  * abandon them (not while the owner pauses reading) */
 } wsd_kill_plan;
 
 /* websocketd's schedule: SIGINT after 100 ms, SIGTERM 250 ms later, SIGKILL
  * 500 ms later (each + closems), given up one second after that; a program
- * that closes stdout is ended at once. */
+ * that closes stdout is ended at once; pipes held by an escaped job are
+ * read for a second after the program's group is gone. */
 void wsd_kill_plan_websocket(wsd_kill_plan *k, unsigned closems);
 /* CGI: SIGTERM at once, SIGKILL a second later, given up a second after
- * that; a script that closes stdout gets a second to exit. */
+ * that; a script that closes stdout gets a second to exit; pipes held by an
+ * escaped job are read for a second. */
 void wsd_kill_plan_cgi(wsd_kill_plan *k);
 
 enum { WSD_PROGRAM_STDOUT = 1, WSD_PROGRAM_STDERR = 2 };
@@ -118,8 +127,8 @@ struct wsd_program {
     const char *log_cat, *err_cat;
     char *const *assoc;
     unsigned handles;            /* initialised, not yet closed */
-    unsigned reading;            /* WSD_PROGRAM_* the owner wants read */
     unsigned in_open : 1, in_closing : 1, in_writing : 1, gathering : 1, inq_lent : 1;
+    unsigned out_reading : 1, err_reading : 1, draining : 1;
     unsigned out_open : 1, err_open : 1, out_eof : 1, err_eof : 1;
     unsigned group_gone : 1, detached : 1, grace : 1, ending : 1, over : 1, gave_up : 1;
     unsigned done : 1;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -56,13 +57,52 @@ static long open_fds(void)
     return n - 1;   /* the directory's own */
 }
 
-/* ------------------------------------------------------------- shutdown */
+/* ------------------------------------------------------------- signals */
+
+/* What each signal means (README, wsd.1):
+ *   SIGINT, SIGTERM, SIGQUIT  graceful shutdown; a second one: exit now
+ *   SIGHUP   reload: nothing to reload yet (no configuration file), logged
+ *   SIGUSR1  one status line in the log (connections, programs, descriptors)
+ *   SIGUSR2  ignored, logged (reserved for a binary upgrade)
+ * Any other signal keeps its default disposition. */
+static const int handled_signals[6] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2};
+
+static void log_status(server *srv)
+{
+    long ws = 0, http = 0;
+    conn *c;
+
+    for (c = srv->conns; c; c = c->next) {
+        if (c->is_ws)
+            ws++;
+        else
+            http++;
+    }
+    wsd_log(WSD_LOG_INFO, "server", "",
+            "Status: %ld connections (%ld WebSocket, %ld other), %ld programs running, "
+            "descriptors %ld of %ld%s", srv->nconns, ws, http, wsd_program_count(),
+            srv->fd_base + srv->nconns + 3 * wsd_program_count(), srv->fd_limit,
+            srv->shutting_down ? ", shutting down" : "");
+}
 
 static void on_signal(uv_signal_t *h, int signum)
 {
     server *srv = h->data;
     size_t i;
 
+    switch (signum) {
+    case SIGHUP:
+        wsd_log(WSD_LOG_INFO, "server", "", "Received SIGHUP: nothing to reload");
+        return;
+    case SIGUSR1:
+        log_status(srv);
+        return;
+    case SIGUSR2:
+        wsd_log(WSD_LOG_INFO, "server", "", "Received SIGUSR2: ignored");
+        return;
+    default:
+        break;
+    }
     if (srv->shutting_down) {
         /* second signal: don't wait for anyone */
         wsd_program_kill_all();
@@ -81,8 +121,8 @@ static void on_signal(uv_signal_t *h, int signum)
     conn_shutdown_all(srv);
     /* the loop ends when the last connection has: the signal watchers no
      * longer keep it alive (a second signal still arrives meanwhile) */
-    uv_unref((uv_handle_t *)&srv->sigint);
-    uv_unref((uv_handle_t *)&srv->sigterm);
+    for (i = 0; i < sizeof srv->signals / sizeof srv->signals[0]; i++)
+        uv_unref((uv_handle_t *)&srv->signals[i]);
 }
 
 /* ------------------------------------------------------------- listen */
@@ -305,14 +345,14 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
     }
     wsd_serve_startup_log(cfg, NULL, 0);
 
-    /* SIGINT/SIGTERM handlers before the first listener: a signal sent as
-     * soon as the port accepts must get the graceful shutdown, not the
-     * default action (which would leave a --unixsocket file behind). */
-    uv_signal_init(srv.loop, &srv.sigint);
-    uv_signal_init(srv.loop, &srv.sigterm);
-    srv.sigint.data = srv.sigterm.data = &srv;
-    uv_signal_start(&srv.sigint, on_signal, SIGINT);
-    uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
+    /* Signal handlers before the first listener: a signal sent as soon as
+     * the port accepts must get its meaning, not the default action (which
+     * would leave a --unixsocket file behind). */
+    for (i = 0; i < sizeof srv.signals / sizeof srv.signals[0]; i++) {
+        uv_signal_init(srv.loop, &srv.signals[i]);
+        srv.signals[i].data = &srv;
+        uv_signal_start(&srv.signals[i], on_signal, handled_signals[i]);
+    }
     if (wsd_spawn_init(srv.loop) != 0 || wsd_defer_init(srv.loop) != 0) {
         wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: no SIGCHLD watcher");
         goto fail;
@@ -367,8 +407,8 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
         srv.fd_base = open_fds();
     }
     uv_run(srv.loop, UV_RUN_DEFAULT);
-    uv_close((uv_handle_t *)&srv.sigint, NULL);
-    uv_close((uv_handle_t *)&srv.sigterm, NULL);
+    for (i = 0; i < sizeof srv.signals / sizeof srv.signals[0]; i++)
+        uv_close((uv_handle_t *)&srv.signals[i], NULL);
     wsd_spawn_shutdown();
     wsd_defer_shutdown();
     uv_run(srv.loop, UV_RUN_NOWAIT);   /* their close callbacks */
@@ -392,17 +432,44 @@ fail:
     return 3;
 }
 
+/* ------------------------------------------------------------ --workers */
+
 /* --workers=N: N processes, each its own event loop, binding the listeners
  * with SO_REUSEPORT so the kernel spreads connections over them. This
- * process only supervises: it forwards SIGINT/SIGTERM, restarts a worker
- * that dies unexpectedly (at most 10 times a minute), and exits when all
- * workers have exited after a shutdown. */
+ * process only supervises:
+ *   - it forwards SIGINT/SIGTERM/SIGQUIT (shutdown) and SIGHUP/SIGUSR1/
+ *     SIGUSR2 to the workers (not a signal the terminal sent to the whole
+ *     process group: the workers have it already);
+ *   - it restarts a worker that dies unexpectedly (at most 10 a minute);
+ *   - it is the child subreaper of everything below it: when a worker dies
+ *     abnormally, the programs it ran come to the supervisor, which ends
+ *     their process groups (SIGTERM, then SIGKILL a second later) — they
+ *     have lost their client and their pipes anyway;
+ *   - it exits when all workers have exited after a shutdown.
+ * A worker ends itself gracefully when the supervisor dies, even by
+ * SIGKILL (PR_SET_PDEATHSIG): its listeners close, its clients get 1001,
+ * its programs are ended, so the port is free for a new wsd. */
+#define ORPHAN_KILL_MS 1000
+#define MAX_ORPHAN_GROUPS 4096
+
+typedef struct {
+    pid_t pgid[MAX_ORPHAN_GROUPS];
+    int n;
+    struct timespec deadline;    /* SIGKILL to all of them then */
+} orphan_groups;
+
 static pid_t start_worker(const wsd_config *cfg, int i, int n, const sigset_t *oldmask,
                           pid_t *pids)
 {
+    pid_t supervisor = getpid();
     pid_t pid = fork();
+
     if (pid == 0) {
         free(pids);     /* the supervisor's: not the worker's to keep */
+        prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+        /* the supervisor gone (even by SIGKILL): a graceful shutdown */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != supervisor)
+            _exit(0);
         sigprocmask(SIG_SETMASK, oldmask, NULL);
         fflush(stdout);
         _exit(worker_run(cfg, i, n));
@@ -410,14 +477,96 @@ static pid_t start_worker(const wsd_config *cfg, int i, int n, const sigset_t *o
     return pid;
 }
 
+static int is_worker(const pid_t *pids, int n, pid_t pid)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        if (pids[i] == pid)
+            return 1;
+    return 0;
+}
+
+/* ppid, process group and session of pid from /proc; 0 or -1. */
+static int proc_ids(pid_t pid, pid_t *ppid, pid_t *pgrp, pid_t *sid)
+{
+    char path[64], buf[1024], *p;
+    FILE *f;
+    size_t n;
+    int ok;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (!(f = fopen(path, "r")))
+        return -1;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    p = strrchr(buf, ')');      /* the command name may hold anything */
+    if (!p)
+        return -1;
+    ok = sscanf(p + 1, " %*c %d %d %d", ppid, pgrp, sid) == 3;
+    return ok ? 0 : -1;
+}
+
+/* A worker died abnormally: the programs it ran (and their jobs) are now
+ * the supervisor's children. Their process groups get SIGTERM now and
+ * SIGKILL at og->deadline. Processes of a living worker's program (whose
+ * session leader is that worker's child) are left alone. */
+static void end_orphans(const pid_t *pids, int nworkers, orphan_groups *og)
+{
+    pid_t self = getpid(), mine = getpgrp();
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int found = 0;
+
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        pid_t pid = (pid_t)atoi(e->d_name), ppid, pgrp, sid, lppid, lpgrp, lsid;
+        int k;
+        if (pid <= 0 || is_worker(pids, nworkers, pid) || proc_ids(pid, &ppid, &pgrp, &sid) != 0 ||
+            ppid != self || pgrp <= 1 || pgrp == mine)
+            continue;
+        if (sid != pid && proc_ids(sid, &lppid, &lpgrp, &lsid) == 0 &&
+            is_worker(pids, nworkers, lppid))
+            continue;           /* a job of a living worker's program */
+        for (k = 0; k < og->n && og->pgid[k] != pgrp; k++)
+            ;
+        if (k < og->n)
+            continue;
+        kill(-pgrp, SIGTERM);
+        if (og->n < MAX_ORPHAN_GROUPS)
+            og->pgid[og->n++] = pgrp;
+        else
+            kill(-pgrp, SIGKILL);
+        found++;
+    }
+    closedir(d);
+    if (found) {
+        wsd_log(WSD_LOG_ERROR, "server", "", "Ending %d program group%s of the dead worker", found,
+                found == 1 ? "" : "s");
+        clock_gettime(CLOCK_MONOTONIC, &og->deadline);
+        og->deadline.tv_sec += ORPHAN_KILL_MS / 1000;
+    }
+}
+
+static void kill_orphans(orphan_groups *og)
+{
+    int k;
+    for (k = 0; k < og->n; k++)
+        kill(-og->pgid[k], SIGKILL);
+    og->n = 0;
+}
+
 int wsd_server_run(const wsd_config *cfg)
 {
+    static const int forwarded[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2};
     int n = cfg->workers > 1 ? (int)cfg->workers : 1;
     size_t naddr = cfg->naddresses ? cfg->naddresses : 1, i;
     sigset_t set, old;
     pid_t *pids;
     int stopping = 0, alive = 0, rc = 0, restarts = 0;
     time_t window = time(NULL);
+    orphan_groups *og;
 
     if (n == 1)
         return worker_run(cfg, 0, 1);
@@ -441,12 +590,14 @@ int wsd_server_run(const wsd_config *cfg)
         }
     }
 
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    for (i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+        sigaddset(&set, forwarded[i]);
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, &old);
     pids = xcalloc((size_t)n, sizeof *pids);
+    og = xcalloc(1, sizeof *og);
     fflush(stdout);
     for (i = 0; i < (size_t)n; i++) {
         pids[i] = start_worker(cfg, (int)i, n, &old, pids);
@@ -455,27 +606,57 @@ int wsd_server_run(const wsd_config *cfg)
     }
     while (alive > 0) {
         siginfo_t si;
-        int sig = sigwaitinfo(&set, &si), st;
+        int sig, st;
         pid_t pid;
-        if (sig == SIGINT || sig == SIGTERM) {
-            stopping++;
+
+        if (og->n > 0) {
+            struct timespec now, left;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            left.tv_sec = og->deadline.tv_sec - now.tv_sec;
+            left.tv_nsec = og->deadline.tv_nsec - now.tv_nsec;
+            if (left.tv_nsec < 0) {
+                left.tv_nsec += 1000000000L;
+                left.tv_sec--;
+            }
+            if (left.tv_sec < 0) {
+                kill_orphans(og);
+                continue;
+            }
+            sig = sigtimedwait(&set, &si, &left);
+            if (sig < 0) {
+                if (errno == EAGAIN)
+                    kill_orphans(og);
+                continue;
+            }
+        } else {
+            sig = sigwaitinfo(&set, &si);
+            if (sig < 0)
+                continue;
+        }
+        if (sig != SIGCHLD) {
+            if (sig == SIGINT || sig == SIGTERM || sig == SIGQUIT)
+                stopping++;
+            if (si.si_code == SI_KERNEL)
+                continue;       /* from the terminal, to the whole group: workers have it */
             for (i = 0; i < (size_t)n; i++) {
                 if (pids[i] > 0)
-                    kill(pids[i], sig);   /* a second signal: workers exit at once */
+                    kill(pids[i], sig);   /* a second shutdown signal: workers exit at once */
             }
             continue;
         }
-        if (sig != SIGCHLD)
-            continue;
         while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+            int abnormal;
             for (i = 0; i < (size_t)n && pids[i] != pid; i++)
                 ;
             if (i == (size_t)n)
-                continue;
+                continue;       /* an orphan the supervisor reaped */
             pids[i] = 0;
             alive--;
+            abnormal = WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) != 0);
             if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
                 rc = WEXITSTATUS(st);
+            if (abnormal)
+                end_orphans(pids, n, og);
             if (stopping || (WIFEXITED(st) && WEXITSTATUS(st) == 3))
                 continue;       /* shutting down, or it could not listen */
             wsd_log(WSD_LOG_ERROR, "server", "", "Worker %zu (pid %d) %s %d; restarting it", i,
@@ -500,6 +681,10 @@ int wsd_server_run(const wsd_config *cfg)
                 alive++;
         }
     }
+    kill_orphans(og);
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+    free(og);
     free(pids);
     sigprocmask(SIG_SETMASK, &old, NULL);
     return stopping && rc == 0 ? 0 : rc;

@@ -83,6 +83,18 @@ static void send_frames(ws_session *s, const uint8_t *p, size_t n)
     wsd_tp_send_copy(&c->tp, p, n);
 }
 
+/* A client whose queue is over OUT_HIGH is not read until it drains: what
+ * it sends (pings above all) cannot grow its queue further. */
+static void hold_if_client_full(ws_session *s)
+{
+    conn *c = s->c;
+
+    if (!s->out_held && !c->tp.closing && wsd_tp_queued(&c->tp) > OUT_HIGH) {
+        s->out_held = 1;
+        wsd_tp_hold(&c->tp, WSD_HOLD_OUTPUT);
+    }
+}
+
 static void send_control(ws_session *s, int opcode, const uint8_t *p, size_t n)
 {
     uint8_t f[WSD_WS_MAX_HEADER + 125];
@@ -240,12 +252,18 @@ static void end_program(ws_session *s)
         wsd_defer(&s->resume);
 }
 
-/* Stops reading the program's stdout while the client's queue is full. */
-static void out_pause_if_full(ws_session *s)
+/* Stops reading the program's stdout (or stderr) while the client's queue
+ * is full. */
+static void out_pause_if_full(ws_session *s, int which)
 {
-    if (s->prog && !s->out_paused && wsd_tp_queued(&s->c->tp) > OUT_HIGH) {
+    if (!s->prog || wsd_tp_queued(&s->c->tp) <= OUT_HIGH)
+        return;
+    if (which == WSD_PROGRAM_STDOUT && !s->out_paused) {
         s->out_paused = 1;
         wsd_program_read(s->prog, WSD_PROGRAM_STDOUT, 0);
+    } else if (which == WSD_PROGRAM_STDERR && !s->err_paused) {
+        s->err_paused = 1;
+        wsd_program_read(s->prog, WSD_PROGRAM_STDERR, 0);
     }
 }
 
@@ -275,7 +293,7 @@ static void on_prog_stdout(wsd_program *p, const char *buf, size_t n, int eof)
         send_frames(s, sc, wsd_outframer_encode(&s->of, (const uint8_t *)buf, n, eof, sc));
     }
     if (!eof) {
-        out_pause_if_full(s);
+        out_pause_if_full(s, WSD_PROGRAM_STDOUT);
         return;
     }
     s->out_eof = 1;
@@ -289,6 +307,8 @@ static void on_prog_stderr(wsd_program *p, const char *buf, size_t n, int eof)
 
     if (s->c->state == ST_OPEN)
         tagged_feed(s, 1, buf, n, eof);   /* --passstderr */
+    if (!eof)
+        out_pause_if_full(s, WSD_PROGRAM_STDERR);
     if (eof) {
         s->err_eof = 1;
         if (p->reaped && output_done(s))
@@ -633,8 +653,16 @@ static void ws_feed_all(ws_session *s, uint8_t *p, size_t n)
                 stdin_write(s, &nl, 1);
             break;
         case WSD_WS_EV_PING:
-            if (c->state == ST_OPEN)
+            if (c->state != ST_OPEN)
+                break;
+            if (wsd_tp_queued(&c->tp) < OUT_LOW) {
                 send_control(s, WSD_WS_PONG, ev.data, ev.len);
+            } else {
+                /* the client is not reading: keep only the latest */
+                memcpy(s->pong, ev.data, ev.len);
+                s->npong = (uint8_t)ev.len;
+                s->pong_pending = 1;
+            }
             break;
         case WSD_WS_EV_PONG:
             break;
@@ -650,6 +678,7 @@ static void ws_feed_all(ws_session *s, uint8_t *p, size_t n)
             }
             return;
         case WSD_WS_EV_ERROR:
+            s->failed = 1;         /* the rest of the input is discarded */
             wsd_log(WSD_LOG_ACCESS, "websocket", c->assoc, "Protocol error, closing with %u: %s",
                     ev.close_code, ev.reason);
             if (c->state == ST_OPEN)
@@ -682,11 +711,13 @@ static void session_read(conn *c, char *p, size_t n)
 {
     ws_session *s = c->ws;
 
-    if (!s->opened)
-        return;
+    if (!s->opened || s->failed)
+        return;                    /* after a protocol error: read and dropped until
+                                    * the linger ends (nginx's lingering close) */
     if (c->state == ST_CLOSING && !(s->close_sent && !s->close_received))
         return;                    /* the close handshake is over: discard */
     ws_feed(s, (uint8_t *)p, n);
+    hold_if_client_full(s);
 }
 
 /* --------------------------------------------------------------- pings */
@@ -772,9 +803,23 @@ static void session_written(conn *c)
 {
     ws_session *s = c->ws;
 
-    if (s->out_paused && s->prog && wsd_tp_queued(&c->tp) < OUT_LOW) {
+    if (wsd_tp_queued(&c->tp) >= OUT_LOW)
+        return;
+    if (s->pong_pending && c->state == ST_OPEN) {
+        s->pong_pending = 0;
+        send_control(s, WSD_WS_PONG, s->pong, s->npong);
+    }
+    if (s->out_held) {
+        s->out_held = 0;
+        wsd_tp_release(&c->tp, WSD_HOLD_OUTPUT);
+    }
+    if (s->out_paused && s->prog) {
         s->out_paused = 0;
         wsd_program_read(s->prog, WSD_PROGRAM_STDOUT, 1);
+    }
+    if (s->err_paused && s->prog) {
+        s->err_paused = 0;
+        wsd_program_read(s->prog, WSD_PROGRAM_STDERR, 1);
     }
 }
 

@@ -18,8 +18,14 @@
  *     transport's reads are held (WSD_HOLD_STDIN), until the queue drains
  *     (below WSD_STDIN_LOW). Control frames are answered in between.
  *   program → client: while more than OUT_HIGH bytes wait for the client,
- *     the program's stdout is not read (its pipe fills and it blocks in
- *     write); reading resumes below OUT_LOW. */
+ *     the program's stdout (and, with --passstderr, stderr) is not read
+ *     (its pipe fills and it blocks in write); reading resumes below
+ *     OUT_LOW.
+ *   a client that does not read: over OUT_HIGH queued, its own reads are
+ *     held too (WSD_HOLD_OUTPUT) until the queue is below OUT_LOW; pongs are
+ *     written while less than OUT_LOW waits, else only the most recent ping
+ *     is answered once the queue drains (RFC 6455 §5.5.3): a ping flood
+ *     costs one pending pong. */
 #ifndef WSD_SESSION_H
 #define WSD_SESSION_H
 
@@ -53,6 +59,10 @@ typedef struct ws_session {
     unsigned opened : 1;         /* the 101 is out */
     unsigned close_sent : 1, close_received : 1;
     unsigned out_paused : 1;     /* stdout not read: the client's queue is full */
+    unsigned err_paused : 1;     /* --passstderr: stderr not read, the same */
+    unsigned out_held : 1;       /* the client's reads held: its queue is full (WSD_HOLD_OUTPUT) */
+    unsigned failed : 1;         /* a protocol error closed the session: input is discarded */
+    unsigned pong_pending : 1;   /* a pong waits for the client's queue to drain */
     unsigned out_eof : 1, err_eof : 1;
     unsigned msg_streaming : 1;  /* --lossless: an unfragmented message is passing */
     unsigned held : 1;           /* input held back: WSD_HOLD_STDIN is set */
@@ -77,6 +87,9 @@ typedef struct ws_session {
     /* --passstderr: the current line of stdout [0] and stderr [1] */
     char *tagline[2];
     size_t taglen[2];
+
+    uint8_t pong[125];           /* the most recent ping's payload, when pong_pending */
+    uint8_t npong;
 
     uv_timer_t *ptimer;          /* --pingms (allocated only then) */
 } ws_session;

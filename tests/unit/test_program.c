@@ -346,6 +346,33 @@ static void test_grandchild(void)
     is_int(r.done, 1, "grandchild: done");
 }
 
+/* A job that left the group (setsid) holds stdout after the leader exits:
+ * out of the signals' reach, it is read for drain_ms, then abandoned: the
+ * owner gets EOF and the program is done without waiting for the job. */
+static void test_escaped_job(void)
+{
+    static run r;
+    wsd_kill_plan k;
+    char *argv[] = {"/bin/sh", "-c", "setsid sleep 5 & echo $!; sleep 0.2; exit 0", NULL};
+    long long took;
+    int job = 0;
+
+    memset(&r, 0, sizeof r);
+    wsplan(&k);
+    is_int(start(&r, &k, argv), 0, "escaped job: started");
+    wsd_program_read(r.p, WSD_PROGRAM_STDOUT | WSD_PROGRAM_STDERR, 1);
+    run_loop();
+    took = now_ms() - r.t_start;
+    sscanf(r.out, "%d", &job);
+    ok(job > 0 && kill(job, 0) == 0, "escaped job: still running (out of reach)");
+    is_int(r.status, 0, "escaped job: leader exited 0");
+    is_int(r.out_eof, 1, "escaped job: stdout EOF reported");
+    is_int(r.done, 1, "escaped job: done");
+    ok(took >= 1100 && took < 3000, "escaped job: after the 1 s drain (%lld ms)", took);
+    if (job > 0)
+        kill(job, SIGKILL);
+}
+
 /* The owner leaves: output is read and dropped, the program ends. */
 static void test_detach(void)
 {
@@ -468,6 +495,7 @@ int main(void)
     test_stdout_closed_early();
     test_grandchild();
     test_detach();
+    test_escaped_job();
     test_stderr();
     test_spawn_failure();
     test_kill_all();
