@@ -79,6 +79,12 @@ int wsd_handshake_check(const wsd_request *r, wsd_handshake *hs)
         hs->text = "Connection header does not contain Upgrade";
         return WSD_HS_BAD;
     }
+    /* a body would come before the WebSocket stream: bytes after the head
+     * must be frames, never a body read as frames (RFC 9112 §6) */
+    if (r->content_length > 0 || wsd_http_get(r, "Transfer-Encoding")) {
+        hs->text = "WebSocket upgrade request with a body";
+        return WSD_HS_BAD;
+    }
     /* RFC 6455 §11.3.1, §11.3.5: each MUST NOT appear more than once;
      * checking only the first would let a second one go unseen */
     if (count_fields(r, "Sec-WebSocket-Key") > 1) {

@@ -18,7 +18,8 @@
  *   - obs-fold (a header line starting with SP/HTAB) → 400 (Go accepts);
  *   - a bare CR anywhere in the head → 400 (see find_bad_byte);
  *   - whitespace before the colon, empty field names → 400;
- *   - HTTP/1.1 without Host, or several Host fields → 400, as Go;
+ *   - HTTP/1.1 without Host, several Host fields, or a Host value with a
+ *     byte no uri-host[:port] has → 400, as Go;
  *   - Transfer-Encoding / Content-Length are llhttp's business up to the
  *     head; the body itself is never parsed.
  *
@@ -328,6 +329,23 @@ static int on_header_value_complete(llhttp_t *ll)
     return 0;
 }
 
+/* Go's httpguts.ValidHostHeader: a Host value holds only the bytes a
+ * uri-host[:port] can (RFC 3986: unreserved, sub-delims, pct-encoded, ':'
+ * and the brackets of an IPv6 literal). "a b", "a/b", "a@b" → 400. */
+static int host_ok(const char *v, size_t n)
+{
+    static const char extra[] = "!$%&'()*+,-.:;=[]_~";
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c && strchr(extra, c))))
+            return 0;
+    }
+    return 1;
+}
+
 static int on_headers_complete(llhttp_t *ll)
 {
     wsd_http_parser *p = P(ll);
@@ -339,9 +357,13 @@ static int on_headers_complete(llhttp_t *ll)
         return rc;
     if (!version_ok(ll))
         return fail(p, 505, "unsupported HTTP version");
-    for (i = 0; i < r->nheaders; i++)
-        if (wsd_strncaseeq(r->headers[i].name, r->headers[i].name_len, "Host"))
+    for (i = 0; i < r->nheaders; i++) {
+        if (wsd_strncaseeq(r->headers[i].name, r->headers[i].name_len, "Host")) {
             nhost++;
+            if (!host_ok(r->headers[i].value, r->headers[i].value_len))
+                return fail(p, 400, "malformed Host header");
+        }
+    }
     if (nhost > 1)
         return fail(p, 400, "too many Host headers");
     if (nhost == 0 && ll->http_minor == 1 && ll->method != HTTP_CONNECT)

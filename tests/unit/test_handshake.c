@@ -168,6 +168,13 @@ static void test_check(void)
     expect_bad("version 13, 8", S(UPG_LINE UPG_HOST UPG_UP UPG_CONN UPG_KEY "Sec-WebSocket-Version: 13, 8\r\n" UPG_END), 426);
     expect_bad("version 130", S(UPG_LINE UPG_HOST UPG_UP UPG_CONN UPG_KEY "Sec-WebSocket-Version: 130\r\n" UPG_END), 426);
     /* RFC 6455 §11.3.1 / §11.3.5: each at most once */
+    /* a body would be read as frames after the 101 */
+    expect_bad_split("upgrade with Content-Length",
+                     S(UPG_LINE UPG_HOST UPG_UP UPG_CONN UPG_KEY UPG_VER "Content-Length: 6\r\n" UPG_END),
+                     400, "WebSocket upgrade request with a body");
+    expect_bad_split("upgrade with Transfer-Encoding",
+                     S(UPG_LINE UPG_HOST UPG_UP UPG_CONN UPG_KEY UPG_VER "Transfer-Encoding: chunked\r\n" UPG_END),
+                     400, "WebSocket upgrade request with a body");
     expect_bad_split("two equal keys", S(UPG_LINE UPG_HOST UPG_UP UPG_CONN UPG_KEY UPG_KEY UPG_VER UPG_END),
                      400, "more than one Sec-WebSocket-Key header");
     expect_bad_split("two different keys",

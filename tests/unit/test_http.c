@@ -518,6 +518,25 @@ static void test_arena_growth(void)
     }
 }
 
+/* Host values a uri-host[:port] can have are accepted (Go's set). */
+static void test_valid_hosts(void)
+{
+    static const char *hosts[] = {
+        "example.com", "example.com:8080", "[::1]:8080", "[fe80::1%25eth0]", "127.0.0.1",
+        "a-b.c_d~", "x!$&'()*+,;=", "%41", "",
+    };
+    size_t i;
+    for (i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+        char req[256], name[64];
+        result r;
+        int n = snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", hosts[i]);
+        snprintf(name, sizeof name, "valid Host '%s'", hosts[i]);
+        parse_all_ways(name, req, (size_t)n, &r);
+        is_int(r.rc, WSD_HTTP_DONE, "%s: DONE", name);
+        result_free(&r);
+    }
+}
+
 static void test_errors(void)
 {
     expect_error("obs-fold", S("GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n"), 400, NULL);
@@ -527,6 +546,16 @@ static void test_errors(void)
     expect_error("missing Host (1.1)", S("GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"), 400,
                  "missing required Host header");
     expect_error("two Hosts", S("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"), 400, NULL);
+    expect_error("Host with a space", S("GET / HTTP/1.1\r\nHost: a b\r\n\r\n"), 400,
+                 "malformed Host header");
+    expect_error("Host with a slash", S("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"), 400,
+                 "malformed Host header");
+    expect_error("Host with userinfo", S("GET / HTTP/1.1\r\nHost: u@a\r\n\r\n"), 400,
+                 "malformed Host header");
+    expect_error("Host with a quote", S("GET / HTTP/1.1\r\nHost: a\"b\r\n\r\n"), 400,
+                 "malformed Host header");
+    expect_error("Host with UTF-8", S("GET / HTTP/1.1\r\nHost: \xc3\xa9\r\n\r\n"), 400,
+                 "malformed Host header");
     expect_error("space before colon", S("GET / HTTP/1.1\r\nHost : a\r\n\r\n"), 400, NULL);
     expect_error("empty header name", S("GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n"), 400, NULL);
     expect_error("header without colon", S("GET / HTTP/1.1\r\nHost: a\r\nX\r\n\r\n"), 400, NULL);
@@ -646,6 +675,7 @@ int main(void)
     test_limits();
     test_arena_growth();
     test_errors();
+    test_valid_hosts();
     test_api();
     test_url_decode();
     return done_testing();
