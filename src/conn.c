@@ -366,6 +366,21 @@ static void resume_accepting(server *srv)
 void conn_shutdown_all(server *srv)
 {
     conn *c, *next;
+    long ws = 0, serving = 0, other = 0;
+
+    for (c = srv->conns; c; c = c->next) {
+        if (c->state == ST_OPEN)
+            ws++;
+        else if (c->state == ST_SERVE)
+            serving++;
+        else if (c->state != ST_HTTP)
+            other++;
+    }
+    wsd_log(WSD_LOG_INFO, "server", "",
+            "Waiting for %ld WebSocket connection%s (close 1001, programs ended), %ld HTTP "
+            "response%s (at most %d ms), %ld closing, %ld program%s", ws, ws == 1 ? "" : "s",
+            serving, serving == 1 ? "" : "s", SHUTDOWN_GRACE_MS, other, wsd_program_count(),
+            wsd_program_count() == 1 ? "" : "s");
 
     for (c = srv->conns; c; c = next) {
         conn_ref(c);
