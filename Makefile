@@ -20,7 +20,7 @@ LDLIBS  += $(PKG_LIBS)
 PURE    := util log goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
-SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) defer process program transport conn upgrade session httpserve server main))
+SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) defer process program transport conn shared session httpserve upgrade server main))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 

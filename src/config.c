@@ -45,7 +45,8 @@ enum fid {
     F_DEFLATEMEM, F_DEVCONSOLE, F_DIR, F_HEADER,
     F_HEADER_HTTP, F_HEADER_WS, F_LICENSE, F_LOGLEVEL, F_LOSSLESS, F_MAXFORKS,
     F_MAXFRAMESIZE, F_ORIGIN, F_PASSENV, F_PASSSTDERR, F_PINGMS, F_PORT,
-    F_REDIRPORT, F_REVERSELOOKUP, F_SAMEORIGIN, F_SSL, F_SSLCA, F_SSLCERT,
+    F_REDIRPORT, F_REVERSELOOKUP, F_SAMEORIGIN, F_SHARED, F_SHAREDALWAYS, F_SHAREDDROP,
+    F_SHAREDQUEUE, F_SSL, F_SSLCA, F_SSLCERT,
     F_SSLKEY, F_STATICDIR, F_SUBPROTOCOLS, F_UNIXSOCKET, F_VERSION, F_WORKERS, F_COUNT
 };
 
@@ -98,6 +99,12 @@ static const char *workers_range(const wsd_goflag_value *v)
 static const char *deflatebits_range(const wsd_goflag_value *v)
 {
     return v->u >= 9 && v->u <= 15 ? NULL : "must be 9 to 15";
+}
+
+static const char *sharedqueue_range(const wsd_goflag_value *v)
+{
+    return v->u >= 1024 && v->u <= ((uint64_t)1 << 40) ? NULL
+           : "must be 1024 to 1099511627776 bytes";
 }
 
 static const char *deflatemem_range(const wsd_goflag_value *v)
@@ -156,6 +163,14 @@ static const wsd_goflag flags[F_COUNT] = {
         "Perform reverse DNS lookups on remote clients"},
     [F_SAMEORIGIN]    = {"sameorigin", WSD_GOFLAG_BOOL, NULL, NULL,
         "Restrict upgrades if origin and host headers differ"},
+    [F_SHARED]        = {"shared", WSD_GOFLAG_BOOL, NULL, NULL,
+        "One running program serves every client of its endpoint (broadcast; with --lossless, addressed)"},
+    [F_SHAREDALWAYS]  = {"sharedalways", WSD_GOFLAG_BOOL, NULL, NULL,
+        "With --shared: start the program at start-up, keep it running, restart it when it exits"},
+    [F_SHAREDDROP]    = {"shareddrop", WSD_GOFLAG_BOOL, NULL, NULL,
+        "With --shared: a client over --sharedqueue loses its oldest messages instead of being closed"},
+    [F_SHAREDQUEUE]   = {"sharedqueue", WSD_GOFLAG_UINT, "1048576", sharedqueue_range,
+        "With --shared: bytes that may wait for one client before it is closed (1008) or dropped"},
     [F_SSL]           = {"ssl", WSD_GOFLAG_BOOL, NULL, NULL,
         "Use TLS on listening socket (see also --sslcert and --sslkey)"},
     [F_SSLCA]         = {"sslca", WSD_GOFLAG_STRING, NULL, NULL,
@@ -424,6 +439,24 @@ static const char long_help[] =
     "                                 keeping boundaries and types both ways.\n"
     "                                 Cannot be used with --binary or --passstderr.\n"
     "                                 Default: false\n"
+    "\n"
+    "  --shared={true,false}          One running program serves every client of its\n"
+    "                                 endpoint: each message it writes goes to every\n"
+    "                                 client, each client's message reaches its stdin\n"
+    "                                 whole. With --lossless: addressed records (join,\n"
+    "                                 leave, from=, to=, close). Default: false\n"
+    "\n"
+    "  --sharedalways={true,false}    With --shared: start the program at start-up and\n"
+    "                                 restart it (with backoff) when it exits, instead\n"
+    "                                 of running it while clients are connected.\n"
+    "\n"
+    "  --sharedqueue=BYTES            With --shared: bytes that may wait for one slow\n"
+    "                                 client; beyond, it is closed (1008). Default:\n"
+    "                                 1048576\n"
+    "\n"
+    "  --shareddrop={true,false}      With --shared: a client over --sharedqueue loses\n"
+    "                                 its oldest messages (counted) instead of being\n"
+    "                                 closed (for latest-value feeds). Default: false\n"
     "\n"
     "  --subprotocols=NAME[,NAME...]  WebSocket subprotocols the program speaks; the\n"
     "                                 first the client offers is chosen and given to\n"
@@ -921,11 +954,29 @@ static int check_lossless(cfgctx *x)
     return 1;
 }
 
+static int check_shared(cfgctx *x)
+{
+    const wsd_goflag_value *rf = x->rf;
+
+    if (!(rf[F_SHARED].b || rf[F_SHAREDALWAYS].b))
+        return -1;
+    if (rf[F_PASSSTDERR].b) {
+        fputs("wsd: --passstderr cannot be combined with --shared (a shared program's stderr "
+              "goes to the log)\n", x->err);
+        return 1;
+    }
+    if (rf[F_WORKERS].pos && rf[F_WORKERS].u > 1) {
+        fputs("wsd: --shared cannot be combined with --workers yet\n", x->err);
+        return 1;
+    }
+    return -1;
+}
+
 /* The order of the list at the top of this file. */
 static const cfgcheck checks[] = {
     check_loglevel, check_any_args, check_version_license, check_ssl,
     check_binary_passstderr, take_passenv, check_command, check_dir, check_http_dirs,
-    check_devconsole, check_headers, check_lossless,
+    check_devconsole, check_headers, check_lossless, check_shared,
 };
 
 /* --subprotocols: comma-separated, each trimmed, empty ones dropped. */
@@ -981,6 +1032,10 @@ static void fill(wsd_config *c, wsd_goflag_value *rf)
     c->maxframesize = rf[F_MAXFRAMESIZE].pos ? rf[F_MAXFRAMESIZE].u : 1048576;
     c->passstderr = rf[F_PASSSTDERR].b;
     c->lossless = rf[F_LOSSLESS].b;
+    c->shared = rf[F_SHARED].b || rf[F_SHAREDALWAYS].b;
+    c->sharedalways = rf[F_SHAREDALWAYS].b;
+    c->shareddrop = rf[F_SHAREDDROP].b;
+    c->sharedqueue = rf[F_SHAREDQUEUE].pos ? rf[F_SHAREDQUEUE].u : 1048576;
     c->workers = rf[F_WORKERS].pos ? (int)rf[F_WORKERS].u : 1;
     c->deflate = rf[F_DEFLATE].pos ? rf[F_DEFLATE].b : 1;
     /* 12 and 5 (as python-websockets): ~60 KiB per compressing connection
@@ -1017,6 +1072,7 @@ int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err)
     c->maxforks_auto = 1;
     c->loglevel = WSD_LOG_ACCESS;
     c->maxframesize = 1048576;
+    c->sharedqueue = 1048576;
 
     memset(rf, 0, sizeof rf);
     rc = parse_flags(rf, argc, argv, &first, err);

@@ -62,6 +62,10 @@ typedef struct wsd_config {
     int passstderr;
     int workers;              /* --workers: event-loop processes (default 1) */
     int lossless;             /* --lossless: records "text|binary LEN\n<payload>\n" */
+    int shared;               /* --shared (or --sharedalways): one program per endpoint */
+    int sharedalways;         /* --sharedalways: started at start-up, restarted */
+    int shareddrop;           /* --shareddrop: a slow client loses its oldest messages */
+    uint64_t sharedqueue;     /* --sharedqueue: bytes waiting for one client (default 1 MiB) */
     char **subprotocols;      /* --subprotocols, in server preference order */
     size_t nsubprotocols;
     int deflate;              /* permessage-deflate allowed (default on) */

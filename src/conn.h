@@ -61,6 +61,7 @@ typedef struct server {
     long maxforks;               /* this worker's share of --maxforks (<= 0: none) */
     int shutting_down;
     int exit_status;
+    struct wsd_hub *hubs;        /* --shared: one per endpoint (shared.c) */
     /* a complete request head (upgrade.c's wsd_upgrade) */
     void (*on_request)(struct conn *c, const char *rest, size_t nrest);
 

@@ -309,3 +309,25 @@ char **wsd_env_build(const wsd_env_input *in)
 
     return wsd_envlist_finish(&e);
 }
+
+char **wsd_env_build_shared(const wsd_config *cfg, const char *script_name,
+                            const char *script_file)
+{
+    wsd_envlist e = {0};
+    char port[16];
+    size_t i;
+
+    add_str(&e, "SERVER_SOFTWARE", "wsd/" WSD_VERSION);
+    for (i = 0; cfg && i < cfg->npassenv_values; i++)
+        wsd_envlist_push(&e, xstrdup(cfg->passenv_values[i]));
+    snprintf(port, sizeof port, "%d", cfg ? cfg->port : 0);
+    add_str(&e, "SERVER_PORT", port);
+    add_str(&e, "SERVER_PROTOCOL", "HTTP/1.1");
+    add_str(&e, "GATEWAY_INTERFACE", "websocketd-CGI/0.1");
+    add_str(&e, "SCRIPT_NAME", script_name ? script_name : "/");
+    add_str(&e, "PATH_TRANSLATED", script_file ? script_file : "");
+    if (cfg && cfg->ssl)
+        add_str(&e, "HTTPS", "on");
+    add_str(&e, "WSD_SHARED", "1");
+    return wsd_envlist_finish(&e);
+}

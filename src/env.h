@@ -59,4 +59,13 @@ void wsd_env_add_http(wsd_envlist *e, const wsd_request *r, int style);
  * release with free(). */
 char **wsd_env_build(const wsd_env_input *in);
 
+/* The environment of a --shared program, which serves many clients: the
+ * server-level variables only — SERVER_SOFTWARE, the --passenv values,
+ * SERVER_PORT, SERVER_PROTOCOL, GATEWAY_INTERFACE, SCRIPT_NAME,
+ * PATH_TRANSLATED (--dir: the script, else empty), HTTPS (with --ssl) and
+ * WSD_SHARED=1; no REMOTE_*, no HTTP_* (addressed mode sends each client's
+ * in its join record). Released with free(). */
+char **wsd_env_build_shared(const wsd_config *cfg, const char *script_name,
+                            const char *script_file);
+
 #endif

@@ -718,7 +718,26 @@ void wsd_program_free(wsd_program *p)
     inq_drop(p);
     free(p->infl);
     free(p->errline);
+    free(p->own_assoc);
     free(p);
+}
+
+static void orphan_done(wsd_program *p)
+{
+    wsd_program_free(p);
+}
+
+void wsd_program_orphan(wsd_program *p, const char *assoc)
+{
+    free(p->own_assoc);
+    p->own_assoc = xstrdup(assoc ? assoc : "");
+    p->assoc = &p->own_assoc;
+    p->data = NULL;
+    memset(&p->ops, 0, sizeof p->ops);
+    p->ops.on_done = orphan_done;
+    p->detached = 1;               /* no more output callbacks either */
+    if (p->done && p->handles == 0)
+        orphan_done(p);
 }
 
 long wsd_program_count(void)

@@ -140,6 +140,7 @@ struct wsd_program {
     char *errline;               /* stderr bytes of the current line */
     size_t errlen;
     wsd_program *prev, *next;    /* every program not yet done (wsd_program_kill_all) */
+    char *own_assoc;             /* an orphan's associations (wsd_program_orphan) */
 };
 
 /* Starts the program. 0 and *out set, or a negative errno (what wsd_spawn
@@ -172,6 +173,10 @@ void wsd_program_end(wsd_program *p);
 void wsd_program_detach(wsd_program *p);
 /* Frees a program after on_done. */
 void wsd_program_free(wsd_program *p);
+/* The owner goes away before the program is done: no callback reaches it
+ * any more; the program goes on to its end (ended, detached, or by
+ * itself) and frees itself when done. Its log lines keep `assoc` (copied). */
+void wsd_program_orphan(wsd_program *p, const char *assoc);
 
 /* Programs started and not yet done, in this process (--maxforks). */
 long wsd_program_count(void);

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "process.h"
 #include "program.h"
+#include "shared.h"
 #include "upgrade.h"
 #include "util.h"
 
@@ -119,6 +120,7 @@ static void on_signal(uv_signal_t *h, int signum)
         srv->have_unixl = 0;
     }
     conn_shutdown_all(srv);
+    wsd_hub_shutdown_all(srv);
     /* the loop ends when the last connection has: the signal watchers no
      * longer keep it alive (a second signal still arrives meanwhile) */
     for (i = 0; i < sizeof srv->signals / sizeof srv->signals[0]; i++)
@@ -406,6 +408,7 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
             srv.fd_limit = (long)rl.rlim_cur;
         srv.fd_base = open_fds();
     }
+    wsd_hub_start_always(&srv);   /* --sharedalways: the program starts with the server */
     uv_run(srv.loop, UV_RUN_DEFAULT);
     for (i = 0; i < sizeof srv.signals / sizeof srv.signals[0]; i++)
         uv_close((uv_handle_t *)&srv.signals[i], NULL);

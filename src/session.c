@@ -117,7 +117,7 @@ static void ws_close(ws_session *s, uint16_t code, const char *reason)
     if (s->close_sent || c->tp.closing)
         return;
     s->close_sent = 1;
-    if (c->state == ST_OPEN && !c->srv->cfg->lossless && !c->srv->cfg->passstderr) {
+    if (c->state == ST_OPEN && !c->srv->cfg->lossless && !c->srv->cfg->passstderr && !s->hub) {
         /* finish a line the program left open: its bytes are delivered and
          * the close frame does not cut a message */
         uint8_t *t = scratch(wsd_outframer_bound(0));
@@ -245,6 +245,10 @@ static int output_done(const ws_session *s)
  * dropped. */
 static void end_program(ws_session *s)
 {
+    if (s->hub) {
+        wsd_hub_leave(&s->member, s->close_code);   /* a shared program runs on */
+        return;
+    }
     if (!s->prog)
         return;
     wsd_program_end(s->prog);
@@ -347,6 +351,26 @@ static const wsd_program_ops program_ops_stderr = {
     on_prog_stdout, on_prog_stderr, on_prog_exit, on_prog_stdin_ready, on_prog_done,
 };
 
+int ws_session_forks(conn *c)
+{
+    ws_session *s = c->ws;
+
+    if (!c->srv->cfg->shared)
+        return 1;
+    if (!s->hub)
+        s->hub = wsd_hub_get(c->srv, s->route);
+    return wsd_hub_pid(s->hub) == 0;
+}
+
+int ws_session_pid(conn *c)
+{
+    ws_session *s = c->ws;
+
+    if (s->hub)
+        return wsd_hub_pid(s->hub);
+    return s->prog ? s->prog->pid : 0;
+}
+
 int ws_session_spawn(conn *c, const wsd_request *r)
 {
     ws_session *s = c->ws;
@@ -360,6 +384,17 @@ int ws_session_spawn(conn *c, const wsd_request *r)
     char **env;
     int rc;
 
+    if (cfg->shared && !s->hub)
+        s->hub = wsd_hub_get(c->srv, s->route);
+    if (s->hub) {
+        rc = wsd_hub_start(s->hub);
+        if (rc != 0)
+            return rc;
+        s->spawned = 1;
+        if (!cfg->lossless)
+            return 0;
+        /* addressed mode: its variables go to the program in its join record */
+    }
     if (wsd_http_url_decode(r->path, strlen(r->path), path_info) < 0)
         snprintf(path_info, sizeof path_info, "%s", r->path);
     memset(&ei, 0, sizeof ei);
@@ -374,6 +409,10 @@ int ws_session_spawn(conn *c, const wsd_request *r)
     ei.https = wsd_tp_is_tls(&c->tp);
     ei.subprotocol = s->subprotocol;
     env = wsd_env_build(&ei);
+    if (s->hub) {
+        s->joinenv = env;
+        return 0;
+    }
 
     memset(&opt, 0, sizeof opt);
     if (s->route) {
@@ -418,7 +457,21 @@ static void stdin_write(ws_session *s, const uint8_t *p, size_t n)
 
 static int stdin_full(const ws_session *s)
 {
-    return s->prog && s->c->state == ST_OPEN && wsd_program_stdin_full(s->prog);
+    if (s->c->state != ST_OPEN)
+        return 0;
+    if (s->hub)
+        return s->member.hub && wsd_hub_stdin_full(s->member.hub);
+    return s->prog && wsd_program_stdin_full(s->prog);
+}
+
+/* Held input may go on: the program's stdin has room (below
+ * WSD_STDIN_LOW) or takes nothing any more. */
+static int stdin_has_room(const ws_session *s)
+{
+    if (s->hub)
+        return !s->member.hub || wsd_hub_stdin_queued(s->member.hub) < WSD_STDIN_LOW;
+    return !s->prog || !wsd_program_stdin_open(s->prog) ||
+           wsd_program_stdin_queued(s->prog) < WSD_STDIN_LOW;
 }
 
 /* The client's reads stop while input is held back or the stdin queue is
@@ -475,8 +528,7 @@ static void resume_input(ws_session *s)
         if (s->rest || s->zin)
             return;
     }
-    if (s->held && (!s->prog || !wsd_program_stdin_open(s->prog) ||
-                    wsd_program_stdin_queued(s->prog) < WSD_STDIN_LOW)) {
+    if (s->held && stdin_has_room(s)) {
         s->held = 0;
         wsd_tp_release(&c->tp, WSD_HOLD_STDIN);
     }
@@ -537,12 +589,25 @@ static int lossless_data(ws_session *s, const wsd_ws_event *ev)
     return 0;
 }
 
+/* --shared: a piece of a message to the hub, which writes whole messages. */
+static int shared_input(ws_session *s, int opcode, const uint8_t *data, size_t len, int fin)
+{
+    if (wsd_hub_input(&s->member, opcode, data, len, fin) == 0)
+        return 0;
+    s->close_code = WSD_WS_CLOSE_TOO_BIG;
+    ws_close(s, WSD_WS_CLOSE_TOO_BIG, "message too big");
+    end_program(s);
+    return -1;
+}
+
 /* Plaintext of one message for the program: text mode adds the newline at
  * the end of a text message; --lossless frames it as a record. */
 static int deliver(ws_session *s, int opcode, const uint8_t *data, size_t len, int fin)
 {
     static const uint8_t nl = '\n';
 
+    if (s->hub)
+        return shared_input(s, opcode, data, len, fin);
     if (s->c->srv->cfg->lossless) {
         wsd_ws_event e;
         memset(&e, 0, sizeof e);
@@ -643,6 +708,11 @@ static void ws_feed_all(ws_session *s, uint8_t *p, size_t n)
                 }
                 break;
             }
+            if (s->hub) {
+                if (shared_input(s, ev.opcode, ev.data, ev.len, ev.fin) != 0)
+                    return;
+                break;
+            }
             if (c->srv->cfg->lossless) {
                 if (lossless_data(s, &ev) != 0)
                     return;
@@ -668,6 +738,7 @@ static void ws_feed_all(ws_session *s, uint8_t *p, size_t n)
             break;
         case WSD_WS_EV_CLOSE:
             s->close_received = 1;
+            s->close_code = ev.close_code;
             if (s->close_sent) {
                 wsd_tp_close(&c->tp);   /* the reply to ours: done */
             } else {
@@ -679,6 +750,7 @@ static void ws_feed_all(ws_session *s, uint8_t *p, size_t n)
             return;
         case WSD_WS_EV_ERROR:
             s->failed = 1;         /* the rest of the input is discarded */
+            s->close_code = ev.close_code;
             wsd_log(WSD_LOG_ACCESS, "websocket", c->assoc, "Protocol error, closing with %u: %s",
                     ev.close_code, ev.reason);
             if (c->state == ST_OPEN)
@@ -767,6 +839,29 @@ ws_session *ws_session_new(conn *c)
     return s;
 }
 
+/* --shared: what the hub asks of its member, this session. */
+static void member_close(wsd_member *m, uint16_t code, const char *reason)
+{
+    ws_session *s = m->data;
+
+    ws_close(s, code, reason);
+}
+
+static void member_program_ended(wsd_member *m, const wsd_program *p)
+{
+    ws_close_after_program(m->data, p);
+}
+
+static void member_stdin_ready(wsd_member *m)
+{
+    ws_session *s = m->data;
+
+    if (s->held)
+        wsd_defer(&s->resume);
+}
+
+static const wsd_member_ops member_ops = {member_close, member_program_ended, member_stdin_ready};
+
 void ws_session_open(conn *c, const char *rest, size_t nrest)
 {
     ws_session *s = c->ws;
@@ -778,7 +873,18 @@ void ws_session_open(conn *c, const char *rest, size_t nrest)
         s->dec.rsv_allowed = 0x4;  /* RSV1: a compressed message */
     wsd_outframer_init(&s->of, cfg->binary);
     wsd_record_decoder_init(&s->rec, 0);
-    wsd_program_read(s->prog, WSD_PROGRAM_STDOUT | WSD_PROGRAM_STDERR, 1);
+    if (s->hub) {
+        s->member.tp = &c->tp;
+        s->member.ops = &member_ops;
+        s->member.data = s;
+        s->member.id = c->id;
+        s->member.zbits = s->pmd_on ? s->pmd.params.server_max_window_bits : 0;
+        wsd_hub_join(s->hub, &s->member, s->joinenv);
+        free(s->joinenv);
+        s->joinenv = NULL;
+    } else {
+        wsd_program_read(s->prog, WSD_PROGRAM_STDOUT | WSD_PROGRAM_STDERR, 1);
+    }
     /* the loop's cached time predates this iteration's spawn (which can be
      * slow): refresh it, or the first ping tick may find the client silent */
     uv_update_time(c->srv->loop);
@@ -821,6 +927,8 @@ static void session_written(conn *c)
         s->err_paused = 0;
         wsd_program_read(s->prog, WSD_PROGRAM_STDERR, 1);
     }
+    if (s->hub)
+        wsd_hub_written(&s->member);
 }
 
 static void session_client_gone(conn *c)
@@ -832,6 +940,8 @@ static void session_client_gone(conn *c)
         s->ptimer = NULL;
     }
     wsd_defer_cancel(&s->resume);
+    if (s->hub)
+        wsd_hub_leave(&s->member, s->close_code);
     if (s->prog) {
         /* nobody to deliver to: the program ends, its output is drained */
         wsd_program_end(s->prog);
@@ -852,7 +962,8 @@ static void session_free(conn *c)
 {
     ws_session *s = c->ws;
 
-    assert(!s->prog && !s->ptimer && !s->resume.queued);
+    assert(!s->prog && !s->ptimer && !s->resume.queued && !s->member.hub);
+    free(s->joinenv);
     free(s->rest);
     free(s->zin);
     free(s->msg);

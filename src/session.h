@@ -40,6 +40,7 @@
 #include "program.h"
 #include "record.h"
 #include "route.h"
+#include "shared.h"
 #include "ws.h"
 
 #define LOSSLESS_MAX (64u * 1024 * 1024)  /* --lossless reassembly when --maxframesize=0 */
@@ -48,6 +49,10 @@
 typedef struct ws_session {
     conn *c;
     wsd_program *prog;           /* NULL before the spawn and once it is done */
+    wsd_hub *hub;                /* --shared: the endpoint's hub (instead of prog) */
+    wsd_member member;           /* --shared: this client in the hub, once open */
+    char **joinenv;              /* --shared --lossless: its variables, until it joins */
+    int close_code;              /* the client's close code (or ours on an error): leave records */
     wsd_route *route;            /* --dir: the script of this connection, else NULL */
     const char *subprotocol;     /* negotiated; points into the config */
 
@@ -96,8 +101,14 @@ typedef struct ws_session {
 
 /* The session, for a valid upgrade request (c->ws). */
 ws_session *ws_session_new(conn *c);
-/* Starts the program: 0, or a negative errno (wsd_spawn_strerror). */
+/* Whether the session needs a program of its own started (counted in
+ * --maxforks): not when it joins a shared program that runs. */
+int ws_session_forks(conn *c);
+/* Starts the program (or, --shared, makes sure the hub's runs): 0, or a
+ * negative errno (wsd_spawn_strerror). */
 int ws_session_spawn(conn *c, const wsd_request *r);
+/* The pid of its program (shared or not), for the log. */
+int ws_session_pid(conn *c);
 /* The 101 is queued: frames flow; `rest` are bytes that came behind it. */
 void ws_session_open(conn *c, const char *rest, size_t nrest);
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "log.h"
@@ -26,7 +27,8 @@
 typedef struct {
     uv_write_t req;
     wsd_transport *t;
-    char *buf;
+    char *buf;                   /* owned: freed when written */
+    wsd_buf *ref;                /* or shared: one reference released */
 } wreq;
 
 /* Client reads land in one buffer for the whole process, and so does TLS
@@ -234,6 +236,8 @@ static void on_written(uv_write_t *req, int status)
     wsd_transport *t = w->t;
 
     free(w->buf);
+    if (w->ref)
+        wsd_buf_unref(w->ref);
     free(w);
     assert(t->nwrites > 0);
     t->nwrites--;
@@ -265,6 +269,7 @@ static void raw_write(wsd_transport *t, char *buf, size_t len)
     w = xmalloc(sizeof *w);
     w->t = t;
     w->buf = buf;
+    w->ref = NULL;
     b = uv_buf_init(buf, (unsigned)len);
     if (uv_write(&w->req, &t->sock.stream, &b, 1, on_written) != 0) {
         free(buf);
@@ -334,6 +339,73 @@ void wsd_tp_send_copy(wsd_transport *t, const void *p, size_t n)
     copy = xmalloc(n);
     memcpy(copy, b, n);
     raw_write(t, copy, n);
+}
+
+/* ---------------------------------------------------------------- shared */
+
+wsd_buf *wsd_buf_new(const void *p, size_t n)
+{
+    wsd_buf *b = xmalloc(sizeof *b + (n ? n : 1));
+    b->refs = 1;
+    b->len = n;
+    if (n)
+        memcpy(b->data, p, n);
+    return b;
+}
+
+wsd_buf *wsd_buf_ref(wsd_buf *b)
+{
+    b->refs++;
+    return b;
+}
+
+void wsd_buf_unref(wsd_buf *b)
+{
+    assert(b->refs > 0);
+    if (--b->refs == 0)
+        free(b);
+}
+
+void wsd_tp_send_buf(wsd_transport *t, wsd_buf *b, size_t off, size_t n)
+{
+    const uint8_t *p = b->data + off;
+    wreq *w;
+    uv_buf_t ub;
+
+    assert(off + n <= b->len);
+    if (t->closing || n == 0)
+        return;
+    if (t->tls) {
+        wsd_tp_send_copy(t, p, n);     /* encrypted per client anyway */
+        return;
+    }
+    {
+        uv_buf_t tb = uv_buf_init((char *)(uintptr_t)p, (unsigned)n);
+        int r = uv_try_write(&t->sock.stream, &tb, 1);
+        if (r == (int)n)
+            return;
+        if (r < 0 && r != UV_EAGAIN) {
+            wsd_log(WSD_LOG_DEBUG, "server", "", "write to client failed: %s", uv_strerror(r));
+            wsd_tp_close(t);
+            return;
+        }
+        if (r > 0) {
+            p += r;
+            n -= (size_t)r;
+        }
+    }
+    w = xmalloc(sizeof *w);
+    w->t = t;
+    w->buf = NULL;
+    w->ref = wsd_buf_ref(b);
+    ub = uv_buf_init((char *)(uintptr_t)p, (unsigned)n);
+    if (uv_write(&w->req, &t->sock.stream, &ub, 1, on_written) != 0) {
+        wsd_buf_unref(b);
+        free(w);
+        wsd_tp_close(t);
+        return;
+    }
+    t->nwrites++;
 }
 
 size_t wsd_tp_queued(const wsd_transport *t)

@@ -53,6 +53,19 @@ enum {
 
 typedef struct wsd_transport wsd_transport;
 
+/* A reference-counted buffer: the same bytes queued to many clients (shared
+ * mode's fan-out) without a copy per client. */
+typedef struct wsd_buf {
+    unsigned refs;
+    size_t len;
+    uint8_t data[];
+} wsd_buf;
+
+/* A buffer holding a copy of p[0..n), one reference. */
+wsd_buf *wsd_buf_new(const void *p, size_t n);
+wsd_buf *wsd_buf_ref(wsd_buf *b);
+void wsd_buf_unref(wsd_buf *b);
+
 typedef struct {
     /* Plaintext from the client; p is valid during the call only. */
     void (*on_read)(wsd_transport *t, char *p, size_t n);
@@ -106,6 +119,9 @@ void wsd_tp_send(wsd_transport *t, char *buf, size_t len);
 /* p[0..n) stays the caller's: written now as far as the socket takes it,
  * the rest copied (encrypted first with TLS). */
 void wsd_tp_send_copy(wsd_transport *t, const void *p, size_t n);
+/* b->data[off..off+n): written now as far as the socket takes it; the rest
+ * is queued holding a reference on b (no copy). TLS encrypts from b. */
+void wsd_tp_send_buf(wsd_transport *t, wsd_buf *b, size_t off, size_t n);
 /* Bytes waiting for the client (ciphertext with TLS). */
 size_t wsd_tp_queued(const wsd_transport *t);
 

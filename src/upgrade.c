@@ -181,12 +181,12 @@ static void finish(conn *c, const char *accept, const char *pmd_ext, const char 
     wsd_str out;
     int rc;
 
-    if (srv->maxforks > 0 && wsd_program_count() >= srv->maxforks) {
+    if (ws_session_forks(c) && srv->maxforks > 0 && wsd_program_count() >= srv->maxforks) {
         wsd_log(WSD_LOG_ERROR, "http", c->assoc, "Max of possible forks already active, upgrade rejected");
         conn_respond(c, 429, "429 Too Many Requests\n", 0);
         return;
     }
-    if (!conn_fds_for_program(srv)) {
+    if (ws_session_forks(c) && !conn_fds_for_program(srv)) {
         wsd_log(WSD_LOG_ERROR, "http", c->assoc,
                 "Out of file descriptors for another program (%ld running, limit %ld), upgrade rejected",
                 wsd_program_count(), srv->fd_limit);
@@ -208,7 +208,7 @@ static void finish(conn *c, const char *accept, const char *pmd_ext, const char 
     {   /* associations gain the pid, as websocketd's */
         wsd_str a;
         wsd_str_init(&a, 8192);
-        wsd_str_appendf(&a, "%s pid:'%d'", c->assoc, s->prog->pid);
+        wsd_str_appendf(&a, "%s pid:'%d'", c->assoc, ws_session_pid(c));
         free(c->assoc);
         c->assoc = a.s;
     }
@@ -327,7 +327,14 @@ void wsd_upgrade(conn *c, const char *rest, size_t nrest)
     if (!origin_allowed(c, r))
         return;
     s->subprotocol = wsd_handshake_subprotocol(r, cfg->subprotocols, cfg->nsubprotocols);
-    s->pmd_on = wsd_pmd_negotiate_request(&srv->pmdcfg, r, &pp, ext);
+    {
+        /* --shared: a message compresses the same for every client of a
+         * window size only without context takeover (shared.h) */
+        wsd_pmd_config pc = srv->pmdcfg;
+        if (cfg->shared)
+            pc.server_no_context_takeover = 1;
+        s->pmd_on = wsd_pmd_negotiate_request(&pc, r, &pp, ext);
+    }
     if (s->pmd_on)
         wsd_pmd_init(&s->pmd, &srv->pmdcfg, &pp, cfg->maxframesize);
     if (cfg->reverselookup && !c->tp.is_unix &&

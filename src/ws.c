@@ -372,3 +372,53 @@ int wsd_ws_close_code_valid(unsigned code)
            (code >= 1007 && code <= 1014) ||
            (code >= 3000 && code <= 4999);
 }
+
+int wsd_ws_scan_frames(const uint8_t *p, size_t n, wsd_ws_frames_info *out)
+{
+    size_t off = 0;
+    int seen_data = 0;
+
+    out->first_start = n;
+    out->completes = 0;
+    out->begins_inside = 0;
+    out->ends_inside = 0;
+    while (off < n) {
+        uint64_t len;
+        size_t h = 2;
+        int opcode, fin;
+        if (n - off < 2 || (p[off + 1] & 0x80))
+            return -1;                 /* truncated header, or masked */
+        fin = (p[off] & 0x80) != 0;
+        opcode = p[off] & 0x0f;
+        len = p[off + 1] & 0x7f;
+        if (len == 126) {
+            if (n - off < 4)
+                return -1;
+            len = (uint64_t)p[off + 2] << 8 | p[off + 3];
+            h = 4;
+        } else if (len == 127) {
+            int i;
+            if (n - off < 10)
+                return -1;
+            len = 0;
+            for (i = 0; i < 8; i++)
+                len = len << 8 | p[off + 2 + i];
+            h = 10;
+        }
+        if (len > n - off - h)
+            return -1;
+        if (opcode < 0x8) {            /* data */
+            if (opcode == WSD_WS_CONT) {
+                if (!seen_data)
+                    out->begins_inside = 1;
+            } else if (out->first_start == n) {
+                out->first_start = off;
+            }
+            seen_data = 1;
+            out->ends_inside = !fin;
+            out->completes += fin;
+        }
+        off += h + (size_t)len;
+    }
+    return 0;
+}

@@ -107,6 +107,20 @@ size_t wsd_ws_decode(wsd_ws_decoder *d, uint8_t *buf, size_t len, wsd_ws_event *
  * bytes), using the shortest length encoding. Returns the header length. */
 size_t wsd_ws_header(uint8_t *out, int opcode, int fin, int rsv1, uint64_t len);
 
+/* What a run of complete, unmasked frames (a server's) holds, for sending
+ * the same frames to many clients (shared mode): where the first message
+ * that starts inside it starts, how many messages it completes, whether it
+ * begins and ends inside a message. Control frames are counted as neither. */
+typedef struct {
+    size_t first_start;        /* offset of the first frame opening a message; n if none */
+    unsigned completes;        /* data frames with FIN (messages that end here) */
+    int begins_inside;         /* the first data frame is a continuation */
+    int ends_inside;           /* the last data frame is not final */
+} wsd_ws_frames_info;
+
+/* Scans p[0..n). Returns 0, or -1 if p is not a run of whole unmasked frames. */
+int wsd_ws_scan_frames(const uint8_t *p, size_t n, wsd_ws_frames_info *out);
+
 /* Builds a complete close frame into out (≥ 2 + 125 bytes): code (omitted when
  * code is 0) and reason, the reason cut to 123 bytes at a UTF-8 character
  * boundary. Returns the frame length. */

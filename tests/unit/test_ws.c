@@ -1444,8 +1444,51 @@ static void test_random_traffic(void)
     buf_free(&b);
 }
 
+/* wsd_ws_scan_frames: message boundaries in a run of server frames. */
+static void test_scan_frames(void)
+{
+    uint8_t fb[400];
+    size_t n = 0, second;
+    wsd_ws_frames_info fi;
+
+    /* CONT (not final), CONT final, a ping, TEXT final, TEXT not final */
+    n += wsd_ws_header(fb + n, WSD_WS_CONT, 0, 0, 3);
+    memcpy(fb + n, "abc", 3), n += 3;
+    n += wsd_ws_header(fb + n, WSD_WS_CONT, 1, 0, 1);
+    fb[n++] = 'd';
+    n += wsd_ws_header(fb + n, WSD_WS_PING, 1, 0, 0);
+    second = n;
+    n += wsd_ws_header(fb + n, WSD_WS_TEXT, 1, 0, 300);
+    memset(fb + n, 'x', 300), n += 300;
+    n += wsd_ws_header(fb + n, WSD_WS_TEXT, 0, 0, 2);
+    memcpy(fb + n, "yz", 2), n += 2;
+    is_int(wsd_ws_scan_frames(fb, n, &fi), 0, "scan: whole frames");
+    is_int(fi.first_start, second, "scan: the first message that starts here");
+    is_int(fi.completes, 2, "scan: two messages end here");
+    is_int(fi.begins_inside, 1, "scan: begins inside a message");
+    is_int(fi.ends_inside, 1, "scan: ends inside one");
+    is_int(wsd_ws_scan_frames(fb + second, n - second, &fi), 0, "scan: from the TEXT frame");
+    is_int(fi.first_start, 0, "scan: starts a message at 0");
+    is_int(fi.begins_inside, 0, "scan: does not begin inside");
+    is_int(wsd_ws_scan_frames(fb, 0, &fi), 0, "scan: empty");
+    is_int(fi.first_start, 0, "scan: empty: no start (n)");
+    is_int(fi.completes, 0, "scan: empty: nothing ends");
+    for (size_t cut = 1; cut < n; cut++) {
+        int rc = wsd_ws_scan_frames(fb, cut, &fi);
+        int whole = cut == 5 || cut == 8 || cut == 10 || cut == second + 4 + 300;
+        if (rc != (whole ? 0 : -1)) {
+            ok(0, "scan: cut at %zu: %s", cut, whole ? "whole" : "truncated");
+            break;
+        }
+    }
+    ok(1, "scan: every cut between frames is whole, every other is refused");
+    fb[1] |= 0x80;
+    is_int(wsd_ws_scan_frames(fb, n, &fi), -1, "scan: masked frames refused");
+}
+
 int main(void)
 {
+    test_scan_frames();
     test_encoder();
     test_events();
     test_rfc_examples();
