@@ -136,7 +136,8 @@ FSRC_fuzz_config    := $(addprefix src/,config.c goflag.c log.c util.c)
 FSRC_fuzz_http      := $(addprefix src/,http.c handshake.c util.c) $(FUZZ_LLHTTP)
 FSRC_fuzz_ws_decode := $(addprefix src/,ws.c utf8.c)
 FSRC_fuzz_outframe  := $(addprefix src/,outframe.c ws.c utf8.c)
-FSRC_fuzz_record    := $(addprefix src/,record.c outframe.c ws.c utf8.c)
+FSRC_fuzz_record    := $(addprefix src/,record.c outframe.c ws.c utf8.c util.c)
+FSRC_fuzz_addressed := $(addprefix src/,record.c outframe.c ws.c utf8.c util.c)
 FSRC_fuzz_inflate   := $(addprefix src/,pmd.c ws.c utf8.c util.c)
 FSRC_fuzz_tls       := $(addprefix src/,tls.c util.c)
 FLIB_fuzz_http      := -lcrypto
@@ -147,6 +148,7 @@ FOPT_fuzz_http      := -max_len=20000 -dict=$(CURDIR)/fuzz/http.dict
 FOPT_fuzz_ws_decode := -max_len=4096
 FOPT_fuzz_outframe  := -max_len=4096
 FOPT_fuzz_record    := -max_len=4096
+FOPT_fuzz_addressed := -max_len=4096 -dict=$(CURDIR)/fuzz/addressed.dict
 FOPT_fuzz_inflate   := -max_len=70000
 FOPT_fuzz_tls       := -max_len=4096
 

@@ -26,9 +26,11 @@
  * after room for the largest header it could need). */
 #include "record.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "outframe.h"
+#include "util.h"
 #include "utf8.h"
 #include "ws.h"
 
@@ -141,6 +143,49 @@ static void start_header(wsd_record_decoder *d)
     d->_ncarry = 0;
 }
 
+/* Frames for the next payload bytes in[0..avail): as many as the record
+ * still has; returns how many were taken. At the record's last byte the
+ * message gets its FIN and the state moves to the trailer. */
+static size_t payload_piece(wsd_record_decoder *d, const uint8_t *in, size_t avail, uint8_t *out,
+                            size_t *op)
+{
+    size_t o = *op, k;
+    int fin, opcode = d->_open ? WSD_WS_CONT : d->_text ? WSD_WS_TEXT : WSD_WS_BINARY;
+
+    k = d->_remaining < avail ? (size_t)d->_remaining : avail;
+    fin = k == d->_remaining;
+    if (!d->_text) {
+        o += put_binary(out + o, opcode, fin, in, k);
+        d->_open = !fin;
+    } else if (fin) {
+        o += wsd_outframe_text(out + o, opcode, 1, d->_carry, d->_ncarry, in, k);
+        d->_ncarry = 0;
+    } else {
+        /* hold back an incomplete sequence at the end of carry ‖ piece */
+        size_t total = d->_ncarry + k, hold, emit, i, j = 0;
+        uint8_t tail[4];
+
+        for (i = total > 3 ? total - 3 : 0; i < total; i++)
+            tail[j++] = i < d->_ncarry ? d->_carry[i] : in[i - d->_ncarry];
+        hold = wsd_utf8_incomplete_tail(tail, j);
+        emit = total - hold;
+        if (emit) {
+            size_t ea = emit < d->_ncarry ? emit : d->_ncarry;
+            o += wsd_outframe_text(out + o, opcode, 0, d->_carry, ea, in, emit - ea);
+            d->_open = 1;
+        }
+        memcpy(d->_carry, tail + (j - hold), hold);
+        d->_ncarry = hold;
+    }
+    d->_remaining -= k;
+    if (fin) {
+        d->_open = 0;
+        d->_state = ST_TRAILER;
+    }
+    *op = o;
+    return k;
+}
+
 static long fail(wsd_record_decoder *d, const char *why, size_t o, size_t *outlen,
                  const char **err)
 {
@@ -177,44 +222,9 @@ long wsd_record_encode(wsd_record_decoder *d, const uint8_t *in, size_t n, int e
             }
             break;
         }
-        case ST_PAYLOAD: {
-            size_t avail = n - pos, k;
-            int fin, opcode = d->_open ? WSD_WS_CONT : d->_text ? WSD_WS_TEXT : WSD_WS_BINARY;
-
-            k = d->_remaining < avail ? (size_t)d->_remaining : avail;
-            fin = k == d->_remaining;
-            if (!d->_text) {
-                o += put_binary(out + o, opcode, fin, in + pos, k);
-                d->_open = !fin;
-            } else if (fin) {
-                o += wsd_outframe_text(out + o, opcode, 1, d->_carry, d->_ncarry, in + pos, k);
-                d->_ncarry = 0;
-            } else {
-                /* hold back an incomplete sequence at the end of carry ‖ piece */
-                size_t total = d->_ncarry + k, hold, emit, i, j = 0;
-                uint8_t tail[4];
-
-                for (i = total > 3 ? total - 3 : 0; i < total; i++)
-                    tail[j++] = i < d->_ncarry ? d->_carry[i] : in[pos + i - d->_ncarry];
-                hold = wsd_utf8_incomplete_tail(tail, j);
-                emit = total - hold;
-                if (emit) {
-                    size_t ea = emit < d->_ncarry ? emit : d->_ncarry;
-                    o += wsd_outframe_text(out + o, opcode, 0, d->_carry, ea, in + pos,
-                                           emit - ea);
-                    d->_open = 1;
-                }
-                memcpy(d->_carry, tail + (j - hold), hold);
-                d->_ncarry = hold;
-            }
-            d->_remaining -= k;
-            pos += k;
-            if (fin) {
-                d->_open = 0;
-                d->_state = ST_TRAILER;
-            }
+        case ST_PAYLOAD:
+            pos += payload_piece(d, in + pos, n - pos, out, &o);
             break;
-        }
         case ST_TRAILER:
             if (in[pos] != '\n')
                 return fail(d, "missing newline after record", o, outlen, err);
@@ -233,4 +243,244 @@ long wsd_record_encode(wsd_record_decoder *d, const uint8_t *in, size_t n, int e
     if (err)
         *err = NULL;
     return (long)o;
+}
+
+/* ---- Addressed mode ------------------------------------------------------ */
+
+enum { ST_SKIP = ST_ERROR + 1 };   /* resynchronising: through the next "\n" */
+
+void wsd_record_decoder_init_addressed(wsd_record_decoder *d)
+{
+    wsd_record_decoder_init(d, 0);
+    d->_line = xmalloc(WSD_RECORD_LINE_MAX);
+}
+
+void wsd_record_decoder_free(wsd_record_decoder *d)
+{
+    free(d->_line);
+    d->_line = NULL;
+}
+
+/* A decimal number of 1..20 digits, no leading zero, within 2^64 - 1. */
+static int parse_u64(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i;
+
+    if (n == 0 || n > MAX_DIGITS || (n > 1 && s[0] == '0'))
+        return -1;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* The next space-separated field of line[*pos..n): its start and length. */
+static const char *field(char *line, size_t n, size_t *pos, size_t *len)
+{
+    size_t a = *pos, b;
+
+    if (a >= n)
+        return NULL;
+    for (b = a; b < n && line[b] != ' '; b++)
+        ;
+    *len = b - a;
+    *pos = b < n ? b + 1 : b;
+    line[b] = '\0';                /* the line has room for its NUL */
+    return line + a;
+}
+
+/* Parses a complete header line (without its "\n"). Returns NULL and fills
+ * ev (START or, for close, what is known so far) and the decoder's
+ * payload state, or the reason it is malformed. */
+static const char *parse_line(wsd_record_decoder *d, wsd_record_event *ev)
+{
+    char *line = d->_line;
+    size_t n = d->_linelen, pos = 0, fl, nl;
+    const char *f, *num;
+    uint64_t v;
+
+    if (memchr(line, '\r', n))
+        return "carriage return in record header";
+    if (n > 0 && line[n - 1] == ' ')
+        return "trailing space in record header";
+    f = field(line, n, &pos, &fl);
+    if (!f)
+        return "empty record header";
+    if ((fl == 4 && memcmp(f, "text", 4) == 0) || (fl == 6 && memcmp(f, "binary", 6) == 0)) {
+        d->_text = fl == 4;
+        num = field(line, n, &pos, &nl);
+        if (!num || parse_u64(num, nl, &v) != 0)
+            return "bad record length";
+        ev->nto = 0;
+        if (pos < n) {
+            const char *to = field(line, n, &pos, &fl);
+            char *p, *end;
+            if (pos < n || fl < 4 || memcmp(to, "to=", 3) != 0)
+                return "unknown field in record header (only to=ID,...)";
+            p = (char *)to + 3;
+            end = (char *)to + fl;
+            for (;;) {
+                char *comma = memchr(p, ',', (size_t)(end - p));
+                size_t il = comma ? (size_t)(comma - p) : (size_t)(end - p);
+                uint64_t id;
+                if (parse_u64(p, il, &id) != 0)
+                    return "bad connection id in to=";
+                if (ev->nto == WSD_RECORD_MAX_TO)
+                    return "too many recipients in to=";
+                ev->to[ev->nto++] = p;
+                if (!comma)
+                    break;
+                *comma = '\0';
+                p = comma + 1;
+            }
+        }
+        d->_close = 0;
+        d->_len = d->_remaining = v;
+        ev->type = WSD_REC_START;
+        return NULL;
+    }
+    if (fl == 5 && memcmp(f, "close", 5) == 0) {
+        const char *id = field(line, n, &pos, &fl), *code;
+        size_t cl;
+        if (!id || parse_u64(id, fl, &v) != 0)
+            return "bad connection id in close record";
+        code = field(line, n, &pos, &cl);
+        if (!code || parse_u64(code, cl, &v) != 0 || v > 4999 ||
+            !wsd_ws_close_code_valid((unsigned)v))
+            return "bad close code in close record";
+        ev->id = id;
+        ev->code = (unsigned)v;
+        num = field(line, n, &pos, &nl);
+        if (!num || parse_u64(num, nl, &v) != 0 || v > 123 || pos < n)
+            return "bad reason length in close record (at most 123)";
+        d->_close = 1;
+        d->_len = d->_remaining = v;
+        return NULL;
+    }
+    return "unknown record kind";
+}
+
+size_t wsd_record_step(wsd_record_decoder *d, const uint8_t *in, size_t n, int eof,
+                       uint8_t *out, size_t *outlen, wsd_record_event *ev)
+{
+    size_t pos = 0, o = 0;
+
+    ev->type = WSD_REC_MORE;
+    ev->err = NULL;
+    *outlen = 0;
+    if (!in)
+        n = 0;
+    while (pos < n) {
+        switch (d->_state) {
+        case ST_SKIP:
+            while (pos < n && in[pos] != '\n')
+                pos++;
+            if (pos < n) {
+                pos++;
+                start_header(d);
+                d->_linelen = 0;
+            }
+            break;
+        case ST_HEADER:
+            if (in[pos] != '\n') {
+                if (d->_linelen == WSD_RECORD_LINE_MAX - 1) {
+                    d->_state = ST_SKIP;
+                    ev->type = WSD_REC_BAD;
+                    ev->err = "record header too long";
+                    *outlen = o;
+                    return pos;
+                }
+                d->_line[d->_linelen++] = (char)in[pos++];
+                break;
+            }
+            pos++;
+            d->_line[d->_linelen] = '\0';
+            {
+                const char *why = parse_line(d, ev);
+                d->_linelen = 0;
+                if (why) {
+                    start_header(d);
+                    ev->type = WSD_REC_BAD;
+                    ev->err = why;
+                    *outlen = o;
+                    return pos;
+                }
+            }
+            d->_state = ST_PAYLOAD;
+            d->_open = 0;
+            d->_ncarry = 0;
+            if (!d->_close) {
+                *outlen = o;       /* START: what follows is the new record's */
+                return pos;
+            }
+            ev->reason[0] = '\0';
+            break;
+        case ST_PAYLOAD:
+            if (d->_close) {
+                size_t k = d->_remaining < n - pos ? (size_t)d->_remaining : n - pos;
+                size_t have = (size_t)(d->_len - d->_remaining);
+                memcpy(ev->reason + have, in + pos, k);
+                ev->reason[have + k] = '\0';
+                d->_remaining -= k;
+                pos += k;
+                if (d->_remaining == 0)
+                    d->_state = ST_TRAILER;
+                break;
+            }
+            if (d->_remaining == 0) {
+                /* an empty record: one empty FIN frame */
+                o += wsd_ws_header(out + o, d->_text ? WSD_WS_TEXT : WSD_WS_BINARY, 1, 0, 0);
+                d->_state = ST_TRAILER;
+                break;
+            }
+            pos += payload_piece(d, in + pos, n - pos, out, &o);
+            break;
+        case ST_TRAILER:
+            if (in[pos] != '\n') {
+                d->_state = ST_SKIP;
+                ev->type = WSD_REC_BAD;
+                ev->err = "missing newline after record";
+                *outlen = o;
+                return pos;
+            }
+            pos++;
+            {
+                int was_close = d->_close;
+                start_header(d);
+                d->_close = 0;
+                if (was_close) {
+                    ev->type = WSD_REC_CLOSE;
+                    *outlen = o;
+                    return pos;
+                }
+            }
+            break;
+        default:
+            start_header(d);
+            break;
+        }
+    }
+    /* an empty record whose header ended the input */
+    if (d->_state == ST_PAYLOAD && !d->_close && d->_remaining == 0) {
+        o += wsd_ws_header(out + o, d->_text ? WSD_WS_TEXT : WSD_WS_BINARY, 1, 0, 0);
+        d->_state = ST_TRAILER;
+    }
+    if (eof && !(d->_state == ST_HEADER && d->_linelen == 0) && d->_state != ST_SKIP) {
+        if (d->_state == ST_PAYLOAD && !d->_close && d->_open) {
+            /* the message under way is closed, so the next one can start
+             * (held UTF-8 bytes judged as they are) */
+            o += wsd_outframe_text(out + o, WSD_WS_CONT, 1, d->_carry, d->_text ? d->_ncarry : 0,
+                                   (const uint8_t *)"", 0);
+        }
+        start_header(d);
+        d->_linelen = 0;
+        ev->type = WSD_REC_BAD;
+        ev->err = "truncated record";
+    }
+    *outlen = o;
+    return pos;
 }

@@ -55,6 +55,9 @@ typedef struct wsd_record_decoder {
     uint8_t _carry[4];     /* text: a held incomplete UTF-8 sequence */
     size_t _ncarry;
     const char *_err;      /* the sticky error */
+    char *_line;           /* addressed mode: the header line being read */
+    size_t _linelen;
+    int _close;            /* addressed mode: the record is a close command */
 } wsd_record_decoder;
 
 void wsd_record_decoder_init(wsd_record_decoder *d, uint64_t max_len);
@@ -77,5 +80,54 @@ size_t wsd_record_bound(size_t n);
  * The error is sticky: later calls write nothing and return -1 again. */
 long wsd_record_encode(wsd_record_decoder *d, const uint8_t *in, size_t n, int eof,
                        uint8_t *out, size_t *outlen, const char **err);
+
+/* ---- Addressed mode (--shared --lossless; docs/lossless.md) ------------
+ *
+ * The program's output records may name their recipients and close a
+ * client:
+ *
+ *     text LEN[ to=ID[,ID...]]\n<payload>\n      (binary alike; no to=: all)
+ *     close ID CODE LEN\n<reason>\n               (CODE a valid close code,
+ *                                                 LEN ≤ 123)
+ *
+ * ID is a connection id (decimal digits, ≤ 20). A malformed header line is
+ * skipped through its "\n" and reported; a missing "\n" after a payload
+ * skips through the next "\n"; nothing malformed ever becomes a message,
+ * and decoding goes on. */
+
+#define WSD_RECORD_LINE_MAX 4096   /* an addressed header line */
+#define WSD_RECORD_MAX_TO 256      /* recipients one record may name */
+
+enum {
+    WSD_REC_MORE,      /* the input is consumed */
+    WSD_REC_START,     /* a data record's header was read: ev->to, ev->nto (0: everyone) */
+    WSD_REC_CLOSE,     /* a close record is complete: ev->id, ev->code, ev->reason */
+    WSD_REC_BAD        /* something malformed was skipped: ev->err */
+};
+
+typedef struct {
+    int type;
+    const char *to[WSD_RECORD_MAX_TO];   /* NUL-terminated, valid until the next call */
+    size_t nto;
+    const char *id;
+    unsigned code;
+    char reason[124];
+    const char *err;
+} wsd_record_event;
+
+/* An addressed-mode decoder (its line buffer is allocated here; release
+ * with wsd_record_decoder_free). */
+void wsd_record_decoder_init_addressed(wsd_record_decoder *d);
+void wsd_record_decoder_free(wsd_record_decoder *d);
+
+/* Decodes in[0..n) up to the next event and writes the frames of the
+ * payload bytes it passed to out (capacity ≥ wsd_record_bound(n)), *outlen
+ * their size: they belong to the record under way when the call started
+ * (the previous START's recipients). Returns the bytes consumed (less than
+ * n only when ev->type is not WSD_REC_MORE); call again with the rest. eof:
+ * no more input after in[0..n): at its end, a record cut short is reported
+ * as BAD ("truncated record"). */
+size_t wsd_record_step(wsd_record_decoder *d, const uint8_t *in, size_t n, int eof,
+                       uint8_t *out, size_t *outlen, wsd_record_event *ev);
 
 #endif

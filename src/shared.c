@@ -48,7 +48,9 @@ struct wsd_hub {
     wsd_member *members;
     long nmembers;
     wsd_outframer of;            /* its output, framed once */
-    wsd_record_decoder rec;
+    wsd_record_decoder rec;      /* --lossless: addressed records */
+    char *to[WSD_RECORD_MAX_TO]; /* the recipients of the record under way */
+    size_t nto;                  /* 0: everyone */
     int open;                    /* the output so far ends inside a message */
     hub_zform z[16];             /* index: window bits 8..15 */
     uv_timer_t *restart;         /* --sharedalways: the next start */
@@ -113,6 +115,25 @@ static void unlink_member(wsd_member *m)
     m->msg = NULL;
     m->msglen = m->msgcap = 0;
     m->assembling = 0;
+}
+
+/* m leaves: its queue released; in addressed mode the program is told
+ * ("leave ID CODE"); on demand the last one ends the program. The hub is
+ * not freed here: the callers, at the top of a callback, call maybe_free. */
+static void member_gone(wsd_member *m, int code)
+{
+    wsd_hub *h = m->hub;
+
+    if (!h)
+        return;
+    unlink_member(m);
+    if (cfg_of(h)->lossless && h->prog) {
+        char rec[96];
+        int n = snprintf(rec, sizeof rec, "leave %s %d\n", m->id, code ? code : 1006);
+        hub_write(h, rec, (size_t)n);
+    }
+    if (!h->members && !cfg_of(h)->sharedalways)
+        end_program(h);            /* the last one has gone */
 }
 
 /* Hands queued frames to m's transport while it has room. */
@@ -210,7 +231,7 @@ static void deliver(wsd_member *m, wsd_buf *b, const wsd_ws_frames_info *fi)
             m->qbytes + wsd_tp_queued(m->tp));
     {
         const wsd_member_ops *ops = m->ops;
-        unlink_member(m);
+        member_gone(m, WSD_WS_CLOSE_POLICY);
         ops->close(m, WSD_WS_CLOSE_POLICY, "client too slow");
     }
 }
@@ -302,34 +323,88 @@ static uint8_t *scratch(size_t need)
 
 static void program_finished(wsd_hub *h, wsd_program *p);
 
+static void set_recipients(wsd_hub *h, const wsd_record_event *ev)
+{
+    size_t i;
+
+    for (i = 0; i < h->nto; i++)
+        free(h->to[i]);
+    for (i = 0; i < ev->nto; i++)
+        h->to[i] = xstrdup(ev->to[i]);
+    h->nto = ev->nto;
+}
+
+/* close ID CODE LEN: the program asks to close one client. */
+static void close_member(wsd_hub *h, const wsd_record_event *ev)
+{
+    wsd_member *m;
+
+    for (m = h->members; m && strcmp(m->id, ev->id) != 0; m = m->next)
+        ;
+    if (!m) {
+        wsd_log(WSD_LOG_DEBUG, "shared", h->assoc, "close record for %s: no such client", ev->id);
+        return;
+    }
+    {
+        const wsd_member_ops *ops = m->ops;
+        wsd_log(WSD_LOG_DEBUG, "shared", h->assoc, "Program closes client %s with %u", m->id,
+                ev->code);
+        member_gone(m, (int)ev->code);
+        ops->close(m, (uint16_t)ev->code, ev->reason);
+    }
+}
+
+/* Addressed mode: records → frames for their recipients, close commands;
+ * a malformed record is logged and skipped (never reaches a client). */
+static void addressed_output(wsd_hub *h, const uint8_t *in, size_t n, int eof)
+{
+    size_t pos = 0;
+
+    for (;;) {
+        wsd_record_event ev;
+        size_t flen = 0;
+        uint8_t *sc = scratch(wsd_record_bound(n - pos));
+        size_t used = wsd_record_step(&h->rec, in + pos, n - pos, eof, sc, &flen, &ev);
+        broadcast(h, sc, flen, h->nto ? (const char *const *)h->to : NULL, h->nto);
+        pos += used;
+        switch (ev.type) {
+        case WSD_REC_START:
+            set_recipients(h, &ev);
+            break;
+        case WSD_REC_CLOSE:
+            close_member(h, &ev);
+            break;
+        case WSD_REC_BAD:
+            wsd_log(WSD_LOG_ERROR, "shared", h->assoc, "Malformed record from program skipped: %s",
+                    ev.err);
+            break;
+        default:
+            return;                /* the input is consumed */
+        }
+    }
+}
+
 static void on_prog_stdout(wsd_program *p, const char *buf, size_t n, int eof)
 {
     wsd_hub *h = p->data;
     uint8_t *sc;
-    size_t flen = 0;
+    size_t flen;
 
     if (!h)
         return;                    /* an instance being ended: nobody listens */
     if (cfg_of(h)->lossless) {
-        const char *err = NULL;
-        sc = scratch(wsd_record_bound(n));
-        if (wsd_record_encode(&h->rec, (const uint8_t *)buf, n, eof, sc, &flen, &err) < 0) {
-            broadcast(h, sc, flen, NULL, 0);
-            wsd_log(WSD_LOG_ERROR, "shared", h->assoc, "Malformed record from program: %s",
-                    err ? err : "?");
-            end_program(h);
-            return;
-        }
+        addressed_output(h, (const uint8_t *)buf, n, eof);
     } else {
         sc = scratch(wsd_outframer_bound(n));
         flen = wsd_outframer_encode(&h->of, (const uint8_t *)buf, n, eof, sc);
+        broadcast(h, sc, flen, NULL, 0);
     }
-    broadcast(h, sc, flen, NULL, 0);
-    if (eof) {
+    if (eof)
         h->out_eof = 1;
-        if (p->reaped)
-            program_finished(h, p);
-    }
+    if (eof && p->reaped && h->prog == p)
+        program_finished(h, p);    /* (which may free the hub) */
+    else
+        maybe_free(h);             /* a slow or closed member may have been the last */
 }
 
 static void on_prog_exit(wsd_program *p)
@@ -410,6 +485,12 @@ static void maybe_free(wsd_hub *h)
         uv_close((uv_handle_t *)h->restart, on_restart_closed);
     for (bits = 8; bits <= 15; bits++)
         wsd_pmd_free(&h->z[bits].pmd);
+    {
+        wsd_record_event none;
+        none.nto = 0;
+        set_recipients(h, &none);
+    }
+    wsd_record_decoder_free(&h->rec);
     if (h->route) {
         wsd_route_free(h->route);
         free(h->route);
@@ -557,7 +638,13 @@ int wsd_hub_start(wsd_hub *h)
     h->open = 0;
     h->started_at = uv_now(h->srv->loop);
     wsd_outframer_init(&h->of, cfg->binary);
-    wsd_record_decoder_init(&h->rec, 0);
+    wsd_record_decoder_free(&h->rec);
+    wsd_record_decoder_init_addressed(&h->rec);
+    {
+        wsd_record_event none;
+        none.nto = 0;
+        set_recipients(h, &none);
+    }
     set_assoc(h);
     wsd_log(WSD_LOG_INFO, "shared", h->assoc, "Shared program started");
     wsd_program_read(h->prog, WSD_PROGRAM_STDOUT | WSD_PROGRAM_STDERR, 1);
@@ -633,14 +720,7 @@ void wsd_hub_leave(wsd_member *m, int code)
 
     if (!h)
         return;
-    unlink_member(m);
-    if (cfg_of(h)->lossless && h->prog) {
-        char rec[96];
-        int n = snprintf(rec, sizeof rec, "leave %s %d\n", m->id, code ? code : 1006);
-        hub_write(h, rec, (size_t)n);
-    }
-    if (!h->members && !cfg_of(h)->sharedalways)
-        end_program(h);            /* the last one has gone */
+    member_gone(m, code);
     maybe_free(h);
 }
 

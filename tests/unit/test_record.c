@@ -12,7 +12,9 @@
  * buffer is malloc'd at exactly wsd_record_bound(n) bytes and its input is an
  * exact-size copy, so ASan catches an overrun either way. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "harness.h"
 #include "record.h"
@@ -951,6 +953,162 @@ static void test_bound(void)
     ok(max_out_ratio_num <= max_out_ratio_den, "bound never exceeded");
 }
 
+
+/* ---- addressed mode -------------------------------------------------------- */
+
+/* Runs the addressed decoder over in[0..n) cut at the given points and
+ * writes a transcript: one line per event and per completed message,
+ * "START to=a,b" / "START all", "MSG text <payload>", "CLOSE id code reason",
+ * "BAD reason". Frames are reassembled here (unmasked, as the decoder
+ * writes them). */
+static void transcript(const uint8_t *in, size_t n, const size_t *cuts, size_t ncuts, buf *t)
+{
+    wsd_record_decoder d;
+    buf m = {0};
+    int mop = 0;
+    size_t k, start = 0;
+
+    wsd_record_decoder_init_addressed(&d);
+    for (k = 0; k <= ncuts; k++) {
+        size_t end = k < ncuts ? cuts[k] : n, pos = start;
+        int last = k == ncuts;
+        do {
+            wsd_record_event ev;
+            size_t chunk = end - pos, olen = 0, used, f = 0;
+            uint8_t *copy = malloc(chunk ? chunk : 1);
+            uint8_t *out = malloc(wsd_record_bound(chunk));
+            char line[512];
+            if (!copy || !out)
+                abort();
+            memcpy(copy, in + pos, chunk);
+            used = wsd_record_step(&d, copy, chunk, last, out, &olen, &ev);
+            while (f < olen) {
+                int fin = out[f] & 0x80, op = out[f] & 0x0f;
+                size_t len = out[f + 1] & 0x7f, h = 2;
+                if (len == 126) {
+                    len = (size_t)out[f + 2] << 8 | out[f + 3];
+                    h = 4;
+                } else if (len == 127) {
+                    len = 0;
+                    for (int i = 0; i < 8; i++)
+                        len = len << 8 | out[f + 2 + i];
+                    h = 10;
+                }
+                if (op != WSD_WS_CONT)
+                    mop = op;
+                put(&m, out + f + h, len);
+                if (fin) {
+                    snprintf(line, sizeof line, "MSG %s ", mop == WSD_WS_TEXT ? "text" : "binary");
+                    put(t, line, strlen(line));
+                    put(t, m.p, m.n);
+                    put(t, "\n", 1);
+                    m.n = 0;
+                }
+                f += h + len;
+            }
+            if (ev.type == WSD_REC_START) {
+                put(t, "START ", 6);
+                if (!ev.nto)
+                    put(t, "all", 3);
+                for (size_t i = 0; i < ev.nto; i++) {
+                    if (i)
+                        put(t, ",", 1);
+                    put(t, ev.to[i], strlen(ev.to[i]));
+                }
+                put(t, "\n", 1);
+            } else if (ev.type == WSD_REC_CLOSE) {
+                snprintf(line, sizeof line, "CLOSE %s %u %s\n", ev.id, ev.code, ev.reason);
+                put(t, line, strlen(line));
+            } else if (ev.type == WSD_REC_BAD) {
+                snprintf(line, sizeof line, "BAD %s\n", ev.err);
+                put(t, line, strlen(line));
+            }
+            free(copy);
+            free(out);
+            pos += used;
+            if (ev.type == WSD_REC_MORE)
+                break;
+        } while (1);
+        start = end;
+    }
+    wsd_record_decoder_free(&d);
+    free(m.p);
+}
+
+static void check_addressed(const char *name, const char *in, const char *want)
+{
+    size_t n = strlen(in), i, j, fails = 0;
+    buf t = {0};
+
+    transcript((const uint8_t *)in, n, NULL, 0, &t);
+    put(&t, "", 1);
+    is_str((char *)t.p, want, "addressed %s: whole", name);
+    for (i = 1; i < n && fails < 3; i++) {
+        t.n = 0;
+        transcript((const uint8_t *)in, n, &i, 1, &t);
+        put(&t, "", 1);
+        if (strcmp((char *)t.p, want) != 0) {
+            ok(0, "addressed %s: cut at %zu", name, i);
+            printf("#   got:\n%s", (char *)t.p);
+            fails++;
+        }
+    }
+    for (i = 1; i < n && fails < 3 && n < 200; i++) {
+        for (j = i + 1; j < n; j++) {
+            size_t cuts[2] = {i, j};
+            t.n = 0;
+            transcript((const uint8_t *)in, n, cuts, 2, &t);
+            put(&t, "", 1);
+            if (strcmp((char *)t.p, want) != 0) {
+                ok(0, "addressed %s: cut at %zu and %zu", name, i, j);
+                fails++;
+                break;
+            }
+        }
+    }
+    {
+        size_t *cuts = malloc(n * sizeof *cuts);
+        for (i = 1; i < n; i++)
+            cuts[i - 1] = i;
+        t.n = 0;
+        transcript((const uint8_t *)in, n, cuts, n > 0 ? n - 1 : 0, &t);
+        put(&t, "", 1);
+        is_str((char *)t.p, want, "addressed %s: byte by byte", name);
+        free(cuts);
+    }
+    ok(fails == 0, "addressed %s: every split gives the same transcript", name);
+    free(t.p);
+}
+
+static void test_addressed(void)
+{
+    check_addressed("to all", "text 5\nhello\n", "START all\nMSG text hello\n");
+    check_addressed("to one and to two",
+                    "text 2 to=17\nhi\nbinary 3 to=17,42\nabc\n",
+                    "START 17\nMSG text hi\nSTART 17,42\nMSG binary abc\n");
+    check_addressed("empty record", "text 0 to=5\n\ntext 1\nx\n",
+                    "START 5\nMSG text \nSTART all\nMSG text x\n");
+    check_addressed("close", "close 17 4000 7\ngo away\ntext 1\nx\n",
+                    "CLOSE 17 4000 go away\nSTART all\nMSG text x\n");
+    check_addressed("close without reason", "close 9 1000 0\n\n", "CLOSE 9 1000 \n");
+    check_addressed("unknown kind skipped", "bogus line\ntext 1\nx\n",
+                    "BAD unknown record kind\nSTART all\nMSG text x\n");
+    check_addressed("bad to skipped", "text 1 to=\nx\ntext 1\ny\n",
+                    "BAD unknown field in record header (only to=ID,...)\nBAD unknown record kind\nSTART all\nMSG text y\n");
+    check_addressed("bad id", "text 1 to=1a\nx\n", "BAD bad connection id in to=\nBAD unknown record kind\n");
+    check_addressed("bad close code", "close 1 1005 0\n\ntext 1\nz\n",
+                    "BAD bad close code in close record\nBAD empty record header\nSTART all\nMSG text z\n");
+    check_addressed("long reason", "close 1 1000 124\n", "BAD bad reason length in close record (at most 123)\n");
+    /* the rest of that line is skipped: the next record starts after it */
+    check_addressed("missing newline", "text 1\nxY junk\ntext 1\nz\n",
+                    "START all\nMSG text x\nBAD missing newline after record\nSTART all\nMSG text z\n");
+    check_addressed("truncated payload", "text 5\nhel",
+                    "START all\nMSG text hel\nBAD truncated record\n");
+    check_addressed("CR", "text 1\r\nx\n", "BAD carriage return in record header\nBAD unknown record kind\n");
+    check_addressed("invalid UTF-8 replaced", "text 2 to=3\n\xff\x41\n",
+                    "START 3\nMSG text \xef\xbf\xbd" "A\n");
+}
+
 int main(void)
 {
     test_header();
@@ -958,5 +1116,6 @@ int main(void)
     test_streams();
     test_errors();
     test_bound();
+    test_addressed();
     return done_testing();
 }
