@@ -17,10 +17,10 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 # Protocol and pure modules: no uv.h (checked by `make check-purity`).
-PURE    := util log goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi
+PURE    := util log goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
-SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) defer process program transport conn shared session httpserve upgrade server main))
+SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) defer process program transport hubcore hublink conn shared session httpserve upgrade server main))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 

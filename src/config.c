@@ -965,10 +965,6 @@ static int check_shared(cfgctx *x)
               "goes to the log)\n", x->err);
         return 1;
     }
-    if (rf[F_WORKERS].pos && rf[F_WORKERS].u > 1) {
-        fputs("wsd: --shared cannot be combined with --workers yet\n", x->err);
-        return 1;
-    }
     return -1;
 }
 

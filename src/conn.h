@@ -62,6 +62,7 @@ typedef struct server {
     int shutting_down;
     int exit_status;
     struct wsd_hub *hubs;        /* --shared: one per endpoint (shared.c) */
+    const char *hub_path;        /* --shared --workers: the hub process's socket */
     /* a complete request head (upgrade.c's wsd_upgrade) */
     void (*on_request)(struct conn *c, const char *rest, size_t nrest);
 

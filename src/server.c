@@ -32,6 +32,7 @@
 #include "httpserve.h"
 #include "log.h"
 #include "process.h"
+#include "hublink.h"
 #include "program.h"
 #include "shared.h"
 #include "upgrade.h"
@@ -295,6 +296,10 @@ static long server_maxforks(const wsd_config *cfg)
     return rl.rlim_cur > 64 + 4 ? (long)((rl.rlim_cur - 64) / 4) : 1;
 }
 
+/* --shared --workers: the hub process's socket (set by the supervisor
+ * before it forks the workers). */
+static char *hub_path;
+
 static int worker_run(const wsd_config *cfg, int worker, int nworkers)
 {
     server srv;
@@ -408,6 +413,8 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
             srv.fd_limit = (long)rl.rlim_cur;
         srv.fd_base = open_fds();
     }
+    srv.hub_path = hub_path;
+    wsd_hub_link_start(&srv);     /* --shared --workers: the link to the hub process */
     wsd_hub_start_always(&srv);   /* --sharedalways: the program starts with the server */
     uv_run(srv.loop, UV_RUN_DEFAULT);
     for (i = 0; i < sizeof srv.signals / sizeof srv.signals[0]; i++)
@@ -415,6 +422,7 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
     wsd_spawn_shutdown();
     wsd_defer_shutdown();
     uv_run(srv.loop, UV_RUN_NOWAIT);   /* their close callbacks */
+    wsd_hub_free_all(&srv);
     if (uv_loop_close(srv.loop) != 0) {
         /* a handle left open is a bug: say so (the tests fail on it) */
         wsd_log(WSD_LOG_ERROR, "server", "", "Event loop not empty at exit (a handle was leaked)");
@@ -476,6 +484,27 @@ static pid_t start_worker(const wsd_config *cfg, int i, int n, const sigset_t *o
         sigprocmask(SIG_SETMASK, oldmask, NULL);
         fflush(stdout);
         _exit(worker_run(cfg, i, n));
+    }
+    return pid;
+}
+
+/* --shared --workers: the hub process runs every shared program for the
+ * whole server; workers link to it over a Unix socket in a directory only
+ * this user can enter (hublink.h). */
+static char hub_dir[64];
+
+static pid_t start_hub(const wsd_config *cfg, const sigset_t *oldmask)
+{
+    pid_t supervisor = getpid();
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != supervisor)
+            _exit(0);
+        sigprocmask(SIG_SETMASK, oldmask, NULL);
+        fflush(stdout);
+        _exit(wsd_hub_process_run(cfg, hub_path));
     }
     return pid;
 }
@@ -570,6 +599,7 @@ int wsd_server_run(const wsd_config *cfg)
     int stopping = 0, alive = 0, rc = 0, restarts = 0;
     time_t window = time(NULL);
     orphan_groups *og;
+    pid_t hub = 0;
 
     if (n == 1)
         return worker_run(cfg, 0, 1);
@@ -602,6 +632,24 @@ int wsd_server_run(const wsd_config *cfg)
     pids = xcalloc((size_t)n, sizeof *pids);
     og = xcalloc(1, sizeof *og);
     fflush(stdout);
+    if (cfg->shared) {
+        /* /tmp, not $TMPDIR: a socket path must fit in 108 bytes */
+        snprintf(hub_dir, sizeof hub_dir, "/tmp/wsd-hub-XXXXXX");
+        if (!mkdtemp(hub_dir)) {
+            wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: no directory for the hub "
+                    "process: %s", strerror(errno));
+            free(og);
+            free(pids);
+            sigprocmask(SIG_SETMASK, &old, NULL);
+            return 1;
+        }
+        {
+            size_t len = strlen(hub_dir) + 16;
+            hub_path = xmalloc(len);
+            snprintf(hub_path, len, "%s/hub.sock", hub_dir);
+        }
+        hub = start_hub(cfg, &old);
+    }
     for (i = 0; i < (size_t)n; i++) {
         pids[i] = start_worker(cfg, (int)i, n, &old, pids);
         if (pids[i] > 0)
@@ -645,10 +693,25 @@ int wsd_server_run(const wsd_config *cfg)
                 if (pids[i] > 0)
                     kill(pids[i], sig);   /* a second shutdown signal: workers exit at once */
             }
+            if (hub > 0)
+                kill(hub, sig);
             continue;
         }
         while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
             int abnormal;
+            if (pid == hub) {
+                /* the hub process: its programs' groups are ours now; restart it
+                 * (the workers reconnect) unless shutting down */
+                hub = 0;
+                if (WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) != 0))
+                    end_orphans(pids, n, og);
+                if (!stopping) {
+                    wsd_log(WSD_LOG_ERROR, "server", "", "Hub process (pid %d) ended; restarting it",
+                            (int)pid);
+                    hub = start_hub(cfg, &old);
+                }
+                continue;
+            }
             for (i = 0; i < (size_t)n && pids[i] != pid; i++)
                 ;
             if (i == (size_t)n)
@@ -684,9 +747,20 @@ int wsd_server_run(const wsd_config *cfg)
                 alive++;
         }
     }
+    if (hub > 0) {
+        kill(hub, SIGTERM);       /* the workers are gone: their members too */
+        while (waitpid(hub, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
     kill_orphans(og);
     while (waitpid(-1, NULL, WNOHANG) > 0)
         ;
+    if (hub_path) {
+        unlink(hub_path);
+        rmdir(hub_dir);
+        free(hub_path);
+        hub_path = NULL;
+    }
     free(og);
     free(pids);
     sigprocmask(SIG_SETMASK, &old, NULL);

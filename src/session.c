@@ -134,22 +134,27 @@ static void ws_close(ws_session *s, uint16_t code, const char *reason)
 
 /* The close frame that reports how the program ended, once its output is
  * all out (both the exit status and stdout EOF are known). */
-static void ws_close_after_program(ws_session *s, const wsd_program *p)
+static void ws_close_after_status(ws_session *s, int64_t exit_status, int term_signal)
 {
     char reason[96];
 
     if (s->c->state != ST_OPEN)
         return;
-    if (p->term_signal) {
-        snprintf(reason, sizeof reason, "killed by signal %d (SIG%s)", p->term_signal,
-                 sig_name(p->term_signal));
+    if (term_signal) {
+        snprintf(reason, sizeof reason, "killed by signal %d (SIG%s)", term_signal,
+                 sig_name(term_signal));
         ws_close(s, WSD_WS_CLOSE_INTERNAL, reason);
-    } else if (p->exit_status != 0) {
-        snprintf(reason, sizeof reason, "exited with status %lld", (long long)p->exit_status);
+    } else if (exit_status != 0) {
+        snprintf(reason, sizeof reason, "exited with status %lld", (long long)exit_status);
         ws_close(s, WSD_WS_CLOSE_INTERNAL, reason);
     } else {
         ws_close(s, WSD_WS_CLOSE_NORMAL, "");
     }
+}
+
+static void ws_close_after_program(ws_session *s, const wsd_program *p)
+{
+    ws_close_after_status(s, p->exit_status, p->term_signal);
 }
 
 /* --passstderr (websocketd main): every line of stdout and stderr becomes a
@@ -359,7 +364,7 @@ int ws_session_forks(conn *c)
         return 1;
     if (!s->hub)
         s->hub = wsd_hub_get(c->srv, s->route);
-    return wsd_hub_pid(s->hub) == 0;
+    return !wsd_hub_running(s->hub);
 }
 
 int ws_session_pid(conn *c)
@@ -847,9 +852,16 @@ static void member_close(wsd_member *m, uint16_t code, const char *reason)
     ws_close(s, code, reason);
 }
 
-static void member_program_ended(wsd_member *m, const wsd_program *p)
+static void member_program_ended(wsd_member *m, int64_t status, int sig, int failed)
 {
-    ws_close_after_program(m->data, p);
+    ws_session *s = m->data;
+
+    if (failed == 2)
+        ws_close(s, WSD_WS_CLOSE_INTERNAL, "shared program lost");
+    else if (failed)
+        ws_close(s, WSD_WS_CLOSE_INTERNAL, "could not launch the program");
+    else
+        ws_close_after_status(s, status, sig);
 }
 
 static void member_stdin_ready(wsd_member *m)
@@ -860,7 +872,39 @@ static void member_stdin_ready(wsd_member *m)
         wsd_defer(&s->resume);
 }
 
-static const wsd_member_ops member_ops = {member_close, member_program_ended, member_stdin_ready};
+static void member_joined(wsd_member *m, int pid, int failed)
+{
+    ws_session *s = m->data;
+    void (*done)(conn *, int) = s->join_done;
+
+    (void)pid;
+    s->join_done = NULL;
+    if (done)
+        done(s->c, failed);
+}
+
+static const wsd_member_ops member_ops = {
+    member_close, member_program_ended, member_stdin_ready, member_joined,
+};
+
+int ws_session_join(conn *c, void (*done)(conn *c, int failed))
+{
+    ws_session *s = c->ws;
+    int rc;
+
+    s->member.tp = &c->tp;
+    s->member.ops = &member_ops;
+    s->member.data = s;
+    s->member.id = c->id;
+    s->member.zbits = s->pmd_on ? s->pmd.params.server_max_window_bits : 0;
+    s->join_done = done;
+    rc = wsd_hub_join(s->hub, &s->member, s->joinenv);
+    free(s->joinenv);
+    s->joinenv = NULL;
+    if (rc != 1)
+        s->join_done = NULL;
+    return rc;
+}
 
 void ws_session_open(conn *c, const char *rest, size_t nrest)
 {
@@ -873,18 +917,8 @@ void ws_session_open(conn *c, const char *rest, size_t nrest)
         s->dec.rsv_allowed = 0x4;  /* RSV1: a compressed message */
     wsd_outframer_init(&s->of, cfg->binary);
     wsd_record_decoder_init(&s->rec, 0);
-    if (s->hub) {
-        s->member.tp = &c->tp;
-        s->member.ops = &member_ops;
-        s->member.data = s;
-        s->member.id = c->id;
-        s->member.zbits = s->pmd_on ? s->pmd.params.server_max_window_bits : 0;
-        wsd_hub_join(s->hub, &s->member, s->joinenv);
-        free(s->joinenv);
-        s->joinenv = NULL;
-    } else {
+    if (!s->hub)
         wsd_program_read(s->prog, WSD_PROGRAM_STDOUT | WSD_PROGRAM_STDERR, 1);
-    }
     /* the loop's cached time predates this iteration's spawn (which can be
      * slow): refresh it, or the first ping tick may find the client silent */
     uv_update_time(c->srv->loop);

@@ -53,6 +53,7 @@ typedef struct ws_session {
     wsd_member member;           /* --shared: this client in the hub, once open */
     char **joinenv;              /* --shared --lossless: its variables, until it joins */
     int close_code;              /* the client's close code (or ours on an error): leave records */
+    void (*join_done)(conn *c, int failed);   /* --workers: the hub process's answer */
     wsd_route *route;            /* --dir: the script of this connection, else NULL */
     const char *subprotocol;     /* negotiated; points into the config */
 
@@ -109,6 +110,10 @@ int ws_session_forks(conn *c);
 int ws_session_spawn(conn *c, const wsd_request *r);
 /* The pid of its program (shared or not), for the log. */
 int ws_session_pid(conn *c);
+/* --shared: joins the hub before the 101. 0: joined; 1: the hub process
+ * answers later (--workers), through done(c, failed); -1: it cannot be
+ * reached now (503). */
+int ws_session_join(conn *c, void (*done)(conn *c, int failed));
 /* The 101 is queued: frames flow; `rest` are bytes that came behind it. */
 void ws_session_open(conn *c, const char *rest, size_t nrest);
 

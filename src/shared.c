@@ -1,23 +1,24 @@
-/* shared.c — one program for many clients (see shared.h). */
+/* shared.c — one program for many clients: the fan-out side (see shared.h).
+ *
+ * A hub is one endpoint's fan in this process: its members (the WebSocket
+ * sessions of its clients), the compressed forms of the output, each
+ * member's queue. The program side is a core (hubcore.c): in this process
+ * without --workers, or in the hub process (hublink.c) with them, reached
+ * over the worker's link. */
 #include "shared.h"
 
 #include <assert.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "env.h"
+#include "hubcore.h"
+#include "hublink.h"
 #include "log.h"
-#include "outframe.h"
 #include "pmd.h"
-#include "record.h"
 #include "util.h"
 #include "ws.h"
 
-#define RESTART_MIN_MS 100
-#define RESTART_MAX_MS 30000
-#define RESTART_STABLE_MS 10000        /* ran this long: the next restart is quick again */
 #define ASSEMBLE_MAX (64u * 1024 * 1024)  /* a message for stdin when --maxframesize is 0 */
 
 /* A run of frames waiting for one member's transport. */
@@ -41,38 +42,26 @@ typedef struct {
 struct wsd_hub {
     server *srv;
     wsd_hub *next;               /* srv->hubs */
-    wsd_route *route;            /* --dir: the script; NULL: COMMAND */
-    char *assoc;                 /* "shared:'<command>' pid:'N'" for the log */
-    wsd_program *prog;           /* the running instance, or NULL */
-    int out_eof;                 /* its stdout is at EOF */
+    char *key;                   /* "" (COMMAND) or the --dir script's real path */
+    char *file, *script_name;    /* the --dir script as requested */
+    char *assoc;                 /* for the log */
+    wsd_fan fan;                 /* as the core sees this hub (in this process) */
+    wsd_core *core;              /* the program side in this process, or NULL */
+    int remote;                  /* --workers: the program side is the hub process */
+    int pid;                     /* remote: the program's pid as last told */
+    int remote_full;             /* remote: its stdin is full */
     wsd_member *members;
     long nmembers;
-    wsd_outframer of;            /* its output, framed once */
-    wsd_record_decoder rec;      /* --lossless: addressed records */
-    char *to[WSD_RECORD_MAX_TO]; /* the recipients of the record under way */
-    size_t nto;                  /* 0: everyone */
+    wsd_member *pending;         /* --workers: waiting for the hub process's answer */
     int open;                    /* the output so far ends inside a message */
     hub_zform z[16];             /* index: window bits 8..15 */
-    uv_timer_t *restart;         /* --sharedalways: the next start */
-    unsigned backoff_ms;
-    uint64_t started_at;
-    int stopping;                /* shutting down: no restart */
 };
 
-static void end_program(wsd_hub *h);
 static void maybe_free(wsd_hub *h);
-static void schedule_restart(wsd_hub *h, uint64_t ran);
-static void hub_write(wsd_hub *h, const void *p, size_t n);
 
 static const wsd_config *cfg_of(const wsd_hub *h)
 {
     return h->srv->cfg;
-}
-
-static const char *sig_name(int sig)
-{
-    const char *n = sigabbrev_np(sig);
-    return n ? n : "?";
 }
 
 /* ------------------------------------------------------------ members */
@@ -117,23 +106,20 @@ static void unlink_member(wsd_member *m)
     m->assembling = 0;
 }
 
-/* m leaves: its queue released; in addressed mode the program is told
- * ("leave ID CODE"); on demand the last one ends the program. The hub is
- * not freed here: the callers, at the top of a callback, call maybe_free. */
+/* m leaves: the program side is told (the leave record of addressed
+ * mode; on demand the last one ends the program). The hub is not freed
+ * here: the callers, at the top of a callback, call maybe_free. */
 static void member_gone(wsd_member *m, int code)
 {
     wsd_hub *h = m->hub;
 
     if (!h)
         return;
+    if (h->core)
+        wsd_core_leave(h->core, &h->fan, m->id, code ? code : 1006);
+    else if (h->remote)
+        wsd_link_leave(h->key, m->id, code ? code : 1006);
     unlink_member(m);
-    if (cfg_of(h)->lossless && h->prog) {
-        char rec[96];
-        int n = snprintf(rec, sizeof rec, "leave %s %d\n", m->id, code ? code : 1006);
-        hub_write(h, rec, (size_t)n);
-    }
-    if (!h->members && !cfg_of(h)->sharedalways)
-        end_program(h);            /* the last one has gone */
 }
 
 /* Hands queued frames to m's transport while it has room. */
@@ -252,6 +238,14 @@ static void broadcast(wsd_hub *h, const uint8_t *frames, size_t n, const char *c
         wsd_log(WSD_LOG_ERROR, "shared", h->assoc, "Internal error: malformed frames");
         return;
     }
+    if (pfi.begins_inside && !h->open) {
+        /* this fan missed the start of that message (it was not receiving
+         * yet): every member, and every deflater, starts with the next one */
+        for (m = h->members; m; m = m->next)
+            m->awaiting_start = 1;
+        for (bits = 8; bits <= 15; bits++)
+            h->z[bits].awaiting_start = 1;
+    }
     /* every deflater in use sees every message from its start: compress
      * now, whoever this chunk is for */
     for (bits = 8; bits <= 15; bits++) {
@@ -305,130 +299,47 @@ static void broadcast(wsd_hub *h, const uint8_t *frames, size_t n, const char *c
     h->open = pfi.ends_inside || (pfi.first_start >= n && h->open);
 }
 
-/* ------------------------------------------------------------- output */
+/* ------------------------------------------------------------- the program side */
 
-/* Frames are built in one buffer for the whole process, sized for the
- * worst case (as session.c's). */
-static uint8_t *scratch(size_t need)
+/* What the core (here or in the hub process) tells this hub. */
+static void on_frames(wsd_hub *h, const uint8_t *p, size_t n, const char *const *to, size_t nto)
 {
-    static uint8_t *buf;
-    static size_t cap;
-    if (need > cap) {
-        free(buf);
-        buf = xmalloc(need);
-        cap = need;
-    }
-    return buf;
+    broadcast(h, p, n, to, nto);
 }
 
-static void program_finished(wsd_hub *h, wsd_program *p);
-
-static void set_recipients(wsd_hub *h, const wsd_record_event *ev)
-{
-    size_t i;
-
-    for (i = 0; i < h->nto; i++)
-        free(h->to[i]);
-    for (i = 0; i < ev->nto; i++)
-        h->to[i] = xstrdup(ev->to[i]);
-    h->nto = ev->nto;
-}
-
-/* close ID CODE LEN: the program asks to close one client. */
-static void close_member(wsd_hub *h, const wsd_record_event *ev)
+static void on_close_member(wsd_hub *h, const char *id, unsigned code, const char *reason)
 {
     wsd_member *m;
 
-    for (m = h->members; m && strcmp(m->id, ev->id) != 0; m = m->next)
+    for (m = h->members; m && strcmp(m->id, id) != 0; m = m->next)
         ;
-    if (!m) {
-        wsd_log(WSD_LOG_DEBUG, "shared", h->assoc, "close record for %s: no such client", ev->id);
+    if (!m)
         return;
-    }
     {
         const wsd_member_ops *ops = m->ops;
-        wsd_log(WSD_LOG_DEBUG, "shared", h->assoc, "Program closes client %s with %u", m->id,
-                ev->code);
-        member_gone(m, (int)ev->code);
-        ops->close(m, (uint16_t)ev->code, ev->reason);
+        member_gone(m, (int)code);
+        ops->close(m, (uint16_t)code, reason);
     }
 }
 
-/* Addressed mode: records → frames for their recipients, close commands;
- * a malformed record is logged and skipped (never reaches a client). */
-static void addressed_output(wsd_hub *h, const uint8_t *in, size_t n, int eof)
+static void on_ended(wsd_hub *h, int64_t status, int sig, int failed)
 {
-    size_t pos = 0;
-
-    for (;;) {
-        wsd_record_event ev;
-        size_t flen = 0;
-        uint8_t *sc = scratch(wsd_record_bound(n - pos));
-        size_t used = wsd_record_step(&h->rec, in + pos, n - pos, eof, sc, &flen, &ev);
-        broadcast(h, sc, flen, h->nto ? (const char *const *)h->to : NULL, h->nto);
-        pos += used;
-        switch (ev.type) {
-        case WSD_REC_START:
-            set_recipients(h, &ev);
-            break;
-        case WSD_REC_CLOSE:
-            close_member(h, &ev);
-            break;
-        case WSD_REC_BAD:
-            wsd_log(WSD_LOG_ERROR, "shared", h->assoc, "Malformed record from program skipped: %s",
-                    ev.err);
-            break;
-        default:
-            return;                /* the input is consumed */
-        }
-    }
-}
-
-static void on_prog_stdout(wsd_program *p, const char *buf, size_t n, int eof)
-{
-    wsd_hub *h = p->data;
-    uint8_t *sc;
-    size_t flen;
-
-    if (!h)
-        return;                    /* an instance being ended: nobody listens */
-    if (cfg_of(h)->lossless) {
-        addressed_output(h, (const uint8_t *)buf, n, eof);
-    } else {
-        sc = scratch(wsd_outframer_bound(n));
-        flen = wsd_outframer_encode(&h->of, (const uint8_t *)buf, n, eof, sc);
-        broadcast(h, sc, flen, NULL, 0);
-    }
-    if (eof)
-        h->out_eof = 1;
-    if (eof && p->reaped && h->prog == p)
-        program_finished(h, p);    /* (which may free the hub) */
-    else
-        maybe_free(h);             /* a slow or closed member may have been the last */
-}
-
-static void on_prog_exit(wsd_program *p)
-{
-    wsd_hub *h = p->data;
-
-    if (!h)
-        return;
-    if (p->term_signal)
-        wsd_log(WSD_LOG_INFO, "shared", h->assoc, "Shared program killed by signal %d (SIG%s)",
-                p->term_signal, sig_name(p->term_signal));
-    else
-        wsd_log(WSD_LOG_INFO, "shared", h->assoc, "Shared program exited with status %lld",
-                (long long)p->exit_status);
-    if (h->out_eof)
-        program_finished(h, p);
-}
-
-static void on_prog_stdin_ready(wsd_program *p)
-{
-    wsd_hub *h = p->data;
     wsd_member *m, *next;
 
-    if (!h)
+    for (m = h->members; m; m = next) {
+        const wsd_member_ops *ops = m->ops;
+        next = m->next;
+        unlink_member(m);          /* no leave record: the program is gone */
+        ops->program_ended(m, status, sig, failed);
+    }
+}
+
+static void on_stdin_state(wsd_hub *h, int full)
+{
+    wsd_member *m, *next;
+
+    h->remote_full = full;
+    if (full)
         return;
     for (m = h->members; m; m = next) {
         next = m->next;
@@ -436,158 +347,129 @@ static void on_prog_stdin_ready(wsd_program *p)
     }
 }
 
-static void on_prog_done(wsd_program *p)
+static void on_started(wsd_hub *h, int pid, int restarted)
 {
-    wsd_hub *h = p->data;
+    wsd_member *m;
 
-    if (h->prog == p)
-        h->prog = NULL;
-    wsd_program_free(p);
+    h->pid = pid;
+    if (!restarted)
+        return;
+    /* a --sharedalways restart: the new instance learns who is here */
+    for (m = h->members; m; m = m->next) {
+        if (!m->joinrec)
+            continue;
+        if (h->core)
+            wsd_core_rejoin(h->core, m->joinrec, m->joinlen);
+        else if (h->remote)
+            wsd_link_join(h->key, h->file, h->script_name, m->id, m->joinrec, m->joinlen);
+    }
+}
+
+/* The local core's calls (the fan embedded in the hub). */
+static wsd_hub *hub_of(wsd_fan *f)
+{
+    return (wsd_hub *)((char *)f - offsetof(wsd_hub, fan));
+}
+
+static void fan_frames(wsd_fan *f, const uint8_t *p, size_t n, const char *const *to, size_t nto)
+{
+    on_frames(hub_of(f), p, n, to, nto);
+}
+
+/* (The core calls these while walking its fans; it touches f no more
+ * after the call, so the hub may be freed in them.) */
+static void fan_close_member(wsd_fan *f, const char *id, unsigned code, const char *reason)
+{
+    wsd_hub *h = hub_of(f);
+    on_close_member(h, id, code, reason);
     maybe_free(h);
 }
 
-static const wsd_program_ops hub_program_ops = {
-    on_prog_stdout, NULL, on_prog_exit, on_prog_stdin_ready, on_prog_done,
+static void fan_ended(wsd_fan *f, int64_t status, int sig, int failed)
+{
+    wsd_hub *h = hub_of(f);
+    on_ended(h, status, sig, failed);
+    maybe_free(h);
+}
+
+static void fan_stdin_state(wsd_fan *f, int full)
+{
+    on_stdin_state(hub_of(f), full);
+}
+
+static void fan_started(wsd_fan *f, int pid, int restarted)
+{
+    on_started(hub_of(f), pid, restarted);
+}
+
+static const wsd_fan_ops hub_fan_ops = {
+    fan_frames, fan_close_member, fan_ended, fan_stdin_state, fan_started,
 };
 
 /* ------------------------------------------------------------- life */
-
-/* Ends the running instance (the WebSocket kill schedule); it finishes on
- * its own, unheard. */
-static void end_program(wsd_hub *h)
-{
-    wsd_program *p = h->prog;
-
-    if (!p)
-        return;
-    h->prog = NULL;
-    wsd_program_end(p);
-    wsd_program_detach(p);
-    wsd_program_orphan(p, h->assoc);   /* its callbacks no longer reach the hub */
-}
-
-static void on_restart_closed(uv_handle_t *t)
-{
-    free(t);
-}
 
 static void maybe_free(wsd_hub *h)
 {
     wsd_hub **pp;
     int bits;
 
-    if (h->prog || h->members || (cfg_of(h)->sharedalways && !h->stopping))
+    if (h->members || h->pending || h->fan.core)
         return;
     for (pp = &h->srv->hubs; *pp != h; pp = &(*pp)->next)
         ;
     *pp = h->next;
-    if (h->restart)
-        uv_close((uv_handle_t *)h->restart, on_restart_closed);
     for (bits = 8; bits <= 15; bits++)
         wsd_pmd_free(&h->z[bits].pmd);
-    {
-        wsd_record_event none;
-        none.nto = 0;
-        set_recipients(h, &none);
-    }
-    wsd_record_decoder_free(&h->rec);
-    if (h->route) {
-        wsd_route_free(h->route);
-        free(h->route);
-    }
+    free(h->key);
+    free(h->file);
+    free(h->script_name);
     free(h->assoc);
     free(h);
 }
 
-static void on_restart(uv_timer_t *t)
+wsd_hub *wsd_hub_get(server *srv, const wsd_route *route)
 {
-    wsd_hub *h = t->data;
-
-    if (h->stopping || h->prog)
-        return;
-    if (wsd_hub_start(h) != 0)
-        schedule_restart(h, 0);
-}
-
-/* --sharedalways: the next start, 100 ms after an instance that ran at
- * least RESTART_STABLE_MS, else twice the last wait (at most 30 s). */
-static void schedule_restart(wsd_hub *h, uint64_t ran)
-{
-    if (ran >= RESTART_STABLE_MS || h->backoff_ms == 0)
-        h->backoff_ms = RESTART_MIN_MS;
-    else
-        h->backoff_ms = h->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : h->backoff_ms * 2;
-    wsd_log(WSD_LOG_ERROR, "shared", h->assoc, "Restarting the shared program in %u ms",
-            h->backoff_ms);
-    if (!h->restart) {
-        h->restart = xmalloc(sizeof *h->restart);
-        uv_timer_init(h->srv->loop, h->restart);
-        h->restart->data = h;
-    }
-    uv_timer_start(h->restart, on_restart, h->backoff_ms, 0);
-}
-
-/* The instance exited and its output is out. On demand: every member gets
- * the close frame that reports it, and the hub is done with them (a new
- * client starts a new instance). --sharedalways: members stay; the program
- * is started again after the backoff. */
-static void program_finished(wsd_hub *h, wsd_program *p)
-{
-    wsd_member *m, *next;
-
-    if (h->prog != p)
-        return;
-    h->prog = NULL;
-    if (!cfg_of(h)->sharedalways || h->stopping) {
-        for (m = h->members; m; m = next) {
-            const wsd_member_ops *ops = m->ops;
-            next = m->next;
-            unlink_member(m);
-            ops->program_ended(m, p);
-        }
-        wsd_program_orphan(p, h->assoc);
-        maybe_free(h);
-        return;
-    }
-    wsd_program_orphan(p, h->assoc);
-    schedule_restart(h, uv_now(h->srv->loop) - h->started_at);
-}
-
-static void set_assoc(wsd_hub *h)
-{
-    const wsd_config *cfg = cfg_of(h);
-    const char *command = h->route ? h->route->real : cfg->command ? cfg->command : "";
+    const wsd_config *cfg = srv->cfg;
+    const char *key = route ? route->real : "";
+    wsd_hub *h;
     char cmd[1024];
     wsd_str a;
 
-    wsd_log_escape(cmd, sizeof cmd, command, strlen(command));
-    wsd_str_init(&a, 2048);
-    if (h->prog)
-        wsd_str_appendf(&a, "shared:'%s' pid:'%d'", cmd, h->prog->pid);
-    else
-        wsd_str_appendf(&a, "shared:'%s'", cmd);
-    free(h->assoc);
-    h->assoc = a.s;
-}
-
-wsd_hub *wsd_hub_get(server *srv, const wsd_route *route)
-{
-    wsd_hub *h;
-
-    for (h = srv->hubs; h; h = h->next) {
-        if ((!route && !h->route) || (route && h->route && strcmp(route->real, h->route->real) == 0))
+    for (h = srv->hubs; h; h = h->next)
+        if (strcmp(h->key, key) == 0)
             return h;
-    }
     h = xcalloc(1, sizeof *h);
     h->srv = srv;
-    if (route) {
-        h->route = xcalloc(1, sizeof *h->route);
-        h->route->file = xstrdup(route->file);
-        h->route->real = xstrdup(route->real);
-        h->route->script_name = xstrdup(route->script_name);
-        h->route->path_info = xstrdup("");
+    h->key = xstrdup(key);
+    h->file = xstrdup(route ? route->file : "");
+    h->script_name = xstrdup(route ? route->script_name : "");
+    h->fan.ops = &hub_fan_ops;
+    wsd_log_escape(cmd, sizeof cmd, route ? route->real : cfg->command ? cfg->command : "",
+                   strlen(route ? route->real : cfg->command ? cfg->command : ""));
+    wsd_str_init(&a, 2048);
+    wsd_str_appendf(&a, "shared:'%s'", cmd);
+    h->assoc = a.s;
+    if (srv->hub_path) {
+        h->remote = 1;
+    } else {
+        wsd_core_spec spec;
+        char *argv[2];
+        memset(&spec, 0, sizeof spec);
+        spec.key = key;
+        if (route) {
+            argv[0] = route->file;
+            argv[1] = NULL;
+            spec.file = route->file;
+            spec.argv = argv;
+            spec.script_name = route->script_name;
+            spec.script_file = route->file;
+        } else {
+            spec.file = cfg->command_path;
+            spec.argv = cfg->argv;
+            spec.script_name = "/";
+        }
+        h->core = wsd_core_get(srv->loop, cfg, &spec);
     }
-    set_assoc(h);
     h->next = srv->hubs;
     srv->hubs = h;
     return h;
@@ -595,85 +477,26 @@ wsd_hub *wsd_hub_get(server *srv, const wsd_route *route)
 
 int wsd_hub_start(wsd_hub *h)
 {
-    const wsd_config *cfg = cfg_of(h);
-    wsd_spawn_options opt;
-    wsd_program_options po;
-    wsd_kill_plan kill;
-    char *dir_argv[2];
-    char **env;
-    int rc;
-
-    if (h->prog)
-        return 0;
-    env = wsd_env_build_shared(cfg, h->route ? h->route->script_name : "/",
-                               h->route ? h->route->file : NULL);
-    memset(&opt, 0, sizeof opt);
-    if (h->route) {
-        dir_argv[0] = h->route->file;
-        dir_argv[1] = NULL;
-        opt.file = h->route->file;
-        opt.argv = dir_argv;
-    } else {
-        opt.file = cfg->command_path;
-        opt.argv = cfg->argv;
-    }
-    opt.env = env;
-    wsd_kill_plan_websocket(&kill, (unsigned)cfg->closems);
-    memset(&po, 0, sizeof po);
-    po.spawn = &opt;
-    po.ops = &hub_program_ops;
-    po.kill = &kill;
-    po.log_category = "shared";
-    po.stderr_category = "stderr";
-    po.assoc = &h->assoc;
-    po.data = h;
-    rc = wsd_program_start(h->srv->loop, &po, &h->prog);
-    free(env);
-    if (rc != 0) {
-        wsd_log(WSD_LOG_ERROR, "shared", h->assoc, "Could not launch process %s (%s)",
-                opt.file ? opt.file : "", wsd_spawn_strerror(rc));
-        return rc;
-    }
-    h->out_eof = 0;
-    h->open = 0;
-    h->started_at = uv_now(h->srv->loop);
-    wsd_outframer_init(&h->of, cfg->binary);
-    wsd_record_decoder_free(&h->rec);
-    wsd_record_decoder_init_addressed(&h->rec);
-    {
-        wsd_record_event none;
-        none.nto = 0;
-        set_recipients(h, &none);
-    }
-    set_assoc(h);
-    wsd_log(WSD_LOG_INFO, "shared", h->assoc, "Shared program started");
-    wsd_program_read(h->prog, WSD_PROGRAM_STDOUT | WSD_PROGRAM_STDERR, 1);
-    {   /* members kept across a restart: the new instance learns of them */
-        wsd_member *m;
-        for (m = h->members; m; m = m->next)
-            if (m->joinrec)
-                hub_write(h, m->joinrec, m->joinlen);
-    }
-    return 0;
+    if (h->core)
+        return wsd_core_start(h->core);
+    return 0;                      /* the hub process starts it at the first join */
 }
 
 int wsd_hub_pid(const wsd_hub *h)
 {
-    return h->prog ? h->prog->pid : 0;
+    return h->core ? wsd_core_pid(h->core) : h->pid;
 }
 
-/* ------------------------------------------------------------- members */
-
-/* Writes bytes for the program's stdin (dropped when none runs). */
-static void hub_write(wsd_hub *h, const void *p, size_t n)
+int wsd_hub_running(const wsd_hub *h)
 {
-    if (h->prog)
-        wsd_program_write(h->prog, p, n);
+    return h->core ? wsd_core_pid(h->core) != 0 : 1;
 }
 
-void wsd_hub_join(wsd_hub *h, wsd_member *m, char *const *env)
+/* m becomes a member: it gets the output from the next message on. */
+static void add_member(wsd_hub *h, wsd_member *m)
 {
     m->hub = h;
+    m->pending = 0;
     m->prev = NULL;
     m->next = h->members;
     if (h->members)
@@ -693,6 +516,25 @@ void wsd_hub_join(wsd_hub *h, wsd_member *m, char *const *env)
             z->awaiting_start = h->open;
         }
     }
+}
+
+static void unlink_pending(wsd_member *m)
+{
+    wsd_hub *h = m->hub;
+    wsd_member **pp;
+
+    for (pp = &h->pending; *pp; pp = &(*pp)->next) {
+        if (*pp == m) {
+            *pp = m->next;
+            break;
+        }
+    }
+    m->next = NULL;
+    m->pending = 0;
+}
+
+int wsd_hub_join(wsd_hub *h, wsd_member *m, char *const *env)
+{
     if (cfg_of(h)->lossless) {
         /* addressed mode: the program learns who joined (again after a
          * --sharedalways restart: the record is kept) */
@@ -710,8 +552,21 @@ void wsd_hub_join(wsd_hub *h, wsd_member *m, char *const *env)
         wsd_str_free(&body);
         m->joinrec = rec.s;
         m->joinlen = rec.len;
-        hub_write(h, m->joinrec, m->joinlen);
     }
+    if (h->remote) {
+        /* the hub process counts it and answers (JOINED) before the 101 */
+        m->hub = h;
+        m->pending = 1;
+        m->next = h->pending;
+        h->pending = m;
+        if (wsd_link_up())        /* else sent when the link is up (the handshake's
+                                   * 10 s bound the wait) */
+            wsd_link_join(h->key, h->file, h->script_name, m->id, m->joinrec, m->joinlen);
+        return 1;
+    }
+    add_member(h, m);
+    wsd_core_join(h->core, &h->fan, m->id, m->joinrec, m->joinlen);
+    return 0;
 }
 
 void wsd_hub_leave(wsd_member *m, int code)
@@ -720,35 +575,18 @@ void wsd_hub_leave(wsd_member *m, int code)
 
     if (!h)
         return;
-    member_gone(m, code);
+    if (m->pending) {
+        unlink_pending(m);         /* the hub process counted it: it leaves */
+        wsd_link_leave(h->key, m->id, code ? code : 1006);
+        m->hub = NULL;
+        free(m->joinrec);
+        m->joinrec = NULL;
+        m->joinlen = 0;
+        m->ops->joined(m, 0, 1);   /* the handshake that waited for it ends */
+    } else {
+        member_gone(m, code);
+    }
     maybe_free(h);
-}
-
-/* One whole message of m's to stdin: text + "\n", raw binary, or (with
- * --lossless) a record naming its sender. */
-static void write_message(wsd_member *m, int opcode, const uint8_t *p, size_t n)
-{
-    wsd_hub *h = m->hub;
-    const wsd_config *cfg = cfg_of(h);
-
-    if (!h->prog || !wsd_program_stdin_open(h->prog)) {
-        wsd_log(WSD_LOG_DEBUG, "shared", h->assoc, "No program running: message from %s dropped",
-                m->id);
-        return;
-    }
-    if (cfg->lossless) {
-        /* "text LEN from=ID\n": the plain header with the sender added */
-        char hdr[WSD_RECORD_HEADER_MAX + 48];
-        size_t hl = wsd_record_header(hdr, opcode == WSD_WS_TEXT, n) - 1;   /* without "\n" */
-        hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, " from=%s\n", m->id);
-        hub_write(h, hdr, hl);
-        hub_write(h, p, n);
-        hub_write(h, "\n", 1);
-        return;
-    }
-    hub_write(h, p, n);
-    if (opcode == WSD_WS_TEXT)
-        hub_write(h, "\n", 1);
 }
 
 int wsd_hub_input(wsd_member *m, int opcode, const uint8_t *p, size_t n, int fin)
@@ -758,26 +596,32 @@ int wsd_hub_input(wsd_member *m, int opcode, const uint8_t *p, size_t n, int fin
 
     if (!h)
         return 0;
-    if (fin && !m->assembling) {
-        write_message(m, opcode, p, n);   /* it came whole: no copy */
-        return 0;
+    if (!fin || m->assembling) {
+        max = cfg_of(h)->maxframesize ? cfg_of(h)->maxframesize : ASSEMBLE_MAX;
+        if (n > max - m->msglen)
+            return -1;
+        if (m->msglen + n > m->msgcap) {
+            size_t cap = m->msgcap ? m->msgcap : 4096;
+            while (cap < m->msglen + n)
+                cap *= 2;
+            m->msg = xrealloc(m->msg, cap);
+            m->msgcap = cap;
+        }
+        if (n)
+            memcpy(m->msg + m->msglen, p, n);
+        m->msglen += n;
+        m->assembling = 1;
+        if (!fin)
+            return 0;
+        p = (const uint8_t *)m->msg;
+        n = m->msglen;
     }
-    max = cfg_of(h)->maxframesize ? cfg_of(h)->maxframesize : ASSEMBLE_MAX;
-    if (n > max - m->msglen)
-        return -1;
-    if (m->msglen + n > m->msgcap) {
-        size_t cap = m->msgcap ? m->msgcap : 4096;
-        while (cap < m->msglen + n)
-            cap *= 2;
-        m->msg = xrealloc(m->msg, cap);
-        m->msgcap = cap;
-    }
-    if (n)
-        memcpy(m->msg + m->msglen, p, n);
-    m->msglen += n;
-    m->assembling = 1;
-    if (fin) {
-        write_message(m, opcode, (const uint8_t *)m->msg, m->msglen);
+    /* a whole message (one that came in one piece is not copied) */
+    if (h->core)
+        wsd_core_input(h->core, m->id, opcode, p, n);
+    else if (h->remote)
+        wsd_link_input(h->key, m->id, opcode, p, n);
+    if (m->assembling) {
         free(m->msg);
         m->msg = NULL;
         m->msglen = m->msgcap = 0;
@@ -788,12 +632,16 @@ int wsd_hub_input(wsd_member *m, int opcode, const uint8_t *p, size_t n, int fin
 
 int wsd_hub_stdin_full(const wsd_hub *h)
 {
-    return h && h->prog && wsd_program_stdin_full(h->prog);
+    if (!h)
+        return 0;
+    return h->core ? wsd_core_stdin_full(h->core) : h->remote_full;
 }
 
 size_t wsd_hub_stdin_queued(const wsd_hub *h)
 {
-    return h && h->prog ? wsd_program_stdin_queued(h->prog) : 0;
+    if (!h)
+        return 0;
+    return h->core ? wsd_core_stdin_queued(h->core) : h->remote_full ? WSD_STDIN_HIGH : 0;
 }
 
 void wsd_hub_written(wsd_member *m)
@@ -802,29 +650,172 @@ void wsd_hub_written(wsd_member *m)
         q_pump(m);
 }
 
+/* ------------------------------------------------------------- --workers */
+
+static wsd_hub *hub_by_key(server *srv, const char *key)
+{
+    wsd_hub *h;
+    for (h = srv->hubs; h; h = h->next)
+        if (strcmp(h->key, key) == 0)
+            return h;
+    return NULL;
+}
+
+static server *link_srv;          /* the worker's server (one per process) */
+
+static void l_frames(const char *key, const uint8_t *p, size_t n, const char *const *to, size_t nto)
+{
+    wsd_hub *h = hub_by_key(link_srv, key);
+    if (h)
+        on_frames(h, p, n, to, nto);
+}
+
+static void l_close_member(const char *key, const char *id, unsigned code, const char *reason)
+{
+    wsd_hub *h = hub_by_key(link_srv, key);
+    if (h) {
+        on_close_member(h, id, code, reason);
+        maybe_free(h);
+    }
+}
+
+static void l_ended(const char *key, int64_t status, int sig, int failed)
+{
+    wsd_hub *h = hub_by_key(link_srv, key);
+    if (h) {
+        on_ended(h, status, sig, failed);
+        maybe_free(h);
+    }
+}
+
+static void l_stdin_state(const char *key, int full)
+{
+    wsd_hub *h = hub_by_key(link_srv, key);
+    if (h)
+        on_stdin_state(h, full);
+}
+
+static void l_joined(const char *key, const char *id, int pid, int failed)
+{
+    wsd_hub *h = hub_by_key(link_srv, key);
+    wsd_member *m;
+
+    if (!h)
+        return;
+    for (m = h->pending; m && strcmp(m->id, id) != 0; m = m->next)
+        ;
+    if (!m)
+        return;                    /* it left meanwhile (its LEAVE is on its way) */
+    unlink_pending(m);
+    if (!failed) {
+        h->pid = pid;
+        add_member(h, m);
+        m->ops->joined(m, pid, 0);
+        return;
+    }
+    m->hub = NULL;
+    free(m->joinrec);
+    m->joinrec = NULL;
+    m->joinlen = 0;
+    m->ops->joined(m, 0, 1);
+    maybe_free(h);
+}
+
+static void l_started(const char *key, int pid, int restarted)
+{
+    wsd_hub *h = hub_by_key(link_srv, key);
+    if (h)
+        on_started(h, pid, restarted);
+}
+
+/* The hub process went away: on demand, its instances are gone (the
+ * members get 1011); --sharedalways members stay and rejoin when the link
+ * is back. */
+static void l_lost(void)
+{
+    wsd_hub *h, *next;
+
+    for (h = link_srv->hubs; h; h = next) {
+        next = h->next;
+        h->remote_full = 0;
+        h->open = 0;                /* pending joins are sent again when it is back */
+        if (!cfg_of(h)->sharedalways) {
+            on_ended(h, 0, SIGKILL, 2);     /* "shared program lost" */
+            maybe_free(h);
+        }
+    }
+}
+
+/* The link is up (first, or again): joins waiting for it are sent, and
+ * after a loss the members kept (--sharedalways) join again. */
+static void l_restored(void)
+{
+    wsd_hub *h;
+    wsd_member *m;
+
+    for (h = link_srv->hubs; h; h = h->next) {
+        for (m = h->pending; m; m = m->next)
+            wsd_link_join(h->key, h->file, h->script_name, m->id, m->joinrec, m->joinlen);
+        for (m = h->members; m; m = m->next) {
+            m->awaiting_start = 1;
+            wsd_link_join(h->key, h->file, h->script_name, m->id, m->joinrec, m->joinlen);
+        }
+    }
+}
+
+static const wsd_link_handler link_handler = {
+    l_frames, l_close_member, l_ended, l_stdin_state, l_started, l_joined, l_lost, l_restored,
+};
+
+void wsd_hub_link_start(server *srv)
+{
+    if (!srv->hub_path)
+        return;
+    link_srv = srv;
+    wsd_link_start(srv->loop, srv->hub_path, &link_handler);
+}
+
 /* ------------------------------------------------------------- server */
 
 void wsd_hub_start_always(server *srv)
 {
-    wsd_hub *h;
-
-    if (!srv->cfg->sharedalways || !srv->cfg->command_path)
-        return;
-    h = wsd_hub_get(srv, NULL);
-    if (wsd_hub_start(h) != 0)
-        schedule_restart(h, 0);
+    if (!srv->hub_path)
+        wsd_core_start_always(srv->loop, srv->cfg);
 }
 
 void wsd_hub_shutdown_all(server *srv)
 {
     wsd_hub *h, *next;
 
+    if (!srv->hub_path) {
+        wsd_core_shutdown_all();
+        return;
+    }
+    wsd_link_stop();
     for (h = srv->hubs; h; h = next) {
         next = h->next;
-        h->stopping = 1;
-        if (h->restart)
-            uv_timer_stop(h->restart);
-        end_program(h);
+        while (h->pending) {       /* no answer will come: those handshakes end */
+            wsd_member *m = h->pending;
+            unlink_pending(m);
+            m->hub = NULL;
+            free(m->joinrec);
+            m->joinrec = NULL;
+            m->ops->joined(m, 0, 1);
+        }
         maybe_free(h);
     }
+}
+
+void wsd_hub_free_all(server *srv)
+{
+    while (srv->hubs) {
+        wsd_hub *h = srv->hubs;
+        assert(!h->members && !h->pending);
+        if (h->fan.core)
+            wsd_core_fan_gone(&h->fan);
+        maybe_free(h);
+        if (srv->hubs == h)
+            break;                 /* cannot happen: nothing holds it any more */
+    }
+    wsd_core_free_all();
 }

@@ -61,10 +61,14 @@ typedef struct {
     /* Close this client (the hub has already let it go). */
     void (*close)(wsd_member *m, uint16_t code, const char *reason);
     /* The program exited and all its output went out: the close frame that
-     * says how (the hub has let the member go). */
-    void (*program_ended)(wsd_member *m, const wsd_program *p);
+     * says how (failed: 1, it could not be started; 2, the hub process was
+     * lost); the hub has let the member go. */
+    void (*program_ended)(wsd_member *m, int64_t exit_status, int term_signal, int failed);
     /* The program's stdin has room again: held input may go on. */
     void (*stdin_ready)(wsd_member *m);
+    /* --workers: the hub process took the member (failed: it could not, or
+     * the link is down) — the answer to wsd_hub_join returning 1. */
+    void (*joined)(wsd_member *m, int pid, int failed);
 } wsd_member_ops;
 
 struct wsd_member {
@@ -82,6 +86,7 @@ struct wsd_member {
     size_t qbytes;
     uint64_t dropped;            /* messages dropped (--shareddrop) */
     unsigned awaiting_start : 1; /* skip to the next message that starts */
+    unsigned pending : 1;        /* --workers: joined, waiting for the hub process's answer */
     unsigned assembling : 1;     /* a message for stdin is being assembled */
     char *joinrec;               /* addressed mode: its join record (kept for restarts) */
     size_t joinlen;
@@ -94,12 +99,17 @@ struct wsd_member {
 wsd_hub *wsd_hub_get(server *srv, const wsd_route *route);
 /* Starts its program unless it runs: 0, or a negative errno (spawn). */
 int wsd_hub_start(wsd_hub *h);
-/* Its program's pid, or 0 when none runs. */
+/* Its program's pid, or 0 when none runs (as last told, with --workers). */
 int wsd_hub_pid(const wsd_hub *h);
+/* Whether a member joining now needs no program started (counted in
+ * --maxforks): it runs, or (--workers) the hub process runs it. */
+int wsd_hub_running(const wsd_hub *h);
 
-/* Attaches m (after the 101). env: the member's CGI variables (NULL-
- * terminated), for the join record of addressed mode; borrowed. */
-void wsd_hub_join(wsd_hub *h, wsd_member *m, char *const *env);
+/* Attaches m. env: the member's CGI variables (NULL-terminated), for the
+ * join record of addressed mode; borrowed. Returns 0 when m is a member
+ * now (the 101 may go), 1 when the hub process must answer first
+ * (--workers: ops->joined follows). */
+int wsd_hub_join(wsd_hub *h, wsd_member *m, char *const *env);
 /* Detaches m (idempotent); code: its close code, for the leave record.
  * On demand, the last member leaving ends the program. */
 void wsd_hub_leave(wsd_member *m, int code);
@@ -113,9 +123,14 @@ size_t wsd_hub_stdin_queued(const wsd_hub *h);
 /* m's transport took some bytes: more of its queue may go. */
 void wsd_hub_written(wsd_member *m);
 
+/* --workers: this worker's link to the hub process (srv->hub_path). */
+void wsd_hub_link_start(server *srv);
 /* --sharedalways: starts the COMMAND's program with the server. */
 void wsd_hub_start_always(server *srv);
-/* A graceful shutdown: every hub's program is ended, no restart. */
+/* A graceful shutdown: every program of this process is ended, no restart
+ * (with --workers the hub process ends its own). */
 void wsd_hub_shutdown_all(server *srv);
+/* After the loop: frees what is left. */
+void wsd_hub_free_all(server *srv);
 
 #endif

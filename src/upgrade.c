@@ -171,6 +171,10 @@ static int origin_allowed(conn *c, const wsd_request *r)
     return ok;
 }
 
+static void on_joined(conn *c, int failed);
+static void send_101(conn *c, const char *accept, const char *pmd_ext, const char *rest,
+                     size_t nrest);
+
 /* After the checks (and the reverse lookup): fork slot, spawn, 101. */
 static void finish(conn *c, const char *accept, const char *pmd_ext, const char *rest,
                    size_t nrest)
@@ -178,7 +182,6 @@ static void finish(conn *c, const char *accept, const char *pmd_ext, const char 
     server *srv = c->srv;
     const wsd_config *cfg = srv->cfg;
     ws_session *s = c->ws;
-    wsd_str out;
     int rc;
 
     if (ws_session_forks(c) && srv->maxforks > 0 && wsd_program_count() >= srv->maxforks) {
@@ -205,6 +208,63 @@ static void finish(conn *c, const char *accept, const char *pmd_ext, const char 
             conn_respond(c, 500, "500 Internal Server Error: could not launch the program\n", 0);
         return;
     }
+    if (s->hub) {
+        /* --shared: a member before the 101, so it misses nothing after it */
+        rc = ws_session_join(c, on_joined);
+        if (rc < 0) {
+            wsd_log(WSD_LOG_ERROR, "shared", c->assoc, "The hub process cannot be reached");
+            conn_respond(c, 503, "503 Service Unavailable: shared program unavailable\n", 0);
+            return;
+        }
+        if (rc == 1) {
+            /* --workers: the hub process answers first; reads held meanwhile */
+            struct upgrade *up = xcalloc(1, sizeof *up);
+            memcpy(up->accept, accept, sizeof up->accept);
+            up->pmd_ext = pmd_ext ? xstrdup(pmd_ext) : NULL;
+            if (nrest > 0) {
+                up->held = xmalloc(nrest);
+                memcpy(up->held, rest, nrest);
+                up->nheld = nrest;
+            }
+            c->up = up;
+            conn_ref(c);
+            wsd_tp_hold(&c->tp, WSD_HOLD_LOOKUP);
+            return;
+        }
+    }
+    send_101(c, accept, pmd_ext, rest, nrest);
+}
+
+/* The hub process took the member (or could not): the 101, or 500. */
+static void on_joined(conn *c, int failed)
+{
+    struct upgrade *up = c->up;
+
+    c->up = NULL;
+    if (!c->tp.closing && c->state == ST_HTTP) {
+        wsd_tp_release(&c->tp, WSD_HOLD_LOOKUP);
+        if (failed) {
+            wsd_log(WSD_LOG_ERROR, "shared", c->assoc, "The shared program could not be started");
+            conn_respond(c, 500, "500 Internal Server Error: could not launch the program\n", 0);
+        } else {
+            send_101(c, up->accept, up->pmd_ext, up->held, up->nheld);
+        }
+    }
+    free(up->pmd_ext);
+    free(up->held);
+    free(up);
+    conn_unref(c);
+}
+
+/* The 101 and the session's start. */
+static void send_101(conn *c, const char *accept, const char *pmd_ext, const char *rest,
+                     size_t nrest)
+{
+    const wsd_config *cfg = c->srv->cfg;
+    ws_session *s = c->ws;
+    wsd_str out;
+    int rc;
+
     {   /* associations gain the pid, as websocketd's */
         wsd_str a;
         wsd_str_init(&a, 8192);

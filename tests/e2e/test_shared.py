@@ -404,7 +404,190 @@ def test_compressed_and_plain_members_get_the_same_messages(wsd, tmp_path):
     assert gz == gp and len(gz) == 501
 
 
-def test_shared_with_workers_refused_until_supported(tmp_path):
-    from conftest import run_wsd
-    rc, out = run_wsd("--shared", "--workers=2", "/bin/cat")
-    assert rc == 1 and "--shared cannot be combined with --workers" in out
+def _program_pids(srv):
+    """Pids of programs (children of wsd's processes that are not wsd)."""
+    from conftest import descendants
+    out = []
+    for p in descendants(srv.pid):
+        try:
+            exe = os.readlink(f"/proc/{p}/exe")
+        except OSError:
+            continue
+        if not exe.endswith("/wsd"):
+            out.append(p)
+    return out
+
+
+def _sockets(pid):
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except OSError:
+            pass
+    return n
+
+
+def _listen_inodes(port):
+    inodes = set()
+    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in open(f).read().splitlines()[1:]:
+            parts = line.split()
+            if parts[3] == "0A" and int(parts[1].split(":")[1], 16) == port:
+                inodes.add(parts[9])
+    return inodes
+
+
+def _workers(srv):
+    """The worker processes: children of the supervisor holding a listening
+    socket on the port (the hub process holds none)."""
+    from conftest import children_of
+    inodes = _listen_inodes(srv.port)
+    out = []
+    for p in children_of(srv.pid):
+        try:
+            fds = [os.readlink(f"/proc/{p}/fd/{fd}") for fd in os.listdir(f"/proc/{p}/fd")]
+        except OSError:
+            continue
+        if any(f.startswith("socket:[") and f[8:-1] in inodes for f in fds):
+            out.append(p)
+    return out
+
+
+def _hub_process(srv):
+    from conftest import children_of
+    ws = set(_workers(srv))
+    hubs = [p for p in children_of(srv.pid) if p not in ws and is_alive(p)
+            and os.readlink(f"/proc/{p}/exe").endswith("/wsd")]
+    assert len(hubs) == 1, hubs
+    return hubs[0]
+
+
+def test_workers_one_program_every_client_every_message(wsd, tmp_path):
+    """--workers=3: one program for the whole server (in the hub process);
+    its output reaches every worker once and every client in order."""
+    srv = wsd(go_prog(tmp_path), "500", flags=["--shared", "--workers=3"])
+
+    async def main():
+        clients = [await connect(srv) for _ in range(30)]
+        await clients[7].send("go")
+        got = await asyncio.gather(*(collect_until(c, "end") for c in clients))
+        for c in clients:
+            await c.close()
+        return got
+
+    got = arun(main(), timeout=60)
+    want = ["%d " % i for i in range(500)] + ["end"]
+    assert all(g == want for g in got)
+    ids = [int(m) for m in re.findall(r"id:'(\d+)'[^|]*\| CONNECT", srv.log())]
+    assert len({i % 3 for i in ids}) >= 2, "the clients all landed on one worker"
+    assert len(re.findall(r"Shared program started", srv.log())) == 1
+
+
+def test_workers_addressed_across_workers(wsd, tmp_path):
+    srv = wsd(write_prog(tmp_path / "chat.py", CHAT), flags=["--shared", "--lossless",
+                                                             "--workers=3"])
+
+    async def main():
+        cs, ids = [], []
+        for _ in range(9):
+            c = await connect(srv)
+            cs.append(c)
+            ids.append((await c.recv()).split()[1])     # its own join
+            for other in cs[:-1]:
+                assert (await other.recv()).split()[1] == ids[-1]
+        workers = {int(i) % 3 for i in ids}
+        assert len(workers) >= 2, "all on one worker"
+        # a private message between two clients on different workers
+        a = next(k for k in range(9) if int(ids[k]) % 3 != int(ids[0]) % 3)
+        await cs[0].send(f"to {ids[a]} across")
+        assert await cs[a].recv() == f"{ids[0]} says across"
+        # the program closes a client on another worker; the rest are told
+        await cs[0].send(f"kick {ids[a]}")
+        _, code, reason = await recv_all(cs[a])
+        assert (code, reason) == (4000, "kicked out")
+        for k, c in enumerate(cs):
+            if k != a:
+                assert await c.recv() == f"left {ids[a]} 4000"
+        for k, c in enumerate(cs):
+            if k != a:
+                await c.close()
+
+    arun(main(), timeout=30)
+
+
+def test_workers_killed_worker_loses_only_its_clients(wsd, tmp_path):
+    srv = wsd(go_prog(tmp_path), "50", flags=["--shared", "--workers=3"])
+
+    async def main():
+        clients = [await connect(srv) for _ in range(24)]
+        await clients[0].send("go")
+        for c in clients:
+            assert (await collect_until(c, "end"))[-1] == "end"
+        prog = _program_pids(srv)
+        assert len(prog) == 1
+        workers = _workers(srv)
+        assert len(workers) == 3, workers
+        # a worker that has clients (more sockets than its listener)
+        victim = max(workers, key=lambda w: _sockets(w))
+        assert _sockets(victim) > 2, "no worker with clients"
+        os.kill(victim, 9)
+        await asyncio.sleep(1.0)
+        alive = []
+        for c in clients:
+            try:
+                await c.send("ping")
+                alive.append(c)
+            except Exception:
+                pass
+        # the program lives on; the survivors still get everything
+        assert _program_pids(srv) == prog, "the shared program was lost with a worker"
+        survivors = []
+        for c in alive:
+            if c.closed:
+                continue
+            survivors.append(c)
+        assert 0 < len(survivors) < 24, f"{len(survivors)} survivors"
+        await survivors[0].send("go")
+        for c in survivors:
+            assert (await collect_until(c, "end"))[-1] == "end"
+        for c in survivors:
+            await c.close()
+
+    arun(main(), timeout=40)
+
+
+@pytest.mark.timeout(60)
+def test_workers_hub_process_killed_is_restarted(wsd, tmp_path):
+    """The hub process dies: its program's group is ended, the on-demand
+    members are closed with 1011 "shared program lost", the hub is started
+    again and the next clients get a new program."""
+    srv = wsd("/bin/cat", flags=["--shared", "--workers=2"])
+
+    async def main():
+        a = await connect(srv)
+        await a.send("x")
+        assert await a.recv() == "x"
+        hub = _hub_process(srv)
+        prog = _program_pids(srv)
+        os.kill(hub, 9)
+        msgs, code, reason = await recv_all(a)
+        assert (code, reason) == (1011, "shared program lost")
+        assert wait_until(lambda: not [p for p in prog if is_alive(p)], 3)
+        srv.wait_log(r"Hub process \(pid \d+\) ended; restarting it", timeout=5)
+        for _ in range(20):
+            # a message sent before the worker's link is back is lost: retry
+            b = await connect(srv)
+            try:
+                await b.send("y")
+                if await asyncio.wait_for(b.recv(), 1) == "y":
+                    break
+            except Exception:
+                pass
+            await b.close()
+        else:
+            raise AssertionError("no program after the hub restarted")
+        assert _hub_process(srv) != hub
+        await b.close()
+
+    arun(main(), timeout=40)

@@ -191,7 +191,7 @@ static void test_no_args_and_help(void)
                 break;
         }
         ok(sorted, "flag list sorted by name");
-        is_int(count, 34, "34 flags listed");
+        is_int(count, 38, "38 flags listed");
     }
     ok(ends_with(r.err, "BSD 2-Clause license: Run 'wsd --license' for details.\n"),
        "--help ends with the licence hint");
