@@ -44,6 +44,7 @@ TDEPS_httpfile  := $(call o,httpfile http util) $(LLOBJS)
 TDEPS_cgi       := $(call o,cgi env httpfile http util) $(LLOBJS)
 TDEPS_record    := $(call o,record outframe ws utf8 util)
 TDEPS_tls       := $(call o,tls util)
+TDEPS_linkproto := $(call o,linkproto util)
 # Glue modules tested on a real loop, with real children:
 TDEPS_program   := $(call o,program process log util)
 
@@ -138,6 +139,7 @@ FSRC_fuzz_ws_decode := $(addprefix src/,ws.c utf8.c)
 FSRC_fuzz_outframe  := $(addprefix src/,outframe.c ws.c utf8.c)
 FSRC_fuzz_record    := $(addprefix src/,record.c outframe.c ws.c utf8.c util.c)
 FSRC_fuzz_addressed := $(addprefix src/,record.c outframe.c ws.c utf8.c util.c)
+FSRC_fuzz_linkproto := $(addprefix src/,linkproto.c util.c)
 FSRC_fuzz_inflate   := $(addprefix src/,pmd.c ws.c utf8.c util.c)
 FSRC_fuzz_tls       := $(addprefix src/,tls.c util.c)
 FLIB_fuzz_http      := -lcrypto
@@ -149,6 +151,7 @@ FOPT_fuzz_ws_decode := -max_len=4096
 FOPT_fuzz_outframe  := -max_len=4096
 FOPT_fuzz_record    := -max_len=4096
 FOPT_fuzz_addressed := -max_len=4096 -dict=$(CURDIR)/fuzz/addressed.dict
+FOPT_fuzz_linkproto := -max_len=4096
 FOPT_fuzz_inflate   := -max_len=70000
 FOPT_fuzz_tls       := -max_len=4096
 

@@ -301,12 +301,13 @@ int wsd_link_reader_feed(wsd_link_reader *r, const void *p, size_t n)
 int wsd_link_reader_next(wsd_link_reader *r, const uint8_t **body, size_t *n)
 {
     size_t have = r->len - r->taken, len;
-    const uint8_t *b = r->buf + r->taken;
+    const uint8_t *b;
 
     if (r->broken)
         return -1;
     if (have < 4)
         return 0;
+    b = r->buf + r->taken;
     len = (size_t)b[0] << 24 | (size_t)b[1] << 16 | (size_t)b[2] << 8 | b[3];
     if (len > WSD_LINK_MAX || len == 0) {
         r->broken = 1;
