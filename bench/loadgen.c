@@ -17,6 +17,10 @@
  *              after, then check that every connection still echoes.
  *   slowreader one connection that is never read for T seconds while the
  *              server's RSS is sampled.
+ *   subscribe  N connections that only read (a shared program's clients):
+ *              every message starts "<ns> <seq> " (bench/producer), so each
+ *              delivery gives a latency from the program's write (the
+ *              CLOCK_REALTIME stamp) and a sequence number (gaps counted).
  *
  * Every loop has a deadline. The result is one JSON object on stdout.
  */
@@ -43,7 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum mode { M_CONNECT, M_ECHO, M_OUTPUT, M_IDLE, M_SLOW };
+enum mode { M_CONNECT, M_ECHO, M_OUTPUT, M_IDLE, M_SLOW, M_SUB };
 
 static struct {
     enum mode mode;
@@ -65,6 +69,11 @@ static struct {
     int binary;         /* send binary frames instead of text */
     double hold;        /* idle: keep the connections this long after measuring */
     const char *path;
+    struct in_addr src[16]; /* --source=IP,...: local addresses, round robin */
+    int nsrc;
+    double start_at;    /* subscribe: CLOCK_REALTIME second to start measuring */
+    const char *samples_out; /* subscribe: latency samples (float32 s) to here */
+    int tree;           /* subscribe: also read the --pid processes' descendants */
 } O = {
     .mode = M_ECHO, .port = 0, .conns = 1, .window = 1, .size = 64, .duration = 2,
     .warmup = 0.3, .timeout = 60, .settle = 1.0, .sample = 0.1, .open_limit = 128,
@@ -306,6 +315,58 @@ static int srv_cpu_ms(double *self, double *children)
     return 0;
 }
 
+/* --tree: the given processes and all their descendants, as they are now
+ * (a server's programs, e.g. websocketd's one tail per client) */
+static int tree_pids(int *out, int cap)
+{
+    int n = 0;
+    for (int i = 0; i < O.npids && n < cap; i++)
+        out[n++] = O.pids[i];
+    for (int k = 0; k < n; k++) {
+        char path[96];
+        DIR *d;
+        struct dirent *t;
+        snprintf(path, sizeof path, "/proc/%d/task", out[k]);
+        if (!(d = opendir(path)))
+            continue;
+        while ((t = readdir(d))) {
+            char cp[320];
+            FILE *f;
+            int kid;
+            if (t->d_name[0] == '.')
+                continue;
+            snprintf(cp, sizeof cp, "/proc/%d/task/%s/children", out[k], t->d_name);
+            if (!(f = fopen(cp, "r")))
+                continue;
+            while (n < cap && fscanf(f, "%d", &kid) == 1)
+                out[n++] = kid;
+            fclose(f);
+        }
+        closedir(d);
+    }
+    return n;
+}
+
+/* the tree's RSS (KB) and CPU (ms, its live members' own); -1 if none */
+static int tree_reading(long *rss_kb, double *cpu_ms)
+{
+    static int pids[65536];
+    int n = tree_pids(pids, (int)(sizeof pids / sizeof pids[0]));
+    double a, b;
+    long r;
+    *rss_kb = 0;
+    *cpu_ms = 0;
+    if (n == 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if ((r = proc_rss_kb(pids[i])) > 0)
+            *rss_kb += r;
+        if (proc_cpu_ms(pids[i], &a, &b) == 0)
+            *cpu_ms += a + (i < O.npids ? b : 0);
+    }
+    return n;
+}
+
 static double self_cpu_s(void)
 {
     struct rusage ru;
@@ -432,6 +493,11 @@ typedef struct conn {
     long rx;
     uint64_t rxbytes;
     int answered;
+    /* subscribe: the start of the current message, and the last sequence */
+    char head[40];
+    unsigned headlen;
+    int seqset;
+    uint64_t lastseq;
 } conn;
 
 static int ep = -1;
@@ -629,6 +695,20 @@ static void conn_open(conn *c)
         return;
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (O.nsrc > 0) {
+        /* a local address of our choosing, its port picked at connect() so
+         * that every source address has the whole ephemeral range */
+        static unsigned next_src;
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_addr = O.src[next_src++ % (unsigned)O.nsrc];
+#ifdef IP_BIND_ADDRESS_NO_PORT
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+#endif
+        if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0)
+            die("bind %s: %s", inet_ntoa(a.sin_addr), strerror(errno));
+    }
     c->fd = fd;
     c->state = CS_CONNECTING;
     n_inflight++;
@@ -660,6 +740,44 @@ static void on_open(conn *c)
     opened_or_failed++;
     c->state = CS_OPEN;
     c->reading = 1;
+}
+
+static double t_real;            /* CLOCK_REALTIME of the current read */
+static long sub_gaps, sub_lost, sub_reordered, sub_unstamped;
+
+static double realtime(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* subscribe: one delivery; its head is "<ns> <seq> ..." */
+static void sub_message(conn *c, uint64_t len, double t)
+{
+    unsigned long long ns, seq;
+    c->head[c->headlen] = '\0';
+    c->headlen = 0;
+    if (sscanf(c->head, "%llu %llu", &ns, &seq) != 2) {
+        sub_unstamped++;
+        return;
+    }
+    if (c->seqset && seq != c->lastseq + 1) {
+        if (seq > c->lastseq) {
+            sub_gaps++;
+            if (t >= t_measure && t <= t_end)
+                sub_lost += (long)(seq - c->lastseq - 1);
+        } else {
+            sub_reordered++;
+        }
+    }
+    c->seqset = 1;
+    c->lastseq = seq;
+    if (t >= t_measure && t <= t_end) {
+        rx_msgs++;
+        rx_bytes += len;
+        sample_add(t_real - (double)ns * 1e-9);
+    }
 }
 
 static void on_message(conn *c, int opcode, uint64_t len, double t)
@@ -706,6 +824,9 @@ static void on_message(conn *c, int opcode, uint64_t len, double t)
         }
         break;
     case M_SLOW:
+        break;
+    case M_SUB:
+        sub_message(c, len, t);
         break;
     }
 }
@@ -811,6 +932,13 @@ static void ws_parse(conn *c, const uint8_t *p, size_t n, double t)
                 for (size_t i = 0; i < take; i++)
                     c->ctl[c->ctllen++] = c->fmasked ? p[i] ^ c->fkey[(c->fpos + i) & 3] : p[i];
             } else {
+                if (O.mode == M_SUB && c->headlen < sizeof c->head - 1) {
+                    size_t k = sizeof c->head - 1 - c->headlen;
+                    if (k > take)
+                        k = take;
+                    memcpy(c->head + c->headlen, p, k);
+                    c->headlen += (unsigned)k;
+                }
                 c->mlen += take;
             }
             c->fpos += take;
@@ -827,6 +955,12 @@ static void raw_parse(conn *c, const uint8_t *p, size_t n, double t)
 {
     while (n > 0 && c->state == CS_OPEN) {
         const uint8_t *nl = memchr(p, '\n', n);
+        size_t k = nl ? (size_t)(nl - p) : n;
+        if (O.mode == M_SUB && c->headlen < sizeof c->head - 1) {
+            size_t h = sizeof c->head - 1 - c->headlen;
+            memcpy(c->head + c->headlen, p, h < k ? h : k);
+            c->headlen += (unsigned)(h < k ? h : k);
+        }
         if (!nl) {
             c->mlen += n;
             return;
@@ -1006,6 +1140,8 @@ static void on_event(conn *c, uint32_t events)
             return;
         }
         t = now();
+        if (O.mode == M_SUB)
+            t_real = realtime();
         feed(c, rbuf, (size_t)n, t);
         if (c->state != CS_DONE && c->wlen > c->woff)
             flush(c);
@@ -1444,13 +1580,104 @@ static int mode_slow(void)
     return 0;
 }
 
+/* N reading connections; the measurement window starts after they are all
+ * open and --settle has passed, or at --start-at (a CLOCK_REALTIME second,
+ * so that several loadgen processes measure the same window). */
+static int mode_subscribe(void)
+{
+    conn *cs = xcalloc((size_t)O.conns, sizeof *cs);
+    long rss0 = srv_rss_kb(), fd0 = srv_fds(), rss1, fd1, open, still = 0;
+    double t0 = now(), t_open, cpu0 = 0, ccpu0 = 0, cpu1 = 0, ccpu1 = 0, lg0, lg1;
+    double start, tcpu0 = 0, tcpu1 = 0;
+    long trss = -1, trss1 = -1;
+    int have_cpu, ntree = 0;
+
+    open = open_many(cs, O.conns, t0 + O.timeout);
+    t_open = now() - t0;
+    if (O.start_at > 0) {
+        double wait = O.start_at - realtime();
+        if (wait < 0)
+            note_error("opened %.1f s after --start-at", -wait);
+        start = now() + (wait > 0 ? wait : 0);
+    } else {
+        start = now() + O.settle;
+    }
+    while (now() < start)
+        loop_once(start);
+    rss1 = srv_rss_kb();
+    fd1 = srv_fds();
+    t_measure = now();
+    t_end = t_measure + O.duration;
+    have_cpu = srv_cpu_ms(&cpu0, &ccpu0) == 0;
+    if (O.tree)
+        ntree = tree_reading(&trss, &tcpu0);
+    lg0 = self_cpu_s();
+    while (now() < t_end)
+        loop_once(t_end);
+    if (have_cpu)
+        have_cpu = srv_cpu_ms(&cpu1, &ccpu1) == 0;
+    if (O.tree && ntree > 0)
+        tree_reading(&trss1, &tcpu1);
+    lg1 = self_cpu_s();
+    for (int i = 0; i < O.conns; i++)
+        still += cs[i].state == CS_OPEN;
+    stopping = 1;
+    if (O.samples_out) {
+        FILE *f = fopen(O.samples_out, "wb");
+        if (!f)
+            die("%s: %s", O.samples_out, strerror(errno));
+        for (size_t i = 0; i < nsamples; i++) {
+            float v = (float)samples[i];
+            fwrite(&v, sizeof v, 1, f);
+        }
+        fclose(f);
+    }
+    free_all(cs, O.conns);
+    qsort(samples, nsamples, sizeof *samples, cmp_double);
+    jstr("mode", "subscribe");
+    jnum("requested", O.conns);
+    jnum("opened", (double)open);
+    jnum("open_seconds", t_open);
+    jnum("still_open", (double)still);
+    jnum("seconds", O.duration);
+    jnum("deliveries", (double)rx_msgs);
+    jnum("deliveries_per_s", (double)rx_msgs / O.duration);
+    jnum("mb_per_s", (double)rx_bytes / O.duration / 1e6);
+    jnum("latency_p50_ms", pct(0.5) * 1e3);
+    jnum("latency_p90_ms", pct(0.9) * 1e3);
+    jnum("latency_p99_ms", pct(0.99) * 1e3);
+    jnum("latency_max_ms", nsamples ? samples[nsamples - 1] * 1e3 : -1);
+    jnum("gaps", (double)sub_gaps);
+    jnum("lost", (double)sub_lost);
+    jnum("reordered", (double)sub_reordered);
+    jnum("unstamped", (double)sub_unstamped);
+    jnum("rss_before_kb", (double)rss0);
+    jnum("rss_open_kb", (double)rss1);
+    jnum("fds_before", (double)fd0);
+    jnum("fds_open", (double)fd1);
+    if (open > 0 && rss0 >= 0)
+        jnum("rss_kb_per_conn", (double)(rss1 - rss0) / (double)open);
+    if (have_cpu) {
+        jnum("server_cpu_pct", (cpu1 - cpu0) / 10.0 / O.duration);
+        jnum("server_children_cpu_pct", (ccpu1 - ccpu0) / 10.0 / O.duration);
+    }
+    if (ntree > 0) {
+        jnum("tree_processes", ntree);
+        jnum("tree_rss_kb", (double)trss);
+        jnum("tree_cpu_pct", (tcpu1 - tcpu0) / 10.0 / O.duration);
+    }
+    jnum("loadgen_cpu_pct", 100.0 * (lg1 - lg0) / O.duration);
+    put_errors();
+    return open == O.conns && still == O.conns ? 0 : 1;
+}
+
 /* ------------------------------------------------------------- main */
 
 static void usage(FILE *f)
 {
     fprintf(f,
         "usage: loadgen --mode=MODE --port=P [options]\n"
-        "  MODE: connect | echo | output | idle | slowreader\n"
+        "  MODE: connect | echo | output | idle | slowreader | subscribe\n"
         "  --raw            no handshake, no framing: messages are lines (floors)\n"
         "  -c, --conns=N    concurrency (connect, echo) or connections (idle) [1]\n"
         "  -w, --window=W   echo: messages in flight per connection [1]\n"
@@ -1467,6 +1694,11 @@ static void usage(FILE *f)
         "      --binary     send binary frames instead of text\n"
         "      --path=P     request path [/]\n"
         "      --hold=S     idle: keep the connections open S more seconds (≤ 3600)\n"
+        "      --source=IP[,IP...] local 127.x addresses, round robin (> 28k connections)\n"
+        "      --start-at=T subscribe: start measuring at this CLOCK_REALTIME second\n"
+        "      --samples-out=F subscribe: write the latency samples (float32 seconds)\n"
+        "      --tree       subscribe: also the RSS and CPU of the --pid processes and\n"
+        "                   all their descendants (a server's programs)\n"
         "Prints one JSON object. Connects to 127.0.0.1 only.\n");
 }
 
@@ -1478,7 +1710,9 @@ int main(int argc, char **argv)
         {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'W'}, {"count", 1, 0, 'n'},
         {"pid", 1, 0, 'P'}, {"timeout", 1, 0, 'T'}, {"settle", 1, 0, 'S'},
         {"sample", 1, 0, 'A'}, {"open-limit", 1, 0, 'L'}, {"binary", 0, 0, 'b'},
-        {"path", 1, 0, 'u'}, {"hold", 1, 0, 'H'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"path", 1, 0, 'u'}, {"hold", 1, 0, 'H'}, {"help", 0, 0, 'h'},
+        {"source", 1, 0, 'I'}, {"tree", 0, 0, 'X'}, {"start-at", 1, 0, 'Z'}, {"samples-out", 1, 0, 'O'},
+        {0, 0, 0, 0},
     };
     struct rlimit rl;
     int o, rc = 1;
@@ -1491,6 +1725,7 @@ int main(int argc, char **argv)
             else if (!strcmp(optarg, "output")) O.mode = M_OUTPUT;
             else if (!strcmp(optarg, "idle")) O.mode = M_IDLE;
             else if (!strcmp(optarg, "slowreader")) O.mode = M_SLOW;
+            else if (!strcmp(optarg, "subscribe")) O.mode = M_SUB;
             else die("unknown mode %s", optarg);
             break;
         case 'p': O.port = atoi(optarg); break;
@@ -1521,6 +1756,22 @@ int main(int argc, char **argv)
         case 'b': O.binary = 1; break;
         case 'u': O.path = optarg; break;
         case 'H': O.hold = atof(optarg); if (O.hold > 3600) O.hold = 3600; break;
+        case 'I': {
+            char *list = strdup(optarg), *save = NULL;
+            for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (O.nsrc == (int)(sizeof O.src / sizeof O.src[0]))
+                    die("--source: at most 16 addresses");
+                if (inet_pton(AF_INET, t, &O.src[O.nsrc]) != 1 ||
+                    (ntohl(O.src[O.nsrc].s_addr) >> 24) != 127)
+                    die("--source: %s is not a 127.x.y.z address", t);
+                O.nsrc++;
+            }
+            free(list);
+            break;
+        }
+        case 'X': O.tree = 1; break;
+        case 'Z': O.start_at = atof(optarg); break;
+        case 'O': O.samples_out = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -1564,6 +1815,7 @@ int main(int argc, char **argv)
     case M_OUTPUT: rc = mode_output(); break;
     case M_IDLE: rc = mode_idle(); break;
     case M_SLOW: rc = mode_slow(); break;
+    case M_SUB: rc = mode_subscribe(); break;
     }
     jstr("transport", O.raw ? "raw" : "websocket");
     printf("{%.*s}\n", (int)jlen, json);
