@@ -20,7 +20,7 @@ LDLIBS  += $(PKG_LIBS)
 PURE    := util log goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
-SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) defer process program transport conn upgrade session httpserve server main))
+SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) defer process pty program transport conn upgrade session httpserve server main))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 
@@ -45,7 +45,7 @@ TDEPS_cgi       := $(call o,cgi env httpfile http util) $(LLOBJS)
 TDEPS_record    := $(call o,record outframe ws utf8 util)
 TDEPS_tls       := $(call o,tls util)
 # Glue modules tested on a real loop, with real children:
-TDEPS_program   := $(call o,program process log util)
+TDEPS_program   := $(call o,program process pty log util)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)

@@ -62,6 +62,8 @@ typedef struct wsd_config {
     int passstderr;
     int workers;              /* --workers: event-loop processes (default 1) */
     int lossless;             /* --lossless: records "text|binary LEN\n<payload>\n" */
+    int linebuffered;         /* --linebuffered: the program's stdout is a raw pty (pty.h) */
+    int pty;                  /* --pty: terminal mode (pty.h, terminal.h) */
     char **subprotocols;      /* --subprotocols, in server preference order */
     size_t nsubprotocols;
     int deflate;              /* permessage-deflate allowed (default on) */

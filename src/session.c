@@ -21,6 +21,7 @@
 
 #include "env.h"
 #include "log.h"
+#include "pty.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -399,6 +400,7 @@ int ws_session_spawn(conn *c, const wsd_request *r)
     po.stderr_category = "stderr";
     po.assoc = &c->assoc;
     po.data = s;
+    po.pty = cfg->linebuffered ? WSD_PTY_STDOUT : WSD_PTY_NONE;
     rc = wsd_program_start(c->srv->loop, &po, &s->prog);
     free(env);
     if (rc == 0) {
