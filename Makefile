@@ -17,10 +17,10 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 # Protocol and pure modules: no uv.h (checked by `make check-purity`).
-PURE    := util log goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi
+PURE    := util log goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi termctl
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
-SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) defer process pty program transport conn upgrade session httpserve server main))
+SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) defer process pty program transport conn terminal upgrade session httpserve server main))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 
@@ -44,6 +44,7 @@ TDEPS_httpfile  := $(call o,httpfile http util) $(LLOBJS)
 TDEPS_cgi       := $(call o,cgi env httpfile http util) $(LLOBJS)
 TDEPS_record    := $(call o,record outframe ws utf8 util)
 TDEPS_tls       := $(call o,tls util)
+TDEPS_termctl   := $(call o,termctl)
 # Glue modules tested on a real loop, with real children:
 TDEPS_program   := $(call o,program process pty log util)
 
@@ -139,6 +140,7 @@ FSRC_fuzz_outframe  := $(addprefix src/,outframe.c ws.c utf8.c)
 FSRC_fuzz_record    := $(addprefix src/,record.c outframe.c ws.c utf8.c)
 FSRC_fuzz_inflate   := $(addprefix src/,pmd.c ws.c utf8.c util.c)
 FSRC_fuzz_tls       := $(addprefix src/,tls.c util.c)
+FSRC_fuzz_termctl   := src/termctl.c
 FLIB_fuzz_http      := -lcrypto
 FLIB_fuzz_inflate   := -lz
 FLIB_fuzz_tls       := -lssl -lcrypto
@@ -149,6 +151,7 @@ FOPT_fuzz_outframe  := -max_len=4096
 FOPT_fuzz_record    := -max_len=4096
 FOPT_fuzz_inflate   := -max_len=70000
 FOPT_fuzz_tls       := -max_len=4096
+FOPT_fuzz_termctl   := -max_len=2048 -dict=$(CURDIR)/fuzz/termctl.dict
 
 .PHONY: fuzz fuzz-smoke
 fuzz: $(FUZZ_BINS)
