@@ -85,12 +85,18 @@ static void close_handle(wsd_program *p, uv_handle_t *h)
     }
 }
 
+/* A pty master hands out at most PTY_READ bytes per read (the line
+ * discipline's buffer, pty.h): asking for exactly that much makes libuv
+ * read on while reads come back full, instead of one read per wakeup. */
+#define PTY_READ 4096
+
 static void alloc_read(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    (void)h;
+    const wsd_program *p = h->data;
+
     (void)suggested;
     buf->base = read_buf;
-    buf->len = sizeof read_buf;
+    buf->len = p->pty && h == (const uv_handle_t *)&p->out ? PTY_READ : sizeof read_buf;
 }
 
 /* ------------------------------------------------------------------ stdin */

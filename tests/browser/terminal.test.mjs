@@ -217,3 +217,49 @@ test('web terminal: copy the selection, paste text', T, async () => {
     await waitScreen(/^pasted-ok$/m, 'the pasted command ran');
   });
 });
+
+// --linebuffered (#15 part 1), as a new user tries it: a Python script that
+// prints a number a second (no -u, no flush) streams one number a second
+// to the console page. Each line carries the time it was printed; it must
+// be on the page before the next one is printed, a second later.
+test('console page: --linebuffered streams a Python script\'s lines as they are printed', T, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wsd-lb-'));
+  const py = path.join(tmp, 'count.py');
+  fs.writeFileSync(py, 'import time\nfor i in range(3):\n    print(i, time.time())\n    time.sleep(1)\n');
+  let srv = null;
+  let ctx = null;
+  try {
+    srv = await startWsd(['--linebuffered', '--devconsole', '/usr/bin/python3', py], {});
+    ctx = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
+      executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS, timeout: 20000,
+    });
+    const page = ctx.pages()[0] || await ctx.newPage();
+    await page.goto(`http://127.0.0.1:${srv.port}/`);
+    // note when each message row appears
+    await page.evaluate(() => {
+      window.arrivals = [];
+      new MutationObserver((ms) => {
+        for (const m of ms) {
+          for (const n of m.addedNodes) {
+            if (n.className === 'in') window.arrivals.push([Date.now(), n.textContent]);
+          }
+        }
+      }).observe(document.getElementById('log'), { childList: true });
+    });
+    await page.click('#connect');
+    await page.locator('#log .close[data-code="1000"]').waitFor({ timeout: 15000 });
+    const arrivals = await page.evaluate(() => window.arrivals);
+    assert.equal(arrivals.length, 3, JSON.stringify(arrivals));
+    arrivals.forEach(([at, text], i) => {
+      const m = text.match(/← (\d+) ([\d.]+)$/);
+      assert.ok(m, text);
+      assert.equal(Number(m[1]), i);
+      const delay = at - Number(m[2]) * 1000;
+      assert.ok(delay < 1000, `line ${i} shown ${delay} ms after it was printed (buffered)`);
+    });
+  } finally {
+    if (ctx) await Promise.race([ctx.close().catch(() => {}), sleep(10000)]);
+    if (srv) await stopWsd(srv);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
