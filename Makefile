@@ -17,10 +17,10 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 # Protocol and pure modules: no uv.h (checked by `make check-purity`).
-PURE    := util log goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto
+PURE    := util log goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
-SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) defer process program transport hubcore hublink conn shared session httpserve upgrade server main))
+SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) termassets defer process pty program transport hubcore hublink conn terminal shared session httpserve upgrade server main))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 
@@ -45,8 +45,10 @@ TDEPS_cgi       := $(call o,cgi env httpfile http util) $(LLOBJS)
 TDEPS_record    := $(call o,record outframe ws utf8 util)
 TDEPS_tls       := $(call o,tls util)
 TDEPS_linkproto := $(call o,linkproto util)
+TDEPS_termctl   := $(call o,termctl)
+TDEPS_termpage  := $(call o,termpage termassets httpfile http util) $(LLOBJS)
 # Glue modules tested on a real loop, with real children:
-TDEPS_program   := $(call o,program process log util)
+TDEPS_program   := $(call o,program process pty log util)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -67,6 +69,38 @@ $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# The web terminal's files (--pty --devconsole): web/terminal.html and
+# xterm.js with its fit addon from npm (web/package.json and its lock file
+# pin the versions), gzipped into $(BUILD)/web/ and embedded by
+# src/termassets.c (.incbin). `npm ci` runs once, when web/node_modules is
+# missing or older than the lock file; XTERM_DIR=/path/to/@xterm builds
+# from an unpacked copy instead (no npm, no network).
+XTERM_DIR ?= web/node_modules/@xterm
+WEB_OUT   := $(BUILD)/web
+WEB_GZ    := $(addprefix $(WEB_OUT)/,terminal.html.gz xterm.mjs.gz xterm.css.gz addon-fit.mjs.gz)
+ifeq ($(XTERM_DIR),web/node_modules/@xterm)
+XTERM_STAMP := web/node_modules/.package-lock.json
+$(XTERM_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "wsd: npm is needed once to fetch xterm.js (scripts/install-deps installs it), or set XTERM_DIR"; exit 1; }
+	@echo "  NPM   web (xterm.js)"
+	$(Q)cd web && npm ci --no-audit --no-fund --loglevel=error
+	$(Q)touch $@
+endif
+# minified files lose their source-map comment (no map is served)
+gzip_web = @mkdir -p $(dir $@); echo "  GZIP  $@"; sed '/^\/\/\# sourceMappingURL=/d' $(1) | gzip -9n > $@.tmp && mv $@.tmp $@
+$(WEB_OUT)/terminal.html.gz: web/terminal.html
+	$(call gzip_web,$<)
+$(WEB_OUT)/xterm.mjs.gz: $(XTERM_STAMP)
+	$(call gzip_web,$(XTERM_DIR)/xterm/lib/xterm.mjs)
+$(WEB_OUT)/xterm.css.gz: $(XTERM_STAMP)
+	$(call gzip_web,$(XTERM_DIR)/xterm/css/xterm.css)
+$(WEB_OUT)/addon-fit.mjs.gz: $(XTERM_STAMP)
+	$(call gzip_web,$(XTERM_DIR)/addon-fit/lib/addon-fit.mjs)
+$(BUILD)/termassets.o: src/termassets.c src/termassets.h $(WEB_GZ)
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CFLAGS) -DWSD_WEB_DIR='"$(WEB_OUT)"' -c -o $@ $<
 
 # Third-party: compiled with our flags minus the warnings we don't own.
 $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
@@ -142,6 +176,7 @@ FSRC_fuzz_addressed := $(addprefix src/,record.c outframe.c ws.c utf8.c util.c)
 FSRC_fuzz_linkproto := $(addprefix src/,linkproto.c util.c)
 FSRC_fuzz_inflate   := $(addprefix src/,pmd.c ws.c utf8.c util.c)
 FSRC_fuzz_tls       := $(addprefix src/,tls.c util.c)
+FSRC_fuzz_termctl   := src/termctl.c
 FLIB_fuzz_http      := -lcrypto
 FLIB_fuzz_inflate   := -lz
 FLIB_fuzz_tls       := -lssl -lcrypto
@@ -154,6 +189,7 @@ FOPT_fuzz_addressed := -max_len=4096 -dict=$(CURDIR)/fuzz/addressed.dict
 FOPT_fuzz_linkproto := -max_len=4096
 FOPT_fuzz_inflate   := -max_len=70000
 FOPT_fuzz_tls       := -max_len=4096
+FOPT_fuzz_termctl   := -max_len=2048 -dict=$(CURDIR)/fuzz/termctl.dict
 
 .PHONY: fuzz fuzz-smoke
 fuzz: $(FUZZ_BINS)

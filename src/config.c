@@ -17,7 +17,8 @@
  *   9. --devconsole with --staticdir/--cgidir: a FATAL log line on stdout,
  *      exit 4 (websocketd's main.go)
  *  10. wsd's own checks: --header* values (CR/LF, header-name token),
- *      --lossless with --binary/--passstderr
+ *      --lossless with --binary/--passstderr, --pty with --lossless/
+ *      --passstderr/--linebuffered
  * Steps 2-10 are the functions of checks[], in this order.
  */
 #include "config.h"
@@ -43,8 +44,8 @@ const char *wsd_build_info;
 enum fid {
     F_ADDRESS, F_BINARY, F_CGIDIR, F_CLOSEMS, F_DEFLATE, F_DEFLATEBITS,
     F_DEFLATEMEM, F_DEVCONSOLE, F_DIR, F_HEADER,
-    F_HEADER_HTTP, F_HEADER_WS, F_LICENSE, F_LOGLEVEL, F_LOSSLESS, F_MAXFORKS,
-    F_MAXFRAMESIZE, F_ORIGIN, F_PASSENV, F_PASSSTDERR, F_PINGMS, F_PORT,
+    F_HEADER_HTTP, F_HEADER_WS, F_LICENSE, F_LINEBUFFERED, F_LOGLEVEL, F_LOSSLESS, F_MAXFORKS,
+    F_MAXFRAMESIZE, F_ORIGIN, F_PASSENV, F_PASSSTDERR, F_PINGMS, F_PORT, F_PTY,
     F_REDIRPORT, F_REVERSELOOKUP, F_SAMEORIGIN, F_SHARED, F_SHAREDALWAYS, F_SHAREDDROP,
     F_SHAREDQUEUE, F_SSL, F_SSLCA, F_SSLCERT,
     F_SSLKEY, F_STATICDIR, F_SUBPROTOCOLS, F_UNIXSOCKET, F_VERSION, F_WORKERS, F_COUNT
@@ -139,6 +140,8 @@ static const wsd_goflag flags[F_COUNT] = {
         "Custom headers for successful WebSocket upgrade responses."},
     [F_LICENSE]       = {"license", WSD_GOFLAG_BOOL, NULL, NULL,
         "Print license and exit"},
+    [F_LINEBUFFERED]  = {"linebuffered", WSD_GOFLAG_BOOL, NULL, NULL,
+        "The program's stdout is a raw pseudo-terminal, so it line-buffers: each line reaches the client as it is printed"},
     [F_LOGLEVEL]      = {"loglevel", WSD_GOFLAG_STRING, "access", NULL,
         "Log level, one of: debug, trace, access, info, error, fatal"},
     [F_LOSSLESS]      = {"lossless", WSD_GOFLAG_BOOL, NULL, NULL,
@@ -157,6 +160,8 @@ static const wsd_goflag flags[F_COUNT] = {
         "WebSocket ping interval in milliseconds (0 disables)"},
     [F_PORT]          = {"port", WSD_GOFLAG_INT, NULL, port_range,
         "HTTP port to listen on"},
+    [F_PTY]           = {"pty", WSD_GOFLAG_BOOL, NULL, NULL,
+        "Terminal mode: the program runs on a pseudo-terminal; raw bytes both ways in binary messages, window size from text messages"},
     [F_REDIRPORT]     = {"redirport", WSD_GOFLAG_INT, NULL, redirport_range,
         "HTTP port to redirect to canonical --port address"},
     [F_REVERSELOOKUP] = {"reverselookup", WSD_GOFLAG_BOOL, NULL, NULL,
@@ -438,6 +443,29 @@ static const char long_help[] =
     "                                 or \"binary LEN\\n\", the payload, then \"\\n\",\n"
     "                                 keeping boundaries and types both ways.\n"
     "                                 Cannot be used with --binary or --passstderr.\n"
+    "                                 Default: false\n"
+    "\n"
+    "  --linebuffered={true,false}    The program's stdout is a pseudo-terminal in\n"
+    "                                 raw mode (stdin and stderr stay pipes), so C\n"
+    "                                 stdio, Python, awk, grep and sed flush every\n"
+    "                                 line: output reaches clients as it is printed.\n"
+    "                                 Bytes, messages, EOF and exit status are as\n"
+    "                                 with a pipe, but programs that check isatty(1)\n"
+    "                                 change (ls prints columns). Default: false\n"
+    "\n"
+    "  --pty={true,false}             Terminal mode: stdin, stdout and stderr are one\n"
+    "                                 pseudo-terminal, the program's controlling\n"
+    "                                 terminal (TERM=xterm-256color). Its output goes\n"
+    "                                 out as binary messages; binary messages are\n"
+    "                                 typed into it; a text message is a control\n"
+    "                                 message: {\"type\":\"resize\",\"rows\":R,\"cols\":C}\n"
+    "                                 (1 to 1000). On disconnect its process group\n"
+    "                                 gets SIGHUP, then SIGTERM and SIGKILL. With\n"
+    "                                 --devconsole the console page is a terminal.\n"
+    "                                 A shell on a public address is a remote shell:\n"
+    "                                 put it behind a reverse proxy with\n"
+    "                                 authentication. Cannot be used with\n"
+    "                                 --lossless, --passstderr or --linebuffered.\n"
     "                                 Default: false\n"
     "\n"
     "  --shared={true,false}          One running program serves every client of its\n"
@@ -943,6 +971,21 @@ static int check_headers(cfgctx *x)
     return -1;
 }
 
+/* --pty takes all three of the program's streams: no --passstderr (stderr
+ * is the terminal), no --lossless records, no --linebuffered (it already
+ * is a terminal). --binary is what it does anyway: allowed. */
+static int check_pty(cfgctx *x)
+{
+    const wsd_goflag_value *rf = x->rf;
+    const char *other = rf[F_LOSSLESS].b ? "lossless" : rf[F_PASSSTDERR].b ? "passstderr"
+                        : rf[F_LINEBUFFERED].b ? "linebuffered" : NULL;
+
+    if (!rf[F_PTY].b || !other)
+        return -1;
+    fprintf(x->err, "wsd: --pty cannot be combined with --%s\n", other);
+    return 1;
+}
+
 static int check_lossless(cfgctx *x)
 {
     const wsd_goflag_value *rf = x->rf;
@@ -965,6 +1008,11 @@ static int check_shared(cfgctx *x)
               "goes to the log)\n", x->err);
         return 1;
     }
+    if (rf[F_PTY].b) {
+        fputs("wsd: --pty cannot be combined with --shared (one terminal has one window "
+              "size; shared terminals are not built yet)\n", x->err);
+        return 1;
+    }
     return -1;
 }
 
@@ -972,7 +1020,7 @@ static int check_shared(cfgctx *x)
 static const cfgcheck checks[] = {
     check_loglevel, check_any_args, check_version_license, check_ssl,
     check_binary_passstderr, take_passenv, check_command, check_dir, check_http_dirs,
-    check_devconsole, check_headers, check_lossless, check_shared,
+    check_devconsole, check_headers, check_lossless, check_pty, check_shared,
 };
 
 /* --subprotocols: comma-separated, each trimmed, empty ones dropped. */
@@ -1032,6 +1080,8 @@ static void fill(wsd_config *c, wsd_goflag_value *rf)
     c->sharedalways = rf[F_SHAREDALWAYS].b;
     c->shareddrop = rf[F_SHAREDDROP].b;
     c->sharedqueue = rf[F_SHAREDQUEUE].pos ? rf[F_SHAREDQUEUE].u : 1048576;
+    c->linebuffered = rf[F_LINEBUFFERED].b;
+    c->pty = rf[F_PTY].b;
     c->workers = rf[F_WORKERS].pos ? (int)rf[F_WORKERS].u : 1;
     c->deflate = rf[F_DEFLATE].pos ? rf[F_DEFLATE].b : 1;
     /* 12 and 5 (as python-websockets): ~60 KiB per compressing connection

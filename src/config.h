@@ -66,6 +66,8 @@ typedef struct wsd_config {
     int sharedalways;         /* --sharedalways: started at start-up, restarted */
     int shareddrop;           /* --shareddrop: a slow client loses its oldest messages */
     uint64_t sharedqueue;     /* --sharedqueue: bytes waiting for one client (default 1 MiB) */
+    int linebuffered;         /* --linebuffered: the program's stdout is a raw pty (pty.h) */
+    int pty;                  /* --pty: terminal mode (pty.h, terminal.h) */
     char **subprotocols;      /* --subprotocols, in server preference order */
     size_t nsubprotocols;
     int deflate;              /* permessage-deflate allowed (default on) */

@@ -91,6 +91,7 @@
 #include "httpfile.h"
 #include "log.h"
 #include "route.h"
+#include "termpage.h"
 #include "util.h"
 
 #define SF_CHUNK (1024 * 1024)      /* bytes per sendfile() call */
@@ -635,6 +636,20 @@ static void serve_console(conn *c, serve *s, const wsd_request *r)
     send_response(c, s, &out);
 }
 
+/* --pty: the console is a terminal (termpage.c builds the response). */
+static void serve_terminal(conn *c, serve *s, const wsd_request *r)
+{
+    wsd_str out;
+
+    wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "DEVCONSOLE");
+    ensure_start_time();
+    if (wsd_termpage_response(&out, r, c->srv->cfg, s->keep_alive, start_time, time(NULL)) != 0) {
+        respond_text(c, s, r, 500, "500 Internal Server Error\n");
+        return;
+    }
+    send_response(c, s, &out);
+}
+
 /* ------------------------------------------------------------------- CGI */
 
 /* Ends the script (program.c's CGI plan: stdin closed, SIGTERM to its
@@ -951,7 +966,10 @@ int wsd_serve_request(conn *c, const wsd_request *r, const char *rest, size_t nr
     c->h = &serve_handler;
 
     if (cfg->devconsole) {        /* any path: nothing of it is used */
-        serve_console(c, s, r);
+        if (cfg->pty)
+            serve_terminal(c, s, r);
+        else
+            serve_console(c, s, r);
         goto taken;
     }
     decoded = xmalloc(plen + 1);

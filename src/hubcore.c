@@ -11,6 +11,7 @@
 #include "log.h"
 #include "outframe.h"
 #include "program.h"
+#include "pty.h"
 #include "record.h"
 #include "util.h"
 #include "ws.h"
@@ -377,6 +378,7 @@ int wsd_core_start(wsd_core *c)
     po.stderr_category = "stderr";
     po.assoc = &c->assoc;
     po.data = c;
+    po.pty = cfg->linebuffered ? WSD_PTY_STDOUT : WSD_PTY_NONE;
     rc = wsd_program_start(c->loop, &po, &c->prog);
     free(env);
     if (rc != 0) {

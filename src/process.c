@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <string.h>
@@ -152,6 +153,8 @@ static void child_exec(const wsd_spawn_options *o, volatile int *err)
         if (dup2(o->fds[i], i) < 0)
             goto fail;
     }
+    if (o->ctty && ioctl(0, TIOCSCTTY, 0) < 0)
+        goto fail;
     if (o->cwd && chdir(o->cwd) < 0)
         goto fail;
     if (have_child_nofile)

@@ -45,6 +45,8 @@ typedef struct {
     char *const *env;
     const char *cwd;            /* NULL: wsd's own */
     int fds[3];                 /* become the program's 0, 1, 2 */
+    int ctty;                   /* fds[0] is a terminal (pty.h): made the program's
+                                 * controlling terminal after setsid (--pty) */
 } wsd_spawn_options;
 
 /* Starts the SIGCHLD watcher on loop (once per loop; unreferenced, so it

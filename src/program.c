@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pty.h"
 #include "util.h"
 
 #define READ_SIZE (64 * 1024)
@@ -84,12 +85,18 @@ static void close_handle(wsd_program *p, uv_handle_t *h)
     }
 }
 
+/* A pty master hands out at most PTY_READ bytes per read (the line
+ * discipline's buffer, pty.h): asking for exactly that much makes libuv
+ * read on while reads come back full, instead of one read per wakeup. */
+#define PTY_READ 4096
+
 static void alloc_read(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    (void)h;
+    const wsd_program *p = h->data;
+
     (void)suggested;
     buf->base = read_buf;
-    buf->len = sizeof read_buf;
+    buf->len = p->pty && h == (const uv_handle_t *)&p->out ? PTY_READ : sizeof read_buf;
 }
 
 /* ------------------------------------------------------------------ stdin */
@@ -374,6 +381,27 @@ static void abandon_pipes(wsd_program *p)
 
 static void start_grace(wsd_program *p);
 
+/* A pty master's end (pty.h). libuv 1.44 ends a stream that polls POLLHUP
+ * right after a short read (uv__stream_io): right for a pipe, but a pty
+ * master hangs up while the kernel still holds the program's last output
+ * (up to ~68 KiB, handed to the reader 4 KiB per read): 5-13 KB of 10 MB
+ * went missing. After the hangup a read returns data or EIO and never
+ * blocks, so the rest is read here, to EIO, before the EOF is reported. */
+static void pty_drain(wsd_program *p)
+{
+    uv_os_fd_t fd;
+    size_t total = 0;
+    ssize_t n;
+
+    if (uv_fileno((const uv_handle_t *)&p->out, &fd) != 0)
+        return;
+    while (total < 16 * READ_SIZE && (n = read(fd, read_buf, sizeof read_buf)) > 0) {
+        total += (size_t)n;
+        if (!p->detached && p->ops.on_stdout)
+            p->ops.on_stdout(p, read_buf, (size_t)n, 0);
+    }
+}
+
 static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     wsd_program *p = s->data;
@@ -381,7 +409,9 @@ static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
     if (nread == 0)
         return;
-    if (eof && nread != UV_EOF)
+    if (eof && p->pty)
+        pty_drain(p);
+    if (eof && nread != UV_EOF && !(p->pty && nread == UV_EIO))   /* pty.h: EIO = EOF */
         wsd_log(WSD_LOG_DEBUG, p->log_cat, assoc_of(p), "Error reading stdout: %s",
                 uv_strerror((int)nread));
     if (eof) {
@@ -662,12 +692,13 @@ int wsd_program_start(uv_loop_t *loop, const wsd_program_options *o, wsd_program
     wsd_program *p;
     int i, rc;
 
-    rc = wsd_spawn_pipes(fds);
+    rc = o->pty ? wsd_pty_fds(o->pty, fds) : wsd_spawn_pipes(fds);
     if (rc != 0)
         return rc;
     so.fds[0] = fds[0][0];
     so.fds[1] = fds[1][1];
     so.fds[2] = fds[2][1];
+    so.ctty = o->pty == WSD_PTY_TERMINAL;
     p = xcalloc(1, sizeof *p);
     p->child.data = p;
     p->child.on_exit = on_child_exit;
@@ -691,16 +722,23 @@ int wsd_program_start(uv_loop_t *loop, const wsd_program_options *o, wsd_program
     p->log_cat = o->log_category;
     p->err_cat = o->stderr_category;
     p->assoc = o->assoc;
+    p->pty = o->pty;
     uv_pipe_init(loop, &p->in, 0);
     uv_pipe_init(loop, &p->out, 0);
-    uv_pipe_init(loop, &p->err, 0);
     uv_timer_init(loop, &p->timer);
     p->in.data = p->out.data = p->err.data = p->timer.data = p;
-    p->handles = 4;
+    p->handles = 3;
     uv_pipe_open(&p->in, fds[0][1]);
     uv_pipe_open(&p->out, fds[1][0]);
-    uv_pipe_open(&p->err, fds[2][0]);
-    p->in_open = p->out_open = p->err_open = 1;
+    p->in_open = p->out_open = 1;
+    if (fds[2][0] >= 0) {
+        uv_pipe_init(loop, &p->err, 0);
+        uv_pipe_open(&p->err, fds[2][0]);
+        p->handles++;
+        p->err_open = 1;
+    } else {
+        p->err_eof = 1;            /* --pty: stderr is the terminal */
+    }
     p->next = programs;
     if (programs)
         programs->prev = p;
@@ -708,6 +746,15 @@ int wsd_program_start(uv_loop_t *loop, const wsd_program_options *o, wsd_program
     nprograms++;
     *out = p;
     return 0;
+}
+
+int wsd_program_pty_fd(const wsd_program *p)
+{
+    uv_os_fd_t fd;
+
+    if (!p->pty || !p->out_open || uv_fileno((const uv_handle_t *)&p->out, &fd) != 0)
+        return -1;
+    return fd;
 }
 
 void wsd_program_free(wsd_program *p)

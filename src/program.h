@@ -107,6 +107,9 @@ typedef struct {
     const char *stderr_category;     /* "stderr" / "cgi": stderr lines */
     char *const *assoc;              /* the owner's associations string, read at each log line */
     void *data;
+    int pty;                         /* WSD_PTY_* (pty.h): 0 = three pipes; WSD_PTY_STDOUT:
+                                      * stdout a raw terminal (--linebuffered);
+                                      * WSD_PTY_TERMINAL: 0-2 one terminal (--pty) */
 } wsd_program_options;
 
 struct wsd_program {
@@ -141,6 +144,8 @@ struct wsd_program {
     size_t errlen;
     wsd_program *prev, *next;    /* every program not yet done (wsd_program_kill_all) */
     char *own_assoc;             /* an orphan's associations (wsd_program_orphan) */
+    int pty;                     /* WSD_PTY_*: `out` reads a pty master (EIO is its EOF);
+                                  * WSD_PTY_TERMINAL: no stderr pipe */
 };
 
 /* Starts the program. 0 and *out set, or a negative errno (what wsd_spawn
@@ -171,6 +176,9 @@ void wsd_program_end(wsd_program *p);
  * are read and dropped so the program never blocks on them, and abandoned
  * once the leader is reaped and its group is empty. */
 void wsd_program_detach(wsd_program *p);
+/* The pty master of a program started with a pty (its window size is set
+ * there, pty.h), or -1 once its output is closed or without one. */
+int wsd_program_pty_fd(const wsd_program *p);
 /* Frees a program after on_done. */
 void wsd_program_free(wsd_program *p);
 /* The owner goes away before the program is done: no callback reaches it

@@ -35,6 +35,7 @@
 #include "hublink.h"
 #include "program.h"
 #include "shared.h"
+#include "terminal.h"
 #include "upgrade.h"
 #include "util.h"
 
@@ -372,6 +373,7 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
         wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : %s://%s:%d/",
                 cfg->ssl ? "wss" : "ws", url_host(a, hostbuf, sizeof hostbuf), cfg->port);
         wsd_serve_startup_log(cfg, url_host(a, hostbuf, sizeof hostbuf), cfg->port);
+        wsd_term_startup_warning(cfg, a);
         if (cfg->ssl && !srv.tls) {
             char err[512];
             srv.tls = wsd_tls_ctx_new(cfg->sslcert, cfg->sslkey, cfg->sslca, err, sizeof err);

@@ -21,6 +21,8 @@
 
 #include "env.h"
 #include "log.h"
+#include "pty.h"
+#include "terminal.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -148,7 +150,7 @@ static void ws_close_after_status(ws_session *s, int64_t exit_status, int term_s
         snprintf(reason, sizeof reason, "exited with status %lld", (long long)exit_status);
         ws_close(s, WSD_WS_CLOSE_INTERNAL, reason);
     } else {
-        ws_close(s, WSD_WS_CLOSE_NORMAL, "");
+        ws_close(s, WSD_WS_CLOSE_NORMAL, s->term ? "exited with status 0" : "");
     }
 }
 
@@ -386,7 +388,7 @@ int ws_session_spawn(conn *c, const wsd_request *r)
     char path_info[WSD_HTTP_MAX_HEAD];
     char *dir_argv[2];
     wsd_env_input ei;
-    char **env;
+    char **env, **tenv = NULL;
     int rc;
 
     if (cfg->shared && !s->hub)
@@ -435,6 +437,12 @@ int ws_session_spawn(conn *c, const wsd_request *r)
     opt.env = env;                 /* its own session and process group: process.h */
 
     wsd_kill_plan_websocket(&kill, (unsigned)cfg->closems);
+    if (cfg->pty) {                /* terminal mode: terminal.h */
+        tenv = wsd_term_env(env);  /* env's strings plus TERM */
+        opt.env = tenv;
+        wsd_term_kill_plan(&kill, (unsigned)cfg->closems);
+        s->term = wsd_term_new();
+    }
     memset(&po, 0, sizeof po);
     po.spawn = &opt;
     po.ops = cfg->passstderr ? &program_ops_stderr : &program_ops;
@@ -443,7 +451,9 @@ int ws_session_spawn(conn *c, const wsd_request *r)
     po.stderr_category = "stderr";
     po.assoc = &c->assoc;
     po.data = s;
+    po.pty = cfg->pty ? WSD_PTY_TERMINAL : cfg->linebuffered ? WSD_PTY_STDOUT : WSD_PTY_NONE;
     rc = wsd_program_start(c->srv->loop, &po, &s->prog);
+    free(tenv);
     free(env);
     if (rc == 0) {
         s->spawned = 1;
@@ -544,6 +554,21 @@ static void on_resume(wsd_deferred *d)
     resume_input((ws_session *)((char *)d - offsetof(ws_session, resume)));
 }
 
+/* --pty: binary messages are typed into the terminal, text messages are
+ * control messages (terminal.h); an invalid one closes the session. */
+static int term_input(ws_session *s, int opcode, const uint8_t *data, size_t len, int fin)
+{
+    const char *why = NULL;
+    int code = wsd_term_input(s->term, s->prog, opcode, data, len, fin, s->c->assoc, &why);
+
+    if (code == 0)
+        return 0;
+    wsd_log(WSD_LOG_ACCESS, "websocket", s->c->assoc, "Closing with %d: %s", code, why);
+    ws_close(s, (uint16_t)code, why);
+    end_program(s);
+    return -1;
+}
+
 /* --lossless: each message reaches stdin as "text|binary LEN\n<payload>\n".
  * An unfragmented message's length is known from its frame header, so it
  * streams through; a fragmented one is reassembled (bounded by
@@ -613,6 +638,8 @@ static int deliver(ws_session *s, int opcode, const uint8_t *data, size_t len, i
 
     if (s->hub)
         return shared_input(s, opcode, data, len, fin);
+    if (s->term)
+        return term_input(s, opcode, data, len, fin);
     if (s->c->srv->cfg->lossless) {
         wsd_ws_event e;
         memset(&e, 0, sizeof e);
@@ -715,6 +742,11 @@ static void ws_feed_all(ws_session *s, uint8_t *p, size_t n)
             }
             if (s->hub) {
                 if (shared_input(s, ev.opcode, ev.data, ev.len, ev.fin) != 0)
+                    return;
+                break;
+            }
+            if (s->term) {
+                if (term_input(s, ev.opcode, ev.data, ev.len, ev.fin) != 0)
                     return;
                 break;
             }
@@ -915,7 +947,7 @@ void ws_session_open(conn *c, const char *rest, size_t nrest)
     wsd_ws_decoder_init(&s->dec, cfg->maxframesize);
     if (s->pmd_on)
         s->dec.rsv_allowed = 0x4;  /* RSV1: a compressed message */
-    wsd_outframer_init(&s->of, cfg->binary);
+    wsd_outframer_init(&s->of, cfg->binary || cfg->pty);
     wsd_record_decoder_init(&s->rec, 0);
     if (!s->hub)
         wsd_program_read(s->prog, WSD_PROGRAM_STDOUT | WSD_PROGRAM_STDERR, 1);
@@ -1004,6 +1036,7 @@ static void session_free(conn *c)
     free(s->tagline[0]);
     free(s->tagline[1]);
     wsd_pmd_free(&s->pmd);
+    wsd_term_free(s->term);
     if (s->route) {
         wsd_route_free(s->route);
         free(s->route);

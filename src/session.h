@@ -98,6 +98,8 @@ typedef struct ws_session {
     uint8_t npong;
 
     uv_timer_t *ptimer;          /* --pingms (allocated only then) */
+
+    struct wsd_term *term;       /* --pty: terminal mode (terminal.h), else NULL */
 } ws_session;
 
 /* The session, for a valid upgrade request (c->ws). */

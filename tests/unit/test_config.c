@@ -160,7 +160,8 @@ static void test_no_args_and_help(void)
             "--passstderr", "Default: as many as the open-files limit", "Default: 1048576", "Default: PATH,LD_LIBRARY_PATH",
             "\n  --workers=N ", "\n  --lossless=", "\n  --subprotocols=", "\n  --deflate=",
             "\n  --deflatebits=N ", "\n  --deflatemem=N ", "HTTP port to listen on, 0 to 65535.",
-            "wsd --license",
+            "wsd --license", "\n  --linebuffered=", "\n  --pty=", "  -linebuffered\n",
+            "  -pty\n",
         };
         size_t i;
         for (i = 0; i < sizeof want / sizeof *want; i++)
@@ -191,7 +192,7 @@ static void test_no_args_and_help(void)
                 break;
         }
         ok(sorted, "flag list sorted by name");
-        is_int(count, 38, "38 flags listed");
+        is_int(count, 40, "40 flags listed");
     }
     ok(ends_with(r.err, "BSD 2-Clause license: Run 'wsd --license' for details.\n"),
        "--help ends with the licence hint");
@@ -927,6 +928,23 @@ static void test_modes_run(void)
             "--staticdir=", "--unixsocket=", "--passstderr=f", "/bin/sh");
     is_int(r.rc, -1, "flags at their zero value are accepted");
     res_free(&r);
+    /* --linebuffered and --pty (#15) */
+    r = RUN("--linebuffered", "--lossless", "/bin/sh");
+    is_int(r.rc, -1, "--linebuffered with --lossless runs");
+    ok(r.c.linebuffered && !r.c.pty, "  linebuffered set, pty not");
+    res_free(&r);
+    r = RUN("--pty", "--binary", "--devconsole", "/bin/sh");
+    is_int(r.rc, -1, "--pty with --binary and --devconsole runs");
+    ok(r.c.pty && !r.c.linebuffered, "  pty set");
+    res_free(&r);
+    r = RUN("/bin/sh");
+    ok(r.rc == -1 && !r.c.pty && !r.c.linebuffered, "neither by default");
+    res_free(&r);
+    CFG_ERROR("", "wsd: --pty cannot be combined with --lossless\n", "--pty", "--lossless", "/bin/sh");
+    CFG_ERROR("", "wsd: --pty cannot be combined with --passstderr\n", "--pty", "--passstderr",
+              "/bin/sh");
+    CFG_ERROR("", "wsd: --pty cannot be combined with --linebuffered\n", "--linebuffered",
+              "--pty=true", "/bin/sh");
     /* websocketd's own errors */
     r = RUN("--origin=x", "--loglevel=bad", "/bin/sh");
     is_int(r.rc, 1, "loglevel error");
