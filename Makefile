@@ -6,7 +6,7 @@ BUILD   ?= build
 LLHTTP_SRC ?= /usr/share/llhttp
 LLHTTP_INC ?= /usr/share/include/llhttp
 
-PKGS    := libuv openssl zlib
+PKGS    := libuv openssl zlib libcrypt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -17,7 +17,8 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 # Protocol and pure modules: no uv.h (checked by `make check-purity`).
-PURE    := util log goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi
+PURE    := util log goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi \
+           realip proxyproto basicauth htpasswd authout clients
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
 SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) defer process program transport conn upgrade session httpserve server main))
@@ -44,6 +45,12 @@ TDEPS_httpfile  := $(call o,httpfile http util) $(LLOBJS)
 TDEPS_cgi       := $(call o,cgi env httpfile http util) $(LLOBJS)
 TDEPS_record    := $(call o,record outframe ws utf8 util)
 TDEPS_tls       := $(call o,tls util)
+TDEPS_realip    := $(call o,realip log util)
+TDEPS_proxyproto := $(call o,proxyproto)
+TDEPS_basicauth := $(call o,basicauth util)
+TDEPS_htpasswd  := $(call o,htpasswd util)
+TDEPS_authout   := $(call o,authout util)
+TDEPS_clients   := $(call o,clients util)
 # Glue modules tested on a real loop, with real children:
 TDEPS_program   := $(call o,program process log util)
 
@@ -139,9 +146,15 @@ FSRC_fuzz_outframe  := $(addprefix src/,outframe.c ws.c utf8.c)
 FSRC_fuzz_record    := $(addprefix src/,record.c outframe.c ws.c utf8.c)
 FSRC_fuzz_inflate   := $(addprefix src/,pmd.c ws.c utf8.c util.c)
 FSRC_fuzz_tls       := $(addprefix src/,tls.c util.c)
+FSRC_fuzz_proxyproto := src/proxyproto.c
+FSRC_fuzz_realip    := $(addprefix src/,realip.c log.c util.c)
+FSRC_fuzz_basicauth := $(addprefix src/,basicauth.c util.c)
+FSRC_fuzz_htpasswd  := $(addprefix src/,htpasswd.c util.c)
+FSRC_fuzz_authout   := $(addprefix src/,authout.c util.c)
 FLIB_fuzz_http      := -lcrypto
 FLIB_fuzz_inflate   := -lz
 FLIB_fuzz_tls       := -lssl -lcrypto
+FLIB_fuzz_htpasswd  := -lcrypt
 FOPT_fuzz_config    := -max_len=512 -dict=$(CURDIR)/fuzz/config.dict
 FOPT_fuzz_http      := -max_len=20000 -dict=$(CURDIR)/fuzz/http.dict
 FOPT_fuzz_ws_decode := -max_len=4096
@@ -149,6 +162,11 @@ FOPT_fuzz_outframe  := -max_len=4096
 FOPT_fuzz_record    := -max_len=4096
 FOPT_fuzz_inflate   := -max_len=70000
 FOPT_fuzz_tls       := -max_len=4096
+FOPT_fuzz_proxyproto := -max_len=2200 -dict=$(CURDIR)/fuzz/proxyproto.dict
+FOPT_fuzz_realip    := -max_len=2048 -dict=$(CURDIR)/fuzz/realip.dict
+FOPT_fuzz_basicauth := -max_len=1600
+FOPT_fuzz_htpasswd  := -max_len=4096 -dict=$(CURDIR)/fuzz/htpasswd.dict
+FOPT_fuzz_authout   := -max_len=20000 -dict=$(CURDIR)/fuzz/authout.dict
 
 .PHONY: fuzz fuzz-smoke
 fuzz: $(FUZZ_BINS)
