@@ -21,7 +21,8 @@ PURE    := util log goflag config ws utf8 outframe http handshake env origin rou
            realip proxyproto basicauth htpasswd authout clients
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
-SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) defer process program transport conn upgrade session httpserve server main))
+SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) defer process program transport conn upgrade session httpserve \
+           access privdrop server main))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 
@@ -33,9 +34,9 @@ TDEPS_ws        := $(call o,ws utf8 util)
 TDEPS_outframe  := $(call o,outframe ws utf8 util)
 TDEPS_http      := $(call o,http util) $(LLOBJS)
 TDEPS_handshake := $(call o,handshake http util) $(LLOBJS)
-TDEPS_config    := $(call o,config goflag log util)
+TDEPS_config    := $(call o,config goflag log realip util)
 TDEPS_goflag    := $(call o,goflag util)
-TDEPS_env       := $(call o,env config goflag log http util) $(LLOBJS)
+TDEPS_env       := $(call o,env config goflag log realip http util) $(LLOBJS)
 TDEPS_log       := $(call o,log util)
 TDEPS_util      := $(call o,util)
 TDEPS_pmd       := $(call o,pmd ws utf8 util)
@@ -139,7 +140,7 @@ FUZZ_NAMES  := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS   := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 FUZZ_LLHTTP := $(addprefix $(LLHTTP_SRC)/,api.c http.c llhttp.c)
 # Per harness: the sources it links (FSRC_), libraries (FLIB_), run options (FOPT_).
-FSRC_fuzz_config    := $(addprefix src/,config.c goflag.c log.c util.c)
+FSRC_fuzz_config    := $(addprefix src/,config.c goflag.c log.c realip.c util.c)
 FSRC_fuzz_http      := $(addprefix src/,http.c handshake.c util.c) $(FUZZ_LLHTTP)
 FSRC_fuzz_ws_decode := $(addprefix src/,ws.c utf8.c)
 FSRC_fuzz_outframe  := $(addprefix src/,outframe.c ws.c utf8.c)
