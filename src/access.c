@@ -211,11 +211,12 @@ static void answer(conn *c, const wsd_request *r, int status, const char *hname,
     for (i = 0; i < n; i++)
         kv[extra.n++] = cfg->headers_http.v[i];
     wsd_str_init(&out, RESPONSE_LIMIT);
-    if (wsd_response_simple(&out, status, r && r->method && strcmp(r->method, "HEAD") == 0
-                            ? "" : body, 0, &cfg->headers, &extra) != 0) {
+    if (wsd_response_simple(&out, status, body, 0, &cfg->headers, &extra) != 0) {
         wsd_str_free(&out);
         wsd_tp_close(&c->tp);
     } else {
+        if (r && r->method && strcmp(r->method, "HEAD") == 0)
+            wsd_str_truncate(&out, out.len - strlen(body));   /* the head only */
         conn_linger(c, out.s, out.len);
     }
     free(kv);

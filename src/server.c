@@ -85,6 +85,10 @@ static void log_status(server *srv)
             "descriptors %ld of %ld%s", srv->nconns, ws, http, wsd_program_count(),
             srv->fd_base + srv->nconns + 3 * wsd_program_count(), srv->fd_limit,
             srv->shutting_down ? ", shutting down" : "");
+    if (srv->clients)             /* --maxperip/--ratelimit: the table's use */
+        wsd_log(WSD_LOG_INFO, "server", "", "Status: %u client addresses tracked (at most %u), "
+                "%llu connections counted", wsd_clients_used(srv->clients), WSD_CLIENTS_CAPACITY,
+                (unsigned long long)wsd_clients_conns(srv->clients));
 }
 
 static void on_signal(uv_signal_t *h, int signum)
