@@ -425,3 +425,16 @@ def test_authcmd_scheme_becomes_auth_type(wsd, tmp_path):
 def test_authcmd_missing_is_a_start_up_error(tmp_path):
     st, out = run_wsd("--authcmd=/no/such/authorizer", "--port=0", "cat")
     assert st == 1 and "--authcmd: '/no/such/authorizer' was not found" in out
+
+
+def test_authcmd_that_cannot_be_started_is_503(wsd, tmp_path):
+    """The authorizer disappears after start-up: 503 and a log line, never
+    a request let through."""
+    a = authorizer(tmp_path, "exit 0\n")
+    srv = wsd(ENV, flags=[f"--authcmd={a}"])
+    a.unlink()
+    r, body = upgrade(srv)
+    assert r.status == 503 and body == b"503 Service Unavailable: the authorizer failed\n"
+    srv.wait_log(r"ERROR +\| authcmd .*Could not launch the authorizer .* \(no such file or "
+                 r"directory\): 503")
+    assert "CONNECT" not in srv.log()
