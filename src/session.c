@@ -415,6 +415,7 @@ int ws_session_spawn(conn *c, const wsd_request *r)
     ei.path_info = s->route ? s->route->path_info : path_info;
     ei.https = wsd_tp_is_tls(&c->tp);
     ei.subprotocol = s->subprotocol;
+    ei.access = c->access;         /* the user, a trusted proxy's scheme and host (access.c) */
     env = wsd_env_build(&ei);
     if (s->hub) {
         s->joinenv = env;
