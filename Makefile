@@ -17,10 +17,10 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 # Protocol and pure modules: no uv.h (checked by `make check-purity`).
-PURE    := util log goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage
+PURE    := util log promtext metrics goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
-SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) termassets defer process pty program transport hubcore hublink conn terminal shared session httpserve upgrade server main))
+SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) termassets defer process pty program transport hubcore hublink conn terminal shared session httpserve monitor upgrade server main))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 
@@ -32,10 +32,11 @@ TDEPS_ws        := $(call o,ws utf8 util)
 TDEPS_outframe  := $(call o,outframe ws utf8 util)
 TDEPS_http      := $(call o,http util) $(LLOBJS)
 TDEPS_handshake := $(call o,handshake http util) $(LLOBJS)
-TDEPS_config    := $(call o,config goflag log util)
+TDEPS_config    := $(call o,config goflag log utf8 util)
 TDEPS_goflag    := $(call o,goflag util)
-TDEPS_env       := $(call o,env config goflag log http util) $(LLOBJS)
-TDEPS_log       := $(call o,log util)
+TDEPS_env       := $(call o,env config goflag log utf8 http util) $(LLOBJS)
+TDEPS_log       := $(call o,log utf8 util)
+TDEPS_promtext  := $(call o,promtext metrics utf8 util)
 TDEPS_util      := $(call o,util)
 TDEPS_pmd       := $(call o,pmd ws utf8 util)
 TDEPS_origin    := $(call o,origin util)
@@ -48,7 +49,7 @@ TDEPS_linkproto := $(call o,linkproto util)
 TDEPS_termctl   := $(call o,termctl)
 TDEPS_termpage  := $(call o,termpage termassets httpfile http util) $(LLOBJS)
 # Glue modules tested on a real loop, with real children:
-TDEPS_program   := $(call o,program process pty log util)
+TDEPS_program   := $(call o,program process pty log metrics promtext utf8 util)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -167,7 +168,7 @@ FUZZ_NAMES  := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS   := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 FUZZ_LLHTTP := $(addprefix $(LLHTTP_SRC)/,api.c http.c llhttp.c)
 # Per harness: the sources it links (FSRC_), libraries (FLIB_), run options (FOPT_).
-FSRC_fuzz_config    := $(addprefix src/,config.c goflag.c log.c util.c)
+FSRC_fuzz_config    := $(addprefix src/,config.c goflag.c log.c utf8.c util.c)
 FSRC_fuzz_http      := $(addprefix src/,http.c handshake.c util.c) $(FUZZ_LLHTTP)
 FSRC_fuzz_ws_decode := $(addprefix src/,ws.c utf8.c)
 FSRC_fuzz_outframe  := $(addprefix src/,outframe.c ws.c utf8.c)

@@ -15,6 +15,7 @@
 #include "hubcore.h"
 #include "hublink.h"
 #include "log.h"
+#include "metrics.h"
 #include "pmd.h"
 #include "util.h"
 #include "ws.h"
@@ -155,6 +156,7 @@ static int drop_oldest(wsd_member *m, size_t limit)
             *pp = q->next;
             m->qbytes -= q->len;
             m->dropped += q->msgs;
+            wsd_metrics_add(WSD_M_QUEUE_DROPS, q->msgs);
             dropped_any = 1;
             if (!q->ends && !*pp)
                 m->awaiting_start = 1; /* its message goes on: skip the rest */
@@ -187,6 +189,7 @@ static void deliver(wsd_member *m, wsd_buf *b, const wsd_ws_frames_info *fi)
     len = b->len - off;
     if (len == 0)
         return;
+    wsd_metrics_add(WSD_M_MESSAGES_OUT, msgs);
     if (!m->qhead && wsd_tp_queued(m->tp) < OUT_LOW) {
         wsd_tp_send_buf(m->tp, b, off, len);
     } else {
@@ -215,6 +218,7 @@ static void deliver(wsd_member *m, wsd_buf *b, const wsd_ws_frames_info *fi)
     wsd_log(WSD_LOG_ACCESS, "shared", m->hub->assoc,
             "Client %s too slow (%zu bytes waiting): closing with 1008", m->id,
             m->qbytes + wsd_tp_queued(m->tp));
+    wsd_metrics_inc(WSD_M_QUEUE_CLOSES);
     {
         const wsd_member_ops *ops = m->ops;
         member_gone(m, WSD_WS_CLOSE_POLICY);

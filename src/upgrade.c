@@ -12,6 +12,8 @@
 #include "handshake.h"
 #include "httpserve.h"
 #include "log.h"
+#include "metrics.h"
+#include "monitor.h"
 #include "origin.h"
 #include "pmd.h"
 #include "program.h"
@@ -186,6 +188,7 @@ static void finish(conn *c, const char *accept, const char *pmd_ext, const char 
 
     if (ws_session_forks(c) && srv->maxforks > 0 && wsd_program_count() >= srv->maxforks) {
         wsd_log(WSD_LOG_ERROR, "http", c->assoc, "Max of possible forks already active, upgrade rejected");
+        wsd_metrics_spawn_failed(WSD_SPAWNFAIL_MAXFORKS);
         conn_respond(c, 429, "429 Too Many Requests\n", 0);
         return;
     }
@@ -193,6 +196,7 @@ static void finish(conn *c, const char *accept, const char *pmd_ext, const char 
         wsd_log(WSD_LOG_ERROR, "http", c->assoc,
                 "Out of file descriptors for another program (%ld running, limit %ld), upgrade rejected",
                 wsd_program_count(), srv->fd_limit);
+        wsd_metrics_spawn_failed(WSD_SPAWNFAIL_DESCRIPTORS);
         conn_respond(c, 503, WSD_BODY_NO_RESOURCES, 0);
         return;
     }
@@ -281,6 +285,8 @@ static void send_101(conn *c, const char *accept, const char *pmd_ext, const cha
     }
     c->is_ws = 1;
     c->state = ST_OPEN;
+    s->mroute = wsd_metrics_route(s->route ? s->route->script_name : "*");
+    wsd_metrics_ws_open(s->mroute, wsd_metrics_now_us() - c->t_accept);
     wsd_tp_timeout(&c->tp, 0);
     wsd_http_parser_free(c->http);
     c->http = NULL;
@@ -356,6 +362,8 @@ void wsd_upgrade(conn *c, const char *rest, size_t nrest)
     int rc;
 
     c->assoc = make_assoc(c, r);
+    if (wsd_monitor_request(c, r))     /* --metrics listener, --healthpath */
+        return;
     if (c->redirect) {
         redirect_https(c, r);
         return;
@@ -369,6 +377,7 @@ void wsd_upgrade(conn *c, const char *rest, size_t nrest)
         conn_respond(c, 404, "404 page not found\n", 0);
         return;
     }
+    c->upgrading = 1;
     if (rc == WSD_HS_BAD) {
         char body[256];
         wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "Bad upgrade request: %s", hs.text);
