@@ -178,6 +178,7 @@ FSRC_fuzz_linkproto := $(addprefix src/,linkproto.c util.c)
 FSRC_fuzz_inflate   := $(addprefix src/,pmd.c ws.c utf8.c util.c)
 FSRC_fuzz_tls       := $(addprefix src/,tls.c util.c)
 FSRC_fuzz_termctl   := src/termctl.c
+FSRC_fuzz_logjson   := $(addprefix src/,log.c utf8.c util.c)
 FLIB_fuzz_http      := -lcrypto
 FLIB_fuzz_inflate   := -lz
 FLIB_fuzz_tls       := -lssl -lcrypto
@@ -191,6 +192,7 @@ FOPT_fuzz_linkproto := -max_len=4096
 FOPT_fuzz_inflate   := -max_len=70000
 FOPT_fuzz_tls       := -max_len=4096
 FOPT_fuzz_termctl   := -max_len=2048 -dict=$(CURDIR)/fuzz/termctl.dict
+FOPT_fuzz_logjson   := -max_len=4096 -dict=$(CURDIR)/fuzz/logjson.dict
 
 .PHONY: fuzz fuzz-smoke
 fuzz: $(FUZZ_BINS)

@@ -128,60 +128,64 @@ static size_t utf8_char_len(const unsigned char *p, size_t n)
     return 0;   /* cut short */
 }
 
-size_t wsd_json_escape(char *dst, size_t cap, const char *src, size_t n)
+/* One character of src at i escaped into e (≥ 6 bytes): its length, and
+ * the source bytes it stands for in *used. */
+static size_t json_char(const unsigned char *s, size_t i, size_t n, char *e, size_t *used)
 {
     static const char hex[] = "0123456789abcdef";
+    unsigned char c = s[i];
+
+    *used = 1;
+    if (c >= 0x80) {
+        size_t k = utf8_char_len(s + i, n - i);
+        if (k == 0) {
+            memcpy(e, "\\ufffd", 6);
+            return 6;
+        }
+        memcpy(e, s + i, k);
+        *used = k;
+        return k;
+    }
+    if (c == '"' || c == '\\') {
+        e[0] = '\\';
+        e[1] = (char)c;
+        return 2;
+    }
+    if (c < 0x20 || c == 0x7f) {
+        const char *sh = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
+                         : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+        if (sh) {
+            memcpy(e, sh, 2);
+            return 2;
+        }
+        memcpy(e, "\\u00", 4);
+        e[4] = hex[c >> 4];
+        e[5] = hex[c & 15];
+        return 6;
+    }
+    e[0] = (char)c;
+    return 1;
+}
+
+size_t wsd_json_escape(char *dst, size_t cap, const char *src, size_t n)
+{
     const unsigned char *s = (const unsigned char *)src;
-    size_t o = 0, i = 0;
+    size_t o = 0, i, total = 0, used;
+    char e[8];
 
-    while (i < n) {
-        char e[8];
-        size_t elen, used = 1;
-        unsigned char c = s[i];
-
-        if (c >= 0x80) {
-            used = utf8_char_len(s + i, n - i);
-            if (used == 0) {
-                memcpy(e, "\\ufffd", 6);
-                elen = 6;
-                used = 1;
-            } else {
-                memcpy(e, s + i, used);
-                elen = used;
-            }
-        } else if (c == '"' || c == '\\') {
-            e[0] = '\\';
-            e[1] = (char)c;
-            elen = 2;
-        } else if (c < 0x20 || c == 0x7f) {
-            const char *sh = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
-                             : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
-            if (sh) {
-                memcpy(e, sh, 2);
-                elen = 2;
-            } else {
-                memcpy(e, "\\u00", 4);
-                e[4] = hex[c >> 4];
-                e[5] = hex[c & 15];
-                elen = 6;
-            }
-        } else {
-            e[0] = (char)c;
-            elen = 1;
-        }
-        /* room for this and, unless it is the last, a trailing "..." */
-        if (o + elen > cap || (i + used < n && o + elen + 3 > cap)) {
-            while (o + 3 > cap && o > 0)
-                o--;    /* only when cap < 3 + the first character: never split one */
-            if (o + 3 <= cap) {
-                memcpy(dst + o, "...", 3);
-                o += 3;
-            }
-            return o;
-        }
+    for (i = 0; i < n; i += used)
+        total += json_char(s, i, n, e, &used);
+    for (i = 0; i < n; i += used) {
+        size_t elen = json_char(s, i, n, e, &used);
+        /* all of it fits, or this character and a trailing "..." */
+        if (total > cap && o + elen + 3 > cap)
+            break;
         memcpy(dst + o, e, elen);
         o += elen;
-        i += used;
+    }
+    if (i < n && o + 3 <= cap) {
+        memcpy(dst + o, "...", 3);
+        o += 3;
     }
     return o;
 }
@@ -284,6 +288,8 @@ static void render_json(line_buf *b, const struct timespec *now, int level, cons
     struct tm tm;
     size_t alen = assoc ? strlen(assoc) : 0, pos = 0;
     char tmp[WSD_LOG_LINE_MAX];     /* one value, unescaped */
+    struct { const char *k; size_t n; } seen[16];   /* keys written: never one twice */
+    size_t nseen = 0;
 
     gmtime_r(&now->tv_sec, &tm);
     snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
@@ -313,12 +319,16 @@ static void render_json(line_buf *b, const struct timespec *now, int level, cons
             for (i = 0; i < sizeof reserved_keys / sizeof reserved_keys[0]; i++)
                 reserved |= strlen(reserved_keys[i]) == kl && memcmp(reserved_keys[i], k, kl) == 0;
         }
-        need = 2 + (reserved ? 6 : 0) + kl + 3 + 3 + 1;   /* ,"assoc_key":"...\" */
+        for (i = 0; i < nseen && !(seen[i].n == kl && memcmp(seen[i].k, k, kl) == 0); i++)
+            ;
+        if (reserved || i < nseen || nseen == sizeof seen / sizeof seen[0])
+            continue;              /* a key again, or too many: the first ones tell */
+        seen[nseen].k = k;
+        seen[nseen++].n = kl;
+        need = 2 + kl + 3 + 3 + 1;     /* ,"key":"..." */
         if (b->n + need + MSG_ROOM + TAIL > b->cap)
             break;
         put(b, ",\"", 2);
-        if (reserved)
-            put(b, "assoc_", 6);
         put_json(b, k, kl, kl + 16);
         put(b, "\":\"", 3);
         put_json(b, tmp, rc < 0 ? (memcpy(tmp, v, vl), vl) : unescape(tmp, v, vl),
