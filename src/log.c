@@ -338,7 +338,9 @@ static void render_json(line_buf *b, const struct timespec *now, int level, cons
             break;
     }
     put(b, ",\"msg\":\"", 8);
-    put_json(b, msg, msglen, b->cap - b->n - TAIL);
+    if (msglen > sizeof tmp)
+        msglen = sizeof tmp;
+    put_json(b, tmp, unescape(tmp, msg, msglen), b->cap - b->n - TAIL);
     put(b, "\"}\n", 3);
 }
 

@@ -9,8 +9,11 @@
  *     {"time":"2026-11-27T07:34:42.123Z","level":"access","category":"session",
  *      "url":"…","id":"…","remote":"…","command":"…","origin":"…","pid":"…","msg":"CONNECT"}
  *     time is UTC with milliseconds; level is the --loglevel name; then one
- *     key per association (key:'value' pairs, in their order, values with
- *     wsd_log_escape's \xNN undone), then msg. Values are JSON strings:
+ *     key per association (key:'value' pairs, in their order; time, level,
+ *     category, msg and a repeated key left out), then msg. In values and
+ *     the message wsd_log_escape's \xNN is undone (wsd escapes every
+ *     backslash of peer bytes, so a \xNN is always its own), then they are
+ *     written as JSON strings:
  *     '"', '\\' and control characters escaped, invalid UTF-8 replaced by
  *     U+FFFD byte by byte; a line over WSD_LOG_LINE_MAX cuts values with "...".
  * Either may be preceded by a syslog priority, "<6>" (--journal, or on its

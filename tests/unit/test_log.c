@@ -163,6 +163,13 @@ static void test_json_format(void)
     is_mem(buf, n, want, strlen(want), "json: control, invalid UTF-8; reserved and repeated keys left out");
     is_int(json_line(buf, n, keys, 16), 5, "json: still valid");
 
+    /* a message with wsd_log_escape's escapes (a program's stderr line) */
+    n = wsd_log_render(buf, sizeof buf, WSD_LOGFMT_JSON, 0, &t0, WSD_LOG_ERROR, "stderr", "",
+                       "e\\xc3\\xa9 \\x01\\xff \\x5cx41 \\x", 29);
+    want = "{\"time\":\"2026-12-07T12:21:10.123Z\",\"level\":\"error\",\"category\":\"stderr\","
+           "\"msg\":\"e\xc3\xa9 \\u0001\\ufffd \\\\x41 \\\\x\"}\n";
+    is_mem(buf, n, want, strlen(want), "json: the message's \\xNN undone, then escaped");
+
     /* an association string that is not key:'value' pairs */
     n = wsd_log_render(buf, sizeof buf, WSD_LOGFMT_JSON, 0, &t0, WSD_LOG_INFO, "x",
                        "id:'1' oops no quotes", "m", 1);
