@@ -250,7 +250,7 @@ int wsd_prom_render(wsd_str *o, const wsd_metrics_counts *c, const wsd_prom_info
                "WebSocket upgrade requests answered with an HTTP error, by status"));
     for (i = 0; i < WSD_MET_STATUSES; i++) {
         if (c->refused[i]) {
-            char st[8];
+            char st[16];
             snprintf(st, sizeof st, "%s", "other");
             if (i < WSD_MET_STATUSES - 1)
                 snprintf(st, sizeof st, "%d", 400 + i);
