@@ -55,6 +55,7 @@ struct wsd_hub {
     long nmembers;
     wsd_member *pending;         /* --workers: waiting for the hub process's answer */
     int open;                    /* the output so far ends inside a message */
+    int busy;                    /* inside broadcast: not freed (maybe_free) */
     hub_zform z[16];             /* index: window bits 8..15 */
 };
 
@@ -277,6 +278,10 @@ static void broadcast(wsd_hub *h, const uint8_t *frames, size_t n, const char *c
         free(out);
         wsd_ws_scan_frames(zbuf[bits]->data, zlen, &zfi[bits]);
     }
+    /* a member whose write fails leaves inside deliver (its transport
+     * closes, the session leaves the hub): the last one must not free the
+     * hub under this loop */
+    h->busy++;
     for (m = h->members; m; m = next) {
         next = m->next;
         if (to_ids) {
@@ -301,6 +306,8 @@ static void broadcast(wsd_hub *h, const uint8_t *frames, size_t n, const char *c
         if (zbuf[bits])
             wsd_buf_unref(zbuf[bits]);
     h->open = pfi.ends_inside || (pfi.first_start >= n && h->open);
+    if (--h->busy == 0)
+        maybe_free(h);
 }
 
 /* ------------------------------------------------------------- the program side */
@@ -417,7 +424,7 @@ static void maybe_free(wsd_hub *h)
     wsd_hub **pp;
     int bits;
 
-    if (h->members || h->pending || h->fan.core)
+    if (h->busy || h->members || h->pending || h->fan.core)
         return;
     for (pp = &h->srv->hubs; *pp != h; pp = &(*pp)->next)
         ;

@@ -239,7 +239,10 @@ def test_workers_are_summed(wsd, tmp_path):
 
 def test_shared_slow_client_closes_are_counted(wsd, tmp_path):
     """--shared: a client that never reads is closed with 1008 at
-    --sharedqueue: counted as a send-queue overflow and as close 1008."""
+    --sharedqueue: counted as a send-queue overflow and as close 1008.
+    (Both clients reset while output still flows: under ASan this found
+    the hub freed inside its own broadcast, when the last member's write
+    failed — shared.c's `busy`.)"""
     prog = write_prog(tmp_path / "flood.py", "#!/usr/bin/python3\nimport sys\n"
                       "sys.stdin.readline()\n"
                       "for i in range(3000):\n    print(i, 'x' * 2000, flush=(i % 50 == 0))\n"
