@@ -43,7 +43,7 @@ const char *wsd_build_info;
 /* Sorted by name: Go's flag list (PrintDefaults) is printed in this order. */
 enum fid {
     F_ADDRESS, F_BINARY, F_CGIDIR, F_CLOSEMS, F_DEFLATE, F_DEFLATEBITS,
-    F_DEFLATEMEM, F_DEVCONSOLE, F_DIR, F_DRAINMS, F_HEADER,
+    F_DEFLATEMEM, F_DEVCONSOLE, F_DIR, F_GRACEMS, F_HEADER,
     F_HEADER_HTTP, F_HEADER_WS, F_HEALTHPATH, F_JOURNAL, F_LICENSE, F_LINEBUFFERED, F_LOGFORMAT,
     F_LOGLEVEL, F_LOSSLESS, F_MAXFORKS, F_MAXFRAMESIZE, F_METRICS, F_ORIGIN, F_PASSENV, F_PASSSTDERR, F_PINGMS, F_PORT, F_PTY,
     F_REDIRPORT, F_REVERSELOOKUP, F_SAMEORIGIN, F_SHARED, F_SHAREDALWAYS, F_SHAREDDROP,
@@ -187,7 +187,7 @@ static const wsd_goflag flags[F_COUNT] = {
         "Enable development console (cannot be used in conjunction with --staticdir)"},
     [F_DIR]           = {"dir", WSD_GOFLAG_STRING, NULL, NULL,
         "Base directory for WebSocket scripts"},
-    [F_DRAINMS]       = {"drainms", WSD_GOFLAG_UINT, NULL, closems_range,
+    [F_GRACEMS]       = {"gracems", WSD_GOFLAG_UINT, NULL, closems_range,
         "On SIGTERM/SIGQUIT/SIGINT, keep serving this many milliseconds with the health endpoint answering 503 before shutting down"},
     [F_HEADER]        = {"header", WSD_GOFLAG_LIST, NULL, NULL,
         "Custom headers for any response."},
@@ -648,7 +648,7 @@ static const char long_help[] =
     "                                 while it drains or shuts down (for load\n"
     "                                 balancers). Default: none\n"
     "\n"
-    "  --drainms=milliseconds         On SIGTERM, SIGQUIT or SIGINT keep serving\n"
+    "  --gracems=milliseconds         On SIGTERM, SIGQUIT or SIGINT keep serving\n"
     "                                 (and accepting) this long while health\n"
     "                                 checks get 503, then shut down gracefully;\n"
     "                                 a second signal cuts it short. Default: 0\n"
@@ -1183,7 +1183,7 @@ static void fill(wsd_config *c, wsd_goflag_value *rf)
     c->logformat = wsd_log_format_parse(sval(rf, F_LOGFORMAT));
     c->journal = rf[F_JOURNAL].pos ? rf[F_JOURNAL].b : -1;
     c->healthpath = dup_nonempty(sval(rf, F_HEALTHPATH));
-    c->drainms = (long)rf[F_DRAINMS].u;
+    c->gracems = (long)rf[F_GRACEMS].u;
     if (*sval(rf, F_METRICS)) {
         c->metrics = xstrdup(sval(rf, F_METRICS));
         wsd_config_hostport(c->metrics, &c->metrics_addr, &c->metrics_port);

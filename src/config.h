@@ -62,7 +62,7 @@ typedef struct wsd_config {
     char *metrics_addr;       /* its address ("" = all interfaces; "[::1]" keeps brackets) */
     int metrics_port;
     char *healthpath;         /* --healthpath, NULL if none */
-    long drainms;             /* --drainms: 0 = shut down at once */
+    long gracems;             /* --gracems: 0 = shut down at once */
 
     char *unixsocket;
     int unix_only;            /* --unixsocket alone: no TCP listener */

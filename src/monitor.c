@@ -1,5 +1,5 @@
 /* monitor.c — the health endpoint, the --metrics listener's answers and
- * the --drainms wait (see monitor.h). */
+ * the --gracems wait (see monitor.h). */
 #include "monitor.h"
 
 #include <openssl/crypto.h>
@@ -119,51 +119,53 @@ int wsd_monitor_request(conn *c, const wsd_request *r)
     return 1;
 }
 
-/* ---- --drainms --------------------------------------------------------------- */
+/* ---- --gracems ------------------------------------------------------------- */
 
 static struct {
     uv_timer_t timer;
     int running;
     int signum;
     void (*then)(server *srv, int signum);
-} drain;
+} grace;
 
-static void on_drain_closed(uv_handle_t *h)
+static void on_grace_closed(uv_handle_t *h)
 {
     (void)h;
 }
 
-static void on_drained(uv_timer_t *t)
+static void on_grace_over(uv_timer_t *t)
 {
     server *srv = t->data;
 
-    drain.running = 0;
-    uv_close((uv_handle_t *)&drain.timer, on_drain_closed);
-    drain.then(srv, drain.signum);
+    grace.running = 0;
+    uv_close((uv_handle_t *)&grace.timer, on_grace_closed);
+    grace.then(srv, grace.signum);
 }
 
-int wsd_monitor_drain(server *srv, int signum, void (*then)(server *srv, int signum))
+int wsd_monitor_grace(server *srv, int signum, void (*then)(server *srv, int signum))
 {
-    if (drain.running) {
+    const char *name = sigabbrev_np(signum) ? sigabbrev_np(signum) : "?";
+
+    if (grace.running) {
         /* a second signal: no more waiting */
-        drain.running = 0;
-        uv_close((uv_handle_t *)&drain.timer, on_drain_closed);
-        wsd_log(WSD_LOG_INFO, "server", "", "Second SIG%s while draining: shutting down now",
-                sigabbrev_np(signum) ? sigabbrev_np(signum) : "?");
+        grace.running = 0;
+        uv_close((uv_handle_t *)&grace.timer, on_grace_closed);
+        wsd_log(WSD_LOG_INFO, "server", "", "Second SIG%s during --gracems: shutting down now",
+                name);
         return 0;
     }
-    if (srv->cfg->drainms <= 0)
+    if (srv->cfg->gracems <= 0)
         return 0;
     wsd_metrics_set_draining(1);
-    drain.running = 1;
-    drain.signum = signum;
-    drain.then = then;
-    uv_timer_init(srv->loop, &drain.timer);
-    drain.timer.data = srv;
-    uv_timer_start(&drain.timer, on_drained, (uint64_t)srv->cfg->drainms, 0);
+    grace.running = 1;
+    grace.signum = signum;
+    grace.then = then;
+    uv_timer_init(srv->loop, &grace.timer);
+    grace.timer.data = srv;
+    uv_timer_start(&grace.timer, on_grace_over, (uint64_t)srv->cfg->gracems, 0);
     wsd_log(WSD_LOG_INFO, "server", "",
-            "Received SIG%s: draining for %ld ms (health checks get 503), then shutting down",
-            sigabbrev_np(signum) ? sigabbrev_np(signum) : "?", srv->cfg->drainms);
+            "Received SIG%s: health checks get 503 for %ld ms (--gracems), then shutting down",
+            name, srv->cfg->gracems);
     return 1;
 }
 

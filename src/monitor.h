@@ -3,13 +3,14 @@
  * The health endpoint: GET (any method; HEAD without a body) of
  * --healthpath on wsd's own listeners, or of /health on the --metrics
  * listener, answers "200 OK" ("ok\n") while wsd takes new connections and
- * "503 Service Unavailable" ("draining\n") while it drains: from the first
- * SIGTERM/SIGQUIT/SIGINT with --drainms (listeners still open, so a load
- * balancer sees the 503 and moves new clients elsewhere before they close),
- * during the graceful shutdown itself, and whenever another module sets the
- * draining flag (wsd_metrics_set_draining: a binary upgrade handing the
- * sockets over). The flag lives in the metrics mapping, so every worker
- * answers the same.
+ * "503 Service Unavailable" ("draining\n") while it drains: during the
+ * --gracems period after the first SIGTERM/SIGQUIT/SIGINT (listeners still
+ * open and accepting, so a load balancer sees the 503 and moves new clients
+ * elsewhere before they close: HAProxy's "grace", Traefik's
+ * requestAcceptGraceTimeout), during the graceful shutdown itself, and
+ * whenever another module sets the draining flag (wsd_metrics_set_draining:
+ * a binary upgrade's old generation). The flag lives in the metrics
+ * mapping, so every worker answers the same.
  *
  * The --metrics listener (plain HTTP, its own address and port, bound as
  * the other listeners by server.c, never TLS): /metrics is the Prometheus
@@ -28,12 +29,12 @@
  * whose path is --healthpath: answered, returns 1. Otherwise 0 (not ours). */
 int wsd_monitor_request(conn *c, const wsd_request *r);
 
-/* --drainms on the first shutdown signal: the health endpoint turns 503
- * and `then(srv, signum)` (the graceful shutdown) runs drainms later.
- * Returns 1 when the drain started (the caller waits), 0 when there is
- * nothing to wait for: no --drainms, or a drain already running — cut
- * short now (a second signal), the caller shuts down at once. */
-int wsd_monitor_drain(server *srv, int signum, void (*then)(server *srv, int signum));
+/* --gracems on the first shutdown signal: the health endpoint turns 503
+ * and `then(srv, signum)` (the graceful shutdown) runs gracems later.
+ * Returns 1 when the grace period started (the caller waits), 0 when there
+ * is nothing to wait for: no --gracems, or a grace period already running —
+ * cut short now (a second signal), the caller shuts down at once. */
+int wsd_monitor_grace(server *srv, int signum, void (*then)(server *srv, int signum));
 
 /* The "Starting metrics server" line (server.c, at start-up). */
 void wsd_monitor_startup_log(const wsd_config *cfg);

@@ -90,7 +90,7 @@ static void log_status(server *srv)
             srv->shutting_down ? ", shutting down" : "");
 }
 
-/* The graceful shutdown (the first shutdown signal, or --drainms later). */
+/* The graceful shutdown (the first shutdown signal, or --gracems later). */
 static void shutdown_begin(server *srv, int signum)
 {
     size_t i;
@@ -135,8 +135,8 @@ static void on_signal(uv_signal_t *h, int signum)
         wsd_log(WSD_LOG_INFO, "server", "", "Second SIG%s: exiting now", sig_name(signum));
         exit(srv->exit_status);
     }
-    if (wsd_monitor_drain(srv, signum, shutdown_begin))
-        return;                    /* --drainms: health checks get 503 first */
+    if (wsd_monitor_grace(srv, signum, shutdown_begin))
+        return;                    /* --gracems: health checks get 503 first */
     shutdown_begin(srv, signum);
 }
 

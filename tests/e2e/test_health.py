@@ -1,6 +1,6 @@
 """The health endpoint and the drain (#14.4): --healthpath on wsd's own
 listeners, /health on the --metrics listener, 200 while wsd accepts and
-503 while it drains (--drainms, then the graceful shutdown). A real HAProxy
+503 while it drains (--gracems before the graceful shutdown). A real HAProxy
 acting on it: test_proxy.py (the documented configuration).
 """
 import asyncio
@@ -36,18 +36,18 @@ def test_healthpath_answers_200_and_nothing_else_changes(wsd):
     assert "HEALTH" not in srv.log()                              # DEBUG only
 
 
-def test_drain_503_keeps_serving_then_shuts_down(wsd):
-    """SIGTERM with --drainms: health turns 503 at once; existing
-    connections go on and new ones are still accepted during the drain;
+def test_grace_503_keeps_serving_then_shuts_down(wsd):
+    """SIGTERM with --gracems: health turns 503 at once; existing
+    connections go on and new ones are still accepted during the grace;
     then the graceful shutdown (close 1001) and exit 0."""
     mport = free_port()
-    srv = wsd("/bin/cat", flags=["--healthpath=/health", "--drainms=2500",
+    srv = wsd("/bin/cat", flags=["--healthpath=/health", "--gracems=2500",
                                  f"--metrics=127.0.0.1:{mport}"])
     old = RawClient(srv.port)
     old.handshake()
     t0 = time.monotonic()
     srv.kill(signal.SIGTERM)
-    srv.wait_log(r"Received SIGTERM: draining for 2500 ms \(health checks get 503\)")
+    srv.wait_log(r"Received SIGTERM: health checks get 503 for 2500 ms \(--gracems\)")
     assert get(srv.port, "/health")[:3:2] == (503, b"draining\n")
     assert get(mport, "/health")[0] == 503
     assert value(scrape(mport), "wsd_draining") == 1
@@ -62,20 +62,20 @@ def test_drain_503_keeps_serving_then_shuts_down(wsd):
         code, reason, _ = c.expect_close(timeout=10)
         assert (code, reason) == (1001, "server shutting down")
         c.close()
-    assert time.monotonic() - t0 >= 2.0            # not before the drain (a lower bound)
+    assert time.monotonic() - t0 >= 2.0            # not before the grace (a lower bound)
     assert srv.proc.wait(10) == 0
     srv.stopped_by_test = True
 
 
-def test_second_signal_cuts_the_drain_short(wsd):
-    srv = wsd("/bin/cat", flags=["--healthpath=/health", "--drainms=60000"])
+def test_second_signal_cuts_the_grace_short(wsd):
+    srv = wsd("/bin/cat", flags=["--healthpath=/health", "--gracems=60000"])
     c = RawClient(srv.port)
     c.handshake()
     srv.kill(signal.SIGTERM)
-    srv.wait_log(r"draining for 60000 ms")
+    srv.wait_log(r"health checks get 503 for 60000 ms")
     assert get(srv.port, "/health")[0] == 503
     srv.kill(signal.SIGQUIT)
-    srv.wait_log(r"Second SIGQUIT while draining: shutting down now")
+    srv.wait_log(r"Second SIGQUIT during --gracems: shutting down now")
     code, _, _ = c.expect_close(timeout=5)
     assert code == 1001
     c.close()
@@ -83,7 +83,7 @@ def test_second_signal_cuts_the_drain_short(wsd):
     srv.stopped_by_test = True
 
 
-def test_without_drainms_the_shutdown_is_immediate(wsd):
+def test_without_gracems_the_shutdown_is_immediate(wsd):
     srv = wsd("/bin/cat", flags=["--healthpath=/health"])
     c = RawClient(srv.port)
     c.handshake()
@@ -92,14 +92,14 @@ def test_without_drainms_the_shutdown_is_immediate(wsd):
     c.close()
     assert srv.proc.wait(10) == 0
     srv.stopped_by_test = True
-    assert "draining" not in srv.log()
+    assert "--gracems" not in srv.log()
 
 
-def test_workers_drain_together(wsd):
+def test_workers_grace_together(wsd):
     """--workers=2: the supervisor forwards SIGTERM; every worker answers
     503 (any of them may take a check) and still serves."""
     mport = free_port()
-    srv = wsd("/bin/cat", flags=["--workers=2", "--healthpath=/health", "--drainms=3000",
+    srv = wsd("/bin/cat", flags=["--workers=2", "--healthpath=/health", "--gracems=3000",
                                  f"--metrics=127.0.0.1:{mport}"])
     assert wait_until(lambda: len([p for p in children_of(srv.pid) if is_alive(p)]) == 2, 5)
     assert all(get(srv.port, "/health")[0] == 200 for _ in range(6))

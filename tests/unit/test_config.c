@@ -952,7 +952,7 @@ static void test_modes_run(void)
     res_free(&r);
 }
 
-/* --logformat, --journal, --metrics, --healthpath, --drainms (#14.4). */
+/* --logformat, --journal, --metrics, --healthpath, --gracems (#14.4). */
 static void test_observability(void)
 {
     static const struct {
@@ -980,15 +980,15 @@ static void test_observability(void)
 
     is_int(r.c.logformat, WSD_LOGFMT_TEXT, "--logformat default text");
     is_int(r.c.journal, -1, "--journal not given: -1 (JOURNAL_STREAM decides)");
-    ok(!r.c.metrics && !r.c.healthpath && r.c.drainms == 0, "no metrics, health path, drain");
+    ok(!r.c.metrics && !r.c.healthpath && r.c.gracems == 0, "no metrics, health path, drain");
     res_free(&r);
-    r = RUN("--logformat=json", "--journal=false", "--healthpath=/health", "--drainms=2500",
+    r = RUN("--logformat=json", "--journal=false", "--healthpath=/health", "--gracems=2500",
             "--metrics=127.0.0.1:9100", "/bin/sh");
     is_int(r.rc, -1, "all of them: runs");
     is_int(r.c.logformat, WSD_LOGFMT_JSON, "--logformat=json");
     is_int(r.c.journal, 0, "--journal=false: 0");
     is_str(r.c.healthpath, "/health", "--healthpath");
-    is_int(r.c.drainms, 2500, "--drainms");
+    is_int(r.c.gracems, 2500, "--gracems");
     is_str(r.c.metrics, "127.0.0.1:9100", "--metrics as given");
     is_str(r.c.metrics_addr, "127.0.0.1", "  its address");
     is_int(r.c.metrics_port, 9100, "  its port");
@@ -1023,8 +1023,8 @@ static void test_observability(void)
                "ASCII without spaces, ? or #", "--healthpath=/a b", "/bin/sh");
     FLAG_ERROR("invalid value \"/h?x=1\" for flag -healthpath: must be a URL path: printable "
                "ASCII without spaces, ? or #", "--healthpath=/h?x=1", "/bin/sh");
-    FLAG_ERROR("invalid value \"2147483648\" for flag -drainms: must be 0 to 2147483647 "
-               "milliseconds", "--drainms=2147483648", "/bin/sh");
+    FLAG_ERROR("invalid value \"2147483648\" for flag -gracems: must be 0 to 2147483647 "
+               "milliseconds", "--gracems=2147483648", "/bin/sh");
 }
 
 int main(void)
