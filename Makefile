@@ -10,7 +10,8 @@ PKGS    := libuv openssl zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+WERROR  ?= -Werror
+WARN    := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O$(O) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -DLLHTTP_STRICT_MODE=1 $(WARN) -MMD -MP -Isrc -I$(LLHTTP_INC) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS += $(EXTRA_LDFLAGS)
@@ -69,7 +70,7 @@ $(BUILD)/wsd: $(OBJS) $(LLOBJS)
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The web terminal's files (--pty --devconsole): web/terminal.html and
 # xterm.js with its fit addon from npm (web/package.json and its lock file
@@ -101,7 +102,7 @@ $(WEB_OUT)/addon-fit.mjs.gz: $(XTERM_STAMP)
 $(BUILD)/termassets.o: src/termassets.c src/termassets.h $(WEB_GZ)
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
-	$(Q)$(CC) $(CFLAGS) -DWSD_WEB_DIR='"$(WEB_OUT)"' -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -DWSD_WEB_DIR='"$(WEB_OUT)"' -c -o $@ $<
 
 # Third-party: compiled with our flags minus the warnings we don't own.
 $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
@@ -142,17 +143,52 @@ demo: all
 clean:
 	rm -rf build
 
-# `make install` (PREFIX=/usr/local, DESTDIR for staging): the binary and
-# the man page. `make uninstall` removes them.
-PREFIX  ?= /usr/local
+# `make install` (PREFIX=/usr/local, DESTDIR for staging): the binary
+# (stripped; INSTALL_STRIP= keeps its symbols, as debian/rules does for the
+# -dbgsym package), the man page, the systemd units of systemd/ under
+# UNITDIR with their /usr/bin/wsd turned into $(BINDIR)/wsd, and the
+# sample configuration as $(SYSCONFDIR)/wsd/wsd.conf (an existing one is
+# kept). `make uninstall` removes them all but an edited configuration.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+INSTALL_STRIP ?= -s
+UNITS      := $(wildcard systemd/*.service systemd/*.socket)
 .PHONY: install uninstall
 install: $(BUILD)/wsd
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 $(BUILD)/wsd $(DESTDIR)$(PREFIX)/bin/wsd
-	install -m 644 wsd.1 $(DESTDIR)$(PREFIX)/share/man/man1/wsd.1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/wsd
+	install -m 755 $(INSTALL_STRIP) $(BUILD)/wsd $(DESTDIR)$(BINDIR)/wsd
+	install -m 644 wsd.1 $(DESTDIR)$(MANDIR)/man1/wsd.1
+	for u in $(UNITS); do \
+		sed 's|/usr/bin/wsd|$(BINDIR)/wsd|g' $$u > $(DESTDIR)$(UNITDIR)/$${u##*/}.tmp && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/}.tmp && \
+		mv $(DESTDIR)$(UNITDIR)/$${u##*/}.tmp $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
+	done
+	test -e $(DESTDIR)$(SYSCONFDIR)/wsd/wsd.conf || \
+		install -m 644 examples/wsd.conf $(DESTDIR)$(SYSCONFDIR)/wsd/wsd.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/wsd $(DESTDIR)$(PREFIX)/share/man/man1/wsd.1
+	rm -f $(DESTDIR)$(BINDIR)/wsd $(DESTDIR)$(MANDIR)/man1/wsd.1 \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
+	if cmp -s examples/wsd.conf $(DESTDIR)$(SYSCONFDIR)/wsd/wsd.conf; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/wsd/wsd.conf; rmdir $(DESTDIR)$(SYSCONFDIR)/wsd 2>/dev/null; fi; true
+
+# The xterm.js files the build embeds, for a build without npm or network
+# (the Debian package, an offline machine): build/xterm-<version>.tar.gz
+# holds @xterm/xterm and @xterm/addon-fit's shipped files and licences;
+# unpack it anywhere and build with XTERM_DIR=/that/place/@xterm.
+XTERM_VERSION = $(shell sed -n 's/.*"@xterm\/xterm": "\(.*\)".*/\1/p' web/package.json)
+.PHONY: xterm-tarball
+xterm-tarball: $(XTERM_STAMP)
+	@mkdir -p $(BUILD)
+	tar -C $(XTERM_DIR)/.. -czf $(BUILD)/xterm-$(XTERM_VERSION).tar.gz --owner=0 --group=0 \
+		@xterm/xterm/LICENSE @xterm/xterm/package.json @xterm/xterm/lib/xterm.mjs \
+		@xterm/xterm/css/xterm.css @xterm/addon-fit/LICENSE @xterm/addon-fit/package.json \
+		@xterm/addon-fit/lib/addon-fit.mjs
+	@echo "  TAR   $(BUILD)/xterm-$(XTERM_VERSION).tar.gz"
 
 -include $(OBJS:.o=.d) $(UNIT_BINS:=.d)
 
