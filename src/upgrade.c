@@ -378,6 +378,7 @@ static void upgrade_checked(conn *c, const char *rest, size_t nrest)
     }
     rc = wsd_handshake_check(r, &hs);
     if (rc == WSD_HS_NOT_WEBSOCKET || (!cfg->command_path && !cfg->dir)) {
+        c->upgrading = 0;
         wsd_tp_timeout(&c->tp, 0);
         if (wsd_serve_request(c, r, rest, nrest))
             return;
@@ -432,6 +433,7 @@ void wsd_upgrade(conn *c, const char *rest, size_t nrest)
         redirect_https(c, r);
         return;
     }
+    c->upgrading = r->upgrade;     /* an access refusal of an upgrade is a refusal too */
     if (wsd_access_check(c, r, rest, nrest, upgrade_checked) != 0)
         return;                    /* refused, or upgrade_checked follows (access.c) */
     upgrade_checked(c, rest, nrest);

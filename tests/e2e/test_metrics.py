@@ -355,3 +355,21 @@ def test_a_real_prometheus_scrapes_it(wsd, tmp_path):
             p.kill()
             p.wait()
         log.close()
+
+
+def test_access_refusals_count_and_health_needs_no_credentials(wsd, tmp_path):
+    """--htpasswd: an upgrade without credentials (401) is a refused
+    handshake; the health answers need no credentials (a load balancer has
+    none); plain HTTP refusals are not handshakes."""
+    ht = tmp_path / "htpasswd"
+    subprocess.run(["htpasswd", "-cbB", str(ht), "alice", "pw"], check=True, capture_output=True)
+    mport, flags = metrics_flags()
+    srv = wsd("/bin/cat", flags=flags + [f"--htpasswd={ht}", "--healthpath=/health"])
+    c = RawClient(srv.port)
+    c.send(c.request_bytes("/"))
+    assert c.read_response().status == 401
+    c.close()
+    assert raw_request(srv.port, b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n").status == 401
+    assert get(srv.port, "/health")[:3:2] == (200, b"ok\n")
+    s = scrape(mport)
+    assert value(s, "wsd_handshakes_refused_total", status="401") == 1

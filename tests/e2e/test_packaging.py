@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import IS_WEBSOCKETD, REPO, WSD_BIN, free_port, wait_until
+from conftest import IS_WEBSOCKETD, REPO, WSD_BIN, free_port, root_flags, wait_until
 from scrape import get
 
 # The package builds its own binary: once, in the plain e2e stage (not again
@@ -101,7 +101,7 @@ def test_debian_package_builds_lints_unpacks_and_runs(tmp_path):
     assert v.returncode == 0 and v.stdout.startswith("wsd 0.1.0")
     port, mport = free_port(), free_port()
     log = open(tmp_path / "wsd.log", "wb")
-    p = subprocess.Popen([str(wsd), f"--port={port}", "--address=127.0.0.1",
+    p = subprocess.Popen([str(wsd)] + root_flags(wsd) + [f"--port={port}", "--address=127.0.0.1",
                           f"--metrics=127.0.0.1:{mport}", "--healthpath=/health", "/bin/cat"],
                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                          start_new_session=True)
