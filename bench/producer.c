@@ -3,11 +3,13 @@
  * line was written, so a client can tell the latency from the program's
  * write to its receipt.
  *
- *   producer RATE SIZE [FILE|-] [COUNT]
+ *   producer RATE SIZE [FILE|-] [COUNT] [START]
  *     RATE  lines a second (0: as fast as it can);
  *     SIZE  bytes per line, padding included (at least 32);
  *     FILE  append to FILE instead of writing stdout (for `tail -F`);
- *     COUNT stop after this many lines (0, the default: no end).
+ *     COUNT stop after this many lines (0, the default: no end);
+ *     START a CLOCK_REALTIME second: print nothing before it (so that a
+ *           flat-out run begins once every client is connected).
  *
  * Lines are written in one write(2) per millisecond tick (RATE/1000 of
  * them, the fractions carried), each stamped just before the write. Stops
@@ -46,6 +48,14 @@ int main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (argc > 5) {
+        double start = atof(argv[5]);
+        struct timespec at;
+        at.tv_sec = (time_t)start;
+        at.tv_nsec = (long)((start - (double)at.tv_sec) * 1e9);
+        while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &at, NULL) == EINTR)
+            ;
+    }
     cap = size * (rate > 0 ? (size_t)(rate / 1000) + 2 : 256);
     buf = malloc(cap);
     if (!buf)
