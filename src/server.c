@@ -27,10 +27,12 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "access.h"
 #include "conn.h"
 #include "defer.h"
 #include "httpserve.h"
 #include "log.h"
+#include "privdrop.h"
 #include "process.h"
 #include "hublink.h"
 #include "program.h"
@@ -64,7 +66,7 @@ static long open_fds(void)
 
 /* What each signal means (README, wsd.1):
  *   SIGINT, SIGTERM, SIGQUIT  graceful shutdown; a second one: exit now
- *   SIGHUP   reload: nothing to reload yet (no configuration file), logged
+ *   SIGHUP   reload: --htpasswd is read again (access.c); else logged
  *   SIGUSR1  one status line in the log (connections, programs, descriptors)
  *   SIGUSR2  ignored, logged (reserved for a binary upgrade)
  * Any other signal keeps its default disposition. */
@@ -86,6 +88,10 @@ static void log_status(server *srv)
             "descriptors %ld of %ld%s", srv->nconns, ws, http, wsd_program_count(),
             srv->fd_base + srv->nconns + 3 * wsd_program_count(), srv->fd_limit,
             srv->shutting_down ? ", shutting down" : "");
+    if (srv->clients)             /* --maxperip/--ratelimit: the table's use */
+        wsd_log(WSD_LOG_INFO, "server", "", "Status: %u client addresses tracked (at most %u), "
+                "%llu connections counted", wsd_clients_used(srv->clients), WSD_CLIENTS_CAPACITY,
+                (unsigned long long)wsd_clients_conns(srv->clients));
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -95,7 +101,7 @@ static void on_signal(uv_signal_t *h, int signum)
 
     switch (signum) {
     case SIGHUP:
-        wsd_log(WSD_LOG_INFO, "server", "", "Received SIGHUP: nothing to reload");
+        wsd_access_reload();       /* --htpasswd; a bad file keeps the old table */
         return;
     case SIGUSR1:
         log_status(srv);
@@ -269,9 +275,22 @@ static int listen_unix(server *srv, const char *path)
     }
     uv_pipe_init(srv->loop, &srv->unixl, 0);
     srv->unixl.data = srv;
-    rc = uv_pipe_bind(&srv->unixl, path);
-    if (rc == 0)
+    {   /* --unixsocketmode: never more open than asked, not even at bind */
+        int um = wsd_privdrop_socket_umask();
+        mode_t old = um >= 0 ? umask((mode_t)um) : 0;
+        rc = uv_pipe_bind(&srv->unixl, path);
+        if (um >= 0)
+            umask(old);
+    }
+    if (rc == 0) {
+        char err[512];
+        if (wsd_privdrop_socket(path, err, sizeof err) != 0) {
+            wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: unix socket %s", err);
+            srv->have_unixl = 1;   /* closed and removed by the caller's cleanup */
+            return -1;
+        }
         rc = uv_listen((uv_stream_t *)&srv->unixl, 511, conn_on_connection);
+    }
     if (rc != 0) {
         wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen unix %s: %s", path,
                 uv_strerror(rc));
@@ -400,6 +419,24 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
             goto fail;
     }
 
+    /* Everything that needs root is done (ports bound, TLS files read):
+     * --user/--group from here on, for good (privdrop.c). */
+    {
+        char err[512];
+        if (wsd_privdrop_apply(err, sizeof err) != 0) {
+            wsd_log(WSD_LOG_FATAL, "server", "", "Can't drop privileges: %s", err);
+            goto fail;
+        }
+    }
+    if (cfg->trustproxy) {
+        char *err = NULL;
+        srv.trust = wsd_trust_new(cfg->trustproxy, &err);   /* checked by config.c */
+        free(err);
+    }
+    if (cfg->maxperip || cfg->ratelimit)
+        srv.clients = wsd_clients_new(WSD_CLIENTS_CAPACITY, (uint32_t)cfg->maxperip,
+                                      (uint32_t)cfg->ratelimit, (uint32_t)cfg->rateburst);
+
     wsd_pmd_config_default(&srv.pmdcfg);
     srv.pmdcfg.enabled = cfg->deflate;
     srv.pmdcfg.server_max_window_bits = cfg->deflatebits;
@@ -433,11 +470,15 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
     }
     wsd_origin_free(srv.origin);
     wsd_tls_ctx_free(srv.tls);
+    wsd_trust_free(srv.trust);
+    wsd_clients_free(srv.clients);
     free(srv.listeners);
     free(srv.redirect);
     return srv.exit_status;
 
 fail:
+    if (srv.have_unixl)
+        unlink(cfg->unixsocket);
     wsd_origin_free(srv.origin);
     wsd_tls_ctx_free(srv.tls);
     free(srv.listeners);
