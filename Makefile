@@ -182,7 +182,7 @@ FSRC_fuzz_outframe  := $(addprefix src/,outframe.c ws.c utf8.c)
 FSRC_fuzz_record    := $(addprefix src/,record.c outframe.c ws.c utf8.c util.c)
 FSRC_fuzz_addressed := $(addprefix src/,record.c outframe.c ws.c utf8.c util.c)
 FSRC_fuzz_linkproto := $(addprefix src/,linkproto.c ws.c utf8.c util.c)
-FSRC_fuzz_redisurl  := $(addprefix src/,redisurl.c util.c)
+FSRC_fuzz_redis     := $(addprefix src/,redisurl.c linkproto.c ws.c utf8.c util.c)
 FSRC_fuzz_inflate   := $(addprefix src/,pmd.c ws.c utf8.c util.c)
 FSRC_fuzz_tls       := $(addprefix src/,tls.c util.c)
 FSRC_fuzz_termctl   := src/termctl.c
@@ -202,7 +202,7 @@ FOPT_fuzz_outframe  := -max_len=4096
 FOPT_fuzz_record    := -max_len=4096
 FOPT_fuzz_addressed := -max_len=4096 -dict=$(CURDIR)/fuzz/addressed.dict
 FOPT_fuzz_linkproto := -max_len=4096
-FOPT_fuzz_redisurl  := -max_len=1024 -dict=$(CURDIR)/fuzz/redisurl.dict
+FOPT_fuzz_redis     := -max_len=4096 -dict=$(CURDIR)/fuzz/redis.dict
 FOPT_fuzz_inflate   := -max_len=70000
 FOPT_fuzz_tls       := -max_len=4096
 FOPT_fuzz_termctl   := -max_len=2048 -dict=$(CURDIR)/fuzz/termctl.dict
