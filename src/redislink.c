@@ -53,36 +53,55 @@
 
 /* ------------------------------------------------------------ log */
 
-typedef struct {
-    uint64_t last;
-    unsigned long more;
-} ratelog;
+/* At most one line a second of each kind (`kind`: a static reason string,
+ * or NULL for the format itself); the rest are counted into the next one.
+ * A few kinds at a time are tracked. */
+#define RATELOG_SLOTS 16
 
 static uv_loop_t *loop_of(void);
 
-/* At most one line a second per kind; the rest counted into the next. */
-static void log_limited(ratelog *r, int level, const char *fmt, ...)
+static void log_limited(const char *kind, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void log_limited(ratelog *r, int level, const char *fmt, ...)
+static void log_limited(const char *kind, int level, const char *fmt, ...)
 {
+    static struct {
+        const char *fmt;
+        uint64_t last;
+        unsigned long more;
+    } slot[RATELOG_SLOTS];
     uint64_t now = loop_of() ? uv_now(loop_of()) : 0;
     char line[512];
     va_list ap;
+    int i, use = 0;
 
-    if (r->last && now - r->last < 1000) {
-        r->more++;
+    if (!kind)
+        kind = fmt;
+    for (i = 0; i < RATELOG_SLOTS; i++) {
+        if (slot[i].fmt == kind) {
+            use = i;
+            break;
+        }
+        if (slot[i].last < slot[use].last)
+            use = i;               /* else the oldest one is reused */
+    }
+    if (slot[use].fmt == kind && slot[use].last && now - slot[use].last < 1000) {
+        slot[use].more++;
         return;
+    }
+    if (slot[use].fmt != kind) {
+        slot[use].fmt = kind;
+        slot[use].more = 0;
     }
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (r->more)
-        wsd_log(level, "redis", "", "%s (and %lu more like it)", line, r->more);
+    if (slot[use].more)
+        wsd_log(level, "redis", "", "%s (and %lu more like it)", line, slot[use].more);
     else
         wsd_log(level, "redis", "", "%s", line);
-    r->last = now ? now : 1;
-    r->more = 0;
+    slot[use].last = now ? now : 1;
+    slot[use].more = 0;
 }
 
 /* ------------------------------------------------------------ the adapter
@@ -184,7 +203,6 @@ static struct {
     uint64_t ping_seq;
     char why[256];                       /* why the link broke */
     char ping_ch[CH_MAX];
-    ratelog refused, dropped;
 } L;
 
 static uv_loop_t *loop_of(void)
@@ -387,7 +405,7 @@ static void on_published(redisAsyncContext *ac, void *reply, void *privdata)
         return;
     L.pub_out -= n < L.pub_out ? n : L.pub_out;
     if (r && r->type == REDIS_REPLY_ERROR)
-        log_limited(&L.refused, WSD_LOG_ERROR, "Redis refused a PUBLISH: %s", r->str);
+        log_limited(NULL, WSD_LOG_ERROR, "Redis refused a PUBLISH: %s", r->str);
     if (L.role->drained)
         L.role->drained();
 }
@@ -402,7 +420,7 @@ static int link_publish(const char *ch, const char *p, size_t n)
     if (L.state != LS_UP)
         return -1;
     if (L.pub_out + n > PUB_MAX) {
-        log_limited(&L.dropped, WSD_LOG_ERROR, "Redis does not keep up (%zu bytes waiting for "
+        log_limited(NULL, WSD_LOG_ERROR, "Redis does not keep up (%zu bytes waiting for "
                     "it): a payload of %zu bytes for %s dropped", L.pub_out, n, ch);
         return -1;
     }
@@ -702,7 +720,6 @@ static struct {
     size_t nbuckets;
     int stopping;
     unsigned long dropped_input;
-    ratelog bad, full, dup, collide;
 } O;
 
 static wsd_linkmsg M;             /* one message at a time (18 KB) */
@@ -835,7 +852,7 @@ static void of_frames(wsd_fan *wf, const uint8_t *p, size_t n, const char *const
     wsd_str_init(&msgs, WHOLE_MAX);
     rc = wsd_wholemsg_feed(&f->whole, p, n, &msgs);
     if (rc != 0)
-        log_limited(&O.bad, WSD_LOG_ERROR, "A message of %s over %u bytes was not published "
+        log_limited(NULL, WSD_LOG_ERROR, "A message of %s over %u bytes was not published "
                     "to Redis", f->name, WHOLE_MAX);
     if (msgs.len) {
         if (L.state == LS_UP) {
@@ -1011,19 +1028,19 @@ static oedge *edge_for(const wsd_chan_hdr *h)
             twin = e;
     }
     if (h->edge == 0 || h->edge > 1023) {
-        log_limited(&O.bad, WSD_LOG_ERROR, "A payload on %s from edge number %u dropped "
+        log_limited(NULL, WSD_LOG_ERROR, "A payload on %s from edge number %u dropped "
                     "(edges are 1 to 1023)", O.in_ch, h->edge);
         return NULL;
     }
     if (twin) {
         if (now - twin->last_seen < 3000)
-            log_limited(&O.collide, WSD_LOG_ERROR, "Two live edges use --sharededge=%u "
+            log_limited(NULL, WSD_LOG_ERROR, "Two live edges use --sharededge=%u "
                         "(worker %u): connection ids can collide; give each edge its own "
                         "number", h->edge, h->worker);
         edge_gone(twin, "was restarted");
     }
     if (O.nedges >= MAX_EDGES) {
-        log_limited(&O.bad, WSD_LOG_ERROR, "Over %d edges: a payload on %s dropped", MAX_EDGES,
+        log_limited(NULL, WSD_LOG_ERROR, "Over %d edges: a payload on %s dropped", MAX_EDGES,
                     O.in_ch);
         return NULL;
     }
@@ -1049,13 +1066,13 @@ static void origin_join(oedge *e, const wsd_linkmsg *m)
 
     if (!wsd_chan_id_ok(m->id) ||
         (len && (!L.cfg->lossless || !wsd_chan_joinrec_ok(m->blob, len, m->id)))) {
-        log_limited(&O.bad, WSD_LOG_ERROR, "A malformed join from edge %u dropped", e->edge);
+        log_limited(NULL, WSD_LOG_ERROR, "A malformed join from edge %u dropped", e->edge);
         return;
     }
     om = member_find(m->id);
     if (om) {
         if (om->edge != e) {
-            log_limited(&O.collide, WSD_LOG_ERROR, "Connection id %s on edges %u and %u "
+            log_limited(NULL, WSD_LOG_ERROR, "Connection id %s on edges %u and %u "
                         "(the same --sharededge number?): the second dropped", m->id,
                         om->edge->edge, e->edge);
             return;
@@ -1069,12 +1086,12 @@ static void origin_join(oedge *e, const wsd_linkmsg *m)
     }
     f = ofan_for(m->key);
     if (!f) {
-        log_limited(&O.bad, WSD_LOG_ERROR, "A join from edge %u for an unknown endpoint "
+        log_limited(NULL, WSD_LOG_ERROR, "A join from edge %u for an unknown endpoint "
                     "dropped", e->edge);
         return;
     }
     if (O.nmembers >= MAX_REMOTE) {
-        log_limited(&O.bad, WSD_LOG_ERROR, "Over %ld clients on edges: a join dropped",
+        log_limited(NULL, WSD_LOG_ERROR, "Over %ld clients on edges: a join dropped",
                     MAX_REMOTE);
         return;
     }
@@ -1106,7 +1123,7 @@ static void origin_dispatch(oedge *e, const wsd_linkmsg *m)
             break;
         if (wsd_core_stdin_queued(om->fan->core) > ORIGIN_STDIN_MAX) {
             O.dropped_input++;
-            log_limited(&O.full, WSD_LOG_ERROR, "The program does not read its stdin: "
+            log_limited(NULL, WSD_LOG_ERROR, "The program does not read its stdin: "
                         "messages from edges dropped (%lu so far)", O.dropped_input);
             break;
         }
@@ -1146,15 +1163,23 @@ static void origin_message(const char *ch, size_t chlen, const uint8_t *p, size_
     if (chlen != strlen(O.in_ch) || memcmp(ch, O.in_ch, chlen) != 0)
         return;
     if (wsd_chan_check(p, n, &h, &why) != 0) {
-        log_limited(&O.bad, WSD_LOG_ERROR, "A payload on %s dropped: %s (%zu bytes)", O.in_ch,
+        log_limited(why, WSD_LOG_ERROR, "A payload on %s dropped: %s (%zu bytes)", O.in_ch,
                     why, n);
         return;
     }
+    while (wsd_chan_next(p, n, &off, &body, &len)) {
+        if (wsd_link_parse(body, len, &M) != 0 || M.type > WSD_LINK_BYE) {
+            log_limited(NULL, WSD_LOG_ERROR, "A payload on %s dropped: %s", O.in_ch,
+                        "a malformed message, or one only the program's wsd sends");
+            return;
+        }
+    }
+    off = WSD_CHAN_HEADER;
     e = edge_for(&h);
     if (!e)
         return;
     if (h.seq <= e->seq) {
-        log_limited(&O.dup, WSD_LOG_ERROR, "A payload from edge %u dropped: sequence %llu "
+        log_limited(NULL, WSD_LOG_ERROR, "A payload from edge %u dropped: sequence %llu "
                     "after %llu", e->edge, (unsigned long long)h.seq,
                     (unsigned long long)e->seq);
         return;
@@ -1165,11 +1190,8 @@ static void origin_message(const char *ch, size_t chlen, const uint8_t *p, size_
     e->seq = h.seq;
     e->last_seen = uv_now(L.loop);
     while (wsd_chan_next(p, n, &off, &body, &len)) {
-        if (wsd_link_parse(body, len, &M) != 0) {
-            log_limited(&O.bad, WSD_LOG_ERROR, "A malformed message from edge %u dropped",
-                        e->edge);
-            continue;
-        }
+        if (wsd_link_parse(body, len, &M) != 0)
+            continue;             /* (checked above) */
         origin_dispatch(e, &M);
         if (M.type == WSD_LINK_BYE)
             return;               /* e is gone */
@@ -1297,7 +1319,6 @@ static struct {
     int full;                    /* the members' reads are held */
     int need_sync;               /* a JOIN or LEAVE was lost: SYNC when possible */
     unsigned long dropped_input;
-    ratelog bad, dup, missed;
 } E;
 
 static esub *esub_find_key(const char *key)
@@ -1415,7 +1436,7 @@ static void edge_send_join(const esub *s, const char *id, const char *joinrec, s
         return;
     }
     if (wsd_link_put_join(b, s->name, "", "", id, joinrec, len) != 0) {
-        log_limited(&E.bad, WSD_LOG_ERROR, "A join record of %zu bytes is too large for Redis",
+        log_limited(NULL, WSD_LOG_ERROR, "A join record of %zu bytes is too large for Redis",
                     len);
         return;
     }
@@ -1475,7 +1496,7 @@ void wsd_redis_edge_input(const char *key, const char *id, int opcode, const voi
     b = edge_batch(64 + strlen(s->name) + n);
     if (!b || wsd_link_put_input(b, s->name, id, opcode, p, n) != 0) {
         E.dropped_input++;
-        log_limited(&E.bad, WSD_LOG_ERROR, "A client's message of %zu bytes dropped (%s)", n,
+        log_limited(NULL, WSD_LOG_ERROR, "A client's message of %zu bytes dropped (%s)", n,
                     b ? "too large for Redis" : "Redis unreachable");
         return;
     }
@@ -1487,44 +1508,48 @@ int wsd_redis_edge_full(void)
     return E.full;
 }
 
-static void edge_frames(esub *s, const wsd_linkmsg *m)
+/* Whether message m (parsed) may be taken from s's channel: the frames an
+ * edge sends its clients, the ids, codes and reasons, all checked first. */
+static const char *edge_refuses(const esub *s, const wsd_linkmsg *m)
 {
-    const char *to[WSD_LINK_MAX_TO];
     size_t i;
 
-    for (i = 0; i < m->nto; i++) {
-        if (!wsd_chan_id_ok(m->to[i])) {
-            log_limited(&E.bad, WSD_LOG_ERROR, "Frames with a bad recipient on %s dropped",
-                        s->channel);
-            return;
-        }
-        to[i] = m->to[i];
+    if (strcmp(m->key, s->name) != 0)
+        return "a message for another endpoint";
+    switch (m->type) {
+    case WSD_LINK_FRAMES:
+        for (i = 0; i < m->nto; i++)
+            if (!wsd_chan_id_ok(m->to[i]))
+                return "frames with a bad recipient";
+        if (wsd_chan_frames_ok(m->blob, m->bloblen) != 0)
+            return "malformed frames";
+        break;
+    case WSD_LINK_CLOSE:
+        if (!wsd_chan_id_ok(m->id) || !wsd_ws_close_code_valid(m->code) ||
+            !wsd_utf8_valid((const uint8_t *)m->reason, strlen(m->reason)))
+            return "a malformed close";
+        break;
+    case WSD_LINK_ENDED:
+    case WSD_LINK_STARTED:
+        break;
+    default:
+        return "a message of a kind the program's wsd does not send";
     }
-    if (wsd_chan_frames_ok(m->blob, m->bloblen) != 0) {
-        log_limited(&E.bad, WSD_LOG_ERROR, "Malformed frames on %s dropped (%zu bytes)",
-                    s->channel, m->bloblen);
-        return;
-    }
-    E.h->frames(s->key, m->blob, m->bloblen, m->nto ? to : NULL, m->nto);
+    return NULL;
 }
 
 static void edge_dispatch(esub *s, const wsd_linkmsg *m)
 {
-    if (strcmp(m->key, s->name) != 0) {
-        log_limited(&E.bad, WSD_LOG_ERROR, "A message for another endpoint on %s dropped",
-                    s->channel);
-        return;
-    }
+    const char *to[WSD_LINK_MAX_TO];
+    size_t i;
+
     switch (m->type) {
     case WSD_LINK_FRAMES:
-        edge_frames(s, m);
+        for (i = 0; i < m->nto; i++)
+            to[i] = m->to[i];
+        E.h->frames(s->key, m->blob, m->bloblen, m->nto ? to : NULL, m->nto);
         break;
     case WSD_LINK_CLOSE:
-        if (!wsd_chan_id_ok(m->id) || !wsd_ws_close_code_valid(m->code) ||
-            !wsd_utf8_valid((const uint8_t *)m->reason, strlen(m->reason))) {
-            log_limited(&E.bad, WSD_LOG_ERROR, "A malformed close on %s dropped", s->channel);
-            break;
-        }
         E.h->close_member(s->key, m->id, m->code, m->reason);
         break;
     case WSD_LINK_ENDED:
@@ -1550,7 +1575,7 @@ static void edge_message(const char *ch, size_t chlen, const uint8_t *p, size_t 
 
     if (chlen == strlen(E.ctl_ch) && memcmp(ch, E.ctl_ch, chlen) == 0) {
         if (wsd_chan_check(p, n, &h, &why) != 0) {
-            log_limited(&E.bad, WSD_LOG_ERROR, "A payload on %s dropped: %s", E.ctl_ch, why);
+            log_limited(why, WSD_LOG_ERROR, "A payload on %s dropped: %s", E.ctl_ch, why);
             return;
         }
         while (wsd_chan_next(p, n, &off, &body, &len))
@@ -1565,14 +1590,25 @@ static void edge_message(const char *ch, size_t chlen, const uint8_t *p, size_t 
     if (!s)
         return;
     if (wsd_chan_check(p, n, &h, &why) != 0) {
-        log_limited(&E.bad, WSD_LOG_ERROR, "A payload on %s dropped: %s (%zu bytes)", s->channel,
-                    why, n);
+        log_limited(why, WSD_LOG_ERROR, "A payload on %s dropped: %s (%zu bytes)", s->channel, why,
+                    n);
         return;
     }
     if (h.edge != 0) {
-        log_limited(&E.bad, WSD_LOG_ERROR, "A payload on %s from edge %u dropped (only the "
-                    "program's wsd publishes there)", s->channel, h.edge);
+        log_limited(NULL, WSD_LOG_ERROR, "A payload on %s from edge %u dropped (only the program's "
+                    "wsd publishes there)", s->channel, h.edge);
         return;
+    }
+    /* all of it is checked before any of it is taken */
+    while (wsd_chan_next(p, n, &off, &body, &len)) {
+        if (wsd_link_parse(body, len, &M) != 0)
+            why = "a malformed message";
+        else
+            why = edge_refuses(s, &M);
+        if (why) {
+            log_limited(why, WSD_LOG_ERROR, "A payload on %s dropped: %s", s->channel, why);
+            return;
+        }
     }
     if (h.instance != s->instance) {
         if (s->instance)
@@ -1580,23 +1616,20 @@ static void edge_message(const char *ch, size_t chlen, const uint8_t *p, size_t 
                     s->channel);
         s->instance = h.instance;
     } else if (h.seq <= s->seq) {
-        log_limited(&E.dup, WSD_LOG_ERROR, "A payload on %s dropped: sequence %llu after %llu "
-                    "(twice or out of order)", s->channel, (unsigned long long)h.seq,
+        log_limited(NULL, WSD_LOG_ERROR, "A payload on %s dropped: sequence %llu after %llu (twice or "
+                    "out of order)", s->channel, (unsigned long long)h.seq,
                     (unsigned long long)s->seq);
         return;
     } else if (h.seq > s->seq + 1) {
-        log_limited(&E.missed, WSD_LOG_INFO, "%llu payloads on %s missed (published while "
-                    "this edge or the program's wsd was away from Redis)",
+        log_limited(NULL, WSD_LOG_INFO, "%llu payloads on %s missed (published while this edge or the "
+                    "program's wsd was away from Redis)",
                     (unsigned long long)(h.seq - s->seq - 1), s->channel);
     }
     s->seq = h.seq;
-    while (wsd_chan_next(p, n, &off, &body, &len)) {
-        if (wsd_link_parse(body, len, &M) != 0) {
-            log_limited(&E.bad, WSD_LOG_ERROR, "A malformed message on %s dropped", s->channel);
-            continue;
-        }
-        edge_dispatch(s, &M);
-    }
+    off = WSD_CHAN_HEADER;
+    while (wsd_chan_next(p, n, &off, &body, &len))
+        if (wsd_link_parse(body, len, &M) == 0)
+            edge_dispatch(s, &M);
 }
 
 static void edge_up(void)
