@@ -116,6 +116,7 @@ static void log_limited(const char *kind, int level, const char *fmt, ...)
  * grow past READER_MAX (Redis's own pub/sub limit is 32 MB by default). */
 
 static void link_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void link_read_done(void);
 
 static void poll_cb(uv_poll_t *handle, int status, int events)
 {
@@ -127,6 +128,7 @@ static void poll_cb(uv_poll_t *handle, int status, int events)
         if (p->context && p->context->c.reader &&
             p->context->c.reader->len - p->context->c.reader->pos > READER_MAX)
             link_fail("a reply of over %u bytes", READER_MAX);
+        link_read_done();
     }
     if (p->context && (ev & UV_WRITABLE))
         redisAsyncHandleWrite(p->context);
@@ -176,6 +178,7 @@ typedef struct {
     void (*message)(const char *ch, size_t chlen, const uint8_t *p, size_t n);
     void (*tick)(void);                  /* every second */
     void (*drained)(void);               /* a publish was answered */
+    void (*read_done)(void);             /* the replies of one read are handled */
 } link_role;
 
 static struct {
@@ -208,6 +211,12 @@ static struct {
 static uv_loop_t *loop_of(void)
 {
     return L.loop;
+}
+
+static void link_read_done(void)
+{
+    if (L.role && L.role->read_done)
+        L.role->read_done();
 }
 
 static int stale(const redisAsyncContext *ac)
@@ -1239,7 +1248,7 @@ static void origin_tick(void)
 
 static const link_role origin_role = {
     origin_up, origin_down, origin_subscribe, origin_subscribed, origin_message, origin_tick,
-    NULL,
+    NULL, NULL,
 };
 
 void wsd_redis_origin_start(uv_loop_t *loop, const wsd_config *cfg, int worker)
@@ -1303,6 +1312,8 @@ struct esub {
     char channel[CH_MAX];
     int state;                   /* 0 not subscribed, 1 subscribing, 2 subscribed */
     uint64_t instance, seq;      /* the last payload taken */
+    wsd_str pend;                /* frames for all members taken in this read (flushed
+                                  * after it: one write per member, not per payload) */
     esub *next;
 };
 
@@ -1538,16 +1549,46 @@ static const char *edge_refuses(const esub *s, const wsd_linkmsg *m)
     return NULL;
 }
 
+/* The frames for all members held for s since the read began go out. */
+static void edge_flush_frames(esub *s)
+{
+    if (!s->pend.len)
+        return;
+    E.h->frames(s->key, (const uint8_t *)s->pend.s, s->pend.len, NULL, 0);
+    if (s->pend.cap > 256 * 1024)
+        wsd_str_free(&s->pend);   /* a big one: not kept */
+    else
+        wsd_str_truncate(&s->pend, 0);
+}
+
+static void edge_read_done(void)
+{
+    esub *s;
+
+    for (s = E.subs; s; s = s->next)
+        edge_flush_frames(s);
+}
+
 static void edge_dispatch(esub *s, const wsd_linkmsg *m)
 {
     const char *to[WSD_LINK_MAX_TO];
     size_t i;
 
+    if (m->type != WSD_LINK_FRAMES || m->nto)
+        edge_flush_frames(s);     /* what came before goes first */
     switch (m->type) {
     case WSD_LINK_FRAMES:
+        if (!m->nto) {
+            /* to everyone: with the others of this read, for one write per
+             * member (a wsd reading a busy program's pipe batches alike) */
+            if (!s->pend.s)
+                wsd_str_init(&s->pend, (size_t)-1 / 2);
+            wsd_str_append(&s->pend, (const char *)m->blob, m->bloblen);
+            break;
+        }
         for (i = 0; i < m->nto; i++)
             to[i] = m->to[i];
-        E.h->frames(s->key, m->blob, m->bloblen, m->nto ? to : NULL, m->nto);
+        E.h->frames(s->key, m->blob, m->bloblen, to, m->nto);
         break;
     case WSD_LINK_CLOSE:
         E.h->close_member(s->key, m->id, m->code, m->reason);
@@ -1707,6 +1748,7 @@ static void edge_drained(void)
 
 static const link_role edge_role = {
     edge_up, edge_down, edge_subscribe, edge_subscribed, edge_message, edge_tick, edge_drained,
+    edge_read_done,
 };
 
 int wsd_redis_edge_start(uv_loop_t *loop, const wsd_config *cfg, int worker,
@@ -1747,6 +1789,7 @@ static void edge_free(void)
         E.subs = s->next;
         free(s->key);
         free(s->name);
+        wsd_str_free(&s->pend);
         free(s);
     }
     wsd_str_free(&E.batch);
