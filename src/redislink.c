@@ -39,6 +39,7 @@
 #define LIVENESS_MS 10000              /* our own ping not back: the link is dead */
 #define EDGE_TIMEOUT_MS 5000           /* an edge silent this long is gone */
 #define STOP_WAIT_MS 1000              /* flushing at shutdown */
+#define SUBSCRIBE_WAIT_MS 2000         /* a new client waits this long for its channel */
 #define STILL_DOWN_LOG_MS 60000
 #define PUB_MAX (64u * 1024 * 1024)    /* published, not yet answered: beyond, dropped */
 #define READER_MAX (64u * 1024 * 1024) /* one reply being read: beyond, the link is reset */
@@ -1311,6 +1312,7 @@ struct esub {
     char *name;                  /* on the channels */
     char channel[CH_MAX];
     int state;                   /* 0 not subscribed, 1 subscribing, 2 subscribed */
+    uint64_t sub_at;             /* when SUBSCRIBE was sent */
     uint64_t instance, seq;      /* the last payload taken */
     wsd_str pend;                /* frames for all members taken in this read (flushed
                                   * after it: one write per member, not per payload) */
@@ -1466,6 +1468,7 @@ int wsd_redis_edge_join(const char *key, const char *id, const char *joinrec, si
     if (link_has_sub()) {
         if (s->state == 0) {
             s->state = 1;
+            s->sub_at = uv_now(L.loop);
             link_subscribe(s->channel);
         }
         return 1;
@@ -1708,6 +1711,7 @@ static void edge_subscribe(void)
     link_subscribe(E.ctl_ch);
     for (s = E.subs; s; s = s->next) {
         s->state = 1;
+        s->sub_at = uv_now(L.loop);
         link_subscribe(s->channel);
     }
 }
@@ -1730,7 +1734,14 @@ static void edge_subscribed(const char *ch, size_t n)
 static void edge_tick(void)
 {
     wsd_str *b;
+    esub *s;
 
+    /* a subscription Redis is slow to confirm: its waiting clients get
+     * their 101 anyway (the handshake's 10 s must not run out), and their
+     * messages once it is confirmed */
+    for (s = E.subs; s; s = s->next)
+        if (s->state == 1 && uv_now(L.loop) - s->sub_at >= SUBSCRIBE_WAIT_MS)
+            E.h->subscribed(s->key);
     if (L.state != LS_UP)
         return;
     if (E.need_sync && L.pub_out < EDGE_LOW)
