@@ -41,7 +41,7 @@
 #define STOP_WAIT_MS 1000              /* flushing at shutdown */
 #define SUBSCRIBE_WAIT_MS 2000         /* a new client waits this long for its channel */
 #define STILL_DOWN_LOG_MS 60000
-#define PUB_MAX (64u * 1024 * 1024)    /* published, not yet answered: beyond, dropped */
+#define PUB_MAX (8u * 1024 * 1024)     /* published, not yet answered: beyond, dropped */
 #define READER_MAX (64u * 1024 * 1024) /* one reply being read: beyond, the link is reset */
 #define EDGE_HIGH (256u * 1024)        /* an edge's clients' messages waiting: reads held */
 #define EDGE_LOW (64u * 1024)
@@ -421,15 +421,17 @@ static void on_published(redisAsyncContext *ac, void *reply, void *privdata)
 }
 
 /* PUBLISH: 0, or -1 when it is not sent (the link is not up, or Redis does
- * not keep up: PUB_MAX bytes are waiting for its answers). */
-static int link_publish(const char *ch, const char *p, size_t n)
+ * not keep up: PUB_MAX bytes are waiting for its answers; one payload is
+ * always taken when none waits, and the small ones that keep the link
+ * itself going, `control`, always). */
+static int link_publish_(const char *ch, const char *p, size_t n, int control)
 {
     const char *argv[3] = {"PUBLISH", ch, p};
     size_t lens[3] = {7, strlen(ch), n};
 
     if (L.state != LS_UP)
         return -1;
-    if (L.pub_out + n > PUB_MAX) {
+    if (!control && L.pub_out && L.pub_out + n > PUB_MAX) {
         log_limited(NULL, WSD_LOG_ERROR, "Redis does not keep up (%zu bytes waiting for "
                     "it): a payload of %zu bytes for %s dropped", L.pub_out, n, ch);
         return -1;
@@ -441,6 +443,11 @@ static int link_publish(const char *ch, const char *p, size_t n)
     }
     L.pub_out += n;
     return 0;
+}
+
+static int link_publish(const char *ch, const char *p, size_t n)
+{
+    return link_publish_(ch, p, n, 0);
 }
 
 static redisAsyncContext *open_ctx(const char *ip)
@@ -560,7 +567,7 @@ static void link_ping(void)
 
     wsd_str_init(&out, 256);
     if (wsd_chan_put_header(&out, &h) == 0 && wsd_link_put_empty(&out, WSD_LINK_PING) == 0)
-        link_publish(L.ping_ch, out.s, out.len);
+        link_publish_(L.ping_ch, out.s, out.len, 1);
     wsd_str_free(&out);
 }
 
@@ -825,7 +832,7 @@ static void member_leave(omember *m, int code)
         wsd_core_leave(f->core, &f->fan, id, code);
 }
 
-static void origin_publish(const char *ch, uint64_t seq, wsd_str *msgs)
+static void origin_publish(const char *ch, uint64_t seq, wsd_str *msgs, int control)
 {
     wsd_str out;
     wsd_chan_hdr h = {L.instance, seq, 0, (unsigned)L.worker};
@@ -834,7 +841,7 @@ static void origin_publish(const char *ch, uint64_t seq, wsd_str *msgs)
         return;
     wsd_str_init(&out, WSD_CHAN_MAX);
     if (wsd_chan_put_header(&out, &h) == 0 && wsd_str_append(&out, msgs->s, msgs->len) == 0)
-        link_publish(ch, out.s, out.len);
+        link_publish_(ch, out.s, out.len, control);
     wsd_str_free(&out);
 }
 
@@ -844,7 +851,7 @@ static void origin_publish(const char *ch, uint64_t seq, wsd_str *msgs)
         wsd_str m_;                                                        \
         wsd_str_init(&m_, WSD_LINK_MAX + 64);                              \
         if ((call) == 0)                                                   \
-            origin_publish((f)->channel, ++(f)->seq, &m_);                 \
+            origin_publish((f)->channel, ++(f)->seq, &m_, 0);              \
         wsd_str_free(&m_);                                                 \
     } while (0)
 
@@ -1022,7 +1029,7 @@ static void origin_rejoin(uint64_t instance)
 
     wsd_str_init(&m_, 256);
     if (wsd_link_put_rejoin(&m_, instance) == 0)
-        origin_publish(O.ctl_ch, ++O.ctl_seq, &m_);
+        origin_publish(O.ctl_ch, ++O.ctl_seq, &m_, 1);
     wsd_str_free(&m_);
 }
 
