@@ -10,18 +10,19 @@ PKGS    := libuv openssl zlib libcrypt hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+WERROR  ?= -Werror
+WARN    := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O$(O) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -DLLHTTP_STRICT_MODE=1 $(WARN) -MMD -MP -Isrc -I$(LLHTTP_INC) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 # Protocol and pure modules: no uv.h (checked by `make check-purity`).
-PURE    := util log goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage realip proxyproto basicauth htpasswd authout clients redisurl
+PURE    := util log promtext metrics goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage realip proxyproto basicauth htpasswd authout clients redisurl
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
 SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) termassets defer process pty privdrop program transport \
-           hubcore hublink redislink conn terminal shared access session httpserve upgrade server main))
+           hubcore hublink redislink conn terminal shared access session httpserve monitor upgrade server main))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 
@@ -33,10 +34,11 @@ TDEPS_ws        := $(call o,ws utf8 util)
 TDEPS_outframe  := $(call o,outframe ws utf8 util)
 TDEPS_http      := $(call o,http util) $(LLOBJS)
 TDEPS_handshake := $(call o,handshake http util) $(LLOBJS)
-TDEPS_config    := $(call o,config goflag log realip redisurl util)
+TDEPS_config    := $(call o,config goflag log realip redisurl utf8 util)
 TDEPS_goflag    := $(call o,goflag util)
-TDEPS_env       := $(call o,env config goflag log realip redisurl http util) $(LLOBJS)
-TDEPS_log       := $(call o,log util)
+TDEPS_env       := $(call o,env config goflag log realip redisurl utf8 http util) $(LLOBJS)
+TDEPS_log       := $(call o,log utf8 util)
+TDEPS_promtext  := $(call o,promtext metrics utf8 util)
 TDEPS_util      := $(call o,util)
 TDEPS_pmd       := $(call o,pmd ws utf8 util)
 TDEPS_origin    := $(call o,origin util)
@@ -49,14 +51,14 @@ TDEPS_linkproto := $(call o,linkproto ws utf8 util)
 TDEPS_redisurl  := $(call o,redisurl util)
 TDEPS_termctl   := $(call o,termctl)
 TDEPS_termpage  := $(call o,termpage termassets httpfile http util) $(LLOBJS)
-TDEPS_realip    := $(call o,realip log util)
+TDEPS_realip    := $(call o,realip log utf8 util)
 TDEPS_proxyproto := $(call o,proxyproto)
 TDEPS_basicauth := $(call o,basicauth util)
 TDEPS_htpasswd  := $(call o,htpasswd util)
 TDEPS_authout   := $(call o,authout util)
 TDEPS_clients   := $(call o,clients util)
 # Glue modules tested on a real loop, with real children:
-TDEPS_program   := $(call o,program process pty log util)
+TDEPS_program   := $(call o,program process pty log metrics promtext utf8 util)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -76,7 +78,7 @@ $(BUILD)/wsd: $(OBJS) $(LLOBJS)
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The web terminal's files (--pty --devconsole): web/terminal.html and
 # xterm.js with its fit addon from npm (web/package.json and its lock file
@@ -108,7 +110,7 @@ $(WEB_OUT)/addon-fit.mjs.gz: $(XTERM_STAMP)
 $(BUILD)/termassets.o: src/termassets.c src/termassets.h $(WEB_GZ)
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
-	$(Q)$(CC) $(CFLAGS) -DWSD_WEB_DIR='"$(WEB_OUT)"' -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -DWSD_WEB_DIR='"$(WEB_OUT)"' -c -o $@ $<
 
 # Third-party: compiled with our flags minus the warnings we don't own.
 $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
@@ -149,17 +151,52 @@ demo: all
 clean:
 	rm -rf build
 
-# `make install` (PREFIX=/usr/local, DESTDIR for staging): the binary and
-# the man page. `make uninstall` removes them.
-PREFIX  ?= /usr/local
+# `make install` (PREFIX=/usr/local, DESTDIR for staging): the binary
+# (stripped; INSTALL_STRIP= keeps its symbols, as debian/rules does for the
+# -dbgsym package), the man page, the systemd units of systemd/ under
+# UNITDIR with their /usr/bin/wsd turned into $(BINDIR)/wsd, and the
+# sample configuration as $(SYSCONFDIR)/wsd/wsd.conf (an existing one is
+# kept). `make uninstall` removes them all but an edited configuration.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+INSTALL_STRIP ?= -s
+UNITS      := $(wildcard systemd/*.service systemd/*.socket)
 .PHONY: install uninstall
 install: $(BUILD)/wsd
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 $(BUILD)/wsd $(DESTDIR)$(PREFIX)/bin/wsd
-	install -m 644 wsd.1 $(DESTDIR)$(PREFIX)/share/man/man1/wsd.1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/wsd
+	install -m 755 $(INSTALL_STRIP) $(BUILD)/wsd $(DESTDIR)$(BINDIR)/wsd
+	install -m 644 wsd.1 $(DESTDIR)$(MANDIR)/man1/wsd.1
+	for u in $(UNITS); do \
+		sed 's|/usr/bin/wsd|$(BINDIR)/wsd|g' $$u > $(DESTDIR)$(UNITDIR)/$${u##*/}.tmp && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/}.tmp && \
+		mv $(DESTDIR)$(UNITDIR)/$${u##*/}.tmp $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
+	done
+	test -e $(DESTDIR)$(SYSCONFDIR)/wsd/wsd.conf || \
+		install -m 644 examples/wsd.conf $(DESTDIR)$(SYSCONFDIR)/wsd/wsd.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/wsd $(DESTDIR)$(PREFIX)/share/man/man1/wsd.1
+	rm -f $(DESTDIR)$(BINDIR)/wsd $(DESTDIR)$(MANDIR)/man1/wsd.1 \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
+	if cmp -s examples/wsd.conf $(DESTDIR)$(SYSCONFDIR)/wsd/wsd.conf; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/wsd/wsd.conf; rmdir $(DESTDIR)$(SYSCONFDIR)/wsd 2>/dev/null; fi; true
+
+# The xterm.js files the build embeds, for a build without npm or network
+# (the Debian package, an offline machine): build/xterm-<version>.tar.gz
+# holds @xterm/xterm and @xterm/addon-fit's shipped files and licences;
+# unpack it anywhere and build with XTERM_DIR=/that/place/@xterm.
+XTERM_VERSION = $(shell sed -n 's/.*"@xterm\/xterm": "\(.*\)".*/\1/p' web/package.json)
+.PHONY: xterm-tarball
+xterm-tarball: $(XTERM_STAMP)
+	@mkdir -p $(BUILD)
+	tar -C $(XTERM_DIR)/.. -czf $(BUILD)/xterm-$(XTERM_VERSION).tar.gz --owner=0 --group=0 \
+		@xterm/xterm/LICENSE @xterm/xterm/package.json @xterm/xterm/lib/xterm.mjs \
+		@xterm/xterm/css/xterm.css @xterm/addon-fit/LICENSE @xterm/addon-fit/package.json \
+		@xterm/addon-fit/lib/addon-fit.mjs
+	@echo "  TAR   $(BUILD)/xterm-$(XTERM_VERSION).tar.gz"
 
 -include $(OBJS:.o=.d) $(UNIT_BINS:=.d)
 
@@ -175,7 +212,7 @@ FUZZ_NAMES  := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS   := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 FUZZ_LLHTTP := $(addprefix $(LLHTTP_SRC)/,api.c http.c llhttp.c)
 # Per harness: the sources it links (FSRC_), libraries (FLIB_), run options (FOPT_).
-FSRC_fuzz_config    := $(addprefix src/,config.c goflag.c log.c realip.c redisurl.c util.c)
+FSRC_fuzz_config    := $(addprefix src/,config.c goflag.c log.c realip.c redisurl.c utf8.c util.c)
 FSRC_fuzz_http      := $(addprefix src/,http.c handshake.c util.c) $(FUZZ_LLHTTP)
 FSRC_fuzz_ws_decode := $(addprefix src/,ws.c utf8.c)
 FSRC_fuzz_outframe  := $(addprefix src/,outframe.c ws.c utf8.c)
@@ -186,8 +223,9 @@ FSRC_fuzz_redis     := $(addprefix src/,redisurl.c linkproto.c ws.c utf8.c util.
 FSRC_fuzz_inflate   := $(addprefix src/,pmd.c ws.c utf8.c util.c)
 FSRC_fuzz_tls       := $(addprefix src/,tls.c util.c)
 FSRC_fuzz_termctl   := src/termctl.c
+FSRC_fuzz_logjson   := $(addprefix src/,log.c utf8.c util.c)
 FSRC_fuzz_proxyproto := src/proxyproto.c
-FSRC_fuzz_realip    := $(addprefix src/,realip.c log.c util.c)
+FSRC_fuzz_realip    := $(addprefix src/,realip.c log.c utf8.c util.c)
 FSRC_fuzz_basicauth := $(addprefix src/,basicauth.c util.c)
 FSRC_fuzz_htpasswd  := $(addprefix src/,htpasswd.c util.c)
 FSRC_fuzz_authout   := $(addprefix src/,authout.c util.c)
@@ -206,6 +244,7 @@ FOPT_fuzz_redis     := -max_len=4096 -dict=$(CURDIR)/fuzz/redis.dict
 FOPT_fuzz_inflate   := -max_len=70000
 FOPT_fuzz_tls       := -max_len=4096
 FOPT_fuzz_termctl   := -max_len=2048 -dict=$(CURDIR)/fuzz/termctl.dict
+FOPT_fuzz_logjson   := -max_len=4096 -dict=$(CURDIR)/fuzz/logjson.dict
 FOPT_fuzz_proxyproto := -max_len=2200 -dict=$(CURDIR)/fuzz/proxyproto.dict
 FOPT_fuzz_realip    := -max_len=2048 -dict=$(CURDIR)/fuzz/realip.dict
 FOPT_fuzz_basicauth := -max_len=1600

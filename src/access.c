@@ -17,6 +17,7 @@
 #include "handshake.h"
 #include "htpasswd.h"
 #include "log.h"
+#include "metrics.h"
 #include "program.h"
 #include "route.h"
 #include "util.h"
@@ -210,6 +211,8 @@ static void answer(conn *c, const wsd_request *r, int status, const char *hname,
     }
     for (i = 0; i < n; i++)
         kv[extra.n++] = cfg->headers_http.v[i];
+    if (c->upgrading)
+        wsd_metrics_refused(status);   /* a refused WebSocket handshake (metrics.h) */
     wsd_str_init(&out, RESPONSE_LIMIT);
     if (wsd_response_simple(&out, status, body, 0, &cfg->headers, &extra) != 0) {
         wsd_str_free(&out);

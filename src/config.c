@@ -46,10 +46,11 @@ const char *wsd_build_info;
 enum fid {
     F_ADDRESS, F_ALLOWROOT, F_AUTHCMD, F_AUTHREALM, F_AUTHTIMEOUT, F_BINARY, F_CGIDIR,
     F_CHDIR, F_CLOSEMS, F_DEFLATE, F_DEFLATEBITS,
-    F_DEFLATEMEM, F_DEVCONSOLE, F_DIR, F_GROUP, F_HEADER,
-    F_HEADER_HTTP, F_HEADER_WS, F_HTPASSWD, F_LICENSE, F_LINEBUFFERED, F_LOGLEVEL, F_LOSSLESS,
-    F_MAXFORKS, F_MAXFRAMESIZE, F_MAXPERIP, F_ORIGIN, F_PASSENV, F_PASSSTDERR, F_PINGMS, F_PORT,
-    F_PROXYPROTOCOL, F_PTY, F_PUBLICSTATIC, F_RATEBURST, F_RATELIMIT,
+    F_DEFLATEMEM, F_DEVCONSOLE, F_DIR, F_GRACEMS, F_GROUP, F_HEADER,
+    F_HEADER_HTTP, F_HEADER_WS, F_HEALTHPATH, F_HTPASSWD, F_JOURNAL, F_LICENSE, F_LINEBUFFERED,
+    F_LOGFORMAT, F_LOGLEVEL, F_LOSSLESS,
+    F_MAXFORKS, F_MAXFRAMESIZE, F_MAXPERIP, F_METRICS, F_ORIGIN, F_PASSENV, F_PASSSTDERR,
+    F_PINGMS, F_PORT, F_PROXYPROTOCOL, F_PTY, F_PUBLICSTATIC, F_RATEBURST, F_RATELIMIT,
     F_REDIRPORT, F_REDIS, F_REDISCHANNEL, F_REVERSELOOKUP, F_RLIMIT, F_SAMEORIGIN, F_SHARED,
     F_SHAREDALWAYS, F_SHAREDDROP, F_SHAREDEDGE, F_SHAREDQUEUE, F_SSL, F_SSLCA, F_SSLCERT,
     F_SSLKEY, F_STATICDIR, F_SUBPROTOCOLS, F_TRUSTPROXY, F_UNIXSOCKET, F_UNIXSOCKETGROUP,
@@ -123,6 +124,61 @@ static const char *deflatemem_range(const wsd_goflag_value *v)
     return v->u >= 1 && v->u <= 9 ? NULL : "must be 1 to 9";
 }
 
+const char *wsd_config_hostport(const char *s, char **host, int *port)
+{
+    const char *colon = strrchr(s, ':'), *p;
+    size_t hl;
+    long v = 0;
+
+    *host = NULL;
+    if (!colon)
+        return "must be ADDR:PORT (e.g. 127.0.0.1:9100, [::1]:9100, :9100 for all interfaces)";
+    hl = (size_t)(colon - s);
+    if (memchr(s, ':', hl) && !(hl >= 2 && s[0] == '[' && s[hl - 1] == ']'))
+        return "an IPv6 address needs brackets: [::1]:9100";
+    if (hl >= 1 && (s[0] == '[') != (s[hl - 1] == ']'))
+        return "unbalanced brackets in the address";
+    for (p = colon + 1; *p; p++) {
+        if (*p < '0' || *p > '9' || v > 65535)
+            return "the port must be a number, 1 to 65535";
+        v = v * 10 + (*p - '0');
+    }
+    if (p == colon + 1 || v < 1 || v > 65535)
+        return "the port must be a number, 1 to 65535";
+    *host = xstrndup(s, hl);
+    *port = (int)v;
+    return NULL;
+}
+
+/* --logformat, --metrics, --healthpath (observability: log.h, monitor.h). */
+static const char *logformat_check(const wsd_goflag_value *v)
+{
+    return wsd_log_format_parse(v->s) >= 0 ? NULL : "must be text or json";
+}
+
+static const char *metrics_check(const wsd_goflag_value *v)
+{
+    char *host = NULL;
+    int port;
+    const char *why = wsd_config_hostport(v->s, &host, &port);
+    free(host);
+    return why;
+}
+
+static const char *healthpath_check(const wsd_goflag_value *v)
+{
+    size_t i, n = strlen(v->s);
+
+    if (n == 0 || v->s[0] != '/' || n > 1024)
+        return "must be a URL path starting with / (at most 1024 bytes)";
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)v->s[i];
+        if (ch <= ' ' || ch >= 0x7f || ch == '?' || ch == '#')
+            return "must be a URL path: printable ASCII without spaces, ? or #";
+    }
+    return NULL;
+}
+
 static const char *authtimeout_range(const wsd_goflag_value *v)
 {
     return v->u >= 1 && v->u <= 600000 ? NULL : "must be 1 to 600000 milliseconds";
@@ -167,6 +223,8 @@ static const wsd_goflag flags[F_COUNT] = {
         "Enable development console (cannot be used in conjunction with --staticdir)"},
     [F_DIR]           = {"dir", WSD_GOFLAG_STRING, NULL, NULL,
         "Base directory for WebSocket scripts"},
+    [F_GRACEMS]       = {"gracems", WSD_GOFLAG_UINT, NULL, closems_range,
+        "On SIGTERM/SIGQUIT/SIGINT, keep serving this many milliseconds with the health endpoint answering 503 before shutting down"},
     [F_GROUP]         = {"group", WSD_GOFLAG_STRING, NULL, NULL,
         "Group to run as after binding the ports (default: --user's)"},
     [F_HEADER]        = {"header", WSD_GOFLAG_LIST, NULL, NULL,
@@ -175,12 +233,18 @@ static const wsd_goflag flags[F_COUNT] = {
         "Custom headers for all but WebSocket upgrade HTTP responses."},
     [F_HEADER_WS]     = {"header-ws", WSD_GOFLAG_LIST, NULL, NULL,
         "Custom headers for successful WebSocket upgrade responses."},
+    [F_HEALTHPATH]    = {"healthpath", WSD_GOFLAG_STRING, NULL, healthpath_check,
+        "URL path answering 200 while wsd accepts connections and 503 while it drains (load balancer health checks)"},
+    [F_JOURNAL]       = {"journal", WSD_GOFLAG_BOOL, NULL, NULL,
+        "Start each log line with its syslog priority (<6>) for journald (default: when stdout is the journal's stream)"},
     [F_HTPASSWD]      = {"htpasswd", WSD_GOFLAG_STRING, NULL, NULL,
         "Require HTTP Basic authentication against this htpasswd file (bcrypt, SHA-512 or SHA-256 crypt)"},
     [F_LICENSE]       = {"license", WSD_GOFLAG_BOOL, NULL, NULL,
         "Print license and exit"},
     [F_LINEBUFFERED]  = {"linebuffered", WSD_GOFLAG_BOOL, NULL, NULL,
         "The program's stdout is a raw pseudo-terminal, so it line-buffers: each line reaches the client as it is printed"},
+    [F_LOGFORMAT]     = {"logformat", WSD_GOFLAG_STRING, "text", logformat_check,
+        "Log format: text (websocketd's) or json (one object per line)"},
     [F_LOGLEVEL]      = {"loglevel", WSD_GOFLAG_STRING, "access", NULL,
         "Log level, one of: debug, trace, access, info, error, fatal"},
     [F_LOSSLESS]      = {"lossless", WSD_GOFLAG_BOOL, NULL, NULL,
@@ -189,6 +253,8 @@ static const wsd_goflag flags[F_COUNT] = {
         "Max forks, zero or negative means unlimited (default: as many as the open-files limit allows)"},
     [F_MAXFRAMESIZE]  = {"maxframesize", WSD_GOFLAG_UINT, "1048576", maxframesize_range,
         "Max inbound WebSocket message size in bytes (0 = unlimited)"},
+    [F_METRICS]       = {"metrics", WSD_GOFLAG_STRING, NULL, metrics_check,
+        "ADDR:PORT of a plain-HTTP listener serving Prometheus metrics (/metrics) and health (/health)"},
     [F_MAXPERIP]      = {"maxperip", WSD_GOFLAG_UINT, NULL, perclient_range,
         "Most connections at once per client address (0: no limit); more get 429"},
     [F_ORIGIN]        = {"origin", WSD_GOFLAG_STRING, NULL, NULL,
@@ -693,6 +759,32 @@ static const char long_help[] =
     "                                 visit http://[host]/foo in your browser.\n"
     "                                 This flag cannot be used in conjunction\n"
     "                                 with --staticdir or --cgidir.\n"
+    "\n"
+    "  --logformat=FORMAT             text (websocketd's lines) or json (one object\n"
+    "                                 per line: time, level, category, url, id,\n"
+    "                                 remote, command, origin, pid, msg).\n"
+    "                                 Default: text\n"
+    "\n"
+    "  --journal={true,false}         Start each log line with its syslog priority\n"
+    "                                 (<6>, <3>, ...) as journald reads it. Default:\n"
+    "                                 true when stdout is the journal's stream\n"
+    "                                 (JOURNAL_STREAM), else false.\n"
+    "\n"
+    "  --metrics=ADDR:PORT            Serve Prometheus metrics at\n"
+    "                                 http://ADDR:PORT/metrics (and the health\n"
+    "                                 answer at /health) on a plain-HTTP listener\n"
+    "                                 of its own; :PORT for all interfaces.\n"
+    "                                 Default: none\n"
+    "\n"
+    "  --healthpath=PATH              Answer PATH on the WebSocket listeners with\n"
+    "                                 200 while wsd accepts connections and 503\n"
+    "                                 while it drains or shuts down (for load\n"
+    "                                 balancers). Default: none\n"
+    "\n"
+    "  --gracems=milliseconds         On SIGTERM, SIGQUIT or SIGINT keep serving\n"
+    "                                 (and accepting) this long while health\n"
+    "                                 checks get 503, then shut down gracefully;\n"
+    "                                 a second signal cuts it short. Default: 0\n"
     "\n"
     "  --loglevel=LEVEL               Log level to use (default access).\n"
     "                                 From most to least verbose:\n"
@@ -1427,6 +1519,14 @@ static void fill(wsd_config *c, wsd_goflag_value *rf)
     c->deflatebits = rf[F_DEFLATEBITS].pos ? (int)rf[F_DEFLATEBITS].u : 12;
     c->deflatemem = rf[F_DEFLATEMEM].pos ? (int)rf[F_DEFLATEMEM].u : 5;
     split_subprotocols(c, sval(rf, F_SUBPROTOCOLS));
+    c->logformat = wsd_log_format_parse(sval(rf, F_LOGFORMAT));
+    c->journal = rf[F_JOURNAL].pos ? rf[F_JOURNAL].b : -1;
+    c->healthpath = dup_nonempty(sval(rf, F_HEALTHPATH));
+    c->gracems = (long)rf[F_GRACEMS].u;
+    if (*sval(rf, F_METRICS)) {
+        c->metrics = xstrdup(sval(rf, F_METRICS));
+        wsd_config_hostport(c->metrics, &c->metrics_addr, &c->metrics_port);
+    }
 
     c->htpasswd = dup_nonempty(sval(rf, F_HTPASSWD));
     c->authcmd = dup_nonempty(sval(rf, F_AUTHCMD));
@@ -1483,6 +1583,7 @@ int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err)
     c->loglevel = WSD_LOG_ACCESS;
     c->maxframesize = 1048576;
     c->sharedqueue = 1048576;
+    c->journal = -1;
     c->authtimeout = 5000;
     c->rateburst = 10;
     c->unixsocketmode = -1;
@@ -1539,6 +1640,9 @@ void wsd_config_free(wsd_config *c)
     free(c->unixsocket);
     free(c->redis);
     free(c->redischannel);
+    free(c->metrics);
+    free(c->metrics_addr);
+    free(c->healthpath);
     free(c->command);
     free(c->command_path);
     free_strv(c->argv, (size_t)c->argc);

@@ -55,6 +55,15 @@ typedef struct wsd_config {
     wsd_header_list headers_http;  /* every non-101 response */
 
     int loglevel;             /* enum wsd_log_level */
+    int logformat;            /* --logformat: enum wsd_log_format (text) */
+    int journal;              /* --journal: 1, 0, or -1 when not given (JOURNAL_STREAM decides) */
+
+    /* observability (monitor.h) */
+    char *metrics;            /* --metrics as given ("ADDR:PORT"), NULL if none */
+    char *metrics_addr;       /* its address ("" = all interfaces; "[::1]" keeps brackets) */
+    int metrics_port;
+    char *healthpath;         /* --healthpath, NULL if none */
+    long gracems;             /* --gracems: 0 = shut down at once */
 
     char *unixsocket;
     int unix_only;            /* --unixsocket alone: no TCP listener */
@@ -129,6 +138,11 @@ extern const char *wsd_build_info;
  *      on `out` (none with --loglevel=none).
  * Reads the environment for --passenv and PATH for COMMAND. */
 int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err);
+
+/* "ADDR:PORT" (ADDR may be empty for all interfaces, or an IPv6 address in
+ * brackets) → *host (allocated, brackets kept) and *port (1..65535).
+ * Returns NULL, or the reason it is not one (then *host is NULL). */
+const char *wsd_config_hostport(const char *s, char **host, int *port);
 
 /* Frees everything *c owns; *c may then be parsed into again. */
 void wsd_config_free(wsd_config *c);

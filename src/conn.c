@@ -16,6 +16,7 @@
 
 #include "handshake.h"
 #include "log.h"
+#include "metrics.h"
 #include "program.h"
 #include "util.h"
 
@@ -55,6 +56,7 @@ static void conn_free(conn *c)
     wsd_tp_free(&c->tp);
     free(c);
     srv->nconns--;
+    wsd_metrics_add(WSD_M_CLIENTS_OPEN, -1);
     resume_accepting(srv);
 }
 
@@ -94,6 +96,8 @@ void conn_respond(conn *c, int status, const char *body, int version_hdr)
     const wsd_config *cfg = c->srv->cfg;
     wsd_str out;
 
+    if (c->upgrading)
+        wsd_metrics_refused(status);
     wsd_str_init(&out, RESPONSE_LIMIT);
     if (wsd_response_simple(&out, status, body, version_hdr, &cfg->headers,
                             &cfg->headers_http) != 0) {
@@ -314,10 +318,14 @@ static void accept_one(server *srv, uv_stream_t *l)
     c->refs = 1;                   /* the transport's, until on_closed */
     if (l->type == UV_TCP) {
         size_t li = (size_t)((uv_tcp_t *)l - srv->listeners);
-        c->redirect = li < srv->nlisteners && srv->redirect[li];
+        c->redirect = li < srv->nlisteners && srv->redirect[li] == 1;
+        c->monitor = li < srv->nlisteners && srv->redirect[li] == WSD_LISTENER_METRICS;
     }
-    if (c->redirect)
+    if (c->redirect || c->monitor)
         tls = NULL;
+    c->t_accept = wsd_metrics_now_us();
+    wsd_metrics_inc(WSD_M_CLIENTS_ACCEPTED);
+    wsd_metrics_inc(WSD_M_CLIENTS_OPEN);
     c->next = srv->conns;
     if (srv->conns)
         srv->conns->prev = c;

@@ -36,6 +36,7 @@
 #define OUT_LOW (64 * 1024)            /* ... resume below this */
 #define RESPONSE_LIMIT (64 * 1024)     /* an HTTP response head */
 #define SHUTDOWN_GRACE_MS 5000         /* a plain-HTTP response during a shutdown */
+#define WSD_LISTENER_METRICS 2         /* server.redirect[i]: the --metrics listener */
 
 /* The body of the 503 for a program that cannot be started for lack of
  * descriptors or processes. */
@@ -74,7 +75,8 @@ typedef struct server {
 
     /* listeners (server.c) */
     uv_tcp_t *listeners;
-    int *redirect;               /* per listener: a --redirport listener */
+    int *redirect;               /* per listener: 1 a --redirport listener, WSD_LISTENER_METRICS
+                                  * the --metrics one (monitor.c), 0 a WebSocket listener */
     size_t nlisteners;
     uv_pipe_t unixl;             /* --unixsocket listener */
     int have_unixl;
@@ -112,6 +114,9 @@ typedef struct conn {
     unsigned redirect : 1;       /* accepted on a --redirport listener */
     unsigned is_ws : 1;          /* got past the handshake: DISCONNECT is logged */
     unsigned keepalive : 1;      /* waiting for a kept-alive request: idle → closed */
+    unsigned monitor : 1;        /* accepted on the --metrics listener (monitor.c) */
+    unsigned upgrading : 1;      /* a WebSocket upgrade: an error answer is a refusal (metrics) */
+    uint64_t t_accept;           /* accepted at (wsd_metrics_now_us): the handshake's time */
 
     /* identity, for the log and the program's environment */
     char id[24];

@@ -313,7 +313,8 @@ static int set_value(const wsd_goflag *d, wsd_goflag_value *v, const char *value
     case WSD_GOFLAG_STRING:
         free(v->s);
         v->s = xstrdup(value);
-        return 0;
+        rc = 0;
+        break;
     case WSD_GOFLAG_LIST:
         v->l = xrealloc(v->l, (v->nl + 2) * sizeof *v->l);
         v->l[v->nl++] = xstrdup(value);

@@ -32,9 +32,10 @@ typedef struct {
     const char *name;     /* without dashes */
     int type;             /* enum wsd_goflag_type */
     const char *defval;   /* Go's DefValue when not the zero value, else NULL */
-    /* INT, UINT: NULL, or a further check of each value parsed (as the Set
+    /* INT, UINT, STRING: NULL, or a further check of each value parsed (as the Set
      * of a Go flag.Value): it returns NULL to accept v->i / v->u, or the
-     * reason, printed as "invalid value \"V\" for flag -NAME: <reason>". */
+     * reason, printed as "invalid value \"V\" for flag -NAME: <reason>"
+     * (a STRING's value is in v->s). */
     const char *(*check)(const struct wsd_goflag_value *v);
     const char *usage;
 } wsd_goflag;

@@ -90,6 +90,7 @@
 #include "program.h"
 #include "httpfile.h"
 #include "log.h"
+#include "metrics.h"
 #include "route.h"
 #include "termpage.h"
 #include "util.h"
@@ -367,6 +368,7 @@ static void file_pump(conn *c, serve *s)
         want = s->end - s->off < SF_CHUNK ? (size_t)(s->end - s->off) : SF_CHUNK;
         n = sendfile(sock, s->fd, &o, want);
         if (n > 0) {
+            wsd_metrics_add(WSD_M_BYTES_OUT, n);
             s->off += (uint64_t)n;
             if (s->off >= s->end)
                 goto complete;

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <openssl/opensslv.h>
@@ -68,6 +69,16 @@ int main(int argc, char **argv)
     }
     fflush(stdout);
     wsd_log_min = cfg.loglevel;
+    wsd_log_format = cfg.logformat;
+    wsd_log_priority = cfg.journal;
+    if (cfg.journal < 0) {
+        /* systemd.exec(5): JOURNAL_STREAM names the journal's stream, which
+         * wsd's log (stdout) may be */
+        struct stat st;
+        wsd_log_priority = fstat(STDOUT_FILENO, &st) == 0 &&
+            wsd_log_journal_stream(getenv("JOURNAL_STREAM"), (unsigned long long)st.st_dev,
+                                   (unsigned long long)st.st_ino);
+    }
     /* access control (#13): whom to run as (root refused for programs),
      * --htpasswd read, the programs' limits and working directory */
     if (wsd_privdrop_prepare(&cfg, stderr) != 0 || wsd_access_init(&cfg, stderr) != 0) {

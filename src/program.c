@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "pty.h"
 #include "util.h"
 
@@ -639,6 +640,7 @@ static void check_done(wsd_program *p)
     wsd_program_close_stdin(p);
     wsd_spawn_forget(&p->child);   /* given up on an unkillable one: reaped silently */
     nprograms--;
+    wsd_metrics_program_done(wsd_metrics_now_us() - p->started_us);
     if (p->prev)
         p->prev->next = p->next;
     else
@@ -693,8 +695,10 @@ int wsd_program_start(uv_loop_t *loop, const wsd_program_options *o, wsd_program
     int i, rc;
 
     rc = o->pty ? wsd_pty_fds(o->pty, fds) : wsd_spawn_pipes(fds);
-    if (rc != 0)
+    if (rc != 0) {
+        wsd_metrics_spawn_errno(rc);
         return rc;
+    }
     so.fds[0] = fds[0][0];
     so.fds[1] = fds[1][1];
     so.fds[2] = fds[2][1];
@@ -709,8 +713,11 @@ int wsd_program_start(uv_loop_t *loop, const wsd_program_options *o, wsd_program
             close(fds[i][1]);
         }
         free(p);
+        wsd_metrics_spawn_errno(rc);
         return rc;
     }
+    wsd_metrics_program_started();
+    p->started_us = wsd_metrics_now_us();
     close(fds[0][0]);
     close(fds[1][1]);
     close(fds[2][1]);

@@ -144,6 +144,7 @@ struct wsd_program {
     size_t errlen;
     wsd_program *prev, *next;    /* every program not yet done (wsd_program_kill_all) */
     char *own_assoc;             /* an orphan's associations (wsd_program_orphan) */
+    uint64_t started_us;         /* wsd_metrics_now_us() at start: its lifetime (metrics.h) */
     int pty;                     /* WSD_PTY_*: `out` reads a pty master (EIO is its EOF);
                                   * WSD_PTY_TERMINAL: no stderr pipe */
 };

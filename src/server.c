@@ -32,6 +32,8 @@
 #include "defer.h"
 #include "httpserve.h"
 #include "log.h"
+#include "metrics.h"
+#include "monitor.h"
 #include "privdrop.h"
 #include "process.h"
 #include "hublink.h"
@@ -94,10 +96,31 @@ static void log_status(server *srv)
                 (unsigned long long)wsd_clients_conns(srv->clients));
 }
 
+/* The graceful shutdown (the first shutdown signal, or --gracems later). */
+static void shutdown_begin(server *srv, int signum)
+{
+    size_t i;
+
+    srv->shutting_down = 1;
+    wsd_log(WSD_LOG_INFO, "server", "", "Received SIG%s, shutting down", sig_name(signum));
+    for (i = 0; i < srv->nlisteners; i++)
+        uv_close((uv_handle_t *)&srv->listeners[i], NULL);
+    if (srv->have_unixl) {
+        uv_close((uv_handle_t *)&srv->unixl, NULL);
+        unlink(srv->cfg->unixsocket);  /* websocketd main leaves it behind */
+        srv->have_unixl = 0;
+    }
+    conn_shutdown_all(srv);
+    wsd_hub_shutdown_all(srv);
+    /* the loop ends when the last connection has: the signal watchers no
+     * longer keep it alive (a second signal still arrives meanwhile) */
+    for (i = 0; i < sizeof srv->signals / sizeof srv->signals[0]; i++)
+        uv_unref((uv_handle_t *)&srv->signals[i]);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     server *srv = h->data;
-    size_t i;
 
     switch (signum) {
     case SIGHUP:
@@ -118,21 +141,9 @@ static void on_signal(uv_signal_t *h, int signum)
         wsd_log(WSD_LOG_INFO, "server", "", "Second SIG%s: exiting now", sig_name(signum));
         exit(srv->exit_status);
     }
-    srv->shutting_down = 1;
-    wsd_log(WSD_LOG_INFO, "server", "", "Received SIG%s, shutting down", sig_name(signum));
-    for (i = 0; i < srv->nlisteners; i++)
-        uv_close((uv_handle_t *)&srv->listeners[i], NULL);
-    if (srv->have_unixl) {
-        uv_close((uv_handle_t *)&srv->unixl, NULL);
-        unlink(srv->cfg->unixsocket);  /* websocketd main leaves it behind */
-        srv->have_unixl = 0;
-    }
-    conn_shutdown_all(srv);
-    wsd_hub_shutdown_all(srv);
-    /* the loop ends when the last connection has: the signal watchers no
-     * longer keep it alive (a second signal still arrives meanwhile) */
-    for (i = 0; i < sizeof srv->signals / sizeof srv->signals[0]; i++)
-        uv_unref((uv_handle_t *)&srv->signals[i]);
+    if (wsd_monitor_grace(srv, signum, shutdown_begin))
+        return;                    /* --gracems: health checks get 503 first */
+    shutdown_begin(srv, signum);
 }
 
 /* ------------------------------------------------------------- listen */
@@ -345,8 +356,8 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
         startup_log_min = wsd_log_min;
         wsd_log_min = WSD_LOG_ERROR;
     }
-    srv.listeners = xcalloc(2 * naddr, sizeof *srv.listeners);
-    srv.redirect = xcalloc(2 * naddr, sizeof *srv.redirect);
+    srv.listeners = xcalloc(2 * naddr + 1, sizeof *srv.listeners);   /* + --metrics */
+    srv.redirect = xcalloc(2 * naddr + 1, sizeof *srv.redirect);
 
     {
         char *err = NULL;
@@ -416,6 +427,12 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
         wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : unix socket at %s",
                 cfg->unixsocket);
         if (listen_unix(&srv, cfg->unixsocket) != 0)
+            goto fail;
+    }
+    wsd_monitor_startup_log(cfg);
+    if (cfg->metrics) {
+        srv.redirect[srv.nlisteners] = WSD_LISTENER_METRICS;
+        if (listen_on(&srv, cfg->metrics_addr, cfg->metrics_port) != 0)
             goto fail;
     }
 
@@ -526,6 +543,7 @@ static pid_t start_worker(const wsd_config *cfg, int i, int n, const sigset_t *o
             _exit(0);
         sigprocmask(SIG_SETMASK, oldmask, NULL);
         fflush(stdout);
+        wsd_metrics_use_slot(i);
         _exit(worker_run(cfg, i, n));
     }
     return pid;
@@ -547,6 +565,7 @@ static pid_t start_hub(const wsd_config *cfg, const sigset_t *oldmask)
             _exit(0);
         sigprocmask(SIG_SETMASK, oldmask, NULL);
         fflush(stdout);
+        wsd_metrics_use_slot(cfg->workers);   /* the slot after the workers' */
         _exit(wsd_hub_process_run(cfg, hub_path));
     }
     return pid;
@@ -644,6 +663,11 @@ int wsd_server_run(const wsd_config *cfg)
     orphan_groups *og;
     pid_t hub = 0;
 
+    /* --metrics: one slot of counters per worker and one for the hub
+     * process, shared (metrics.h) */
+    if (cfg->metrics && wsd_metrics_init(n + 1) != 0)
+        wsd_log(WSD_LOG_ERROR, "server", "", "No shared memory for the metrics (%s): each "
+                "process counts only its own", strerror(errno));
     if (n == 1)
         return worker_run(cfg, 0, 1);
 
@@ -664,6 +688,15 @@ int wsd_server_run(const wsd_config *cfg)
             }
             close(fd);
         }
+    }
+    if (cfg->metrics) {
+        char shown[300];
+        int fd = open_listener(cfg->metrics_addr, cfg->metrics_port, 0, shown, sizeof shown);
+        if (fd < 0) {
+            bind_failed(shown, cfg->metrics_port, -fd);
+            return 3;
+        }
+        close(fd);
     }
 
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);

@@ -21,6 +21,7 @@
 
 #include "env.h"
 #include "log.h"
+#include "metrics.h"
 #include "pty.h"
 #include "terminal.h"
 #include "utf8.h"
@@ -71,6 +72,11 @@ static void send_frames(ws_session *s, const uint8_t *p, size_t n)
 
     if (n == 0)
         return;
+    if (wsd_metrics_on) {
+        wsd_ws_frames_info fi;
+        if (wsd_ws_scan_frames(p, n, &fi) == 0)
+            wsd_metrics_add(WSD_M_MESSAGES_OUT, fi.completes);
+    }
     if (s->pmd_on) {
         size_t cap = wsd_pmd_frames_bound(p, n), zlen = 0;
         char *z = xmalloc(cap);
@@ -119,6 +125,8 @@ static void ws_close(ws_session *s, uint16_t code, const char *reason)
     if (s->close_sent || c->tp.closing)
         return;
     s->close_sent = 1;
+    if (!s->first_code)
+        s->first_code = code ? code : WSD_WS_CLOSE_NO_STATUS;
     if (c->state == ST_OPEN && !c->srv->cfg->lossless && !c->srv->cfg->passstderr && !s->hub) {
         /* finish a line the program left open: its bytes are delivered and
          * the close frame does not cut a message */
@@ -728,6 +736,8 @@ static void ws_feed_all(ws_session *s, uint8_t *p, size_t n)
         case WSD_WS_EV_DATA:
             if (c->state != ST_OPEN)
                 break;             /* after our close frame: discard */
+            if (ev.fin)
+                wsd_metrics_inc(WSD_M_MESSAGES_IN);
             if (ev.compressed) {
                 int rc;
                 if (ev.first)
@@ -780,6 +790,8 @@ static void ws_feed_all(ws_session *s, uint8_t *p, size_t n)
         case WSD_WS_EV_CLOSE:
             s->close_received = 1;
             s->close_code = ev.close_code;
+            if (!s->first_code)
+                s->first_code = ev.close_code;
             if (s->close_sent) {
                 wsd_tp_close(&c->tp);   /* the reply to ours: done */
             } else {
@@ -1033,6 +1045,8 @@ static void session_free(conn *c)
     ws_session *s = c->ws;
 
     assert(!s->prog && !s->ptimer && !s->resume.queued && !s->member.hub);
+    if (c->is_ws)
+        wsd_metrics_ws_end(s->mroute, s->first_code ? s->first_code : 1006);
     free(s->joinenv);
     free(s->rest);
     free(s->zin);

@@ -56,6 +56,9 @@ typedef struct ws_session {
     void (*join_done)(conn *c, int failed);   /* --workers: the hub process's answer */
     wsd_route *route;            /* --dir: the script of this connection, else NULL */
     const char *subprotocol;     /* negotiated; points into the config */
+    int mroute;                  /* its route's metrics slot (metrics.h), once open */
+    int first_code;              /* the first close frame's code, either way (1005: none
+                                  * in it); 0 before: the metrics' close code */
 
     /* frames */
     wsd_ws_decoder dec;          /* the client's frames */

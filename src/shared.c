@@ -16,6 +16,7 @@
 #include "hubcore.h"
 #include "hublink.h"
 #include "log.h"
+#include "metrics.h"
 #include "pmd.h"
 #include "redislink.h"
 #include "util.h"
@@ -57,6 +58,7 @@ struct wsd_hub {
     long nmembers;
     wsd_member *pending;         /* --workers: waiting for the hub process's answer */
     int open;                    /* the output so far ends inside a message */
+    int busy;                    /* inside broadcast: not freed (maybe_free) */
     hub_zform z[16];             /* index: window bits 8..15 */
 };
 
@@ -160,6 +162,7 @@ static int drop_oldest(wsd_member *m, size_t limit)
             *pp = q->next;
             m->qbytes -= q->len;
             m->dropped += q->msgs;
+            wsd_metrics_add(WSD_M_QUEUE_DROPS, q->msgs);
             dropped_any = 1;
             if (!q->ends && !*pp)
                 m->awaiting_start = 1; /* its message goes on: skip the rest */
@@ -192,6 +195,7 @@ static void deliver(wsd_member *m, wsd_buf *b, const wsd_ws_frames_info *fi)
     len = b->len - off;
     if (len == 0)
         return;
+    wsd_metrics_add(WSD_M_MESSAGES_OUT, msgs);
     if (!m->qhead && wsd_tp_queued(m->tp) < OUT_LOW) {
         wsd_tp_send_buf(m->tp, b, off, len);
     } else {
@@ -220,6 +224,7 @@ static void deliver(wsd_member *m, wsd_buf *b, const wsd_ws_frames_info *fi)
     wsd_log(WSD_LOG_ACCESS, "shared", m->hub->assoc,
             "Client %s too slow (%zu bytes waiting): closing with 1008", m->id,
             m->qbytes + wsd_tp_queued(m->tp));
+    wsd_metrics_inc(WSD_M_QUEUE_CLOSES);
     {
         const wsd_member_ops *ops = m->ops;
         member_gone(m, WSD_WS_CLOSE_POLICY);
@@ -278,6 +283,10 @@ static void broadcast(wsd_hub *h, const uint8_t *frames, size_t n, const char *c
         free(out);
         wsd_ws_scan_frames(zbuf[bits]->data, zlen, &zfi[bits]);
     }
+    /* a member whose write fails leaves inside deliver (its transport
+     * closes, the session leaves the hub): the last one must not free the
+     * hub under this loop */
+    h->busy++;
     for (m = h->members; m; m = next) {
         next = m->next;
         if (to_ids) {
@@ -302,6 +311,8 @@ static void broadcast(wsd_hub *h, const uint8_t *frames, size_t n, const char *c
         if (zbuf[bits])
             wsd_buf_unref(zbuf[bits]);
     h->open = pfi.ends_inside || (pfi.first_start >= n && h->open);
+    if (--h->busy == 0)
+        maybe_free(h);
 }
 
 /* ------------------------------------------------------------- the program side */
@@ -418,7 +429,7 @@ static void maybe_free(wsd_hub *h)
     wsd_hub **pp;
     int bits;
 
-    if (h->members || h->pending || h->fan.core)
+    if (h->busy || h->members || h->pending || h->fan.core)
         return;
     for (pp = &h->srv->hubs; *pp != h; pp = &(*pp)->next)
         ;

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #define READ_SIZE WSD_TP_READ_SIZE
@@ -257,6 +258,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     t->last_read = uv_now(t->timer.loop);
+    wsd_metrics_add(WSD_M_BYTES_IN, nread);
     p = buf->base;
     n = (size_t)nread;
     if (t->proxy) {
@@ -332,6 +334,7 @@ static void raw_write(wsd_transport *t, char *buf, size_t len)
         wsd_tp_close(t);
         return;
     }
+    wsd_metrics_add(WSD_M_BYTES_OUT, (int64_t)len);
     t->nwrites++;
 }
 
@@ -378,6 +381,8 @@ void wsd_tp_send_copy(wsd_transport *t, const void *p, size_t n)
     {
         uv_buf_t ub = uv_buf_init((char *)b, (unsigned)n);
         int w = uv_try_write(&t->sock.stream, &ub, 1);   /* EAGAIN while writes are queued */
+        if (w > 0)
+            wsd_metrics_add(WSD_M_BYTES_OUT, w);
         if (w == (int)n)
             return;
         if (w < 0 && w != UV_EAGAIN) {
@@ -437,6 +442,8 @@ void wsd_tp_send_buf(wsd_transport *t, wsd_buf *b, size_t off, size_t n)
     {
         uv_buf_t tb = uv_buf_init((char *)(uintptr_t)p, (unsigned)n);
         int r = uv_try_write(&t->sock.stream, &tb, 1);
+        if (r > 0)
+            wsd_metrics_add(WSD_M_BYTES_OUT, r);
         if (r == (int)n)
             return;
         if (r < 0 && r != UV_EAGAIN) {
@@ -460,6 +467,7 @@ void wsd_tp_send_buf(wsd_transport *t, wsd_buf *b, size_t off, size_t n)
         wsd_tp_close(t);
         return;
     }
+    wsd_metrics_add(WSD_M_BYTES_OUT, (int64_t)n);
     t->nwrites++;
 }
 

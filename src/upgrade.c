@@ -13,6 +13,8 @@
 #include "handshake.h"
 #include "httpserve.h"
 #include "log.h"
+#include "metrics.h"
+#include "monitor.h"
 #include "origin.h"
 #include "pmd.h"
 #include "program.h"
@@ -195,6 +197,7 @@ static void finish(conn *c, const char *accept, const char *pmd_ext, const char 
 
     if (ws_session_forks(c) && srv->maxforks > 0 && wsd_program_count() >= srv->maxforks) {
         wsd_log(WSD_LOG_ERROR, "http", c->assoc, "Max of possible forks already active, upgrade rejected");
+        wsd_metrics_spawn_failed(WSD_SPAWNFAIL_MAXFORKS);
         conn_respond(c, 429, "429 Too Many Requests\n", 0);
         return;
     }
@@ -202,6 +205,7 @@ static void finish(conn *c, const char *accept, const char *pmd_ext, const char 
         wsd_log(WSD_LOG_ERROR, "http", c->assoc,
                 "Out of file descriptors for another program (%ld running, limit %ld), upgrade rejected",
                 wsd_program_count(), srv->fd_limit);
+        wsd_metrics_spawn_failed(WSD_SPAWNFAIL_DESCRIPTORS);
         conn_respond(c, 503, WSD_BODY_NO_RESOURCES, 0);
         return;
     }
@@ -290,6 +294,8 @@ static void send_101(conn *c, const char *accept, const char *pmd_ext, const cha
     }
     c->is_ws = 1;
     c->state = ST_OPEN;
+    s->mroute = wsd_metrics_route(s->route ? s->route->script_name : "*");
+    wsd_metrics_ws_open(s->mroute, wsd_metrics_now_us() - c->t_accept);
     wsd_tp_timeout(&c->tp, 0);
     wsd_http_parser_free(c->http);
     c->http = NULL;
@@ -372,6 +378,7 @@ static void upgrade_checked(conn *c, const char *rest, size_t nrest)
     }
     rc = wsd_handshake_check(r, &hs);
     if (rc == WSD_HS_NOT_WEBSOCKET || (!cfg->command_path && !cfg->dir)) {
+        c->upgrading = 0;
         wsd_tp_timeout(&c->tp, 0);
         if (wsd_serve_request(c, r, rest, nrest))
             return;
@@ -379,6 +386,7 @@ static void upgrade_checked(conn *c, const char *rest, size_t nrest)
         conn_respond(c, 404, "404 page not found\n", 0);
         return;
     }
+    c->upgrading = 1;
     if (rc == WSD_HS_BAD) {
         char body[256];
         wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "Bad upgrade request: %s", hs.text);
@@ -419,10 +427,13 @@ void wsd_upgrade(conn *c, const char *rest, size_t nrest)
 
     wsd_access_client(c, r);       /* behind --trustproxy: the client's address (access.c) */
     c->assoc = make_assoc(c, r);
+    if (wsd_monitor_request(c, r))     /* --metrics listener, --healthpath: before access */
+        return;                        /* control (a load balancer has no credentials) */
     if (c->redirect) {
         redirect_https(c, r);
         return;
     }
+    c->upgrading = r->upgrade;     /* an access refusal of an upgrade is a refusal too */
     if (wsd_access_check(c, r, rest, nrest, upgrade_checked) != 0)
         return;                    /* refused, or upgrade_checked follows (access.c) */
     upgrade_checked(c, rest, nrest);

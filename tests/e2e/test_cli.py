@@ -232,9 +232,10 @@ def test_header_with_crlf_refused(flag):
 
 
 def test_make_install_stages_binary_and_man_page(tmp_path):
-    """`make install DESTDIR=... PREFIX=/usr` puts the binary and the man
-    page where a user looks for them; the installed binary runs;
-    `make uninstall` removes both."""
+    """`make install DESTDIR=... PREFIX=/usr` puts the binary (stripped),
+    the man page, the systemd units and the sample configuration where a
+    user looks for them; the installed binary runs; `make uninstall`
+    removes them (docs/packaging.md)."""
     import subprocess
     from conftest import REPO, IS_WEBSOCKETD
     if IS_WEBSOCKETD:
@@ -249,6 +250,27 @@ def test_make_install_stages_binary_and_man_page(tmp_path):
     assert man.read_text().startswith(".TH") or ".TH WSD" in man.read_text()
     v = subprocess.run([str(wsd_bin), "--version"], capture_output=True, text=True, timeout=10)
     assert v.returncode == 0 and "wsd" in (v.stdout + v.stderr).lower()
+    syms = subprocess.run(["readelf", "-S", "-W", str(wsd_bin)], capture_output=True, text=True)
+    assert syms.returncode == 0 and ".symtab" not in syms.stdout, "not stripped"
+    unit = dest / "usr/lib/systemd/system/wsd.service"
+    conf = dest / "etc/wsd/wsd.conf"
+    assert "ExecStart=/usr/bin/wsd " in unit.read_text()
+    assert conf.read_text() == (REPO / "examples/wsd.conf").read_text()
     r = subprocess.run(["make", "-s", "uninstall", f"DESTDIR={dest}", "PREFIX=/usr"], cwd=REPO,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and not wsd_bin.exists() and not man.exists()
+    assert not unit.exists() and not conf.exists()
+    # /usr/local: units under /usr/local/lib/systemd/system pointing at
+    # /usr/local/bin/wsd; an edited configuration is neither replaced nor removed
+    local = tmp_path / "local"
+    (local / "usr/local/etc/wsd").mkdir(parents=True)
+    (local / "usr/local/etc/wsd/wsd.conf").write_text("port = 1\n")
+    for target in ("install", "uninstall"):
+        r = subprocess.run(["make", "-s", target, f"DESTDIR={local}"], cwd=REPO,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        if target == "install":
+            u = (local / "usr/local/lib/systemd/system/wsd.service").read_text()
+            assert "ExecStart=/usr/local/bin/wsd " in u and "/usr/bin/wsd" not in u
+    assert (local / "usr/local/etc/wsd/wsd.conf").read_text() == "port = 1\n"
+    assert not (local / "usr/local/bin/wsd").exists()

@@ -548,3 +548,167 @@ def test_documented_server_behind_documented_nginx(wsd, run_proxy, proxy_dir):
         env_via(url, ssl=client_ctx(), origin=f"https://127.0.0.1:{port}")
     assert "401" in str(e.value)
     srv.wait_log(rf"remote:'{CLIENT}'.*user:'alice'.*\| CONNECT")
+
+
+# --------------------------------------------------------------------------
+# Front ends (#14.6): messages and close codes through the documented
+# nginx and HAProxy; two wsd behind HAProxy's health checks, one killed or
+# drained while clients keep coming
+
+ECHO_EXIT = "#!/bin/sh\nwhile IFS= read -r l; do [ \"$l\" = exit3 ] && exit 3; printf '%s\\n' \"$l\"; done\n"
+
+
+def haproxy_tls_conf(wsd_port, d, port):
+    _, _, both = certs_into(d)
+    text = doc_block("haproxy", "haproxy: TLS at HAProxy, wsd on 127.0.0.1:8080")
+    text = replace(text, "bind :443 ssl crt /etc/haproxy/ws.example.com.pem",
+                   f"bind 127.0.0.1:{port} ssl crt {both}")
+    return replace(text, "127.0.0.1:8080", f"127.0.0.1:{wsd_port}")
+
+
+@pytest.mark.parametrize("kind", ["nginx", "haproxy"])
+def test_messages_and_close_codes_pass_the_documented_proxies(wsd, run_proxy, proxy_dir,
+                                                              tmp_path, kind):
+    """Through TLS at the proxy: text of every kind and a 300 KB message
+    both ways, the program's exit (1011 and its status), the client's own
+    close code (4321, echoed), the server's shutdown (1001)."""
+    import signal
+    from conftest import recv_all, write_prog
+    srv = wsd(write_prog(tmp_path / "echo.sh", ECHO_EXIT), flags=["--trustproxy=127.0.0.1"])
+    port = free_port()
+    if kind == "nginx":
+        run_proxy("nginx", http=nginx_tls_conf(srv.port, proxy_dir, port), port=port)
+    else:
+        run_proxy("haproxy", text=haproxy_tls_conf(srv.port, proxy_dir, port), port=port)
+    url = f"wss://127.0.0.1:{port}/"
+
+    async def go():
+        async with connect(url, ssl=client_ctx()) as ws:
+            for m in ["héllo wörld ✓", "", "tab\there", "x" * 300000, "🎉"]:
+                await ws.send(m)
+                assert await asyncio.wait_for(ws.recv(), 10) == m
+            await ws.send("exit3")
+            _, code, reason = await recv_all(ws)
+            assert (code, reason) == (1011, "exited with status 3")
+        async with connect(url, ssl=client_ctx()) as ws:
+            await ws.close(4321, "bye")
+            assert ws.close_code == 4321             # wsd's echo: the code, no reason
+        async with connect(url, ssl=client_ctx()) as ws:
+            await ws.send("still")
+            assert await ws.recv() == "still"
+            srv.kill(signal.SIGTERM)
+            _, code, reason = await recv_all(ws)
+            assert (code, reason) == (1001, "server shutting down")
+    arun(go(), timeout=40)
+    assert srv.proc.wait(10) == 0
+
+
+WHO_ECHO = "#!/bin/sh\necho \"$WHO\"\nexec cat\n"
+
+
+def haproxy_two_conf(port, a, b):
+    text = doc_block("haproxy", "haproxy: two wsd with health checks")
+    text = replace(text, "bind :80", f"bind 127.0.0.1:{port}")
+    text = replace(text, "127.0.0.1:8080", f"127.0.0.1:{a}")
+    return replace(text, "127.0.0.1:8081", f"127.0.0.1:{b}")
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("how", ["killed", "drained"])
+def test_two_wsd_behind_haproxy_one_goes_no_connection_fails(wsd, run_proxy, proxy_dir,
+                                                             tmp_path, how):
+    """The documented HAProxy with two wsd (--healthpath, --gracems): while
+    newcomers connect in a loop and 8 long-lived clients echo (reconnecting
+    whenever they are closed), wsd "a" is killed (SIGKILL) or drained
+    (SIGTERM: health 503 for --gracems, then 1001). No new connection fails;
+    a's clients lose it (1006, or 1001 after the grace) and reconnect to
+    "b"; afterwards every newcomer lands on b."""
+    import collections
+    import signal
+    import websockets
+    from conftest import write_prog
+    prog = write_prog(tmp_path / "who.sh", WHO_ECHO)
+    flags = ["--healthpath=/health", "--gracems=4000", "--passenv=PATH,WHO"]
+    a = wsd(prog, flags=flags, env={"WHO": "a"})
+    b = wsd(prog, flags=flags, env={"WHO": "b"})
+    port = free_port()
+    hap = run_proxy("haproxy", text=haproxy_two_conf(port, a.port, b.port), port=port)
+    url = f"ws://127.0.0.1:{port}/"
+
+    failed, newcomers = [], []                # newcomers: (time, who)
+    stop = asyncio.Event()
+
+    dropped = []                              # opened, then lost with a killed wsd
+
+    async def newcomer():
+        while not stop.is_set():
+            try:
+                ws = await connect(url, open_timeout=10)
+            except Exception as e:        # noqa: BLE001 — a handshake that fails
+                failed.append(f"{time.monotonic():.2f} {e!r}")
+                continue
+            try:
+                who = await asyncio.wait_for(ws.recv(), 10)
+                await ws.send("ping")
+                assert await asyncio.wait_for(ws.recv(), 10) == "ping"
+                newcomers.append((time.monotonic(), who))
+            except websockets.ConnectionClosed as e:
+                dropped.append((time.monotonic(), e.rcvd.code if e.rcvd else 1006))
+            finally:
+                await ws.close()
+            await asyncio.sleep(0.02)
+
+    async def long_lived():
+        history = []
+        while not stop.is_set():
+            try:
+                async with connect(url, open_timeout=10) as ws:
+                    history.append(await asyncio.wait_for(ws.recv(), 10))
+                    while not stop.is_set():
+                        await ws.send("x")
+                        assert await asyncio.wait_for(ws.recv(), 10) == "x"
+                        await asyncio.sleep(0.1)
+            except websockets.ConnectionClosed as e:
+                history.append(("closed", e.rcvd.code if e.rcvd else 1006))
+            except Exception as e:        # noqa: BLE001
+                history.append(("failed", repr(e)))
+                failed.append(f"long-lived {e!r}")
+        return history
+
+    async def scenario():
+        tasks = [asyncio.create_task(newcomer()) for _ in range(2)]
+        lived = [asyncio.create_task(long_lived()) for _ in range(8)]
+        # both servers in use before anything happens
+        t0 = time.monotonic()
+        while {w for _, w in newcomers} != {"a", "b"}:
+            assert time.monotonic() - t0 < 15, f"not both in use: {newcomers[-10:]} {hap.log()}"
+            await asyncio.sleep(0.1)
+        t_event = time.monotonic()
+        a.kill(signal.SIGKILL if how == "killed" else signal.SIGTERM)
+        # long enough for the checks to take a out (inter 1s, fall 2), and
+        # for the drained one's grace (4 s) and 1001 to pass
+        await asyncio.sleep(4.0 if how == "killed" else 7.0)
+        t_settled = time.monotonic() - 1.0
+        stop.set()
+        await asyncio.gather(*tasks)
+        histories = await asyncio.gather(*lived)
+        return t_event, t_settled, histories
+
+    t_event, t_settled, histories = arun(scenario(), timeout=100)
+    assert failed == [], f"{len(failed)} failed: {failed[:5]}\n{hap.log()[-3000:]}"
+    # a newcomer open on "a" when it was killed loses it like any client of
+    # a (at most one per loop); a drained wsd loses none before its 1001
+    assert len(dropped) <= (2 if how == "killed" else 0), dropped
+    assert len(newcomers) > 20
+    late = [w for t, w in newcomers if t > t_settled]
+    assert late and set(late) == {"b"}, late
+    went = [h for h in histories if h and h[0] == "a"]
+    assert went, f"no long-lived client was on a: {histories}"
+    want = 1006 if how == "killed" else 1001
+    for h in went:
+        closed = h.index(("closed", want)) if ("closed", want) in h else None
+        assert closed is not None, h
+        assert h[closed + 1:] and h[closed + 1] == "b", h     # reconnected to the other
+    if how == "drained":
+        assert a.proc.wait(10) == 0
+        a.wait_log(r"health checks get 503 for 4000 ms")

@@ -192,7 +192,7 @@ static void test_no_args_and_help(void)
                 break;
         }
         ok(sorted, "flag list sorted by name");
-        is_int(count, 61, "61 flags listed");
+        is_int(count, 66, "66 flags listed");
     }
     ok(ends_with(r.err, "BSD 2-Clause license: Run 'wsd --license' for details.\n"),
        "--help ends with the licence hint");
@@ -1103,6 +1103,81 @@ static void test_redis(void)
     res_free(&r);
 }
 
+/* --logformat, --journal, --metrics, --healthpath, --gracems (#14.4). */
+static void test_observability(void)
+{
+    static const struct {
+        const char *in, *host;
+        int port;
+    } good[] = {
+        {"127.0.0.1:9100", "127.0.0.1", 9100}, {":9100", "", 9100},
+        {"[::1]:1", "[::1]", 1}, {"localhost:65535", "localhost", 65535},
+    };
+    static const struct {
+        const char *in, *why;
+    } bad[] = {
+        {"9100", "must be ADDR:PORT (e.g. 127.0.0.1:9100, [::1]:9100, :9100 for all interfaces)"},
+        {"127.0.0.1:", "the port must be a number, 1 to 65535"},
+        {"127.0.0.1:0", "the port must be a number, 1 to 65535"},
+        {"127.0.0.1:65536", "the port must be a number, 1 to 65535"},
+        {"127.0.0.1:99999999999999999999", "the port must be a number, 1 to 65535"},
+        {"127.0.0.1:9x", "the port must be a number, 1 to 65535"},
+        {"::1:9100", "an IPv6 address needs brackets: [::1]:9100"},
+        {"[::1:9100", "an IPv6 address needs brackets: [::1]:9100"},
+        {"[x:9100", "unbalanced brackets in the address"},
+    };
+    size_t i;
+    result r = RUN("/bin/sh");
+
+    is_int(r.c.logformat, WSD_LOGFMT_TEXT, "--logformat default text");
+    is_int(r.c.journal, -1, "--journal not given: -1 (JOURNAL_STREAM decides)");
+    ok(!r.c.metrics && !r.c.healthpath && r.c.gracems == 0, "no metrics, health path, drain");
+    res_free(&r);
+    r = RUN("--logformat=json", "--journal=false", "--healthpath=/health", "--gracems=2500",
+            "--metrics=127.0.0.1:9100", "/bin/sh");
+    is_int(r.rc, -1, "all of them: runs");
+    is_int(r.c.logformat, WSD_LOGFMT_JSON, "--logformat=json");
+    is_int(r.c.journal, 0, "--journal=false: 0");
+    is_str(r.c.healthpath, "/health", "--healthpath");
+    is_int(r.c.gracems, 2500, "--gracems");
+    is_str(r.c.metrics, "127.0.0.1:9100", "--metrics as given");
+    is_str(r.c.metrics_addr, "127.0.0.1", "  its address");
+    is_int(r.c.metrics_port, 9100, "  its port");
+    res_free(&r);
+    r = RUN("--journal", "/bin/sh");
+    is_int(r.c.journal, 1, "--journal: 1");
+    res_free(&r);
+
+    for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char *host = NULL;
+        int port = 0;
+        const char *why = wsd_config_hostport(good[i].in, &host, &port);
+        ok(why == NULL, "hostport %s", good[i].in);
+        is_str(host, good[i].host, "  host");
+        is_int(port, good[i].port, "  port");
+        free(host);
+    }
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char msg[300], arg[100];
+        snprintf(arg, sizeof arg, "--metrics=%s", bad[i].in);
+        snprintf(msg, sizeof msg, "invalid value \"%s\" for flag -metrics: %s", bad[i].in,
+                 bad[i].why);
+        FLAG_ERROR(msg, arg, "/bin/sh");
+    }
+    FLAG_ERROR("invalid value \"xml\" for flag -logformat: must be text or json",
+               "--logformat=xml", "/bin/sh");
+    FLAG_ERROR("invalid value \"\" for flag -logformat: must be text or json", "--logformat=",
+               "/bin/sh");
+    FLAG_ERROR("invalid value \"health\" for flag -healthpath: must be a URL path starting "
+               "with / (at most 1024 bytes)", "--healthpath=health", "/bin/sh");
+    FLAG_ERROR("invalid value \"/a b\" for flag -healthpath: must be a URL path: printable "
+               "ASCII without spaces, ? or #", "--healthpath=/a b", "/bin/sh");
+    FLAG_ERROR("invalid value \"/h?x=1\" for flag -healthpath: must be a URL path: printable "
+               "ASCII without spaces, ? or #", "--healthpath=/h?x=1", "/bin/sh");
+    FLAG_ERROR("invalid value \"2147483648\" for flag -gracems: must be 0 to 2147483647 "
+               "milliseconds", "--gracems=2147483648", "/bin/sh");
+}
+
 int main(void)
 {
     char *t = getenv("TMPDIR");
@@ -1131,6 +1206,7 @@ int main(void)
     test_access();
     test_redis();
     test_modes_run();
+    test_observability();
 
     unlink(catpath(tmpdir, "sub/x.sh"));
     rmdir(catpath(tmpdir, "sub"));
