@@ -6,7 +6,7 @@ BUILD   ?= build
 LLHTTP_SRC ?= /usr/share/llhttp
 LLHTTP_INC ?= /usr/share/include/llhttp
 
-PKGS    := libuv openssl zlib libcrypt
+PKGS    := libuv openssl zlib libcrypt hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -18,11 +18,11 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 # Protocol and pure modules: no uv.h (checked by `make check-purity`).
-PURE    := util log promtext metrics goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage realip proxyproto basicauth htpasswd authout clients
+PURE    := util log promtext metrics goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage realip proxyproto basicauth htpasswd authout clients redisurl
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
 SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) termassets defer process pty privdrop program transport \
-           hubcore hublink conn terminal shared access session httpserve monitor upgrade server main))
+           hubcore hublink redislink conn terminal shared access session httpserve monitor upgrade server main))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 
@@ -34,9 +34,9 @@ TDEPS_ws        := $(call o,ws utf8 util)
 TDEPS_outframe  := $(call o,outframe ws utf8 util)
 TDEPS_http      := $(call o,http util) $(LLOBJS)
 TDEPS_handshake := $(call o,handshake http util) $(LLOBJS)
-TDEPS_config    := $(call o,config goflag log realip utf8 util)
+TDEPS_config    := $(call o,config goflag log realip redisurl utf8 util)
 TDEPS_goflag    := $(call o,goflag util)
-TDEPS_env       := $(call o,env config goflag log realip utf8 http util) $(LLOBJS)
+TDEPS_env       := $(call o,env config goflag log realip redisurl utf8 http util) $(LLOBJS)
 TDEPS_log       := $(call o,log utf8 util)
 TDEPS_promtext  := $(call o,promtext metrics utf8 util)
 TDEPS_util      := $(call o,util)
@@ -47,7 +47,8 @@ TDEPS_httpfile  := $(call o,httpfile http util) $(LLOBJS)
 TDEPS_cgi       := $(call o,cgi env httpfile http util) $(LLOBJS)
 TDEPS_record    := $(call o,record outframe ws utf8 util)
 TDEPS_tls       := $(call o,tls util)
-TDEPS_linkproto := $(call o,linkproto util)
+TDEPS_linkproto := $(call o,linkproto ws utf8 util)
+TDEPS_redisurl  := $(call o,redisurl util)
 TDEPS_termctl   := $(call o,termctl)
 TDEPS_termpage  := $(call o,termpage termassets httpfile http util) $(LLOBJS)
 TDEPS_realip    := $(call o,realip log utf8 util)
@@ -211,13 +212,14 @@ FUZZ_NAMES  := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS   := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 FUZZ_LLHTTP := $(addprefix $(LLHTTP_SRC)/,api.c http.c llhttp.c)
 # Per harness: the sources it links (FSRC_), libraries (FLIB_), run options (FOPT_).
-FSRC_fuzz_config    := $(addprefix src/,config.c goflag.c log.c realip.c utf8.c util.c)
+FSRC_fuzz_config    := $(addprefix src/,config.c goflag.c log.c realip.c redisurl.c utf8.c util.c)
 FSRC_fuzz_http      := $(addprefix src/,http.c handshake.c util.c) $(FUZZ_LLHTTP)
 FSRC_fuzz_ws_decode := $(addprefix src/,ws.c utf8.c)
 FSRC_fuzz_outframe  := $(addprefix src/,outframe.c ws.c utf8.c)
 FSRC_fuzz_record    := $(addprefix src/,record.c outframe.c ws.c utf8.c util.c)
 FSRC_fuzz_addressed := $(addprefix src/,record.c outframe.c ws.c utf8.c util.c)
-FSRC_fuzz_linkproto := $(addprefix src/,linkproto.c util.c)
+FSRC_fuzz_linkproto := $(addprefix src/,linkproto.c ws.c utf8.c util.c)
+FSRC_fuzz_redis     := $(addprefix src/,redisurl.c linkproto.c ws.c utf8.c util.c)
 FSRC_fuzz_inflate   := $(addprefix src/,pmd.c ws.c utf8.c util.c)
 FSRC_fuzz_tls       := $(addprefix src/,tls.c util.c)
 FSRC_fuzz_termctl   := src/termctl.c
@@ -238,6 +240,7 @@ FOPT_fuzz_outframe  := -max_len=4096
 FOPT_fuzz_record    := -max_len=4096
 FOPT_fuzz_addressed := -max_len=4096 -dict=$(CURDIR)/fuzz/addressed.dict
 FOPT_fuzz_linkproto := -max_len=4096
+FOPT_fuzz_redis     := -max_len=4096 -dict=$(CURDIR)/fuzz/redis.dict
 FOPT_fuzz_inflate   := -max_len=70000
 FOPT_fuzz_tls       := -max_len=4096
 FOPT_fuzz_termctl   := -max_len=2048 -dict=$(CURDIR)/fuzz/termctl.dict

@@ -53,6 +53,7 @@ enum mode { M_CONNECT, M_ECHO, M_OUTPUT, M_IDLE, M_SLOW, M_SUB };
 static struct {
     enum mode mode;
     int port;
+    int ports[16], nports;     /* --port=P,P...: connections round robin over them */
     int raw;
     int conns;          /* C (connect, echo) or N (idle) */
     int window;         /* W */
@@ -724,11 +725,15 @@ static void conn_open(conn *c)
     c->ev = EPOLLOUT;
     if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) != 0)
         die("epoll_ctl ADD: %s", strerror(errno));
-    if (connect(fd, (struct sockaddr *)&srv_addr, sizeof srv_addr) != 0 &&
-        errno != EINPROGRESS) {
-        note_error("connect: %s", strerror(errno));
-        n_conn_fail++;
-        conn_finish(c, 0);
+    {
+        static unsigned next_port;
+        struct sockaddr_in to = srv_addr;
+        to.sin_port = htons((uint16_t)O.ports[next_port++ % (unsigned)O.nports]);
+        if (connect(fd, (struct sockaddr *)&to, sizeof to) != 0 && errno != EINPROGRESS) {
+            note_error("connect: %s", strerror(errno));
+            n_conn_fail++;
+            conn_finish(c, 0);
+        }
     }
 }
 
@@ -1736,7 +1741,7 @@ static int mode_subscribe(void)
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: loadgen --mode=MODE --port=P [options]\n"
+        "usage: loadgen --mode=MODE --port=P[,P...] [options] (several: round robin)\n"
         "  MODE: connect | echo | output | idle | slowreader | subscribe\n"
         "  --raw            no handshake, no framing: messages are lines (floors)\n"
         "  -c, --conns=N    concurrency (connect, echo) or connections (idle) [1]\n"
@@ -1790,7 +1795,17 @@ int main(int argc, char **argv)
             else if (!strcmp(optarg, "subscribe")) O.mode = M_SUB;
             else die("unknown mode %s", optarg);
             break;
-        case 'p': O.port = atoi(optarg); break;
+        case 'p': {
+            char *t, *save = NULL, *list = strdup(optarg);
+            for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (O.nports == 16)
+                    die("--port: at most 16 ports");
+                O.ports[O.nports++] = atoi(t);
+            }
+            free(list);
+            O.port = O.nports ? O.ports[0] : 0;
+            break;
+        }
         case 'r': O.raw = 1; break;
         case 'c': O.conns = atoi(optarg); break;
         case 'w': O.window = atoi(optarg); break;

@@ -1,5 +1,6 @@
 /* fuzz_linkproto.c — libFuzzer harness for the worker ↔ hub messages of
- * --shared --workers (src/linkproto.c).
+ * --shared --workers and --redis (src/linkproto.c; the channel envelope
+ * and whole messages: fuzz_redis.c).
  *
  * Input: [cut] bytes... — a stream, fed to the reader whole and in pieces
  * of `cut` (1..255) bytes. Every message handed out must lie within what
@@ -59,6 +60,19 @@ static void check_msg(const uint8_t *body, size_t n)
     case WSD_LINK_STDIN: rc = wsd_link_put_stdin(&out, m.key, m.full); break;
     case WSD_LINK_STARTED: rc = wsd_link_put_started(&out, m.key, m.pid, m.restarted); break;
     case WSD_LINK_JOINED: rc = wsd_link_put_joined(&out, m.key, m.id, m.pid, m.failed); break;
+    case WSD_LINK_BEAT:
+    case WSD_LINK_BYE:
+    case WSD_LINK_PING:
+    case WSD_LINK_SYNC:
+    case WSD_LINK_REJOIN:
+        if (m.key[0]) {            /* parsed with any key, made with none */
+            wsd_str_free(&out);
+            return;
+        }
+        rc = m.type == WSD_LINK_SYNC     ? wsd_link_put_sync(&out, m.end)
+             : m.type == WSD_LINK_REJOIN ? wsd_link_put_rejoin(&out, m.instance)
+                                         : wsd_link_put_empty(&out, m.type);
+        break;
     default: rc = -1; CHECK(0);
     }
     CHECK(rc == 0);

@@ -35,6 +35,7 @@
 #include "goflag.h"
 #include "log.h"
 #include "realip.h"
+#include "redisurl.h"
 #include "util.h"
 
 const char *wsd_build_info;
@@ -50,8 +51,8 @@ enum fid {
     F_LOGFORMAT, F_LOGLEVEL, F_LOSSLESS,
     F_MAXFORKS, F_MAXFRAMESIZE, F_MAXPERIP, F_METRICS, F_ORIGIN, F_PASSENV, F_PASSSTDERR,
     F_PINGMS, F_PORT, F_PROXYPROTOCOL, F_PTY, F_PUBLICSTATIC, F_RATEBURST, F_RATELIMIT,
-    F_REDIRPORT, F_REVERSELOOKUP, F_RLIMIT, F_SAMEORIGIN, F_SHARED, F_SHAREDALWAYS, F_SHAREDDROP,
-    F_SHAREDQUEUE, F_SSL, F_SSLCA, F_SSLCERT,
+    F_REDIRPORT, F_REDIS, F_REDISCHANNEL, F_REVERSELOOKUP, F_RLIMIT, F_SAMEORIGIN, F_SHARED,
+    F_SHAREDALWAYS, F_SHAREDDROP, F_SHAREDEDGE, F_SHAREDQUEUE, F_SSL, F_SSLCA, F_SSLCERT,
     F_SSLKEY, F_STATICDIR, F_SUBPROTOCOLS, F_TRUSTPROXY, F_UNIXSOCKET, F_UNIXSOCKETGROUP,
     F_UNIXSOCKETMODE, F_UNIXSOCKETUSER, F_USER, F_VERSION, F_WORKERS, F_COUNT
 };
@@ -111,6 +112,11 @@ static const char *sharedqueue_range(const wsd_goflag_value *v)
 {
     return v->u >= 1024 && v->u <= ((uint64_t)1 << 40) ? NULL
            : "must be 1024 to 1099511627776 bytes";
+}
+
+static const char *sharededge_range(const wsd_goflag_value *v)
+{
+    return v->u >= 1 && v->u <= 1023 ? NULL : "must be 1 to 1023 (each edge its own number)";
 }
 
 static const char *deflatemem_range(const wsd_goflag_value *v)
@@ -273,6 +279,10 @@ static const wsd_goflag flags[F_COUNT] = {
         "Handshakes a minute per client address (0: no limit); more get 429 with Retry-After"},
     [F_REDIRPORT]     = {"redirport", WSD_GOFLAG_INT, NULL, redirport_range,
         "HTTP port to redirect to canonical --port address"},
+    [F_REDIS]         = {"redis", WSD_GOFLAG_STRING, NULL, NULL,
+        "With --shared or --sharededge: Redis server (redis://[[user]:password@]host[:port][/db]) linking the program's wsd and its edges"},
+    [F_REDISCHANNEL]  = {"redischannel", WSD_GOFLAG_STRING, "wsd", NULL,
+        "With --redis: prefix of the Redis channels (one per deployment sharing a Redis)"},
     [F_REVERSELOOKUP] = {"reverselookup", WSD_GOFLAG_BOOL, NULL, NULL,
         "Perform reverse DNS lookups on remote clients"},
     [F_RLIMIT]        = {"rlimit", WSD_GOFLAG_STRING, NULL, NULL,
@@ -285,6 +295,8 @@ static const wsd_goflag flags[F_COUNT] = {
         "With --shared: start the program at start-up, keep it running, restart it when it exits"},
     [F_SHAREDDROP]    = {"shareddrop", WSD_GOFLAG_BOOL, NULL, NULL,
         "With --shared: a client over --sharedqueue loses its oldest messages instead of being closed"},
+    [F_SHAREDEDGE]    = {"sharededge", WSD_GOFLAG_UINT, NULL, sharededge_range,
+        "Run no program: serve the shared program of the --redis program's wsd as edge number N (1..1023)"},
     [F_SHAREDQUEUE]   = {"sharedqueue", WSD_GOFLAG_UINT, "1048576", sharedqueue_range,
         "With --shared: bytes that may wait for one client before it is closed (1008) or dropped"},
     [F_SSL]           = {"ssl", WSD_GOFLAG_BOOL, NULL, NULL,
@@ -598,6 +610,25 @@ static const char long_help[] =
     "  --sharedalways={true,false}    With --shared: start the program at start-up and\n"
     "                                 restart it (with backoff) when it exits, instead\n"
     "                                 of running it while clients are connected.\n"
+    "\n"
+    "  --redis=URL                    With --shared: publish the program's output\n"
+    "                                 through this Redis server to every edge (and\n"
+    "                                 take their clients' messages); with\n"
+    "                                 --sharededge: subscribe to it. URL:\n"
+    "                                 redis://[[user]:password@]host[:port][/db].\n"
+    "                                 The program then always runs (as with\n"
+    "                                 --sharedalways). Default: none\n"
+    "\n"
+    "  --redischannel=NAME            With --redis: prefix of the channels, the\n"
+    "                                 same on the program's wsd and its edges;\n"
+    "                                 one per deployment sharing a Redis server.\n"
+    "                                 Default: wsd\n"
+    "\n"
+    "  --sharededge=N                 This wsd is edge number N (1 to 1023, unique\n"
+    "                                 per edge): it runs no program, its clients\n"
+    "                                 get the output of the wsd that runs it,\n"
+    "                                 through --redis. COMMAND or --dir name the\n"
+    "                                 endpoints (COMMAND is not looked up).\n"
     "\n"
     "  --sharedqueue=BYTES            With --shared: bytes that may wait for one slow\n"
     "                                 client; beyond, it is closed (1008). Default:\n"
@@ -1051,9 +1082,9 @@ static int take_passenv(cfgctx *x)
 static int check_command(cfgctx *x)
 {
     wsd_config *c = x->c;
-    int nargs = x->argc - x->first, i, why;
+    int nargs = x->argc - x->first, i, why = 0;
     const char *name = nargs > 0 ? x->argv[x->first] : NULL;
-    char *seen;
+    char *seen = NULL;
 
     if (!name && !*sval(x->rf, F_DIR) && !*sval(x->rf, F_STATICDIR) && !*sval(x->rf, F_CGIDIR)) {
         fputs("Please specify COMMAND or provide --dir, --staticdir or --cgidir argument.\n",
@@ -1069,7 +1100,8 @@ static int check_command(cfgctx *x)
         fputs(short_help, x->err);
         return 1;
     }
-    c->command_path = look_path(name, &why, &seen);
+    /* an edge (--sharededge) runs no program: COMMAND only names the endpoint */
+    c->command_path = x->rf[F_SHAREDEDGE].pos ? xstrdup(name) : look_path(name, &why, &seen);
     if (!c->command_path) {
         /* websocketd says "Unable to locate" for all three */
         if (why == EACCES && seen)
@@ -1370,11 +1402,48 @@ static int check_access(cfgctx *x)
     return -1;
 }
 
+/* --redis (redisurl.h) and its roles: the program's wsd (--shared) or an
+ * edge (--sharededge); both serve COMMAND or --dir. */
+static int check_redis(cfgctx *x)
+{
+    const wsd_goflag_value *rf = x->rf;
+    const char *url = sval(rf, F_REDIS), *why = NULL, *ch;
+    wsd_redis_url u;
+
+    if (!*url) {
+        if (rf[F_SHAREDEDGE].pos)
+            why = "--sharededge needs --redis (an edge gets its program's output through Redis)";
+        else if (rf[F_REDISCHANNEL].pos)
+            why = "--redischannel needs --redis";
+    } else if (wsd_redis_url_parse(url, &u, &why) != 0) {
+        fprintf(x->err, "wsd: --redis: %s (redis://[[user]:password@]host[:port][/db])\n", why);
+        return 1;
+    } else if (!rf[F_SHARED].b && !rf[F_SHAREDALWAYS].b && !rf[F_SHAREDEDGE].pos) {
+        why = "--redis needs --shared (the wsd that runs the program) or --sharededge=N (an edge)";
+    } else if (!x->c->command && !*sval(rf, F_DIR)) {
+        why = "--redis needs COMMAND or --dir (the endpoints it shares)";
+    } else if (rf[F_SHAREDEDGE].pos && rf[F_SHAREDALWAYS].b) {
+        why = "--sharededge runs no program: --sharedalways has no meaning there";
+    }
+    for (ch = sval(rf, F_REDISCHANNEL); !why && *ch; ch++)
+        if (!wsd_is_tchar((unsigned char)*ch) && *ch != ':' && *ch != '/')
+            why = "--redischannel: letters, digits and !#$%&'*+-.^_`|~:/ only";
+    if (!why && strlen(sval(rf, F_REDISCHANNEL)) > 200)
+        why = "--redischannel: at most 200 characters";
+    if (!why && rf[F_REDISCHANNEL].pos && !*sval(rf, F_REDISCHANNEL))
+        why = "--redischannel: empty";
+    if (!why)
+        return -1;
+    fprintf(x->err, "wsd: %s\n", why);
+    return 1;
+}
+
 /* The order of the list at the top of this file. */
 static const cfgcheck checks[] = {
     check_loglevel, check_any_args, check_version_license, check_ssl,
     check_binary_passstderr, take_passenv, check_command, check_dir, check_http_dirs,
     check_devconsole, check_headers, check_lossless, check_pty, check_shared, check_access,
+    check_redis,
 };
 
 /* --subprotocols: comma-separated, each trimmed, empty ones dropped. */
@@ -1436,6 +1505,13 @@ static void fill(wsd_config *c, wsd_goflag_value *rf)
     c->sharedqueue = rf[F_SHAREDQUEUE].pos ? rf[F_SHAREDQUEUE].u : 1048576;
     c->linebuffered = rf[F_LINEBUFFERED].b;
     c->pty = rf[F_PTY].b;
+    c->redis = dup_nonempty(sval(rf, F_REDIS));
+    c->redischannel = xstrdup(rf[F_REDISCHANNEL].pos ? sval(rf, F_REDISCHANNEL) : "wsd");
+    c->sharededge = rf[F_SHAREDEDGE].pos ? (int)rf[F_SHAREDEDGE].u : 0;
+    if (c->sharededge)
+        c->shared = 1;             /* an edge is a shared endpoint without its program */
+    else if (c->redis)
+        c->sharedalways = 1;       /* across machines the last client cannot be known */
     c->workers = rf[F_WORKERS].pos ? (int)rf[F_WORKERS].u : 1;
     c->deflate = rf[F_DEFLATE].pos ? rf[F_DEFLATE].b : 1;
     /* 12 and 5 (as python-websockets): ~60 KiB per compressing connection
@@ -1562,6 +1638,8 @@ void wsd_config_free(wsd_config *c)
     free_headers(&c->headers_ws);
     free_headers(&c->headers_http);
     free(c->unixsocket);
+    free(c->redis);
+    free(c->redischannel);
     free(c->metrics);
     free(c->metrics_addr);
     free(c->healthpath);

@@ -78,6 +78,9 @@ typedef struct wsd_config {
     uint64_t sharedqueue;     /* --sharedqueue: bytes waiting for one client (default 1 MiB) */
     int linebuffered;         /* --linebuffered: the program's stdout is a raw pty (pty.h) */
     int pty;                  /* --pty: terminal mode (pty.h, terminal.h) */
+    char *redis;              /* --redis URL (redisurl.h), NULL if none */
+    char *redischannel;       /* --redischannel: channel prefix (default "wsd") */
+    int sharededge;           /* --sharededge=N: this wsd is edge N (1..1023), 0: not an edge */
     char **subprotocols;      /* --subprotocols, in server preference order */
     size_t nsubprotocols;
     int deflate;              /* permessage-deflate allowed (default on) */

@@ -254,10 +254,13 @@ static void next_id(server *srv, char *out, size_t cap)
     id = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     if (id <= srv->last_id)
         id = srv->last_id + 1;   /* unique, unlike websocketd's UnixNano */
-    if (srv->nworkers > 1) {
-        /* unique across workers too: id ≡ worker (mod workers) */
-        uint64_t w = (uint64_t)srv->nworkers;
-        id = id - id % w + (uint64_t)srv->worker;
+    if (srv->nworkers > 1 || srv->cfg->redis) {
+        /* unique across workers too: id ≡ worker (mod workers); with
+         * --redis across edges as well: id ≡ edge + 1024 × worker (mod
+         * 1024 × workers), the program's wsd being edge 0 */
+        uint64_t e = srv->cfg->redis ? 1024 : 1;
+        uint64_t w = (uint64_t)(srv->nworkers > 1 ? srv->nworkers : 1) * e;
+        id = id - id % w + (uint64_t)srv->worker * e + (uint64_t)srv->cfg->sharededge;
         if (id <= srv->last_id)
             id += w;
     }

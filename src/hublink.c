@@ -16,6 +16,7 @@
 #include "log.h"
 #include "process.h"
 #include "program.h"
+#include "redislink.h"
 #include "util.h"
 
 #define READ_SIZE (64 * 1024)
@@ -596,6 +597,7 @@ static void on_h_signal(uv_signal_t *s, int signum)
     }
     H.stopping = 1;
     uv_close((uv_handle_t *)&H.listener, NULL);
+    wsd_redis_origin_stop();      /* --redis: edges keep their clients */
     wsd_core_shutdown_all();
     /* the links close as the workers, shutting down too, go */
     for (i = 0; i < sizeof H.sigs / sizeof H.sigs[0]; i++)
@@ -631,6 +633,7 @@ int wsd_hub_process_run(const wsd_config *cfg, const char *path)
     uv_timer_start(&H.stall, on_stall_check, 1000, 1000);
     uv_unref((uv_handle_t *)&H.stall);
     wsd_core_start_always(H.loop, cfg);
+    wsd_redis_origin_start(H.loop, cfg, 0);   /* --redis: the program's wsd is here */
     uv_run(H.loop, UV_RUN_DEFAULT);
     for (i = 0; i < 6; i++)
         uv_close((uv_handle_t *)&H.sigs[i], NULL);
@@ -638,6 +641,7 @@ int wsd_hub_process_run(const wsd_config *cfg, const char *path)
     wsd_spawn_shutdown();
     wsd_defer_shutdown();
     uv_run(H.loop, UV_RUN_NOWAIT);
+    wsd_redis_free();
     wsd_core_free_all();
     rc = uv_loop_close(H.loop);
     return rc == 0 ? 0 : 1;

@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+#include "ws.h"
+
 /* ---- encoding ---------------------------------------------------------- */
 
 static int put_u8(wsd_str *o, unsigned v)
@@ -151,6 +154,29 @@ int wsd_link_put_joined(wsd_str *out, const char *key, const char *id, unsigned 
     return finish(out, at, rc);
 }
 
+int wsd_link_put_empty(wsd_str *out, int type)
+{
+    int rc;
+    size_t at = begin(out, type, "", &rc);
+    return finish(out, at, rc);
+}
+
+int wsd_link_put_sync(wsd_str *out, int end)
+{
+    int rc;
+    size_t at = begin(out, WSD_LINK_SYNC, "", &rc);
+    rc |= put_u8(out, end ? 1 : 0);
+    return finish(out, at, rc);
+}
+
+int wsd_link_put_rejoin(wsd_str *out, uint64_t instance)
+{
+    int rc;
+    size_t at = begin(out, WSD_LINK_REJOIN, "", &rc);
+    rc |= put_u64(out, instance);
+    return finish(out, at, rc);
+}
+
 /* ---- parsing ----------------------------------------------------------- */
 
 typedef struct {
@@ -257,6 +283,18 @@ int wsd_link_parse(const uint8_t *body, size_t n, wsd_linkmsg *m)
         m->pid = (unsigned)get(&c, 4);
         m->failed = (int)get(&c, 1);
         break;
+    case WSD_LINK_BEAT:
+    case WSD_LINK_BYE:
+    case WSD_LINK_PING:
+        break;
+    case WSD_LINK_SYNC:
+        m->end = (int)get(&c, 1);
+        if (m->end > 1)
+            return -1;
+        break;
+    case WSD_LINK_REJOIN:
+        m->instance = get(&c, 8);
+        break;
     default:
         return -1;
     }
@@ -319,4 +357,260 @@ int wsd_link_reader_next(wsd_link_reader *r, const uint8_t **body, size_t *n)
     *n = len;
     r->taken += 4 + len;
     return 1;
+}
+
+/* ---- Redis channel payloads ------------------------------------------------ */
+
+int wsd_chan_put_header(wsd_str *out, const wsd_chan_hdr *h)
+{
+    return wsd_str_append(out, "WSD", 3) | put_u8(out, WSD_CHAN_VERSION) |
+           put_u64(out, h->instance) | put_u64(out, h->seq) | put_u16(out, h->edge) |
+           put_u16(out, h->worker);
+}
+
+int wsd_chan_check(const uint8_t *p, size_t n, wsd_chan_hdr *h, const char **why)
+{
+    cursor c = {p, n, 0, 0};
+    size_t off, count = 0;
+
+    if (n > WSD_CHAN_MAX) {
+        *why = "payload too large";
+        return -1;
+    }
+    if (n < WSD_CHAN_HEADER || memcmp(p, "WSD", 3) != 0) {
+        *why = "not a wsd payload";
+        return -1;
+    }
+    if (p[3] != WSD_CHAN_VERSION) {
+        *why = "unknown payload version";
+        return -1;
+    }
+    c.at = 4;
+    h->instance = get(&c, 8);
+    h->seq = get(&c, 8);
+    h->edge = (unsigned)get(&c, 2);
+    h->worker = (unsigned)get(&c, 2);
+    if (h->instance == 0 || h->seq == 0) {
+        *why = "instance or sequence number 0";
+        return -1;
+    }
+    for (off = WSD_CHAN_HEADER; off < n; count++) {
+        size_t len;
+        if (n - off < 4) {
+            *why = "truncated message length";
+            return -1;
+        }
+        len = (size_t)p[off] << 24 | (size_t)p[off + 1] << 16 | (size_t)p[off + 2] << 8 |
+              p[off + 3];
+        if (len == 0 || len > WSD_LINK_MAX || len > n - off - 4) {
+            *why = "bad message length";
+            return -1;
+        }
+        off += 4 + len;
+    }
+    if (count == 0) {
+        *why = "no message";
+        return -1;
+    }
+    return 0;
+}
+
+int wsd_chan_next(const uint8_t *p, size_t n, size_t *off, const uint8_t **body, size_t *len)
+{
+    size_t o = *off, l;
+
+    if (o + 4 > n)
+        return 0;
+    l = (size_t)p[o] << 24 | (size_t)p[o + 1] << 16 | (size_t)p[o + 2] << 8 | p[o + 3];
+    if (l > n - o - 4)
+        return 0;                          /* (checked by wsd_chan_check) */
+    *body = p + o + 4;
+    *len = l;
+    *off = o + 4 + l;
+    return 1;
+}
+
+int wsd_chan_frames_ok(const uint8_t *p, size_t n)
+{
+    size_t off = 0;
+    int open = 0, text = 0;
+    uint32_t st = WSD_UTF8_ACCEPT;
+
+    while (off < n) {
+        uint64_t len;
+        size_t h = 2;
+        int opcode, fin;
+        if (n - off < 2 || (p[off] & 0x70) || (p[off + 1] & 0x80))
+            return -1;                     /* truncated, an RSV bit, or masked */
+        fin = (p[off] & 0x80) != 0;
+        opcode = p[off] & 0x0f;
+        len = p[off + 1] & 0x7f;
+        if (len == 126) {
+            if (n - off < 4)
+                return -1;
+            len = (uint64_t)p[off + 2] << 8 | p[off + 3];
+            h = 4;
+        } else if (len == 127) {
+            int i;
+            if (n - off < 10)
+                return -1;
+            len = 0;
+            for (i = 0; i < 8; i++)
+                len = len << 8 | p[off + 2 + i];
+            h = 10;
+        }
+        if (len > n - off - h)
+            return -1;
+        if (opcode == WSD_WS_CONT) {
+            if (!open)
+                return -1;
+        } else if (opcode == WSD_WS_TEXT || opcode == WSD_WS_BINARY) {
+            if (open)
+                return -1;
+            text = opcode == WSD_WS_TEXT;
+            st = WSD_UTF8_ACCEPT;
+        } else {
+            return -1;                     /* control frames are never shared */
+        }
+        if (text && wsd_utf8_validate(&st, p + off + h, (size_t)len) == WSD_UTF8_REJECT)
+            return -1;
+        open = !fin;
+        if (fin && text && st != WSD_UTF8_ACCEPT)
+            return -1;
+        off += h + (size_t)len;
+    }
+    return open ? -1 : 0;
+}
+
+int wsd_chan_id_ok(const char *id)
+{
+    size_t i, n = strlen(id);
+
+    if (n == 0 || n > 20 || (n > 1 && id[0] == '0'))
+        return 0;
+    for (i = 0; i < n; i++)
+        if (id[i] < '0' || id[i] > '9')
+            return 0;
+    return n < 20 || strcmp(id, "18446744073709551615") <= 0;
+}
+
+int wsd_chan_joinrec_ok(const uint8_t *rec, size_t n, const char *id)
+{
+    size_t idl = strlen(id), i = 5 + idl + 1, len = 0, digits = 0;
+
+    if (n < i || memcmp(rec, "join ", 5) != 0 || memcmp(rec + 5, id, idl) != 0 ||
+        rec[5 + idl] != ' ')
+        return 0;
+    for (; i < n && rec[i] >= '0' && rec[i] <= '9'; i++, digits++) {
+        if (digits == 10 || (digits == 1 && len == 0))
+            return 0;                      /* too long, or a leading zero */
+        len = len * 10 + (size_t)(rec[i] - '0');
+    }
+    if (digits == 0 || i >= n || rec[i] != '\n')
+        return 0;
+    i++;
+    return n - i == len + 1 && rec[n - 1] == '\n';
+}
+
+/* ---- whole messages ----------------------------------------------------- */
+
+void wsd_wholemsg_init(wsd_wholemsg *w, size_t max)
+{
+    memset(w, 0, sizeof *w);
+    w->max = max;
+}
+
+void wsd_wholemsg_free(wsd_wholemsg *w)
+{
+    free(w->held);
+    w->held = NULL;
+    w->len = w->cap = 0;
+}
+
+void wsd_wholemsg_reset(wsd_wholemsg *w)
+{
+    w->len = 0;
+    w->open = 0;
+    w->skip = 0;
+}
+
+/* Keeps p[0..n) after what is held; over max: the message is dropped (1). */
+static int hold(wsd_wholemsg *w, const uint8_t *p, size_t n)
+{
+    if (w->skip)
+        return 0;
+    if (n > w->max - w->len || w->len + n < w->len) {
+        w->len = 0;
+        w->skip = 1;
+        return 1;
+    }
+    if (w->len + n > w->cap) {
+        size_t cap = w->cap ? w->cap : 4096;
+        while (cap < w->len + n)
+            cap *= 2;
+        w->held = xrealloc(w->held, cap);
+        w->cap = cap;
+    }
+    if (n)
+        memcpy(w->held + w->len, p, n);
+    w->len += n;
+    return 0;
+}
+
+int wsd_wholemsg_feed(wsd_wholemsg *w, const uint8_t *p, size_t n, wsd_str *out)
+{
+    wsd_ws_frames_info fi;
+    int dropped = 0;
+
+    if (n == 0)
+        return 0;
+    if (wsd_ws_scan_frames(p, n, &fi) != 0)
+        return -1;
+    if (fi.first_start == n && !fi.begins_inside && fi.completes == 0) {
+        /* no data frame: control frames go with what surrounds them */
+        if (w->open)
+            return hold(w, p, n);
+        return wsd_str_append(out, (const char *)p, n) == 0 ? 0 : 1;
+    }
+    if (fi.begins_inside && !w->open) {
+        w->skip = 1;                       /* we never saw this message start */
+        w->len = 0;
+        w->open = 1;
+    } else if (!fi.begins_inside && w->open) {
+        /* a message starts while one was open: the stream is not whole
+         * (cannot happen with the core's framing); the open one is lost */
+        dropped = w->len > 0 || !w->skip;
+        w->len = 0;
+        w->skip = 0;
+        w->open = 0;
+    }
+    /* the end of the open message: p[0..first_start) */
+    if (fi.begins_inside) {
+        int ends = fi.first_start < n || !fi.ends_inside;
+        dropped |= hold(w, p, fi.first_start);
+        if (ends) {
+            if (!w->skip && w->len && wsd_str_append(out, (const char *)w->held, w->len) != 0)
+                dropped = 1;
+            w->len = 0;
+            w->skip = 0;
+            w->open = 0;
+        }
+        if (fi.first_start == n)
+            return dropped;
+    }
+    /* whole messages, and perhaps the start of one that goes on */
+    if (!fi.ends_inside) {
+        if (wsd_str_append(out, (const char *)p + fi.first_start, n - fi.first_start) != 0)
+            dropped = 1;
+        w->open = 0;
+        return dropped;
+    }
+    if (fi.last_start > fi.first_start &&
+        wsd_str_append(out, (const char *)p + fi.first_start, fi.last_start - fi.first_start) != 0)
+        dropped = 1;
+    w->open = 1;
+    w->skip = 0;
+    w->len = 0;
+    dropped |= hold(w, p + fi.last_start, n - fi.last_start);
+    return dropped;
 }

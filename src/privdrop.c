@@ -28,7 +28,9 @@ static struct {
 
 static int runs_programs(const wsd_config *cfg)
 {
-    return cfg->command_path || cfg->dir || cfg->cgidir || cfg->authcmd_path;
+    /* an edge (--sharededge) names COMMAND or --dir but runs neither */
+    return (!cfg->sharededge && (cfg->command_path || cfg->dir)) || cfg->cgidir ||
+           cfg->authcmd_path;
 }
 
 int wsd_privdrop_prepare(const wsd_config *cfg, FILE *err)

@@ -708,7 +708,7 @@ int wsd_server_run(const wsd_config *cfg)
     pids = xcalloc((size_t)n, sizeof *pids);
     og = xcalloc(1, sizeof *og);
     fflush(stdout);
-    if (cfg->shared) {
+    if (cfg->shared && !cfg->sharededge) {   /* (an edge's program is elsewhere) */
         /* /tmp, not $TMPDIR: a socket path must fit in 108 bytes */
         snprintf(hub_dir, sizeof hub_dir, "/tmp/wsd-hub-XXXXXX");
         if (!mkdtemp(hub_dir)) {

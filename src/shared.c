@@ -4,7 +4,8 @@
  * sessions of its clients), the compressed forms of the output, each
  * member's queue. The program side is a core (hubcore.c): in this process
  * without --workers, or in the hub process (hublink.c) with them, reached
- * over the worker's link. */
+ * over the worker's link; on an edge (--sharededge), the core is in the
+ * wsd that runs the program, reached through Redis (redislink.c). */
 #include "shared.h"
 
 #include <assert.h>
@@ -17,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pmd.h"
+#include "redislink.h"
 #include "util.h"
 #include "ws.h"
 
@@ -49,6 +51,7 @@ struct wsd_hub {
     wsd_fan fan;                 /* as the core sees this hub (in this process) */
     wsd_core *core;              /* the program side in this process, or NULL */
     int remote;                  /* --workers: the program side is the hub process */
+    int edge;                    /* --sharededge: ... the program's wsd, through Redis */
     int pid;                     /* remote: the program's pid as last told */
     int remote_full;             /* remote: its stdin is full */
     wsd_member *members;
@@ -121,6 +124,8 @@ static void member_gone(wsd_member *m, int code)
         wsd_core_leave(h->core, &h->fan, m->id, code ? code : 1006);
     else if (h->remote)
         wsd_link_leave(h->key, m->id, code ? code : 1006);
+    else if (h->edge)
+        wsd_redis_edge_leave(h->key, m->id, code ? code : 1006);
     unlink_member(m);
 }
 
@@ -462,6 +467,8 @@ wsd_hub *wsd_hub_get(server *srv, const wsd_route *route)
     h->assoc = a.s;
     if (srv->hub_path) {
         h->remote = 1;
+    } else if (cfg->sharededge) {
+        h->edge = 1;
     } else {
         wsd_core_spec spec;
         char *argv[2];
@@ -500,7 +507,7 @@ int wsd_hub_pid(const wsd_hub *h)
 
 int wsd_hub_running(const wsd_hub *h)
 {
-    return h->core ? wsd_core_pid(h->core) != 0 : 1;
+    return h->core ? wsd_core_pid(h->core) != 0 : 1;   /* elsewhere: not counted here */
 }
 
 /* m becomes a member: it gets the output from the next message on. */
@@ -564,6 +571,15 @@ int wsd_hub_join(wsd_hub *h, wsd_member *m, char *const *env)
         m->joinrec = rec.s;
         m->joinlen = rec.len;
     }
+    if (h->edge && wsd_redis_edge_join(h->key, m->id, m->joinrec, m->joinlen) == 1) {
+        /* its channel is being subscribed: the 101 once it is (so it gets
+         * everything published after it) */
+        m->hub = h;
+        m->pending = 1;
+        m->next = h->pending;
+        h->pending = m;
+        return 1;
+    }
     if (h->remote) {
         /* the hub process counts it and answers (JOINED) before the 101 */
         m->hub = h;
@@ -576,7 +592,8 @@ int wsd_hub_join(wsd_hub *h, wsd_member *m, char *const *env)
         return 1;
     }
     add_member(h, m);
-    wsd_core_join(h->core, &h->fan, m->id, m->joinrec, m->joinlen);
+    if (h->core)
+        wsd_core_join(h->core, &h->fan, m->id, m->joinrec, m->joinlen);
     return 0;
 }
 
@@ -588,7 +605,10 @@ void wsd_hub_leave(wsd_member *m, int code)
         return;
     if (m->pending) {
         unlink_pending(m);         /* the hub process counted it: it leaves */
-        wsd_link_leave(h->key, m->id, code ? code : 1006);
+        if (h->edge)
+            wsd_redis_edge_leave(h->key, m->id, code ? code : 1006);
+        else
+            wsd_link_leave(h->key, m->id, code ? code : 1006);
         m->hub = NULL;
         free(m->joinrec);
         m->joinrec = NULL;
@@ -632,6 +652,8 @@ int wsd_hub_input(wsd_member *m, int opcode, const uint8_t *p, size_t n, int fin
         wsd_core_input(h->core, m->id, opcode, p, n);
     else if (h->remote)
         wsd_link_input(h->key, m->id, opcode, p, n);
+    else if (h->edge)
+        wsd_redis_edge_input(h->key, m->id, opcode, p, n);
     if (m->assembling) {
         free(m->msg);
         m->msg = NULL;
@@ -778,8 +800,59 @@ static const wsd_link_handler link_handler = {
     l_frames, l_close_member, l_ended, l_stdin_state, l_started, l_joined, l_lost, l_restored,
 };
 
+/* ------------------------------------------------------------- --sharededge */
+
+static void e_ended(const char *key, int failed)
+{
+    l_ended(key, 0, 0, failed);
+}
+
+/* key's channel is subscribed (or Redis is down): its waiting members in */
+static void e_subscribed(const char *key)
+{
+    wsd_hub *h = hub_by_key(link_srv, key);
+
+    while (h && h->pending) {
+        wsd_member *m = h->pending;
+        unlink_pending(m);
+        add_member(h, m);
+        m->ops->joined(m, 0, 0);
+    }
+}
+
+/* The program's wsd hears of every member again (its SYNC). */
+static void e_resync(void)
+{
+    wsd_hub *h;
+    wsd_member *m;
+
+    for (h = link_srv->hubs; h; h = h->next) {
+        for (m = h->members; m; m = m->next)
+            wsd_redis_edge_rejoin(h->key, m->id, m->joinrec, m->joinlen);
+        for (m = h->pending; m; m = m->next)
+            wsd_redis_edge_rejoin(h->key, m->id, m->joinrec, m->joinlen);
+    }
+}
+
+static void e_backpressure(int full)
+{
+    wsd_hub *h;
+
+    for (h = link_srv->hubs; h; h = h->next)
+        on_stdin_state(h, full);
+}
+
+static const wsd_redis_edge_handler edge_handler = {
+    l_frames, l_close_member, e_ended, e_subscribed, e_resync, e_backpressure,
+};
+
 void wsd_hub_link_start(server *srv)
 {
+    if (srv->cfg->sharededge) {
+        link_srv = srv;
+        wsd_redis_edge_start(srv->loop, srv->cfg, srv->worker, &edge_handler);
+        return;
+    }
     if (!srv->hub_path)
         return;
     link_srv = srv;
@@ -790,19 +863,25 @@ void wsd_hub_link_start(server *srv)
 
 void wsd_hub_start_always(server *srv)
 {
-    if (!srv->hub_path)
-        wsd_core_start_always(srv->loop, srv->cfg);
+    if (srv->hub_path || srv->cfg->sharededge)
+        return;
+    wsd_core_start_always(srv->loop, srv->cfg);
+    wsd_redis_origin_start(srv->loop, srv->cfg, 0);   /* --redis: the program's wsd */
 }
 
 void wsd_hub_shutdown_all(server *srv)
 {
     wsd_hub *h, *next;
 
-    if (!srv->hub_path) {
+    if (!srv->hub_path && !srv->cfg->sharededge) {
+        wsd_redis_origin_stop();  /* first: no end of the program reaches the edges */
         wsd_core_shutdown_all();
         return;
     }
-    wsd_link_stop();
+    if (srv->cfg->sharededge)
+        wsd_redis_edge_stop();
+    else
+        wsd_link_stop();
     for (h = srv->hubs; h; h = next) {
         next = h->next;
         while (h->pending) {       /* no answer will come: those handshakes end */
@@ -828,5 +907,6 @@ void wsd_hub_free_all(server *srv)
         if (srv->hubs == h)
             break;                 /* cannot happen: nothing holds it any more */
     }
+    wsd_redis_free();
     wsd_core_free_all();
 }

@@ -379,6 +379,7 @@ int wsd_ws_scan_frames(const uint8_t *p, size_t n, wsd_ws_frames_info *out)
     int seen_data = 0;
 
     out->first_start = n;
+    out->last_start = n;
     out->completes = 0;
     out->begins_inside = 0;
     out->ends_inside = 0;
@@ -411,8 +412,10 @@ int wsd_ws_scan_frames(const uint8_t *p, size_t n, wsd_ws_frames_info *out)
             if (opcode == WSD_WS_CONT) {
                 if (!seen_data)
                     out->begins_inside = 1;
-            } else if (out->first_start == n) {
-                out->first_start = off;
+            } else {
+                if (out->first_start == n)
+                    out->first_start = off;
+                out->last_start = off;
             }
             seen_data = 1;
             out->ends_inside = !fin;

@@ -113,6 +113,7 @@ size_t wsd_ws_header(uint8_t *out, int opcode, int fin, int rsv1, uint64_t len);
  * begins and ends inside a message. Control frames are counted as neither. */
 typedef struct {
     size_t first_start;        /* offset of the first frame opening a message; n if none */
+    size_t last_start;         /* ... of the last one; n if none */
     unsigned completes;        /* data frames with FIN (messages that end here) */
     int begins_inside;         /* the first data frame is a continuation */
     int ends_inside;           /* the last data frame is not final */

@@ -192,7 +192,7 @@ static void test_no_args_and_help(void)
                 break;
         }
         ok(sorted, "flag list sorted by name");
-        is_int(count, 63, "63 flags listed");
+        is_int(count, 66, "66 flags listed");
     }
     ok(ends_with(r.err, "BSD 2-Clause license: Run 'wsd --license' for details.\n"),
        "--help ends with the licence hint");
@@ -1053,6 +1053,56 @@ static void test_modes_run(void)
     res_free(&r);
 }
 
+/* --redis, --redischannel, --sharededge (#12): roles, implied modes, refusals. */
+static void test_redis(void)
+{
+    result r = RUN("--shared", "--redis=redis://:pw@10.0.0.5:7000/2", "/bin/sh");
+    is_int(r.rc, -1, "--shared --redis: the program's wsd");
+    is_str(r.c.redis, "redis://:pw@10.0.0.5:7000/2", "--redis kept as given");
+    is_str(r.c.redischannel, "wsd", "--redischannel default wsd");
+    ok(r.c.shared && r.c.sharedalways && r.c.sharededge == 0,
+       "the program always runs (as --sharedalways)");
+    res_free(&r);
+
+    r = RUN("--sharededge=7", "--redis=redis://h", "--redischannel=chat:prod", "--lossless",
+            "no-such-program-here");
+    is_int(r.rc, -1, "an edge: COMMAND is not looked up");
+    is_str(r.c.command_path, "no-such-program-here", "  kept as given");
+    ok(r.c.shared && !r.c.sharedalways && r.c.sharededge == 7, "  shared, edge 7");
+    is_str(r.c.redischannel, "chat:prod", "  --redischannel");
+    res_free(&r);
+
+    r = RUN("--sharededge=1", "--redis=redis://h", "--dir=/tmp");
+    is_int(r.rc, -1, "an edge with --dir");
+    res_free(&r);
+
+    r = RUN("--redis=redis://h:bad", "--shared", "/bin/sh");
+    is_int(r.rc, 1, "a URL that does not parse: exit 1");
+    is_str(r.err, "wsd: --redis: the port must be 1 to 65535 "
+           "(redis://[[user]:password@]host[:port][/db])\n", "  one line saying why");
+    res_free(&r);
+    ACCESS_ERROR("wsd: --redis: it must start with redis://", "--redis=localhost:6379",
+                 "--shared", "/bin/sh");
+    ACCESS_ERROR("--redis needs --shared", "--redis=redis://h", "/bin/sh");
+    ACCESS_ERROR("--sharededge needs --redis", "--sharededge=1", "/bin/sh");
+    ACCESS_ERROR("--redischannel needs --redis", "--redischannel=x", "--shared", "/bin/sh");
+    ACCESS_ERROR("--redischannel: letters", "--redischannel=a b", "--redis=redis://h",
+                 "--shared", "/bin/sh");
+    ACCESS_ERROR("--redischannel: empty", "--redischannel=", "--redis=redis://h", "--shared",
+                 "/bin/sh");
+    ACCESS_ERROR("--sharedalways has no meaning", "--sharededge=1", "--sharedalways",
+                 "--redis=redis://h", "/bin/sh");
+    ACCESS_ERROR("--redis needs COMMAND or --dir", "--redis=redis://h", "--shared",
+                 "--staticdir=/tmp");
+    r = RUN("--sharededge=0", "--redis=redis://h", "/bin/sh");
+    is_int(r.rc, 2, "--sharededge=0 refused as a bad value");
+    ok(r.err && strstr(r.err, "must be 1 to 1023"), "  1 to 1023");
+    res_free(&r);
+    r = RUN("--sharededge=1024", "--redis=redis://h", "/bin/sh");
+    is_int(r.rc, 2, "--sharededge=1024 refused");
+    res_free(&r);
+}
+
 /* --logformat, --journal, --metrics, --healthpath, --gracems (#14.4). */
 static void test_observability(void)
 {
@@ -1154,6 +1204,7 @@ int main(void)
     test_passenv();
     test_headers();
     test_access();
+    test_redis();
     test_modes_run();
     test_observability();
 

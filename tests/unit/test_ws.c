@@ -1464,6 +1464,7 @@ static void test_scan_frames(void)
     memcpy(fb + n, "yz", 2), n += 2;
     is_int(wsd_ws_scan_frames(fb, n, &fi), 0, "scan: whole frames");
     is_int(fi.first_start, second, "scan: the first message that starts here");
+    is_int(fi.last_start, second + 4 + 300, "scan: the last message that starts here");
     is_int(fi.completes, 2, "scan: two messages end here");
     is_int(fi.begins_inside, 1, "scan: begins inside a message");
     is_int(fi.ends_inside, 1, "scan: ends inside one");
@@ -1472,6 +1473,7 @@ static void test_scan_frames(void)
     is_int(fi.begins_inside, 0, "scan: does not begin inside");
     is_int(wsd_ws_scan_frames(fb, 0, &fi), 0, "scan: empty");
     is_int(fi.first_start, 0, "scan: empty: no start (n)");
+    is_int(fi.last_start, 0, "scan: empty: no last start (n)");
     is_int(fi.completes, 0, "scan: empty: nothing ends");
     for (size_t cut = 1; cut < n; cut++) {
         int rc = wsd_ws_scan_frames(fb, cut, &fi);
