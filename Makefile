@@ -6,7 +6,7 @@ BUILD   ?= build
 LLHTTP_SRC ?= /usr/share/llhttp
 LLHTTP_INC ?= /usr/share/include/llhttp
 
-PKGS    := libuv openssl zlib
+PKGS    := libuv openssl zlib libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -20,7 +20,7 @@ LDLIBS  += $(PKG_LIBS)
 PURE    := util log goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
-SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) termassets defer process pty program transport hubcore hublink conn terminal shared session httpserve upgrade server main))
+SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) termassets defer process pty listen takeover sdnotify program transport hubcore hublink conn terminal inetd shared session httpserve upgrade drain supervisor server main))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 

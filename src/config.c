@@ -43,8 +43,8 @@ const char *wsd_build_info;
 /* Sorted by name: Go's flag list (PrintDefaults) is printed in this order. */
 enum fid {
     F_ADDRESS, F_BINARY, F_CGIDIR, F_CLOSEMS, F_DEFLATE, F_DEFLATEBITS,
-    F_DEFLATEMEM, F_DEVCONSOLE, F_DIR, F_HEADER,
-    F_HEADER_HTTP, F_HEADER_WS, F_LICENSE, F_LINEBUFFERED, F_LOGLEVEL, F_LOSSLESS, F_MAXFORKS,
+    F_DEFLATEMEM, F_DEVCONSOLE, F_DIR, F_DRAINMS, F_HEADER,
+    F_HEADER_HTTP, F_HEADER_WS, F_INETD, F_LICENSE, F_LINEBUFFERED, F_LOGLEVEL, F_LOSSLESS, F_MAXFORKS,
     F_MAXFRAMESIZE, F_ORIGIN, F_PASSENV, F_PASSSTDERR, F_PINGMS, F_PORT, F_PTY,
     F_REDIRPORT, F_REVERSELOOKUP, F_SAMEORIGIN, F_SHARED, F_SHAREDALWAYS, F_SHAREDDROP,
     F_SHAREDQUEUE, F_SSL, F_SSLCA, F_SSLCERT,
@@ -92,6 +92,11 @@ static const char *pingms_range(const wsd_goflag_value *v)
     return v->u <= MS_MAX ? NULL : "must be 0 to 2147483647 milliseconds (0: no pings)";
 }
 
+static const char *drainms_range(const wsd_goflag_value *v)
+{
+    return v->u <= MS_MAX ? NULL : "must be 0 to 2147483647 milliseconds (0: close 1001 at once)";
+}
+
 static const char *workers_range(const wsd_goflag_value *v)
 {
     return v->u >= 1 && v->u <= 256 ? NULL : "must be 1 to 256";
@@ -132,12 +137,16 @@ static const wsd_goflag flags[F_COUNT] = {
         "Enable development console (cannot be used in conjunction with --staticdir)"},
     [F_DIR]           = {"dir", WSD_GOFLAG_STRING, NULL, NULL,
         "Base directory for WebSocket scripts"},
+    [F_DRAINMS]       = {"drainms", WSD_GOFLAG_UINT, "300000", drainms_range,
+        "After an upgrade (SIGUSR2), how long the old process serves its open connections before closing them with 1001"},
     [F_HEADER]        = {"header", WSD_GOFLAG_LIST, NULL, NULL,
         "Custom headers for any response."},
     [F_HEADER_HTTP]   = {"header-http", WSD_GOFLAG_LIST, NULL, NULL,
         "Custom headers for all but WebSocket upgrade HTTP responses."},
     [F_HEADER_WS]     = {"header-ws", WSD_GOFLAG_LIST, NULL, NULL,
         "Custom headers for successful WebSocket upgrade responses."},
+    [F_INETD]         = {"inetd", WSD_GOFLAG_BOOL, NULL, NULL,
+        "Serve one connection on stdin/stdout (inetd, xinetd, socat, systemd Accept=yes) instead of listening"},
     [F_LICENSE]       = {"license", WSD_GOFLAG_BOOL, NULL, NULL,
         "Print license and exit"},
     [F_LINEBUFFERED]  = {"linebuffered", WSD_GOFLAG_BOOL, NULL, NULL,
@@ -513,6 +522,16 @@ static const char long_help[] =
     "  --workers=N                    Run N event-loop processes (1 to 256) sharing\n"
     "                                 the listening sockets; a given --maxforks is\n"
     "                                 shared out between them. Default: 1\n"
+    "\n"
+    "  --drainms=milliseconds         After a binary upgrade (SIGUSR2: the new wsd\n"
+    "                                 takes the listening sockets over), the old one\n"
+    "                                 serves its open connections this long, then\n"
+    "                                 closes them with 1001. Default: 300000 (5 min)\n"
+    "\n"
+    "  --inetd={true,false}           Serve one connection, on stdin and stdout (a\n"
+    "                                 socket: inetd, xinetd, socat EXEC:) or passed\n"
+    "                                 by systemd (Accept=yes), then exit; no\n"
+    "                                 listening. Log lines go to stderr. Default: false\n"
     "\n"
     "  --closems=milliseconds         Specifies additional time process needs to gracefully\n"
     "                                 finish before wsd will send termination signals\n"
@@ -1016,11 +1035,27 @@ static int check_shared(cfgctx *x)
     return -1;
 }
 
+/* --inetd: the connection is given; nothing is listened on. */
+static int check_inetd(cfgctx *x)
+{
+    const wsd_goflag_value *rf = x->rf;
+    const char *other = rf[F_PORT].pos ? "port" : rf[F_ADDRESS].pos ? "address"
+                        : rf[F_UNIXSOCKET].pos ? "unixsocket" : rf[F_REDIRPORT].pos ? "redirport"
+                        : rf[F_WORKERS].pos && rf[F_WORKERS].u > 1 ? "workers"
+                        : rf[F_SHARED].b ? "shared" : rf[F_SHAREDALWAYS].b ? "sharedalways" : NULL;
+
+    if (!rf[F_INETD].b || !other)
+        return -1;
+    fprintf(x->err, "wsd: --inetd cannot be combined with --%s (the one connection comes on "
+            "stdin; nothing is listened on)\n", other);
+    return 1;
+}
+
 /* The order of the list at the top of this file. */
 static const cfgcheck checks[] = {
     check_loglevel, check_any_args, check_version_license, check_ssl,
     check_binary_passstderr, take_passenv, check_command, check_dir, check_http_dirs,
-    check_devconsole, check_headers, check_lossless, check_pty, check_shared,
+    check_devconsole, check_headers, check_lossless, check_pty, check_shared, check_inetd,
 };
 
 /* --subprotocols: comma-separated, each trimmed, empty ones dropped. */
@@ -1083,6 +1118,8 @@ static void fill(wsd_config *c, wsd_goflag_value *rf)
     c->linebuffered = rf[F_LINEBUFFERED].b;
     c->pty = rf[F_PTY].b;
     c->workers = rf[F_WORKERS].pos ? (int)rf[F_WORKERS].u : 1;
+    c->drainms = rf[F_DRAINMS].pos ? (unsigned long)rf[F_DRAINMS].u : 300000;
+    c->inetd = rf[F_INETD].b;
     c->deflate = rf[F_DEFLATE].pos ? rf[F_DEFLATE].b : 1;
     /* 12 and 5 (as python-websockets): ~60 KiB per compressing connection
      * instead of ~300 KiB with zlib's 15 and 8 */
@@ -1119,6 +1156,7 @@ int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err)
     c->loglevel = WSD_LOG_ACCESS;
     c->maxframesize = 1048576;
     c->sharedqueue = 1048576;
+    c->drainms = 300000;
 
     memset(rf, 0, sizeof rf);
     rc = parse_flags(rf, argc, argv, &first, err);
