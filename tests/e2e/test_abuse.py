@@ -414,15 +414,15 @@ def _unix_ready(path):
         s.close()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2],
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1],
                          ids=lambda s: s.name)
 def test_stray_signals_do_not_kill_wsd(wsd_unix, unix_dir, tmp_path, sig):
     """wsd with an open WebSocket (and a --unixsocket) gets a stray signal:
     it must never die of it. Each has a documented meaning (README
-    "Signals"): SIGHUP (reload: nothing to reload yet), SIGUSR1 (a status
-    line) and SIGUSR2 (ignored) leave it serving; SIGQUIT is a graceful
-    shutdown as SIGTERM (nginx's meaning) — close 1001 to the client, exit
-    0, program ended, socket file removed."""
+    "Signals"): SIGHUP (reload: nothing to reload yet) and SIGUSR1 (a status
+    line) leave it serving; SIGQUIT is a graceful shutdown as SIGTERM
+    (nginx's meaning) — close 1001 to the client, exit 0, program ended,
+    socket file removed. (SIGUSR2, the binary upgrade: test_upgrade.py.)"""
     path = unix_dir / "s"
     # echoes lines; after stdin EOF it stays (as a program that is not told
     # to stop would): an abrupt death of wsd leaves it running
