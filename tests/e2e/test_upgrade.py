@@ -258,3 +258,161 @@ def test_three_upgrades_under_load(any_server, tmp_path, workers):
     assert srv.proc.returncode == 0, "the first generation did not exit 0 after draining"
     assert len(re.findall(r"Drained: every connection has ended|Drain time is up",
                           srv.log())) >= 3 * workers
+
+
+# --------------------------------------------------------------------------
+# failures, the Unix socket, shared mode, keep-alive
+
+def echo_ok(port, text="x"):
+    async def go():
+        async with connect(f"ws://127.0.0.1:{port}/") as ws:
+            await ws.send(text)
+            return await asyncio.wait_for(ws.recv(), 5)
+    return arun(go()) == text
+
+
+@pytest.mark.parametrize("bad", ["exits", "garbage", "not-executable"])
+def test_failed_upgrade_keeps_serving(any_server, tmp_path, bad):
+    """A new binary that cannot take over — it exits during start-up, it is
+    not a program exec can run, it is not executable — is logged as a
+    failed upgrade; the running wsd goes on accepting, and a good binary
+    put there afterwards upgrades it."""
+    bindir = tmp_path / "bin"
+    binary = install_binary(bindir)
+    srv = any_server(binary, str(CHILD), "echo", flags=["--drainms=1000"])
+    gens = Generations(srv)
+    tmp = bindir / ".bad"
+    if bad == "exits":
+        write_prog(tmp, "#!/bin/sh\necho 'new binary: cannot start' >&2\nexit 1\n")
+        why = r"the new wsd \(pid \d+\) exited before it was ready"
+    elif bad == "garbage":
+        write_prog(tmp, "\x7fELF this is not a program\n")
+        why = r"exec \S+/bin/wsd: Exec format error"
+    else:
+        tmp.write_text("#!/bin/sh\n")
+        tmp.chmod(0o644)
+        why = r"\S+/bin/wsd is not an executable file"
+    os.replace(tmp, binary)
+    os.kill(srv.pid, signal.SIGUSR2)
+    srv.wait_log(rf"ERROR  \| server +\|  \| Upgrade failed: {why}.*; this wsd goes on serving",
+                 timeout=10)
+    assert echo_ok(srv.port), "the old wsd stopped serving after a failed upgrade"
+    assert is_alive(srv.pid)
+    new = gens.upgrade(bindir)
+    assert echo_ok(srv.port)
+    assert gens.stop_all() == 0
+    assert new != srv.pid
+
+
+def test_upgrade_hands_the_unix_socket_over(any_server, tmp_path):
+    """--unixsocket with a TCP port: the new generation takes both; the old
+    one does not remove the socket file when it exits; the last one does at
+    its shutdown."""
+    sock_dir = Path(f"/tmp/wsd-up-{os.getpid()}-{time.monotonic_ns()}")
+    sock_dir.mkdir()
+    path = sock_dir / "s"
+    try:
+        bindir = tmp_path / "bin"
+        binary = install_binary(bindir)
+        prog = write_prog(tmp_path / "who.sh", "#!/bin/sh\necho \"$PPID\"\n")
+        srv = any_server(binary, prog, flags=[f"--unixsocket={path}"])
+        gens = Generations(srv)
+        new = gens.upgrade(bindir)
+        assert srv.proc.wait(10) == 0          # nothing to drain: it exits at once
+        assert path.is_socket(), "the old generation removed the socket file"
+
+        async def over_unix():
+            async with websockets.unix_connect(str(path), "ws://localhost/") as ws:
+                return await ws.recv()
+        assert arun(over_unix()) == str(new)
+        os.kill(new, signal.SIGTERM)
+        assert wait_until(lambda: gone(new), 10)
+        assert not os.path.lexists(path), "the last generation left its socket file"
+    finally:
+        shutil.rmtree(sock_dir, ignore_errors=True)
+
+
+def test_sigusr2_while_draining_is_ignored(any_server, tmp_path):
+    """The old generation, draining, gets SIGUSR2 again: logged and ignored
+    (the sockets are the new one's); its connection still gets 1001 when
+    --drainms is up."""
+    bindir = tmp_path / "bin"
+    binary = install_binary(bindir)
+    srv = any_server(binary, str(CHILD), "echo", flags=["--drainms=1500"])
+    gens = Generations(srv)
+
+    async def go():
+        async with connect(srv.url()) as ws:
+            await ws.send("before")
+            assert await ws.recv() == "before"
+            await asyncio.get_running_loop().run_in_executor(None, gens.upgrade, bindir)
+            os.kill(srv.pid, signal.SIGUSR2)
+            await ws.send("during")
+            assert await ws.recv() == "during"
+            try:
+                await asyncio.wait_for(ws.recv(), 10)
+            except websockets.ConnectionClosed as e:
+                return e.rcvd.code if e.rcvd else None
+    assert arun(go(), timeout=30) == 1001
+    srv.wait_log(r"Received SIGUSR2: ignored \(draining: the sockets were handed over\)")
+    assert gens.stop_all() == 0
+
+
+def test_upgrade_shared_members_stay_with_the_old_program(any_server, tmp_path):
+    """--shared: clients of the old generation stay with its program (the
+    same instance, nothing missed); clients of the new one get a program of
+    their own; the old program ends with the old generation's last client."""
+    bindir = tmp_path / "bin"
+    binary = install_binary(bindir)
+    prog = write_prog(tmp_path / "tick.sh",
+                      "#!/bin/sh\ni=0\nwhile :; do i=$((i+1)); echo \"$$ $i\"; sleep 0.1; done\n")
+    srv = any_server(binary, prog, flags=["--shared", "--drainms=60000"])
+    gens = Generations(srv)
+
+    async def go():
+        a = await connect(srv.url())
+        pa, na = map(int, (await a.recv()).split())
+        await asyncio.get_running_loop().run_in_executor(None, gens.upgrade, bindir)
+        b = await connect(srv.url())
+        pb, _ = map(int, (await b.recv()).split())
+        for _ in range(5):        # a's program goes on, no line missed
+            p, n = map(int, (await a.recv()).split())
+            assert p == pa and n == na + 1, (p, n, pa, na)
+            na = n
+        await a.close()
+        # the old generation's last client left: its program ends, it exits
+        assert await asyncio.get_running_loop().run_in_executor(
+            None, lambda: wait_until(lambda: not is_alive(pa), 10))
+        p, _ = map(int, (await b.recv()).split())
+        await b.close()
+        return pa, pb, p
+    pa, pb, p = arun(go(), timeout=40)
+    assert pa != pb and p == pb
+    assert srv.proc.wait(10) == 0
+    assert gens.stop_all() == 0
+
+
+def test_upgrade_closes_idle_keepalive_connections(any_server, tmp_path):
+    """A kept-alive HTTP connection idle at the upgrade is closed by the
+    old generation (nothing lost: no request was in flight); a WebSocket
+    handshake or request on a new connection goes to the new one."""
+    bindir = tmp_path / "bin"
+    binary = install_binary(bindir)
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "a.txt").write_text("hello\n")
+    srv = any_server(binary, str(CHILD), "echo", flags=[f"--staticdir={static}"])
+    gens = Generations(srv)
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    s.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    while not data.endswith(b"hello\n"):
+        data += s.recv(4096)
+    assert data.startswith(b"HTTP/1.1 200")
+    gens.upgrade(bindir)
+    s.settimeout(5)
+    assert s.recv(4096) == b"", "the idle kept-alive connection stayed open"
+    s.close()
+    assert srv.proc.wait(10) == 0
+    assert echo_ok(srv.port)
+    assert gens.stop_all() == 0
