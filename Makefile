@@ -141,17 +141,27 @@ demo: all
 clean:
 	rm -rf build
 
-# `make install` (PREFIX=/usr/local, DESTDIR for staging): the binary and
-# the man page. `make uninstall` removes them.
+# `make install` (PREFIX=/usr/local, DESTDIR for staging): the binary, the
+# man page and the systemd units (systemd/: wsd.service, wsd.socket,
+# wsd@.service) in SYSTEMDUNITDIR, their ExecStart pointing at the
+# installed binary. `make uninstall` removes them.
 PREFIX  ?= /usr/local
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+UNITS   := wsd.service wsd.socket wsd@.service
 .PHONY: install uninstall
 install: $(BUILD)/wsd
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 $(BUILD)/wsd $(DESTDIR)$(PREFIX)/bin/wsd
 	install -m 644 wsd.1 $(DESTDIR)$(PREFIX)/share/man/man1/wsd.1
+	for u in $(UNITS); do \
+		sed 's|/usr/bin/wsd|$(PREFIX)/bin/wsd|g' systemd/$$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+		mv $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/wsd $(DESTDIR)$(PREFIX)/share/man/man1/wsd.1
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS))
 
 -include $(OBJS:.o=.d) $(UNIT_BINS:=.d)
 
