@@ -37,6 +37,8 @@ void wsd_takeover_init(char **argv)
     if (strchr(a0, '/')) {
         /* relative to the directory wsd started in (nothing changes it
          * later, but an absolute path says what will run) */
+        while (a0[0] == '.' && a0[1] == '/')
+            a0 += 2;                    /* "./wsd": shown as DIR/wsd */
         if (a0[0] != '/' && getcwd(cwd, sizeof cwd)) {
             size_t n = strlen(cwd) + strlen(a0) + 2;
             exe_path = xmalloc(n);
