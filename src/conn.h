@@ -21,11 +21,14 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "clients.h"
 #include "config.h"
+#include "env.h"
 #include "http.h"
 #include "listen.h"
 #include "origin.h"
 #include "pmd.h"
+#include "realip.h"
 #include "tls.h"
 #include "transport.h"
 
@@ -49,6 +52,7 @@ enum conn_state {
 
 struct ws_session;
 struct upgrade;
+struct auth_run;
 struct conn;
 struct wsd_drain;
 
@@ -72,6 +76,8 @@ typedef struct server {
     wsd_origin_policy *origin;   /* --origin/--sameorigin, compiled once */
     wsd_tls_ctx *tls;            /* --ssl */
     wsd_pmd_config pmdcfg;       /* permessage-deflate knobs */
+    wsd_trust *trust;            /* --trustproxy, compiled once (NULL: none) */
+    wsd_clients *clients;        /* --maxperip/--ratelimit: this worker's table (NULL: none) */
     int worker, nworkers;        /* --workers: this process's index, and how many */
     long maxforks;               /* this worker's share of --maxforks (<= 0: none) */
     int shutting_down;
@@ -137,7 +143,18 @@ typedef struct conn {
     const conn_handler *h;       /* the phase past the head, or NULL */
     struct ws_session *ws;       /* session.c */
     void *serve;                 /* httpserve.c (NULL if none) */
+
+    /* access control (access.c, docs/security.md), per request */
+    wsd_env_access access;       /* the user, and what a trusted proxy said */
+    uint32_t client_slot;        /* --maxperip: the srv->clients entry counting us (0: none) */
+    struct auth_run *auth;       /* a password check or --authcmd under way, else NULL */
 } conn;
+
+/* The scheme the client used: TLS to wsd, or what a trusted proxy says. */
+static inline int conn_https(const conn *c)
+{
+    return c->access.proto ? c->access.proto == WSD_PROTO_HTTPS : wsd_tp_is_tls(&c->tp);
+}
 
 /* The listen callback of every listener (server.c registers it). */
 void conn_on_connection(uv_stream_t *l, int status);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "privdrop.h"
 #include "util.h"
 
 #define BACKLOG 511
@@ -314,15 +315,39 @@ static int open_unix(wsd_listen_set *s, const char *path)
         unlink(path);
     }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, BACKLOG) != 0) {
+    if (fd >= 0) {
+        /* --unixsocketmode: never more open than asked, not even at bind */
+        int um = wsd_privdrop_socket_umask(), rc;
+        mode_t old = um >= 0 ? umask((mode_t)um) : 0;
+        rc = bind(fd, (struct sockaddr *)&a, sizeof a);
+        if (um >= 0)
+            umask(old);
+        if (rc != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    if (fd < 0 || listen(fd, BACKLOG) != 0) {
         int e = errno;
         wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen unix %s: %s", path,
                 strerror(e));
-        if (fd >= 0)
+        if (fd >= 0) {
             close(fd);
+            unlink(path);
+        }
         return -1;
     }
     s->unix_owned = 1;
+    {
+        char err[512];
+        if (wsd_privdrop_socket(path, err, sizeof err) != 0) {
+            wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: unix socket %s", err);
+            close(fd);
+            unlink(path);
+            s->unix_owned = 0;
+            return -1;
+        }
+    }
     l = add(s, fd, WSD_LISTEN_WS);
     l->is_unix = 1;
     snprintf(l->where, sizeof l->where, "unix:%s", path);

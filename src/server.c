@@ -17,12 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "access.h"
 #include "conn.h"
 #include "defer.h"
 #include "drain.h"
@@ -31,6 +33,7 @@
 #include "inetd.h"
 #include "listen.h"
 #include "log.h"
+#include "privdrop.h"
 #include "process.h"
 #include "program.h"
 #include "sdnotify.h"
@@ -66,7 +69,7 @@ static long open_fds(void)
 
 /* What each signal means (README, wsd.1):
  *   SIGINT, SIGTERM, SIGQUIT  graceful shutdown; a second one: exit now
- *   SIGHUP   reload: nothing to reload yet (no configuration file), logged
+ *   SIGHUP   reload: --htpasswd is read again (access.c); else logged
  *   SIGUSR1  one status line in the log (connections, programs, descriptors)
  *   SIGUSR2  binary upgrade (drain.c); in a --workers worker, sent by the
  *            supervisor: stop accepting and drain
@@ -102,6 +105,10 @@ static void log_status(server *srv)
             "descriptors %ld of %ld%s", srv->nconns, ws, http, wsd_program_count(),
             srv->fd_base + srv->nconns + 3 * wsd_program_count(), srv->fd_limit,
             srv->shutting_down ? ", shutting down" : srv->draining ? ", draining" : "");
+    if (srv->clients)             /* --maxperip/--ratelimit: the table's use */
+        wsd_log(WSD_LOG_INFO, "server", "", "Status: %u client addresses tracked (at most %u), "
+                "%llu connections counted", wsd_clients_used(srv->clients), WSD_CLIENTS_CAPACITY,
+                (unsigned long long)wsd_clients_conns(srv->clients));
 }
 
 /* The process that talks to systemd: the only one (a worker's supervisor
@@ -149,7 +156,7 @@ static void on_signal(uv_signal_t *h, int signum)
     case SIGHUP:
         if (is_main(srv))
             wsd_sd_reloading();
-        wsd_log(WSD_LOG_INFO, "server", "", "Received SIGHUP: nothing to reload");
+        wsd_access_reload();       /* --htpasswd; a bad file keeps the old table */
         if (is_main(srv))
             wsd_sd_ready("reloaded");
         return;
@@ -388,6 +395,27 @@ int wsd_server_worker(const wsd_config *cfg, int worker, int nworkers, wsd_liste
             goto fail;
     }
 
+    /* Everything that needs root is done (ports bound, TLS files read):
+     * --user/--group from here on, for good (privdrop.c). */
+    {
+        char err[512];
+        if (wsd_privdrop_apply(err, sizeof err) != 0) {
+            wsd_log(WSD_LOG_FATAL, "server", "", "Can't drop privileges: %s", err);
+            goto fail;
+        }
+        /* changing ids cleared a worker's parent-death signal: again */
+        if (nworkers > 1)
+            prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+    }
+    if (cfg->trustproxy) {
+        char *err = NULL;
+        srv.trust = wsd_trust_new(cfg->trustproxy, &err);   /* checked by config.c */
+        free(err);
+    }
+    if (cfg->maxperip || cfg->ratelimit)
+        srv.clients = wsd_clients_new(WSD_CLIENTS_CAPACITY, (uint32_t)cfg->maxperip,
+                                      (uint32_t)cfg->ratelimit, (uint32_t)cfg->rateburst);
+
     wsd_pmd_config_default(&srv.pmdcfg);
     srv.pmdcfg.enabled = cfg->deflate;
     srv.pmdcfg.server_max_window_bits = cfg->deflatebits;
@@ -445,6 +473,8 @@ int wsd_server_worker(const wsd_config *cfg, int worker, int nworkers, wsd_liste
     }
     wsd_origin_free(srv.origin);
     wsd_tls_ctx_free(srv.tls);
+    wsd_trust_free(srv.trust);
+    wsd_clients_free(srv.clients);
     free(srv.listeners);
     return srv.exit_status;
 
@@ -478,10 +508,12 @@ int wsd_server_run(const wsd_config *cfg)
         sigprocmask(SIG_SETMASK, &old, NULL);
         return rc;
     }
-    if (n == 1)
+    if (n == 1) {
         rc = wsd_server_worker(cfg, 0, 1, &ls, -1, NULL);
-    else
+        wsd_listen_unlink(&ls, cfg);   /* if it failed before its shutdown did */
+    } else {
         rc = wsd_supervise(cfg, &ls, n);
+    }
     wsd_listen_free(&ls);
     sigprocmask(SIG_SETMASK, &old, NULL);
     return rc;
