@@ -464,20 +464,28 @@ static int take_passed(wsd_listen_set *s, const wsd_config *cfg)
     return rc;
 }
 
-int wsd_listen_setup(wsd_listen_set *s, const wsd_config *cfg, int nworkers)
+int wsd_listen_take(wsd_listen_set *s, const wsd_config *cfg)
 {
     int rc;
 
     memset(s, 0, sizeof *s);
     s->ready_fd = -1;
     rc = take_passed(s, cfg);
-    if (rc == 0) {
-        s->from = WSD_LISTEN_FLAGS;
-        rc = open_from_flags(s, cfg, nworkers) == 0 ? 1 : -1;
-    }
     if (rc < 0) {
         wsd_listen_free(s);
-        return 3;
+        return -1;
+    }
+    make_groups(s);
+    return rc;
+}
+
+int wsd_listen_bind(wsd_listen_set *s, const wsd_config *cfg, int nworkers)
+{
+    s->from = WSD_LISTEN_FLAGS;
+    if (open_from_flags(s, cfg, nworkers) != 0) {
+        wsd_listen_unlink(s, cfg);
+        wsd_listen_free(s);
+        return -1;
     }
     make_groups(s);
     return 0;

@@ -3,7 +3,7 @@
  * No libuv: the --workers supervisor holds them without an event loop; each
  * worker (or the one process) gives the ones it serves to libuv (server.c).
  *
- * Where they come from (wsd_listen_setup):
+ * Where they come from (wsd_listen_take, else wsd_listen_bind):
  *   - passed in, as systemd's socket activation passes them (LISTEN_FDS,
  *     LISTEN_PID, LISTEN_FDNAMES; descriptors from 3 up), read through
  *     libsystemd's sd_listen_fds_with_names: by a .socket unit, or by the
@@ -71,12 +71,17 @@ typedef struct wsd_listen_set {
     int ready_fd;                /* WSD_LISTEN_UPGRADE: the old wsd waits on it (takeover.h); else -1 */
 } wsd_listen_set;
 
-/* Opens or takes the sockets for `nworkers` event-loop processes (above).
- * Returns 0, or 3 (the exit status) after a FATAL line in the log that
- * says why: an address in use (Go's words), a port below 1024 without the
- * privilege, an unknown host, a live --unixsocket, a passed descriptor that
- * is not a listening stream socket, an unknown name. */
-int wsd_listen_setup(wsd_listen_set *s, const wsd_config *cfg, int nworkers);
+/* Takes the sockets passed in (systemd, an upgrade), zeroing *s first.
+ * 1: taken, 0: none were passed, -1: unusable (a FATAL line in the log
+ * says why: a descriptor that is not a listening stream socket, an
+ * unknown name; exit 3). */
+int wsd_listen_take(wsd_listen_set *s, const wsd_config *cfg);
+
+/* Binds the flags' sockets for `nworkers` event-loop processes (after
+ * wsd_listen_take found none). 0, or -1 after a FATAL line in the log:
+ * an address in use (Go's words), a port below 1024 without the
+ * privilege, an unknown host, a live --unixsocket (exit 3). */
+int wsd_listen_bind(wsd_listen_set *s, const wsd_config *cfg, int nworkers);
 
 /* Whether worker w of nworkers accepts on s->v[i]. */
 int wsd_listen_serves(const wsd_listen_set *s, size_t i, int w, int nworkers);

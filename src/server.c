@@ -238,11 +238,30 @@ static int open_listeners(server *srv, wsd_listen_set *ls)
     return 0;
 }
 
-/* The start-up lines: what websocketd prints per address, or per socket
- * passed in. */
-static void startup_lines(server *srv, wsd_listen_set *ls)
+/* The start-up lines, from the process that sets the sockets up (before a
+ * bind can fail, as websocketd prints them): what is served, then per
+ * address, or per socket passed in. */
+static void banner(const wsd_config *cfg)
 {
-    const wsd_config *cfg = srv->cfg;
+    wsd_str app;
+    size_t i;
+
+    if (cfg->dir) {
+        wsd_log(WSD_LOG_INFO, "server", "", "Serving from directory      : %s", cfg->dir);
+    } else if (cfg->argv) {
+        wsd_str_init(&app, 65536);
+        for (i = 0; cfg->argv[i]; i++) {
+            wsd_str_appends(&app, cfg->argv[i]);
+            wsd_str_appends(&app, " ");
+        }
+        wsd_log(WSD_LOG_INFO, "server", "", "Serving using application   : %s", app.s ? app.s : "");
+        wsd_str_free(&app);
+    }
+    wsd_serve_startup_log(cfg, NULL, 0);
+}
+
+static void startup_lines(const wsd_config *cfg, const wsd_listen_set *ls)
+{
     char hostbuf[256];
     size_t i, naddr = cfg->naddresses ? cfg->naddresses : 1;
 
@@ -318,7 +337,6 @@ int wsd_server_worker(const wsd_config *cfg, int worker, int nworkers, wsd_liste
     server srv;
     int startup_log_min = -1;
     size_t i;
-    wsd_str app;
     sigset_t handled;
     uv_timer_t watchdog;
     uint64_t wd_usec = 0;
@@ -352,19 +370,6 @@ int wsd_server_worker(const wsd_config *cfg, int worker, int nworkers, wsd_liste
             return 1;
         }
     }
-    if (cfg->dir) {
-        wsd_log(WSD_LOG_INFO, "server", "", "Serving from directory      : %s", cfg->dir);
-    } else if (cfg->argv) {
-        wsd_str_init(&app, 65536);
-        for (i = 0; cfg->argv[i]; i++) {
-            wsd_str_appends(&app, cfg->argv[i]);
-            wsd_str_appends(&app, " ");
-        }
-        wsd_log(WSD_LOG_INFO, "server", "", "Serving using application   : %s", app.s ? app.s : "");
-        wsd_str_free(&app);
-    }
-    wsd_serve_startup_log(cfg, NULL, 0);
-
     for (i = 0; i < sizeof srv.signals / sizeof srv.signals[0]; i++) {
         uv_signal_init(srv.loop, &srv.signals[i]);
         srv.signals[i].data = &srv;
@@ -389,10 +394,8 @@ int wsd_server_worker(const wsd_config *cfg, int worker, int nworkers, wsd_liste
     if (cfg->inetd) {
         if (wsd_inetd_start(&srv, inetd_fd, inetd_unix) != 0)
             goto fail;
-    } else {
-        startup_lines(&srv, ls);
-        if (open_listeners(&srv, ls) != 0)
-            goto fail;
+    } else if (open_listeners(&srv, ls) != 0) {
+        goto fail;
     }
 
     /* Everything that needs root is done (ports bound, TLS files read):
@@ -498,15 +501,24 @@ int wsd_server_run(const wsd_config *cfg)
     if (cfg->inetd) {
         memset(&ls, 0, sizeof ls);
         ls.ready_fd = -1;
-        inetd_fd = wsd_inetd_prepare(&inetd_unix);
+        inetd_fd = wsd_inetd_prepare(&inetd_unix);   /* before the first log line */
+        if (inetd_fd >= 0)
+            banner(cfg);
         rc = inetd_fd < 0 ? 1 : wsd_server_worker(cfg, 0, 1, &ls, -1, NULL);
         sigprocmask(SIG_SETMASK, &old, NULL);
         return rc;
     }
-    rc = wsd_listen_setup(&ls, cfg, n);
-    if (rc != 0) {
+    banner(cfg);
+    rc = wsd_listen_take(&ls, cfg);
+    if (rc == 0) {
+        startup_lines(cfg, &ls);
+        rc = wsd_listen_bind(&ls, cfg, n) == 0 ? 1 : -1;
+    } else if (rc > 0) {
+        startup_lines(cfg, &ls);
+    }
+    if (rc < 0) {
         sigprocmask(SIG_SETMASK, &old, NULL);
-        return rc;
+        return 3;
     }
     if (n == 1) {
         rc = wsd_server_worker(cfg, 0, 1, &ls, -1, NULL);

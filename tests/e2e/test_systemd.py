@@ -20,7 +20,7 @@ import pytest
 import websockets
 
 from conftest import (CHILD, IS_WEBSOCKETD, REPO, WSD_BIN, arun, connect, free_port, proc_stat,
-                      wait_until, write_prog)
+                      root_flags, wait_until, write_prog)
 
 pytestmark = pytest.mark.skipif(IS_WEBSOCKETD, reason="wsd only (deliberate)")
 
@@ -142,7 +142,7 @@ def activate(procs, sockets, wsd_args, env=None, accept=False, inetd=False):
         argv.append("--inetd")
     for k in list(env or {}) + [k for k in SAN_ENV if k in os.environ]:
         argv.append(f"-E{k}")
-    argv += [str(WSD_BIN), *map(str, wsd_args)]
+    argv += [str(WSD_BIN), *root_flags(), *map(str, wsd_args)]
     p = procs.start(argv, env=env)
     for addr, _ in sockets:
         wait_text(p.err_path, rf"Listening on {re.escape(addr)} as \d+\.")
@@ -268,7 +268,8 @@ def notify(tmp_path):
 
 def start_wsd(procs, args, env=None, port=None):
     port = port or free_port()
-    p = procs.start([WSD_BIN, f"--port={port}", "--address=127.0.0.1", *args], env=env)
+    p = procs.start([WSD_BIN, *root_flags(), f"--port={port}", "--address=127.0.0.1", *args],
+                    env=env)
     return p, port
 
 
@@ -307,7 +308,8 @@ def test_notify_upgrade_hands_mainpid_over(procs, notify, tmp_path):
     bindir.mkdir()
     shutil.copy2(WSD_BIN, bindir / "wsd")
     port = free_port()
-    p = procs.start([bindir / "wsd", f"--port={port}", "--address=127.0.0.1", "--drainms=500",
+    p = procs.start([bindir / "wsd", *root_flags(), f"--port={port}", "--address=127.0.0.1",
+                     "--drainms=500",
                      CHILD, "echo"],
                     env={"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "300000"})
     notify.read(until=lambda m: notify.has("READY", "1"))
@@ -362,7 +364,7 @@ def test_inetd_through_socat(procs, tmp_path, nofork):
     port = free_port()
     prog = write_prog(tmp_path / "env.sh", "#!/bin/sh\necho \"$REMOTE_ADDR $$\"\nread x\n"
                       "echo \"got $x\"\n")
-    cmd = f"{WSD_BIN} --inetd {prog}"
+    cmd = f"{WSD_BIN} {' '.join(root_flags())} --inetd {prog}"
     p = procs.start([SOCAT, f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork",
                      f"EXEC:{cmd}" + (",nofork" if nofork else "")],
                     env={k: os.environ[k] for k in SAN_ENV if k in os.environ})
@@ -396,8 +398,8 @@ def _port_open(port):
 @needs_socat
 def test_inetd_tls(procs, tmp_path):
     port = free_port()
-    cmd = (f"{WSD_BIN} --inetd --ssl --sslcert={CERTS}/server.pem --sslkey={CERTS}/server.key "
-           f"{CHILD} echo")
+    cmd = (f"{WSD_BIN} {' '.join(root_flags())} --inetd --ssl --sslcert={CERTS}/server.pem "
+           f"--sslkey={CERTS}/server.key {CHILD} echo")
     procs.start([SOCAT, f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork", f"EXEC:{cmd},nofork"],
                 env={k: os.environ[k] for k in SAN_ENV if k in os.environ})
     assert wait_until(lambda: _port_open(port), 10)
@@ -427,8 +429,8 @@ def test_inetd_refusals(tmp_path):
     """stdin that is not a socket; flags that mean listening; a listening
     socket passed by systemd (Accept=no) — each a one-line reason."""
     def run(args, stdin=subprocess.DEVNULL, env=None):
-        r = subprocess.run([str(WSD_BIN), *args], stdin=stdin, capture_output=True, text=True,
-                           env=base_env(env), timeout=10)
+        r = subprocess.run([str(WSD_BIN), *root_flags(), *args], stdin=stdin,
+                           capture_output=True, text=True, env=base_env(env), timeout=10)
         return r.returncode, r.stdout + r.stderr
     rc, out = run(["--inetd", "/bin/cat"])
     assert rc == 1 and "--inetd: stdin is not a connected stream socket" in out, out
@@ -441,8 +443,8 @@ def test_inetd_refusals(tmp_path):
     ls.bind(("127.0.0.1", 0))
     ls.listen()
     r = subprocess.run(["/bin/sh", "-c", f'exec 3<&0; LISTEN_PID=$$ LISTEN_FDS=1 exec {WSD_BIN} '
-                        f'--inetd /bin/cat'], stdin=ls.fileno(), capture_output=True, text=True,
-                       env=base_env(), timeout=10)
+                        f'{" ".join(root_flags())} --inetd /bin/cat'], stdin=ls.fileno(),
+                       capture_output=True, text=True, env=base_env(), timeout=10)
     ls.close()
     assert r.returncode == 1 and "not one connected stream socket" in r.stderr, r.stderr
 
