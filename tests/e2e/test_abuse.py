@@ -502,11 +502,15 @@ def test_killed_worker_programs_are_ended(wsd):
         hard_cleanup(srv, progs)
 
 
-def test_killed_supervisor_workers_exit(wsd):
+@pytest.mark.parametrize("user", [False, True], ids=["", "user"])
+def test_killed_supervisor_workers_exit(wsd, user):
     """--workers=2: the supervisor dies (SIGKILL). The workers must notice
     and shut down gracefully (close 1001, programs ended) within a few
-    seconds, so that a new wsd can bind the same port."""
-    srv = wsd("/bin/cat", flags=["--workers=2"])
+    seconds, so that a new wsd can bind the same port. Also when they
+    dropped to --user (changing ids clears the parent-death signal)."""
+    if user and os.geteuid() != 0:
+        pytest.skip("--user needs root")
+    srv = wsd("/bin/cat", flags=["--workers=2"] + (["--user=nobody"] if user else []))
     extra = []
     port = srv.port
     try:
