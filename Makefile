@@ -55,6 +55,7 @@ TDEPS_basicauth := $(call o,basicauth util)
 TDEPS_htpasswd  := $(call o,htpasswd util)
 TDEPS_authout   := $(call o,authout util)
 TDEPS_clients   := $(call o,clients util)
+TDEPS_listen    := $(call o,listen privdrop log util)
 # Glue modules tested on a real loop, with real children:
 TDEPS_program   := $(call o,program process pty log util)
 

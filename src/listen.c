@@ -481,6 +481,8 @@ int wsd_listen_take(wsd_listen_set *s, const wsd_config *cfg)
 
 int wsd_listen_bind(wsd_listen_set *s, const wsd_config *cfg, int nworkers)
 {
+    memset(s, 0, sizeof *s);
+    s->ready_fd = -1;
     s->from = WSD_LISTEN_FLAGS;
     if (open_from_flags(s, cfg, nworkers) != 0) {
         wsd_listen_unlink(s, cfg);

@@ -77,8 +77,9 @@ typedef struct wsd_listen_set {
  * unknown name; exit 3). */
 int wsd_listen_take(wsd_listen_set *s, const wsd_config *cfg);
 
-/* Binds the flags' sockets for `nworkers` event-loop processes (after
- * wsd_listen_take found none). 0, or -1 after a FATAL line in the log:
+/* Binds the flags' sockets for `nworkers` event-loop processes (when
+ * wsd_listen_take found none), zeroing *s first. 0, or -1 after a FATAL
+ * line in the log:
  * an address in use (Go's words), a port below 1024 without the
  * privilege, an unknown host, a live --unixsocket (exit 3). */
 int wsd_listen_bind(wsd_listen_set *s, const wsd_config *cfg, int nworkers);
