@@ -5,10 +5,12 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+static int handed_over;
+
 static int enabled(void)
 {
     const char *s = getenv("NOTIFY_SOCKET");
-    return s && *s;
+    return s && *s && !handed_over;
 }
 
 void wsd_sd_ready(const char *status)
@@ -39,12 +41,13 @@ void wsd_sd_mainpid(pid_t pid, const char *status)
 {
     if (enabled())
         sd_notifyf(0, "MAINPID=%ld\nREADY=1\nSTATUS=%s", (long)pid, status ? status : "");
+    handed_over = 1;             /* systemd would refuse the rest: not the main pid */
 }
 
 uint64_t wsd_sd_watchdog_usec(void)
 {
     uint64_t usec = 0;
-    return sd_watchdog_enabled(0, &usec) > 0 ? usec : 0;
+    return !handed_over && sd_watchdog_enabled(0, &usec) > 0 ? usec : 0;
 }
 
 void wsd_sd_watchdog(void)

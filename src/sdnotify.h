@@ -7,7 +7,9 @@
  *   RELOADING=1   on SIGHUP, then READY=1 when the reload is done
  *   STOPPING=1    when a graceful shutdown begins
  *   MAINPID=N     an upgrade's new process is ready (takeover.h): systemd
- *                 follows it from then on (NotifyAccess=main is enough)
+ *                 follows it from then on (NotifyAccess=main is enough),
+ *                 and this process says nothing more (a draining wsd's
+ *                 STOPPING or WATCHDOG would be refused: not the main pid)
  *   WATCHDOG=1    every half of WATCHDOG_USEC (WatchdogSec=), from the event
  *                 loop (or the supervisor's), so a loop that hangs is killed
  *                 and restarted by systemd

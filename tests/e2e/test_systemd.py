@@ -13,14 +13,15 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 import websockets
 
-from conftest import (CHILD, IS_WEBSOCKETD, REPO, WSD_BIN, arun, connect, free_port, proc_stat,
-                      root_flags, wait_until, write_prog)
+from conftest import (CHILD, IS_WEBSOCKETD, REPO, WSD_BIN, RawClient, arun, connect, free_port,
+                      proc_stat, root_flags, wait_until, write_prog)
 
 pytestmark = pytest.mark.skipif(IS_WEBSOCKETD, reason="wsd only (deliberate)")
 
@@ -222,39 +223,53 @@ def test_socket_activation_with_workers_and_upgrade(procs, tmp_path):
 
 class NotifySocket:
     """What systemd listens on: an AF_UNIX datagram socket, with the
-    sender's credentials (SO_PASSCRED) as systemd reads them."""
+    sender's credentials (SO_PASSCRED) as systemd reads them, read at once
+    by a thread as PID 1 reads it (sd_notify blocks while the receiver's
+    queue is full: net.unix.max_dgram_qlen, 10 here)."""
 
     def __init__(self, tmp):
         self.path = f"/tmp/wsd-notify-{os.getpid()}-{time.monotonic_ns()}"
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         self.sock.bind(self.path)
-        self.msgs = []          # (pid, {key: value})
+        self.sock.settimeout(0.2)
+        self.msgs = []          # (pid, {key: value}), in arrival order
+        self.cond = threading.Condition()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
 
-    def read(self, timeout=10.0, until=None):
-        """Collects messages until until(msgs) is true (or the timeout)."""
-        deadline = time.monotonic() + timeout
-        while not (until and until(self.msgs)):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            self.sock.settimeout(left)
+    def _run(self):
+        while not self.stopping:
             try:
                 data, anc, _, _ = self.sock.recvmsg(4096, socket.CMSG_SPACE(12))
             except socket.timeout:
-                break
+                continue
+            except OSError:
+                return
             pid = None
             for level, typ, d in anc:
                 if level == socket.SOL_SOCKET and typ == socket.SCM_CREDENTIALS:
                     pid = int.from_bytes(d[:4], "little")
             kv = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
-            self.msgs.append((pid, kv))
-        return self.msgs
+            with self.cond:
+                self.msgs.append((pid, kv))
+                self.cond.notify_all()
+
+    def read(self, timeout=10.0, until=None):
+        """Waits until until(msgs) is true (or the timeout); returns msgs."""
+        with self.cond:
+            self.cond.wait_for(lambda: until is not None and until(self.msgs), timeout)
+            return list(self.msgs)
 
     def has(self, key, value=None):
-        return [m for m in self.msgs if key in m[1] and (value is None or m[1][key] == value)]
+        with self.cond:
+            return [m for m in self.msgs
+                    if key in m[1] and (value is None or m[1][key] == value)]
 
     def close(self):
+        self.stopping = True
+        self.thread.join(2)
         self.sock.close()
         os.unlink(self.path)
 
@@ -313,12 +328,15 @@ def test_notify_upgrade_hands_mainpid_over(procs, notify, tmp_path):
                      CHILD, "echo"],
                     env={"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "300000"})
     notify.read(until=lambda m: notify.has("READY", "1"))
+    held = RawClient(port)          # the old process drains it for --drainms
+    held.handshake()
     os.kill(p.pid, signal.SIGUSR2)
     notify.read(until=lambda m: notify.has("MAINPID"))
     (sender, kv), = notify.has("MAINPID")
     new = int(kv["MAINPID"])
     assert sender == p.pid and new != p.pid and kv.get("READY") == "1"
     assert p.wait(10) == 0
+    held.close()
     notify.read(timeout=5, until=lambda m: [x for x in notify.has("WATCHDOG") if x[0] == new])
     assert [x for x in notify.has("WATCHDOG") if x[0] == new], "the new process does not ping"
     assert arun(echo(f"ws://127.0.0.1:{port}/")) == "hello"
@@ -326,6 +344,9 @@ def test_notify_upgrade_hands_mainpid_over(procs, notify, tmp_path):
     notify.read(until=lambda m: [x for x in notify.has("STOPPING") if x[0] == new])
     assert [x for x in notify.has("STOPPING") if x[0] == new]
     assert len([x for x in notify.has("READY", "1") if x[0] == new]) == 0
+    i = next(k for k, m in enumerate(notify.msgs) if "MAINPID" in m[1])
+    assert not [m for m in notify.msgs[i + 1:] if m[0] == p.pid], \
+        "the old process notified after handing over (systemd refuses it: not the main pid)"
     assert wait_until(lambda: proc_stat(new) is None or proc_stat(new)["state"] == "Z", 10)
 
 
