@@ -95,7 +95,7 @@ typedef struct server {
     server_listener *listeners;  /* this process's share of *lset */
     size_t nlisteners;
     struct wsd_listen_set *lset; /* where the sockets came from (listen.h) */
-    uv_signal_t signals[6];      /* INT TERM QUIT HUP USR1 USR2 (server.c) */
+    uv_signal_t signals[7];      /* INT TERM QUIT HUP USR1 USR2, WSD_SIGDRAIN (server.c) */
     struct wsd_drain *drain;     /* an upgrade or a drain under way (drain.c), or NULL */
 
     /* connections (conn.c) */

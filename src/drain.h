@@ -6,8 +6,8 @@
  * with its sockets and watches its readiness pipe, at most
  * WSD_TAKEOVER_READY_MS; meanwhile it goes on accepting. A failed start is
  * logged and changes nothing. Once the new wsd accepts, this one tells
- * systemd MAINPID=<new> and drains. A --workers worker drains on SIGUSR2
- * from its supervisor, which did the upgrade (wsd_drain_start).
+ * systemd MAINPID=<new> and drains. A --workers worker drains on
+ * WSD_SIGDRAIN from its supervisor, which did the upgrade (wsd_drain_start).
  *
  * Draining: a connection libuv already took from the kernel but had not
  * handed over (descriptor budget) is accepted, then the listeners are

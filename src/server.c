@@ -71,13 +71,23 @@ static long open_fds(void)
  *   SIGINT, SIGTERM, SIGQUIT  graceful shutdown; a second one: exit now
  *   SIGHUP   reload: --htpasswd is read again (access.c); else logged
  *   SIGUSR1  one status line in the log (connections, programs, descriptors)
- *   SIGUSR2  binary upgrade (drain.c); in a --workers worker, sent by the
- *            supervisor: stop accepting and drain
+ *   SIGUSR2  binary upgrade (drain.c); ignored by a --workers worker (the
+ *            supervisor upgrades; `killall -USR2 wsd` reaches workers too)
+ *   WSD_SIGDRAIN (SIGRTMIN+1), a worker's, from its supervisor once the new
+ *            binary accepts: stop accepting and drain
  * Any other signal keeps its default disposition. They are blocked from
  * the start of wsd_server_run until their handlers are in place, so a
  * signal sent as soon as a socket accepts gets its meaning, never the
  * default action. */
 static const int handled_signals[6] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2};
+
+/* The i-th signal of srv->signals: handled_signals, then WSD_SIGDRAIN
+ * (SIGRTMIN is not a constant). */
+static int handled_signal(size_t i)
+{
+    return i < sizeof handled_signals / sizeof handled_signals[0] ? handled_signals[i]
+                                                                  : WSD_SIGDRAIN;
+}
 
 void wsd_server_signal_set(sigset_t *set)
 {
@@ -86,6 +96,7 @@ void wsd_server_signal_set(sigset_t *set)
     sigemptyset(set);
     for (i = 0; i < sizeof handled_signals / sizeof handled_signals[0]; i++)
         sigaddset(set, handled_signals[i]);
+    sigaddset(set, WSD_SIGDRAIN);
     sigaddset(set, SIGCHLD);
 }
 
@@ -152,6 +163,11 @@ static void on_signal(uv_signal_t *h, int signum)
     server *srv = h->data;
     char why[64];
 
+    if (signum == WSD_SIGDRAIN) {
+        if (srv->nworkers > 1 && !srv->shutting_down)
+            wsd_drain_start(srv);     /* the supervisor upgraded: this worker drains */
+        return;
+    }
     switch (signum) {
     case SIGHUP:
         if (is_main(srv))
@@ -167,7 +183,8 @@ static void on_signal(uv_signal_t *h, int signum)
         if (srv->shutting_down)
             return;
         if (srv->nworkers > 1)
-            wsd_drain_start(srv);     /* the supervisor upgraded: this worker drains */
+            wsd_log(WSD_LOG_INFO, "server", "", "Received SIGUSR2 in worker %d: ignored (the "
+                    "supervisor, pid %d, upgrades)", srv->worker, (int)getppid());
         else
             wsd_drain_upgrade(srv);
         return;
@@ -373,7 +390,7 @@ int wsd_server_worker(const wsd_config *cfg, int worker, int nworkers, wsd_liste
     for (i = 0; i < sizeof srv.signals / sizeof srv.signals[0]; i++) {
         uv_signal_init(srv.loop, &srv.signals[i]);
         srv.signals[i].data = &srv;
-        uv_signal_start(&srv.signals[i], on_signal, handled_signals[i]);
+        uv_signal_start(&srv.signals[i], on_signal, handled_signal(i));
     }
     if (wsd_spawn_init(srv.loop) != 0 || wsd_defer_init(srv.loop) != 0) {
         wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: no SIGCHLD watcher");

@@ -19,6 +19,11 @@
 #include "conn.h"
 #include "listen.h"
 
+/* What a --workers supervisor sends its workers once an upgrade's new
+ * binary accepts: drain (drain.h). Not SIGUSR2, which `killall -USR2 wsd`
+ * would deliver to every worker too (a worker ignores SIGUSR2). */
+#define WSD_SIGDRAIN (SIGRTMIN + 1)
+
 /* Runs the server until SIGINT/SIGTERM and every connection has ended.
  * Returns the process exit status: 0 after a graceful shutdown, 3 when a
  * listener cannot be opened (websocketd's code). */
@@ -40,7 +45,7 @@ void wsd_server_shutdown(server *srv, const char *why);
 void wsd_server_close_listeners(server *srv);
 
 /* The signals wsd handles (SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1,
- * SIGUSR2) and SIGCHLD. */
+ * SIGUSR2, WSD_SIGDRAIN) and SIGCHLD. */
 void wsd_server_signal_set(sigset_t *set);
 
 #endif

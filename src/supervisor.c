@@ -11,7 +11,7 @@
  *   - SIGUSR2 is a binary upgrade (takeover.h): it starts the new binary
  *     with every socket; once the new wsd (all its workers) accepts, it
  *     tells systemd MAINPID=<new>, closes its copies and sends its workers
- *     SIGUSR2: each drains (drain.h), for at most --drainms; when they have
+ *     WSD_SIGDRAIN: each drains (drain.h), for at most --drainms; when they have
  *     all exited, so does it (and its hub process);
  *   - it tells systemd READY=1 once every worker accepts (each writes its
  *     index to a pipe), STOPPING=1, RELOADING=1, and WATCHDOG=1 every half
@@ -320,7 +320,7 @@ static void upgrade_check(sup *s)
     wsd_listen_close(s->ls);
     for (i = 0; i < s->n; i++)
         if (s->pids[i] > 0)
-            kill(s->pids[i], SIGUSR2);  /* a worker's SIGUSR2: drain */
+            kill(s->pids[i], WSD_SIGDRAIN);
 }
 
 /* ------------------------------------------------------------- signals */
@@ -329,6 +329,8 @@ static void on_signal(sup *s, const struct signalfd_siginfo *si)
 {
     int sig = (int)si->ssi_signo, i;
 
+    if (sig == WSD_SIGDRAIN)
+        return;                         /* the workers' (from here), not forwarded */
     switch (sig) {
     case SIGUSR2:
         upgrade_start(s);

@@ -177,15 +177,16 @@ int wsd_takeover_exec(wsd_takeover *t, const int *fds, const int *kinds, size_t 
     sigprocmask(SIG_BLOCK, &all, &old);   /* no handler of ours runs in the child */
     pid = fork();
     if (pid == 0) {
-        static const int reset[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD};
         struct sigaction sa;
         sigset_t none;
-        int e;
+        int e, sig;
 
+        /* no handler of wsd's may run between the unblocking and exec */
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = SIG_DFL;
-        for (i = 0; i < sizeof reset / sizeof reset[0]; i++)
-            sigaction(reset[i], &sa, NULL);
+        for (sig = 1; sig < NSIG; sig++)
+            if (sig != SIGPIPE && sig != SIGKILL && sig != SIGSTOP)
+                sigaction(sig, &sa, NULL);
         put_pid(listen_pid + strlen("LISTEN_PID="), (long)getpid());
         put_pid(watchdog_pid + strlen("WATCHDOG_PID="), (long)getpid());
         for (i = 0; i < n; i++)

@@ -416,3 +416,34 @@ def test_upgrade_closes_idle_keepalive_connections(any_server, tmp_path):
     assert srv.proc.wait(10) == 0
     assert echo_ok(srv.port)
     assert gens.stop_all() == 0
+
+
+def test_sigusr2_to_every_process_upgrades_once(any_server, tmp_path):
+    """`killall -USR2 wsd` with --workers: the supervisor upgrades, its
+    workers ignore the signal (they drain only when the supervisor says, on
+    its own signal), a connection held by a worker is kept."""
+    bindir = tmp_path / "bin"
+    binary = install_binary(bindir)
+    srv = any_server(binary, str(CHILD), "echo", flags=["--workers=2", "--drainms=60000"])
+    gens = Generations(srv)
+    workers = wait_until(lambda: (lambda k: k if len(k) == 2 else None)(
+        [p for p in children_of(srv.pid) if is_alive(p)]), 5)
+    assert workers
+
+    async def go():
+        async with connect(srv.url()) as ws:
+            await ws.send("before")
+            assert await ws.recv() == "before"
+            install_binary(bindir)
+            for p in [srv.pid] + workers:
+                os.kill(p, signal.SIGUSR2)
+            m = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: srv.wait_log(READY_RX.pattern, timeout=20))
+            gens.mains.append(int(m.group(1)))
+            await ws.send("after")
+            return await ws.recv()
+    assert arun(go(), timeout=40) == "after"
+    srv.wait_log(r"Received SIGUSR2 in worker \d: ignored")
+    assert len(READY_RX.findall(srv.log())) == 1
+    assert echo_ok(srv.port)
+    assert gens.stop_all() == 0
