@@ -21,7 +21,7 @@ import pytest
 import websockets
 
 from conftest import (CHILD, IS_WEBSOCKETD, REPO, WSD_BIN, RawClient, arun, connect, free_port,
-                      proc_stat, root_flags, wait_until, write_prog)
+                      owns_listener, proc_stat, root_flags, wait_until, write_prog)
 
 pytestmark = pytest.mark.skipif(IS_WEBSOCKETD, reason="wsd only (deliberate)")
 
@@ -127,27 +127,41 @@ async def echo(url, msg="hello", **kw):
         return await asyncio.wait_for(ws.recv(), 10)
 
 
-def activate(procs, sockets, wsd_args, env=None, accept=False, inetd=False):
-    """systemd-socket-activate listening on `sockets` [(address, name)],
-    running wsd with wsd_args; returns the process (which becomes wsd at
-    the first connection: it execs it)."""
-    argv = [SOCKET_ACTIVATE]
-    for addr, _ in sockets:
-        argv += ["-l", addr]
-    names = [n for _, n in sockets if n]
-    if names:
-        argv.append("--fdname=" + ":".join(names))
-    if accept:
-        argv.append("--accept")
-    if inetd:
-        argv.append("--inetd")
-    for k in list(env or {}) + [k for k in SAN_ENV if k in os.environ]:
-        argv.append(f"-E{k}")
-    argv += [str(WSD_BIN), *root_flags(), *map(str, wsd_args)]
-    p = procs.start(argv, env=env)
-    for addr, _ in sockets:
-        wait_text(p.err_path, rf"Listening on {re.escape(addr)} as \d+\.")
-    return p
+def listening_start(procs, make_argv, nports, env=None, stdin=subprocess.DEVNULL):
+    """Starts make_argv(ports) on nports free ports, until its own process
+    tree listens on all of them: another test may take a free port at the
+    same moment (then the bind fails and it is tried again on others).
+    Returns (process, ports)."""
+    last = None
+    for _attempt in range(6):
+        ports = [free_port() for _ in range(nports)]
+        p = procs.start(make_argv(ports), env=env, stdin=stdin)
+        ok = wait_until(lambda: p.poll() is not None or
+                        all(owns_listener(p.pid, q) for q in ports), 10)
+        if ok and p.poll() is None:
+            return p, ports
+        last = f"exit {p.poll()}: {text(p.err_path)[-500:]} {text(p.out_path)[-500:]}"
+    raise RuntimeError(f"could not start on free ports: {last}")
+
+
+def activate(procs, names, wsd_args, env=None, accept=False, inetd=False):
+    """systemd-socket-activate listening on one 127.0.0.1 port per entry of
+    names (a FileDescriptorName or None), running wsd with wsd_args;
+    returns (the process — it execs wsd at the first connection — , ports)."""
+    def argv(ports):
+        a = [SOCKET_ACTIVATE]
+        for port in ports:
+            a += ["-l", f"127.0.0.1:{port}"]
+        if [n for n in names if n]:
+            a.append("--fdname=" + ":".join(n for n in names if n))
+        if accept:
+            a.append("--accept")
+        if inetd:
+            a.append("--inetd")
+        for k in list(env or {}) + [k for k in SAN_ENV if k in os.environ]:
+            a.append(f"-E{k}")
+        return a + [str(WSD_BIN), *root_flags(), *map(str, wsd_args)]
+    return listening_start(procs, argv, len(names), env=env)
 
 
 needs_activate = pytest.mark.skipif(not SOCKET_ACTIVATE, reason="systemd-socket-activate missing")
@@ -163,10 +177,8 @@ def test_socket_activation_named_sockets(procs):
     and redirect; wsd binds nothing itself (--port would be 80). The
     connection that started wsd (systemd-socket-activate execs it on the
     first one) is served, not lost."""
-    pw, ph, pr = free_port(), free_port(), free_port()
-    p = activate(procs, [(f"127.0.0.1:{pw}", "ws"), (f"127.0.0.1:{ph}", "http"),
-                         (f"127.0.0.1:{pr}", "redirect")],
-                 ["--loglevel=info", CHILD, "echo"])
+    p, (pw, ph, pr) = activate(procs, ["ws", "http", "redirect"],
+                               ["--loglevel=info", CHILD, "echo"])
     assert arun(echo(f"ws://127.0.0.1:{pw}/", "first")) == "first"
     assert arun(echo(f"ws://127.0.0.1:{ph}/", "plain")) == "plain"
     r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
@@ -183,8 +195,7 @@ def test_socket_activation_named_sockets(procs):
 
 @needs_activate
 def test_socket_activation_unknown_name_exits_3(procs):
-    port = free_port()
-    p = activate(procs, [(f"127.0.0.1:{port}", "wss")], [CHILD, "echo"])
+    p, (port,) = activate(procs, ["wss"], [CHILD, "echo"])
     socket.create_connection(("127.0.0.1", port), timeout=5).close()   # starts wsd
     assert p.wait(10) == 3
     assert re.search(r'socket 3 passed in is named "wss": wsd knows ws, http and redirect',
@@ -195,9 +206,8 @@ def test_socket_activation_unknown_name_exits_3(procs):
 def test_socket_activation_with_workers_and_upgrade(procs, tmp_path):
     """--workers=2 on one socket from systemd: both workers accept on it;
     SIGUSR2 hands it to a new binary, which serves while the old drains."""
-    port = free_port()
     prog = write_prog(tmp_path / "who.sh", "#!/bin/sh\necho \"$PPID\"\nread x\n")
-    p = activate(procs, [(f"127.0.0.1:{port}", None)], ["--workers=2", "--drainms=500", prog])
+    p, (port,) = activate(procs, [None], ["--workers=2", "--drainms=500", prog])
 
     async def who():
         async with connect(f"ws://127.0.0.1:{port}/", open_timeout=10) as ws:
@@ -281,10 +291,9 @@ def notify(tmp_path):
     n.close()
 
 
-def start_wsd(procs, args, env=None, port=None):
-    port = port or free_port()
-    p = procs.start([WSD_BIN, *root_flags(), f"--port={port}", "--address=127.0.0.1", *args],
-                    env=env)
+def start_wsd(procs, args, env=None, binary=WSD_BIN):
+    p, (port,) = listening_start(procs, lambda ports: [
+        binary, *root_flags(), f"--port={ports[0]}", "--address=127.0.0.1", *args], 1, env=env)
     return p, port
 
 
@@ -322,11 +331,8 @@ def test_notify_upgrade_hands_mainpid_over(procs, notify, tmp_path):
     bindir = tmp_path / "bin"
     bindir.mkdir()
     shutil.copy2(WSD_BIN, bindir / "wsd")
-    port = free_port()
-    p = procs.start([bindir / "wsd", *root_flags(), f"--port={port}", "--address=127.0.0.1",
-                     "--drainms=500",
-                     CHILD, "echo"],
-                    env={"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "300000"})
+    p, port = start_wsd(procs, ["--drainms=500", CHILD, "echo"], binary=bindir / "wsd",
+                        env={"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "300000"})
     notify.read(until=lambda m: notify.has("READY", "1"))
     held = RawClient(port)          # the old process drains it for --drainms
     held.handshake()
@@ -382,14 +388,13 @@ def test_inetd_through_socat(procs, tmp_path, nofork):
     nofork on the TCP socket itself (REMOTE_ADDR the client's). Each
     connection is a process of its own that exits when it ends; log lines
     go to stderr."""
-    port = free_port()
     prog = write_prog(tmp_path / "env.sh", "#!/bin/sh\necho \"$REMOTE_ADDR $$\"\nread x\n"
                       "echo \"got $x\"\n")
     cmd = f"{WSD_BIN} {' '.join(root_flags())} --inetd {prog}"
-    p = procs.start([SOCAT, f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork",
-                     f"EXEC:{cmd}" + (",nofork" if nofork else "")],
-                    env={k: os.environ[k] for k in SAN_ENV if k in os.environ})
-    assert wait_until(lambda: _port_open(port), 10)
+    p, (port,) = listening_start(procs, lambda ports: [
+        SOCAT, f"TCP-LISTEN:{ports[0]},bind=127.0.0.1,reuseaddr,fork",
+        f"EXEC:{cmd}" + (",nofork" if nofork else "")], 1,
+        env={k: os.environ[k] for k in SAN_ENV if k in os.environ})
 
     async def one(i):
         async with connect(f"ws://127.0.0.1:{port}/", open_timeout=10) as ws:
@@ -408,22 +413,13 @@ def test_inetd_through_socat(procs, tmp_path, nofork):
     assert text(p.out_path) == ""
 
 
-def _port_open(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
-
-
 @needs_socat
 def test_inetd_tls(procs, tmp_path):
-    port = free_port()
     cmd = (f"{WSD_BIN} {' '.join(root_flags())} --inetd --ssl --sslcert={CERTS}/server.pem "
            f"--sslkey={CERTS}/server.key {CHILD} echo")
-    procs.start([SOCAT, f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork", f"EXEC:{cmd},nofork"],
-                env={k: os.environ[k] for k in SAN_ENV if k in os.environ})
-    assert wait_until(lambda: _port_open(port), 10)
+    _, (port,) = listening_start(procs, lambda ports: [
+        SOCAT, f"TCP-LISTEN:{ports[0]},bind=127.0.0.1,reuseaddr,fork", f"EXEC:{cmd},nofork"], 1,
+        env={k: os.environ[k] for k in SAN_ENV if k in os.environ})
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -436,9 +432,8 @@ def test_inetd_systemd_accept(procs, tmp_path, stdio):
     """A .socket unit with Accept=yes: a wsd per connection, given the
     connection as descriptor 3 (LISTEN_FDS=1) or on stdin/stdout
     (StandardInput=socket; systemd-socket-activate --inetd)."""
-    port = free_port()
     prog = write_prog(tmp_path / "env.sh", "#!/bin/sh\necho \"$REMOTE_ADDR\"\n")
-    activate(procs, [(f"127.0.0.1:{port}", None)], ["--inetd", prog], accept=True, inetd=stdio)
+    _, (port,) = activate(procs, [None], ["--inetd", prog], accept=True, inetd=stdio)
 
     async def one():
         async with connect(f"ws://127.0.0.1:{port}/", open_timeout=10) as ws:
