@@ -41,6 +41,7 @@ struct wsd_core {
     uint64_t started_at;
     int instances;               /* started so far */
     int told_full;               /* the fans were told its stdin is full */
+    int out_held;                /* stdout not read: a fan is busy (wsd_fan_busy) */
     int stopping;                /* shutting down: no restart */
 };
 
@@ -72,6 +73,50 @@ static void set_assoc(wsd_core *c)
 
 /* ------------------------------------------------------------- fans */
 
+/* Backpressure from the fans (wsd_fan_busy): stdout is read while no fan
+ * is busy. */
+static void output_hold(wsd_core *c)
+{
+    wsd_fan *f;
+
+    if (c->out_held || !c->prog || c->out_eof)
+        return;
+    for (f = c->fans; f; f = f->next)
+        if (f->busy)
+            break;
+    if (!f)
+        return;
+    c->out_held = 1;
+    wsd_program_read(c->prog, WSD_PROGRAM_STDOUT, 0);
+    wsd_log(WSD_LOG_DEBUG, "shared", c->assoc, "Output held: a worker is busy");
+}
+
+static void output_resume(wsd_core *c)
+{
+    wsd_fan *f;
+
+    if (!c->out_held)
+        return;
+    for (f = c->fans; f; f = f->next)
+        if (f->busy)
+            return;
+    c->out_held = 0;
+    if (c->prog && !c->out_eof)
+        wsd_program_read(c->prog, WSD_PROGRAM_STDOUT, 1);
+    wsd_log(WSD_LOG_DEBUG, "shared", c->assoc, "Output flows again");
+}
+
+void wsd_fan_busy(wsd_fan *f, int busy)
+{
+    f->busy = busy;
+    if (!f->core)
+        return;
+    if (busy)
+        output_hold(f->core);
+    else
+        output_resume(f->core);
+}
+
 static void fan_attach(wsd_core *c, wsd_fan *f)
 {
     f->core = c;
@@ -98,6 +143,8 @@ static void fan_detach(wsd_fan *f)
     f->core = NULL;
     c->members -= f->members;
     f->members = 0;
+    if (f->busy)
+        output_resume(c);        /* c's output may flow again */
 }
 
 /* Frames to every fan with members (a fan's own members are filtered by
@@ -192,6 +239,8 @@ static void on_prog_stdout(wsd_program *p, const char *buf, size_t n, int eof)
     }
     if (eof)
         c->out_eof = 1;
+    else
+        output_hold(c);
     if (eof && p->reaped && c->prog == p)
         program_finished(c, p);
 }
@@ -387,6 +436,7 @@ int wsd_core_start(wsd_core *c)
         return rc;
     }
     c->out_eof = 0;
+    c->out_held = 0;
     c->started_at = uv_now(c->loop);
     wsd_outframer_init(&c->of, cfg->binary);
     wsd_record_decoder_free(&c->rec);

@@ -44,11 +44,19 @@ typedef struct {
 
 struct wsd_fan {
     const wsd_fan_ops *ops;      /* set by the fan's owner */
+    int busy;                    /* the owner's, through wsd_fan_busy */
     /* the core's */
     wsd_core *core;
     wsd_fan *prev, *next;
     long members;
 };
+
+/* The fan cannot take more output now (1) or can again (0). A busy fan is
+ * a --workers process whose link has too much waiting: the program's
+ * output is not read while any fan is busy (the server's own backpressure,
+ * as one process reads no faster than it frames). Slow *clients* never
+ * make a fan busy: each fan bounds its members' queues itself (shared.c). */
+void wsd_fan_busy(wsd_fan *f, int busy);
 
 typedef struct {
     const char *key;             /* the endpoint: "" for COMMAND, the --dir script's real path */

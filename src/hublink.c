@@ -21,7 +21,10 @@
 #define READ_SIZE (64 * 1024)
 #define RETRY_MIN_MS 50
 #define RETRY_MAX_MS 2000
-#define LINK_QUEUE_MAX (64u * 1024 * 1024)   /* hub → a worker that does not keep up */
+#define LINK_HIGH (4u * 1024 * 1024)         /* hub → worker: its fans busy above this */
+#define LINK_LOW (1u * 1024 * 1024)          /* ... and free again below this */
+#define LINK_QUEUE_MAX (64u * 1024 * 1024)   /* hub → a worker: past this, the link is dropped */
+#define LINK_STALL_MS 5000                   /* busy with no write done for this long: dropped */
 
 static char read_buf[READ_SIZE];
 
@@ -47,7 +50,7 @@ static void on_lw(uv_write_t *req, int status)
 }
 
 /* Writes what `out` holds to the stream (the buffer changes hands). */
-static int send_out(uv_stream_t *s, wsd_str *out)
+static int send_out(uv_stream_t *s, wsd_str *out, uv_write_cb cb)
 {
     lwreq *w;
     uv_buf_t b;
@@ -59,7 +62,7 @@ static int send_out(uv_stream_t *s, wsd_str *out)
     b = uv_buf_init(out->s, (unsigned)out->len);
     out->s = NULL;
     out->len = out->cap = 0;
-    if (uv_write(&w->req, s, &b, 1, on_lw) != 0) {
+    if (uv_write(&w->req, s, &b, 1, cb) != 0) {
         free(w->buf);
         free(w);
         return -1;
@@ -228,7 +231,7 @@ int wsd_link_up(void)
 
 static void w_send(wsd_str *out)
 {
-    if (W.up && send_out((uv_stream_t *)W.pipe, out) != 0)
+    if (W.up && send_out((uv_stream_t *)W.pipe, out, on_lw) != 0)
         w_broken();
     wsd_str_free(out);
 }
@@ -278,6 +281,8 @@ struct hlink {
     lfan *fans;
     hlink *next;
     int closing;
+    int busy;                    /* over LINK_HIGH: its fans are busy (wsd_fan_busy) */
+    uint64_t progress;           /* loop time of the last write done */
 };
 
 static struct {
@@ -285,12 +290,59 @@ static struct {
     const wsd_config *cfg;
     uv_pipe_t listener;
     hlink *links;
+    uv_timer_t stall;            /* drops links busy with no progress */
     uv_signal_t sigs[6];
     int stopping;
     char *path;
 } H;
 
 static void h_link_close(hlink *l);
+
+/* A worker is part of the server: while its link has more than LINK_HIGH
+ * waiting, its fans are busy and the programs' output is not read (the
+ * program waits, as it would for one process that frames no faster). A
+ * worker that takes nothing for LINK_STALL_MS (stopped, wedged), or falls
+ * LINK_QUEUE_MAX behind, loses its link instead. */
+static void h_set_busy(hlink *l, int busy)
+{
+    lfan *f;
+
+    if (l->busy == busy)
+        return;
+    l->busy = busy;
+    if (busy)
+        l->progress = uv_now(H.loop);
+    for (f = l->fans; f; f = f->next)
+        wsd_fan_busy(&f->fan, busy);
+}
+
+static void on_hl_w(uv_write_t *req, int status)
+{
+    hlink *l = req->handle->data;
+
+    on_lw(req, status);
+    if (l->closing)
+        return;
+    l->progress = uv_now(H.loop);
+    if (l->busy && l->pipe.write_queue_size < LINK_LOW)
+        h_set_busy(l, 0);
+}
+
+static void on_stall_check(uv_timer_t *t)
+{
+    hlink *l, *next;
+    uint64_t now = uv_now(t->loop);
+
+    for (l = H.links; l; l = next) {
+        next = l->next;
+        if (l->busy && now - l->progress >= LINK_STALL_MS) {
+            wsd_log(WSD_LOG_ERROR, "shared", "", "A worker took nothing from its link for %u ms "
+                    "(%zu bytes waiting): dropping its link", LINK_STALL_MS,
+                    (size_t)l->pipe.write_queue_size);
+            h_link_close(l);
+        }
+    }
+}
 
 static void h_send(hlink *l, wsd_str *out)
 {
@@ -305,8 +357,11 @@ static void h_send(hlink *l, wsd_str *out)
         h_link_close(l);
         return;
     }
-    if (send_out((uv_stream_t *)&l->pipe, out) != 0)
+    if (send_out((uv_stream_t *)&l->pipe, out, on_hl_w) != 0) {
         h_link_close(l);
+    } else if (!l->busy && l->pipe.write_queue_size > LINK_HIGH) {
+        h_set_busy(l, 1);
+    }
     wsd_str_free(out);
 }
 
@@ -370,6 +425,7 @@ static lfan *fan_for(hlink *l, const char *key)
             return f;
     f = xcalloc(1, sizeof *f);
     f->fan.ops = &lfan_ops;
+    f->fan.busy = l->busy;
     f->l = l;
     f->key = xstrdup(key);
     f->next = l->fans;
@@ -571,10 +627,14 @@ int wsd_hub_process_run(const wsd_config *cfg, const char *path)
         return 1;
     }
     chmod(path, 0600);
+    uv_timer_init(H.loop, &H.stall);
+    uv_timer_start(&H.stall, on_stall_check, 1000, 1000);
+    uv_unref((uv_handle_t *)&H.stall);
     wsd_core_start_always(H.loop, cfg);
     uv_run(H.loop, UV_RUN_DEFAULT);
     for (i = 0; i < 6; i++)
         uv_close((uv_handle_t *)&H.sigs[i], NULL);
+    uv_close((uv_handle_t *)&H.stall, NULL);
     wsd_spawn_shutdown();
     wsd_defer_shutdown();
     uv_run(H.loop, UV_RUN_NOWAIT);

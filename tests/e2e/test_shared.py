@@ -12,6 +12,7 @@ compression next to plain clients.
 import asyncio
 import os
 import re
+import signal
 import struct
 import time
 
@@ -591,3 +592,62 @@ def test_workers_hub_process_killed_is_restarted(wsd, tmp_path):
         await b.close()
 
     arun(main(), timeout=40)
+
+
+@pytest.mark.timeout(60)
+def test_workers_stopped_worker_holds_the_program_then_loses_its_link(wsd, tmp_path):
+    """A worker that takes nothing from its link (SIGSTOP) makes the hub stop
+    reading the program once 4 MiB wait for it (the program waits for the
+    server, never for a client); after 5 s without progress its link is
+    dropped, the program runs on and the other worker's clients get its
+    output again."""
+    # 64 KiB lines, each stamped: what waits for a client (--sharedqueue,
+    # socket buffers) is a few dozen lines, so a Python client soon reads
+    # one printed after the drop
+    stamps = ("import sys, time\n"
+              "w = sys.stdout.write\n"
+              "pad = 'x' * 65536\n"
+              "while True:\n"
+              "    w('%.6f %s\\n' % (time.time(), pad))\n"
+              "    sys.stdout.flush()\n")
+    srv = wsd("/usr/bin/python3", "-c", stamps,
+              flags=["--shared", "--workers=2", "--shareddrop"])
+
+    async def main():
+        clients = [await connect(srv) for _ in range(12)]
+        for c in clients:
+            await asyncio.wait_for(c.recv(), 10)
+        prog = _program_pids(srv)
+        assert len(prog) == 1
+        workers = _workers(srv)
+        assert len(workers) == 2, workers
+        victim = max(workers, key=lambda w: _sockets(w))
+        other = [w for w in workers if w != victim][0]
+        assert _sockets(other) > 2, "every client on one worker: nothing to check"
+        os.kill(victim, signal.SIGSTOP)
+        try:
+            wait_until(lambda: "took nothing from its link" in srv.log(), timeout=20)
+            dropped = time.time()
+        finally:
+            os.kill(victim, signal.SIGCONT)
+        # the program lives on ...
+        assert _program_pids(srv) == prog, "the shared program was lost with a worker"
+
+        # ... and its output reaches clients again: each open client reads
+        # until it has a line printed after the drop (--shareddrop bounded
+        # what waited for it), within one overall deadline
+        async def fresh(c):
+            try:
+                while float((await asyncio.wait_for(c.recv(), 5)).split()[0]) <= dropped:
+                    pass
+            except Exception:
+                return False
+            return True
+        results = await asyncio.wait_for(asyncio.gather(*(fresh(c) for c in clients)), 30)
+        assert any(results), "no client kept receiving after the stalled link was dropped"
+        assert not all(results), "the stopped worker's clients were not closed"
+        for c in clients:
+            await c.close()
+
+    arun(main(), timeout=50)
+    assert "does not keep up" not in srv.log()
