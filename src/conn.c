@@ -320,18 +320,12 @@ static conn *conn_new(server *srv, int kind)
     return c;
 }
 
-static void accept_one(server *srv, uv_stream_t *l)
+/* The transport is up: the id, the peer, a PROXY header if expected, the
+ * head's deadline. */
+static void conn_begin(conn *c)
 {
-    const server_listener *sl = (const server_listener *)l;
-    conn *c = conn_new(srv, sl->kind);
-    wsd_tls_ctx *tls = sl->kind == WSD_LISTEN_WS ? srv->tls : NULL;
-    int rc;
+    server *srv = c->srv;
 
-    rc = wsd_tp_accept(&c->tp, srv->loop, l, tls, &conn_tp_ops, c);
-    if (rc != 0) {
-        wsd_tp_close(&c->tp);
-        return;
-    }
     next_id(srv, c->id, sizeof c->id);
     wsd_tp_peer(&c->tp, c->remote_ip, sizeof c->remote_ip, &c->remote_port);
     if (srv->cfg->proxyprotocol && !c->redirect) {
@@ -346,6 +340,21 @@ static void accept_one(server *srv, uv_stream_t *l)
         wsd_tp_expect_proxy(&c->tp);
     }
     wsd_tp_timeout(&c->tp, HANDSHAKE_TIMEOUT_MS);
+}
+
+static void accept_one(server *srv, uv_stream_t *l)
+{
+    const server_listener *sl = (const server_listener *)l;
+    conn *c = conn_new(srv, sl->kind);
+    wsd_tls_ctx *tls = sl->kind == WSD_LISTEN_WS ? srv->tls : NULL;
+    int rc;
+
+    rc = wsd_tp_accept(&c->tp, srv->loop, l, tls, &conn_tp_ops, c);
+    if (rc != 0) {
+        wsd_tp_close(&c->tp);
+        return;
+    }
+    conn_begin(c);
 }
 
 void conn_on_connection(uv_stream_t *l, int status)
@@ -387,9 +396,7 @@ int conn_adopt(server *srv, int fd, int is_unix)
         wsd_tp_close(&c->tp);
         return -1;
     }
-    next_id(srv, c->id, sizeof c->id);
-    wsd_tp_peer(&c->tp, c->remote_ip, sizeof c->remote_ip, &c->remote_port);
-    wsd_tp_timeout(&c->tp, HANDSHAKE_TIMEOUT_MS);
+    conn_begin(c);
     return 0;
 }
 
