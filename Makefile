@@ -6,7 +6,7 @@ BUILD   ?= build
 LLHTTP_SRC ?= /usr/share/llhttp
 LLHTTP_INC ?= /usr/share/include/llhttp
 
-PKGS    := libuv openssl zlib libcrypt hiredis
+PKGS    := libuv openssl zlib libcrypt hiredis libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -21,8 +21,9 @@ LDLIBS  += $(PKG_LIBS)
 PURE    := util log promtext metrics goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage realip proxyproto basicauth htpasswd authout clients redisurl
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
-SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) termassets defer process pty privdrop program transport \
-           hubcore hublink redislink conn terminal shared access session httpserve monitor upgrade server main))
+SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) termassets defer process pty privdrop listen takeover \
+           sdnotify program transport hubcore hublink redislink conn terminal inetd shared access \
+           session httpserve monitor upgrade drain supervisor server main))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 
@@ -57,6 +58,7 @@ TDEPS_basicauth := $(call o,basicauth util)
 TDEPS_htpasswd  := $(call o,htpasswd util)
 TDEPS_authout   := $(call o,authout util)
 TDEPS_clients   := $(call o,clients util)
+TDEPS_listen    := $(call o,listen privdrop log utf8 util)
 # Glue modules tested on a real loop, with real children:
 TDEPS_program   := $(call o,program process pty log metrics promtext utf8 util)
 

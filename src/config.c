@@ -46,8 +46,8 @@ const char *wsd_build_info;
 enum fid {
     F_ADDRESS, F_ALLOWROOT, F_AUTHCMD, F_AUTHREALM, F_AUTHTIMEOUT, F_BINARY, F_CGIDIR,
     F_CHDIR, F_CLOSEMS, F_DEFLATE, F_DEFLATEBITS,
-    F_DEFLATEMEM, F_DEVCONSOLE, F_DIR, F_GRACEMS, F_GROUP, F_HEADER,
-    F_HEADER_HTTP, F_HEADER_WS, F_HEALTHPATH, F_HTPASSWD, F_JOURNAL, F_LICENSE, F_LINEBUFFERED,
+    F_DEFLATEMEM, F_DEVCONSOLE, F_DIR, F_DRAINMS, F_GRACEMS, F_GROUP, F_HEADER,
+    F_HEADER_HTTP, F_HEADER_WS, F_HEALTHPATH, F_HTPASSWD, F_INETD, F_JOURNAL, F_LICENSE, F_LINEBUFFERED,
     F_LOGFORMAT, F_LOGLEVEL, F_LOSSLESS,
     F_MAXFORKS, F_MAXFRAMESIZE, F_MAXPERIP, F_METRICS, F_ORIGIN, F_PASSENV, F_PASSSTDERR,
     F_PINGMS, F_PORT, F_PROXYPROTOCOL, F_PTY, F_PUBLICSTATIC, F_RATEBURST, F_RATELIMIT,
@@ -96,6 +96,11 @@ static const char *closems_range(const wsd_goflag_value *v)
 static const char *pingms_range(const wsd_goflag_value *v)
 {
     return v->u <= MS_MAX ? NULL : "must be 0 to 2147483647 milliseconds (0: no pings)";
+}
+
+static const char *drainms_range(const wsd_goflag_value *v)
+{
+    return v->u <= MS_MAX ? NULL : "must be 0 to 2147483647 milliseconds (0: close 1001 at once)";
 }
 
 static const char *workers_range(const wsd_goflag_value *v)
@@ -223,6 +228,8 @@ static const wsd_goflag flags[F_COUNT] = {
         "Enable development console (cannot be used in conjunction with --staticdir)"},
     [F_DIR]           = {"dir", WSD_GOFLAG_STRING, NULL, NULL,
         "Base directory for WebSocket scripts"},
+    [F_DRAINMS]       = {"drainms", WSD_GOFLAG_UINT, "300000", drainms_range,
+        "After an upgrade (SIGUSR2), how long the old process serves its open connections before closing them with 1001"},
     [F_GRACEMS]       = {"gracems", WSD_GOFLAG_UINT, NULL, closems_range,
         "On SIGTERM/SIGQUIT/SIGINT, keep serving this many milliseconds with the health endpoint answering 503 before shutting down"},
     [F_GROUP]         = {"group", WSD_GOFLAG_STRING, NULL, NULL,
@@ -237,6 +244,8 @@ static const wsd_goflag flags[F_COUNT] = {
         "URL path answering 200 while wsd accepts connections and 503 while it drains (load balancer health checks)"},
     [F_JOURNAL]       = {"journal", WSD_GOFLAG_BOOL, NULL, NULL,
         "Start each log line with its syslog priority (<6>) for journald (default: when stdout is the journal's stream)"},
+    [F_INETD]         = {"inetd", WSD_GOFLAG_BOOL, NULL, NULL,
+        "Serve one connection on stdin/stdout (inetd, xinetd, socat, systemd Accept=yes) instead of listening"},
     [F_HTPASSWD]      = {"htpasswd", WSD_GOFLAG_STRING, NULL, NULL,
         "Require HTTP Basic authentication against this htpasswd file (bcrypt, SHA-512 or SHA-256 crypt)"},
     [F_LICENSE]       = {"license", WSD_GOFLAG_BOOL, NULL, NULL,
@@ -665,6 +674,16 @@ static const char long_help[] =
     "  --workers=N                    Run N event-loop processes (1 to 256) sharing\n"
     "                                 the listening sockets; a given --maxforks is\n"
     "                                 shared out between them. Default: 1\n"
+    "\n"
+    "  --drainms=milliseconds         After a binary upgrade (SIGUSR2: the new wsd\n"
+    "                                 takes the listening sockets over), the old one\n"
+    "                                 serves its open connections this long, then\n"
+    "                                 closes them with 1001. Default: 300000 (5 min)\n"
+    "\n"
+    "  --inetd={true,false}           Serve one connection, on stdin and stdout (a\n"
+    "                                 socket: inetd, xinetd, socat EXEC:) or passed\n"
+    "                                 by systemd (Accept=yes), then exit; no\n"
+    "                                 listening. Log lines go to stderr. Default: false\n"
     "\n"
     "  --closems=milliseconds         Specifies additional time process needs to gracefully\n"
     "                                 finish before wsd will send termination signals\n"
@@ -1241,6 +1260,22 @@ static int check_shared(cfgctx *x)
     return -1;
 }
 
+/* --inetd: the connection is given; nothing is listened on. */
+static int check_inetd(cfgctx *x)
+{
+    const wsd_goflag_value *rf = x->rf;
+    const char *other = rf[F_PORT].pos ? "port" : rf[F_ADDRESS].pos ? "address"
+                        : rf[F_UNIXSOCKET].pos ? "unixsocket" : rf[F_REDIRPORT].pos ? "redirport"
+                        : rf[F_WORKERS].pos && rf[F_WORKERS].u > 1 ? "workers"
+                        : rf[F_SHARED].b ? "shared" : rf[F_SHAREDALWAYS].b ? "sharedalways" : NULL;
+
+    if (!rf[F_INETD].b || !other)
+        return -1;
+    fprintf(x->err, "wsd: --inetd cannot be combined with --%s (the one connection comes on "
+            "stdin; nothing is listened on)\n", other);
+    return 1;
+}
+
 /* --rlimit=NAME=VALUE,...: NAME one of rlimit_names, VALUE a number (with
  * K, M, G or T, powers of 1024, for the limits in bytes) or "unlimited".
  * CPU seconds get a hard limit one second above the soft one: the program
@@ -1444,6 +1479,7 @@ static const cfgcheck checks[] = {
     check_binary_passstderr, take_passenv, check_command, check_dir, check_http_dirs,
     check_devconsole, check_headers, check_lossless, check_pty, check_shared, check_access,
     check_redis,
+    check_inetd,
 };
 
 /* --subprotocols: comma-separated, each trimmed, empty ones dropped. */
@@ -1513,6 +1549,8 @@ static void fill(wsd_config *c, wsd_goflag_value *rf)
     else if (c->redis)
         c->sharedalways = 1;       /* across machines the last client cannot be known */
     c->workers = rf[F_WORKERS].pos ? (int)rf[F_WORKERS].u : 1;
+    c->drainms = rf[F_DRAINMS].pos ? (unsigned long)rf[F_DRAINMS].u : 300000;
+    c->inetd = rf[F_INETD].b;
     c->deflate = rf[F_DEFLATE].pos ? rf[F_DEFLATE].b : 1;
     /* 12 and 5 (as python-websockets): ~60 KiB per compressing connection
      * instead of ~300 KiB with zlib's 15 and 8 */
@@ -1584,6 +1622,7 @@ int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err)
     c->maxframesize = 1048576;
     c->sharedqueue = 1048576;
     c->journal = -1;
+    c->drainms = 300000;
     c->authtimeout = 5000;
     c->rateburst = 10;
     c->unixsocketmode = -1;

@@ -71,6 +71,8 @@ typedef struct wsd_config {
     uint64_t maxframesize;    /* max inbound message bytes; default 1 MiB; 0 = unlimited */
     int passstderr;
     int workers;              /* --workers: event-loop processes (default 1) */
+    unsigned long drainms;    /* --drainms: an upgrade's old process serves this long (ms) */
+    int inetd;                /* --inetd: one connection on stdin, no listener */
     int lossless;             /* --lossless: records "text|binary LEN\n<payload>\n" */
     int shared;               /* --shared (or --sharedalways): one program per endpoint */
     int sharedalways;         /* --sharedalways: started at start-up, restarted */

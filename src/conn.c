@@ -58,6 +58,8 @@ static void conn_free(conn *c)
     srv->nconns--;
     wsd_metrics_add(WSD_M_CLIENTS_OPEN, -1);
     resume_accepting(srv);
+    if (srv->nconns == 0 && srv->on_empty)
+        srv->on_empty(srv);
 }
 
 void conn_unref(conn *c)
@@ -307,22 +309,16 @@ int conn_fds_for_program(const server *srv)
     return srv->fd_limit <= 0 || fds_used(srv) + 6 + reserve <= srv->fd_limit;
 }
 
-static void accept_one(server *srv, uv_stream_t *l)
+/* A new connection on srv (kind: its listener's, listen.h), in the list. */
+static conn *conn_new(server *srv, int kind)
 {
     conn *c = xcalloc(1, sizeof *c);
-    wsd_tls_ctx *tls = srv->tls;
-    int rc;
 
     srv->nconns++;
     c->srv = srv;
     c->refs = 1;                   /* the transport's, until on_closed */
-    if (l->type == UV_TCP) {
-        size_t li = (size_t)((uv_tcp_t *)l - srv->listeners);
-        c->redirect = li < srv->nlisteners && srv->redirect[li] == 1;
-        c->monitor = li < srv->nlisteners && srv->redirect[li] == WSD_LISTENER_METRICS;
-    }
-    if (c->redirect || c->monitor)
-        tls = NULL;
+    c->redirect = kind == WSD_LISTEN_REDIRECT;
+    c->monitor = kind == WSD_LISTEN_METRICS;
     c->t_accept = wsd_metrics_now_us();
     wsd_metrics_inc(WSD_M_CLIENTS_ACCEPTED);
     wsd_metrics_inc(WSD_M_CLIENTS_OPEN);
@@ -332,11 +328,15 @@ static void accept_one(server *srv, uv_stream_t *l)
     srv->conns = c;
     c->state = ST_HTTP;
     c->http = wsd_http_parser_new();
-    rc = wsd_tp_accept(&c->tp, srv->loop, l, tls, &conn_tp_ops, c);
-    if (rc != 0) {
-        wsd_tp_close(&c->tp);
-        return;
-    }
+    return c;
+}
+
+/* The transport is up: the id, the peer, a PROXY header if expected, the
+ * head's deadline. */
+static void conn_begin(conn *c)
+{
+    server *srv = c->srv;
+
     next_id(srv, c->id, sizeof c->id);
     wsd_tp_peer(&c->tp, c->remote_ip, sizeof c->remote_ip, &c->remote_port);
     if (srv->cfg->proxyprotocol && !c->redirect) {
@@ -351,6 +351,21 @@ static void accept_one(server *srv, uv_stream_t *l)
         wsd_tp_expect_proxy(&c->tp);
     }
     wsd_tp_timeout(&c->tp, HANDSHAKE_TIMEOUT_MS);
+}
+
+static void accept_one(server *srv, uv_stream_t *l)
+{
+    const server_listener *sl = (const server_listener *)l;
+    conn *c = conn_new(srv, sl->kind);
+    wsd_tls_ctx *tls = sl->kind == WSD_LISTEN_WS ? srv->tls : NULL;
+    int rc;
+
+    rc = wsd_tp_accept(&c->tp, srv->loop, l, tls, &conn_tp_ops, c);
+    if (rc != 0) {
+        wsd_tp_close(&c->tp);
+        return;
+    }
+    conn_begin(c);
 }
 
 void conn_on_connection(uv_stream_t *l, int status)
@@ -381,10 +396,25 @@ void conn_on_connection(uv_stream_t *l, int status)
     accept_one(srv, l);
 }
 
+int conn_adopt(server *srv, int fd, int is_unix)
+{
+    conn *c = conn_new(srv, WSD_LISTEN_WS);
+    int rc = wsd_tp_open(&c->tp, srv->loop, fd, is_unix, srv->tls, &conn_tp_ops, c);
+
+    if (rc != 0) {
+        wsd_log(WSD_LOG_FATAL, "server", "", "Can't serve the connection on descriptor %d: %s",
+                fd, uv_strerror(rc));
+        wsd_tp_close(&c->tp);
+        return -1;
+    }
+    conn_begin(c);
+    return 0;
+}
+
 /* A connection has ended: let waiting ones in while the budget allows. */
 static void resume_accepting(server *srv)
 {
-    while (srv->npaused > 0 && !srv->shutting_down && !fds_short(srv)) {
+    while (srv->npaused > 0 && !srv->shutting_down && !srv->draining && !fds_short(srv)) {
         uv_stream_t *l = srv->paused[0];
         srv->npaused--;
         memmove(srv->paused, srv->paused + 1, (size_t)srv->npaused * sizeof srv->paused[0]);
@@ -430,5 +460,21 @@ void conn_shutdown_all(server *srv)
             c->h->shutdown(c);
         next = c->next;
         conn_unref(c);
+    }
+}
+
+void conn_drain_all(server *srv)
+{
+    conn *c, *next;
+
+    /* libuv took these from the kernel already: they are this process's */
+    while (srv->npaused > 0) {
+        uv_stream_t *l = srv->paused[--srv->npaused];
+        accept_one(srv, l);
+    }
+    for (c = srv->conns; c; c = next) {
+        next = c->next;
+        if (c->state == ST_HTTP && c->keepalive && !c->tp.closing)
+            wsd_tp_close(&c->tp);   /* idle between requests: as Go closes idle connections */
     }
 }

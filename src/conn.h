@@ -25,6 +25,7 @@
 #include "config.h"
 #include "env.h"
 #include "http.h"
+#include "listen.h"
 #include "origin.h"
 #include "pmd.h"
 #include "realip.h"
@@ -36,7 +37,6 @@
 #define OUT_LOW (64 * 1024)            /* ... resume below this */
 #define RESPONSE_LIMIT (64 * 1024)     /* an HTTP response head */
 #define SHUTDOWN_GRACE_MS 5000         /* a plain-HTTP response during a shutdown */
-#define WSD_LISTENER_METRICS 2         /* server.redirect[i]: the --metrics listener */
 
 /* The body of the 503 for a program that cannot be started for lack of
  * descriptors or processes. */
@@ -54,6 +54,20 @@ struct ws_session;
 struct upgrade;
 struct auth_run;
 struct conn;
+struct wsd_drain;
+
+/* One listening socket's handle in this process (server.c opens them;
+ * conn_on_connection gets &u.stream). */
+typedef struct server_listener {
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } u;                         /* first: a uv_stream_t * is a server_listener * */
+    int kind;                    /* WSD_LISTEN_WS, _HTTP (never TLS), _REDIRECT (listen.h) */
+    int is_unix;
+} server_listener;
 
 /* What every connection of one event loop shares: made by server.c. */
 typedef struct server {
@@ -67,20 +81,22 @@ typedef struct server {
     int worker, nworkers;        /* --workers: this process's index, and how many */
     long maxforks;               /* this worker's share of --maxforks (<= 0: none) */
     int shutting_down;
+    int draining;                /* an upgrade handed the sockets on: not accepting (drain.c) */
+    int inetd;                   /* --inetd: one connection on stdin, no listener (inetd.c) */
     int exit_status;
     struct wsd_hub *hubs;        /* --shared: one per endpoint (shared.c) */
     const char *hub_path;        /* --shared --workers: the hub process's socket */
     /* a complete request head (upgrade.c's wsd_upgrade) */
     void (*on_request)(struct conn *c, const char *rest, size_t nrest);
+    /* the last connection has been freed (drain.c sets it while draining) */
+    void (*on_empty)(struct server *srv);
 
     /* listeners (server.c) */
-    uv_tcp_t *listeners;
-    int *redirect;               /* per listener: 1 a --redirport listener, WSD_LISTENER_METRICS
-                                  * the --metrics one (monitor.c), 0 a WebSocket listener */
+    server_listener *listeners;  /* this process's share of *lset */
     size_t nlisteners;
-    uv_pipe_t unixl;             /* --unixsocket listener */
-    int have_unixl;
-    uv_signal_t signals[6];      /* INT TERM QUIT HUP USR1 USR2 (server.c) */
+    struct wsd_listen_set *lset; /* where the sockets came from (listen.h) */
+    uv_signal_t signals[7];      /* INT TERM QUIT HUP USR1 USR2, WSD_SIGDRAIN (server.c) */
+    struct wsd_drain *drain;     /* an upgrade or a drain under way (drain.c), or NULL */
 
     /* connections (conn.c) */
     struct conn *conns;
@@ -148,6 +164,12 @@ void conn_on_connection(uv_stream_t *l, int status);
 /* A graceful shutdown: WebSockets get close 1001, requests in progress a
  * bounded grace, idle connections are closed. */
 void conn_shutdown_all(server *srv);
+/* Draining (an upgrade handed the sockets on): connections already taken
+ * by libuv but waiting for descriptors are accepted, idle kept-alive
+ * connections are closed; the rest goes on (srv->draining ends keep-alive). */
+void conn_drain_all(server *srv);
+/* --inetd: fd (a connected socket) is the one connection. 0 or -1. */
+int conn_adopt(server *srv, int fd, int is_unix);
 
 /* A short HTTP error (or redirect) response, then a lingering close. */
 void conn_respond(conn *c, int status, const char *body, int version_hdr);

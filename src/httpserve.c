@@ -306,7 +306,7 @@ static void try_finish(conn *c, serve *s)
         close(s->fd);
         s->fd = -1;
     }
-    if (!s->keep_alive || s->client_eof || c->srv->shutting_down) {
+    if (!s->keep_alive || s->client_eof || c->srv->shutting_down || c->srv->draining) {
         finish_close(c);
         return;
     }
@@ -964,7 +964,7 @@ int wsd_serve_request(conn *c, const wsd_request *r, const char *rest, size_t nr
     s->kind = K_SIMPLE;
     s->keep_alive = r->keep_alive && r->http_major == 1 && r->http_minor >= 1 &&
                     r->content_length == 0 && !wsd_http_get(r, "Transfer-Encoding") &&
-                    !c->srv->shutting_down;
+                    !c->srv->shutting_down && !c->srv->draining;
     c->serve = s;
     c->h = &serve_handler;
 

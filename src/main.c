@@ -17,6 +17,7 @@
 #include "privdrop.h"
 #include "process.h"
 #include "server.h"
+#include "takeover.h"
 
 int main(int argc, char **argv)
 {
@@ -24,6 +25,7 @@ int main(int argc, char **argv)
     wsd_config cfg;
     int rc;
 
+    wsd_takeover_init(argv);    /* an upgrade (SIGUSR2) runs this path again with argv */
     snprintf(info, sizeof info, "libuv %s, %s, zlib %s", uv_version_string(),
              OPENSSL_VERSION_TEXT, zlibVersion());
     wsd_build_info = info;

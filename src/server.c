@@ -1,28 +1,25 @@
-/* server.c — listeners, workers and signals: the process around the event
- * loop (see server.h for the map of the glue files).
+/* server.c — the event-loop process: its listeners, signals and start-up
+ * lines (see server.h for the map of the glue files).
  *
  * One process (or, with --workers=N, N worker processes under a
- * supervisor) runs one libuv loop; each worker opens its own listeners
- * (SO_REUSEPORT with several), and conn.c takes every connection from
- * there. SIGINT/SIGTERM start a graceful shutdown (conn_shutdown_all); the
- * loop ends when the last connection is freed. */
+ * supervisor: supervisor.c) runs one libuv loop. The listening sockets are
+ * set up first (listen.c: bound from the flags, or passed in by systemd or
+ * by the wsd this one upgrades), each worker gives libuv its share, and
+ * conn.c takes every connection from there. SIGINT/SIGTERM/SIGQUIT start a
+ * graceful shutdown (conn_shutdown_all); SIGUSR2 a binary upgrade (drain.c);
+ * the loop ends when the last connection is freed. --inetd serves one
+ * connection on stdin instead of listening (inetd.c). */
 #include "server.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -30,15 +27,21 @@
 #include "access.h"
 #include "conn.h"
 #include "defer.h"
+#include "drain.h"
 #include "httpserve.h"
+#include "hublink.h"
+#include "inetd.h"
+#include "listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "monitor.h"
 #include "privdrop.h"
 #include "process.h"
-#include "hublink.h"
 #include "program.h"
+#include "sdnotify.h"
 #include "shared.h"
+#include "supervisor.h"
+#include "takeover.h"
 #include "terminal.h"
 #include "upgrade.h"
 #include "util.h"
@@ -70,9 +73,34 @@ static long open_fds(void)
  *   SIGINT, SIGTERM, SIGQUIT  graceful shutdown; a second one: exit now
  *   SIGHUP   reload: --htpasswd is read again (access.c); else logged
  *   SIGUSR1  one status line in the log (connections, programs, descriptors)
- *   SIGUSR2  ignored, logged (reserved for a binary upgrade)
- * Any other signal keeps its default disposition. */
+ *   SIGUSR2  binary upgrade (drain.c); ignored by a --workers worker (the
+ *            supervisor upgrades; `killall -USR2 wsd` reaches workers too)
+ *   WSD_SIGDRAIN (SIGRTMIN+1), a worker's, from its supervisor once the new
+ *            binary accepts: stop accepting and drain
+ * Any other signal keeps its default disposition. They are blocked from
+ * the start of wsd_server_run until their handlers are in place, so a
+ * signal sent as soon as a socket accepts gets its meaning, never the
+ * default action. */
 static const int handled_signals[6] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2};
+
+/* The i-th signal of srv->signals: handled_signals, then WSD_SIGDRAIN
+ * (SIGRTMIN is not a constant). */
+static int handled_signal(size_t i)
+{
+    return i < sizeof handled_signals / sizeof handled_signals[0] ? handled_signals[i]
+                                                                  : WSD_SIGDRAIN;
+}
+
+void wsd_server_signal_set(sigset_t *set)
+{
+    size_t i;
+
+    sigemptyset(set);
+    for (i = 0; i < sizeof handled_signals / sizeof handled_signals[0]; i++)
+        sigaddset(set, handled_signals[i]);
+    sigaddset(set, WSD_SIGDRAIN);
+    sigaddset(set, SIGCHLD);
+}
 
 static void log_status(server *srv)
 {
@@ -89,27 +117,41 @@ static void log_status(server *srv)
             "Status: %ld connections (%ld WebSocket, %ld other), %ld programs running, "
             "descriptors %ld of %ld%s", srv->nconns, ws, http, wsd_program_count(),
             srv->fd_base + srv->nconns + 3 * wsd_program_count(), srv->fd_limit,
-            srv->shutting_down ? ", shutting down" : "");
+            srv->shutting_down ? ", shutting down" : srv->draining ? ", draining" : "");
     if (srv->clients)             /* --maxperip/--ratelimit: the table's use */
         wsd_log(WSD_LOG_INFO, "server", "", "Status: %u client addresses tracked (at most %u), "
                 "%llu connections counted", wsd_clients_used(srv->clients), WSD_CLIENTS_CAPACITY,
                 (unsigned long long)wsd_clients_conns(srv->clients));
 }
 
-/* The graceful shutdown (the first shutdown signal, or --gracems later). */
-static void shutdown_begin(server *srv, int signum)
+/* The process that talks to systemd: the only one (a worker's supervisor
+ * does it for the workers). */
+static int is_main(const server *srv)
+{
+    return srv->nworkers <= 1 && !srv->inetd;
+}
+
+void wsd_server_close_listeners(server *srv)
+{
+    size_t i;
+
+    for (i = 0; i < srv->nlisteners; i++)
+        uv_close(&srv->listeners[i].u.handle, NULL);
+    srv->nlisteners = 0;
+}
+
+void wsd_server_shutdown(server *srv, const char *why)
 {
     size_t i;
 
     srv->shutting_down = 1;
-    wsd_log(WSD_LOG_INFO, "server", "", "Received SIG%s, shutting down", sig_name(signum));
-    for (i = 0; i < srv->nlisteners; i++)
-        uv_close((uv_handle_t *)&srv->listeners[i], NULL);
-    if (srv->have_unixl) {
-        uv_close((uv_handle_t *)&srv->unixl, NULL);
-        unlink(srv->cfg->unixsocket);  /* websocketd main leaves it behind */
-        srv->have_unixl = 0;
-    }
+    wsd_log(WSD_LOG_INFO, "server", "", "%s, shutting down", why);
+    if (is_main(srv))
+        wsd_sd_stopping("shutting down");
+    wsd_drain_stop(srv);
+    wsd_server_close_listeners(srv);
+    if (srv->nworkers <= 1 && srv->lset)
+        wsd_listen_unlink(srv->lset, srv->cfg);   /* --unixsocket's file (the supervisor's otherwise) */
     conn_shutdown_all(srv);
     wsd_hub_shutdown_all(srv);
     /* the loop ends when the last connection has: the signal watchers no
@@ -118,19 +160,43 @@ static void shutdown_begin(server *srv, int signum)
         uv_unref((uv_handle_t *)&srv->signals[i]);
 }
 
+/* The graceful shutdown of a signal (the first one, or --gracems later). */
+static void shutdown_begin(server *srv, int signum)
+{
+    char why[64];
+
+    snprintf(why, sizeof why, "Received SIG%s", sig_name(signum));
+    wsd_server_shutdown(srv, why);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     server *srv = h->data;
 
+    if (signum == WSD_SIGDRAIN) {
+        if (srv->nworkers > 1 && !srv->shutting_down)
+            wsd_drain_start(srv);     /* the supervisor upgraded: this worker drains */
+        return;
+    }
     switch (signum) {
     case SIGHUP:
+        if (is_main(srv))
+            wsd_sd_reloading();
         wsd_access_reload();       /* --htpasswd; a bad file keeps the old table */
+        if (is_main(srv))
+            wsd_sd_ready("reloaded");
         return;
     case SIGUSR1:
         log_status(srv);
         return;
     case SIGUSR2:
-        wsd_log(WSD_LOG_INFO, "server", "", "Received SIGUSR2: ignored");
+        if (srv->shutting_down)
+            return;
+        if (srv->nworkers > 1)
+            wsd_log(WSD_LOG_INFO, "server", "", "Received SIGUSR2 in worker %d: ignored (the "
+                    "supervisor, pid %d, upgrades)", srv->worker, (int)getppid());
+        else
+            wsd_drain_upgrade(srv);
         return;
     default:
         break;
@@ -158,157 +224,113 @@ static const char *url_host(const char *addr, char *buf, size_t cap)
     return buf;
 }
 
-/* A listening TCP socket, non-blocking and close-on-exec; with `reuseport`
- * (--workers) several processes bind the same address and the kernel
- * spreads connections over them. Returns the fd or -errno. */
-static int bind_socket(const struct sockaddr *sa, socklen_t len, int reuseport)
+/* This worker's share of the sockets, given to libuv (the handle owns its
+ * descriptor from then on); the others' are closed in this process. */
+static int open_listeners(server *srv, wsd_listen_set *ls)
 {
-    int one = 1, zero = 0, fd;
+    size_t i;
 
-    fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (reuseport)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    if (sa->sa_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);  /* dual-stack "::" */
-    if (bind(fd, sa, len) != 0 || listen(fd, 511) != 0) {
-        int e = errno;
-        close(fd);
-        return -e;
+    srv->listeners = xcalloc(ls->n ? ls->n : 1, sizeof *srv->listeners);
+    for (i = 0; i < ls->n; i++) {
+        wsd_listener *l = &ls->v[i];
+        server_listener *sl;
+        int rc;
+
+        if (!wsd_listen_serves(ls, i, srv->worker, srv->nworkers)) {
+            close(l->fd);
+            l->fd = -1;
+            continue;
+        }
+        sl = &srv->listeners[srv->nlisteners];
+        sl->kind = l->kind;
+        sl->is_unix = l->is_unix;
+        if (l->is_unix) {
+            uv_pipe_init(srv->loop, &sl->u.pipe, 0);
+            rc = uv_pipe_open(&sl->u.pipe, l->fd);
+        } else {
+            uv_tcp_init(srv->loop, &sl->u.tcp);
+            rc = uv_tcp_open(&sl->u.tcp, l->fd);
+        }
+        sl->u.handle.data = srv;
+        if (rc == 0)
+            rc = uv_listen(&sl->u.stream, 511, conn_on_connection);
+        srv->nlisteners++;
+        if (rc != 0) {
+            wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen %s: %s", l->where,
+                    uv_strerror(rc));
+            l->fd = -1;
+            return -1;
+        }
+        l->fd = -1;             /* libuv's now */
     }
-    return fd;
-}
-
-/* Resolves an --address ("" = all interfaces, "[::1]", a name) and binds it. */
-static int open_listener(const char *addr, int port, int reuseport, char *shown, size_t cap)
-{
-    struct addrinfo hints, *res = NULL;
-    char host[256], portstr[16];
-    size_t n = strlen(addr);
-    int fd;
-
-    if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']')
-        snprintf(host, sizeof host, "%.*s", (int)(n - 2), addr + 1);
-    else
-        snprintf(host, sizeof host, "%s", addr);
-    snprintf(shown, cap, "%s:%d", addr, port);
-    if (*host == '\0') {
-        /* all interfaces: one dual-stack IPv6 socket, IPv4 if no IPv6 */
-        struct sockaddr_in6 a6;
-        struct sockaddr_in a4;
-        uv_ip6_addr("::", port, &a6);
-        uv_ip4_addr("0.0.0.0", port, &a4);
-        fd = bind_socket((struct sockaddr *)&a6, sizeof a6, reuseport);
-        if (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL)
-            fd = bind_socket((struct sockaddr *)&a4, sizeof a4, reuseport);
-        return fd;
-    }
-    snprintf(portstr, sizeof portstr, "%d", port);
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    if (getaddrinfo(host, portstr, &hints, &res) != 0 || !res)
-        return -ENOENT;
-    fd = bind_socket(res->ai_addr, res->ai_addrlen, reuseport);
-    freeaddrinfo(res);
-    return fd;
-}
-
-/* Go's words, and for a privileged port what to do about it. */
-static void bind_failed(const char *shown, int port, int err)
-{
-    wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen tcp %s: bind: %s%s", shown,
-            strerror(err),
-            err == EACCES && port < 1024
-                ? " (ports below 1024 need root: use --port above 1023, or give wsd the "
-                  "capability: setcap cap_net_bind_service=+ep wsd)"
-                : "");
-}
-
-static int listen_on(server *srv, const char *addr, int port)
-{
-    char shown[300];
-    uv_tcp_t *l;
-    int fd = open_listener(addr, port, srv->nworkers > 1, shown, sizeof shown);
-
-    if (fd == -ENOENT) {
-        wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen tcp: lookup %s: no such host",
-                addr);
-        return -1;
-    }
-    if (fd < 0) {
-        bind_failed(shown, port, -fd);
-        return -1;
-    }
-    l = &srv->listeners[srv->nlisteners];
-    uv_tcp_init(srv->loop, l);
-    l->data = srv;
-    if (uv_tcp_open(l, fd) != 0 || uv_listen((uv_stream_t *)l, 511, conn_on_connection) != 0) {
-        wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen tcp %s failed", shown);
-        uv_close((uv_handle_t *)l, NULL);
-        return -1;
-    }
-    srv->nlisteners++;
     return 0;
 }
 
-/* --unixsocket: refuses a path that is not a socket, or a socket another
- * server answers on; removes a stale socket file first (websocketd main). */
-static int listen_unix(server *srv, const char *path)
+/* The start-up lines, from the process that sets the sockets up (before a
+ * bind can fail, as websocketd prints them): what is served, then per
+ * address, or per socket passed in. */
+static void banner(const wsd_config *cfg)
 {
-    struct stat st;
-    int rc;
+    wsd_str app;
+    size_t i;
 
-    if (lstat(path, &st) == 0) {
-        struct sockaddr_un a;
-        int fd, live;
-        if (!S_ISSOCK(st.st_mode)) {
-            wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: %s exists and is not a socket",
-                    path);
-            return -1;
+    if (cfg->dir) {
+        wsd_log(WSD_LOG_INFO, "server", "", "Serving from directory      : %s", cfg->dir);
+    } else if (cfg->argv) {
+        wsd_str_init(&app, 65536);
+        for (i = 0; cfg->argv[i]; i++) {
+            wsd_str_appends(&app, cfg->argv[i]);
+            wsd_str_appends(&app, " ");
         }
-        memset(&a, 0, sizeof a);
-        a.sun_family = AF_UNIX;
-        snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        live = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-        if (fd >= 0)
-            close(fd);
-        if (live) {
-            wsd_log(WSD_LOG_FATAL, "server", "",
-                    "Can't start server: socket %s is already in use by a running server", path);
-            return -1;
+        wsd_log(WSD_LOG_INFO, "server", "", "Serving using application   : %s", app.s ? app.s : "");
+        wsd_str_free(&app);
+    }
+    wsd_serve_startup_log(cfg, NULL, 0);
+}
+
+static void startup_lines(const wsd_config *cfg, const wsd_listen_set *ls)
+{
+    char hostbuf[256];
+    size_t i, naddr = cfg->naddresses ? cfg->naddresses : 1;
+
+    if (ls->from != WSD_LISTEN_FLAGS) {
+        const char *src = ls->from == WSD_LISTEN_UPGRADE ? "from the previous wsd" : "from systemd";
+        for (i = 0; i < ls->n; i++) {
+            const wsd_listener *l = &ls->v[i];
+            if (l->index > 0)
+                continue;           /* one line per group */
+            if (l->kind == WSD_LISTEN_REDIRECT)
+                wsd_log(WSD_LOG_INFO, "server", "", "Starting redirect server   : http://%s/ "
+                        "(socket %s)", l->where, src);
+            else
+                wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : %s://%s/ "
+                        "(socket %s%s)", wsd_listen_scheme(l, cfg), l->where, src,
+                        l->group_size > 1 ? ", SO_REUSEPORT group" : "");
+            if (!l->is_unix && l->kind != WSD_LISTEN_REDIRECT) {
+                char host[160];
+                const char *colon = strrchr(l->where, ':');
+                snprintf(host, sizeof host, "%.*s",
+                         (int)(colon ? (size_t)(colon - l->where) : strlen(l->where)), l->where);
+                wsd_term_startup_warning(cfg, host);
+            }
         }
-        unlink(path);
+        return;
     }
-    uv_pipe_init(srv->loop, &srv->unixl, 0);
-    srv->unixl.data = srv;
-    {   /* --unixsocketmode: never more open than asked, not even at bind */
-        int um = wsd_privdrop_socket_umask();
-        mode_t old = um >= 0 ? umask((mode_t)um) : 0;
-        rc = uv_pipe_bind(&srv->unixl, path);
-        if (um >= 0)
-            umask(old);
+    if (cfg->unix_only)
+        naddr = 0;
+    for (i = 0; i < naddr; i++) {
+        const char *a = cfg->naddresses ? cfg->addresses[i] : "";
+        wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : %s://%s:%d/",
+                cfg->ssl ? "wss" : "ws", url_host(a, hostbuf, sizeof hostbuf), cfg->port);
+        wsd_serve_startup_log(cfg, url_host(a, hostbuf, sizeof hostbuf), cfg->port);
+        wsd_term_startup_warning(cfg, a);
+        if (cfg->redirport)
+            wsd_log(WSD_LOG_INFO, "server", "", "Starting redirect server   : http://%s:%d/",
+                    url_host(a, hostbuf, sizeof hostbuf), cfg->redirport);
     }
-    if (rc == 0) {
-        char err[512];
-        if (wsd_privdrop_socket(path, err, sizeof err) != 0) {
-            wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: unix socket %s", err);
-            srv->have_unixl = 1;   /* closed and removed by the caller's cleanup */
-            return -1;
-        }
-        rc = uv_listen((uv_stream_t *)&srv->unixl, 511, conn_on_connection);
-    }
-    if (rc != 0) {
-        wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen unix %s: %s", path,
-                uv_strerror(rc));
-        return -1;
-    }
-    srv->have_unixl = 1;
-    return 0;
+    if (cfg->unixsocket)
+        wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : unix socket at %s",
+                cfg->unixsocket);
 }
 
 /* --maxforks, or when not given, as many programs as the open-files limit
@@ -327,23 +349,33 @@ static long server_maxforks(const wsd_config *cfg)
     return rl.rlim_cur > 64 + 4 ? (long)((rl.rlim_cur - 64) / 4) : 1;
 }
 
-/* --shared --workers: the hub process's socket (set by the supervisor
- * before it forks the workers). */
-static char *hub_path;
+/* --inetd: the connection (wsd_inetd_prepare, before the first log line). */
+static int inetd_fd = -1, inetd_unix;
 
-static int worker_run(const wsd_config *cfg, int worker, int nworkers)
+/* The systemd watchdog: WATCHDOG=1 every half interval, from the loop. */
+static void on_watchdog(uv_timer_t *t)
+{
+    (void)t;
+    wsd_sd_watchdog();
+}
+
+int wsd_server_worker(const wsd_config *cfg, int worker, int nworkers, wsd_listen_set *ls,
+                      int ready_fd, const char *hub_path)
 {
     server srv;
     int startup_log_min = -1;
-    char hostbuf[256];
-    size_t i, naddr = cfg->naddresses ? cfg->naddresses : 1;
-    wsd_str app;
+    size_t i;
+    sigset_t handled;
+    uv_timer_t watchdog;
+    uint64_t wd_usec = 0;
 
     memset(&srv, 0, sizeof srv);
     srv.loop = uv_default_loop();
     srv.cfg = cfg;
     srv.worker = worker;
     srv.nworkers = nworkers;
+    srv.lset = ls;
+    srv.inetd = cfg->inetd;
     srv.on_request = wsd_upgrade;
     /* A --maxforks given is the whole server's: each worker takes its share.
      * The default comes from the open-files limit, which is per process:
@@ -356,8 +388,6 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
         startup_log_min = wsd_log_min;
         wsd_log_min = WSD_LOG_ERROR;
     }
-    srv.listeners = xcalloc(2 * naddr + 1, sizeof *srv.listeners);   /* + --metrics */
-    srv.redirect = xcalloc(2 * naddr + 1, sizeof *srv.redirect);
 
     {
         char *err = NULL;
@@ -365,76 +395,37 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
         if (!srv.origin) {
             fprintf(stderr, "wsd: %s\n", err ? err : "--origin: unusable list");
             free(err);
-            free(srv.listeners);
-            free(srv.redirect);
             return 1;
         }
     }
-    if (cfg->dir) {
-        wsd_log(WSD_LOG_INFO, "server", "", "Serving from directory      : %s", cfg->dir);
-    } else if (cfg->argv) {
-        wsd_str_init(&app, 65536);
-        for (i = 0; cfg->argv[i]; i++) {
-            wsd_str_appends(&app, cfg->argv[i]);
-            wsd_str_appends(&app, " ");
-        }
-        wsd_log(WSD_LOG_INFO, "server", "", "Serving using application   : %s", app.s ? app.s : "");
-        wsd_str_free(&app);
-    }
-    wsd_serve_startup_log(cfg, NULL, 0);
-
-    /* Signal handlers before the first listener: a signal sent as soon as
-     * the port accepts must get its meaning, not the default action (which
-     * would leave a --unixsocket file behind). */
     for (i = 0; i < sizeof srv.signals / sizeof srv.signals[0]; i++) {
         uv_signal_init(srv.loop, &srv.signals[i]);
         srv.signals[i].data = &srv;
-        uv_signal_start(&srv.signals[i], on_signal, handled_signals[i]);
+        uv_signal_start(&srv.signals[i], on_signal, handled_signal(i));
     }
     if (wsd_spawn_init(srv.loop) != 0 || wsd_defer_init(srv.loop) != 0) {
         wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: no SIGCHLD watcher");
         goto fail;
     }
+    /* the handlers are in place: what arrived meanwhile is delivered now */
+    wsd_server_signal_set(&handled);
+    sigprocmask(SIG_UNBLOCK, &handled, NULL);
 
-    if (cfg->unix_only)
-        naddr = 0;
-    for (i = 0; i < naddr; i++) {
-        const char *a = cfg->naddresses ? cfg->addresses[i] : "";
-        wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : %s://%s:%d/",
-                cfg->ssl ? "wss" : "ws", url_host(a, hostbuf, sizeof hostbuf), cfg->port);
-        wsd_serve_startup_log(cfg, url_host(a, hostbuf, sizeof hostbuf), cfg->port);
-        wsd_term_startup_warning(cfg, a);
-        if (cfg->ssl && !srv.tls) {
-            char err[512];
-            srv.tls = wsd_tls_ctx_new(cfg->sslcert, cfg->sslkey, cfg->sslca, err, sizeof err);
-            if (!srv.tls) {
-                wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: %s", err);
-                goto fail;
-            }
-        }
-        if (listen_on(&srv, a, cfg->port) != 0)
+    if (cfg->ssl) {
+        char err[512];
+        srv.tls = wsd_tls_ctx_new(cfg->sslcert, cfg->sslkey, cfg->sslca, err, sizeof err);
+        if (!srv.tls) {
+            wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: %s", err);
             goto fail;
-        if (cfg->redirport) {
-            wsd_log(WSD_LOG_INFO, "server", "", "Starting redirect server   : http://%s:%d/",
-                    url_host(a, hostbuf, sizeof hostbuf), cfg->redirport);
-            srv.redirect[srv.nlisteners] = 1;
-            if (listen_on(&srv, a, cfg->redirport) != 0)
-                goto fail;
         }
     }
-
-    if (cfg->unixsocket && worker == 0) {
-        wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : unix socket at %s",
-                cfg->unixsocket);
-        if (listen_unix(&srv, cfg->unixsocket) != 0)
+    if (cfg->inetd) {
+        if (wsd_inetd_start(&srv, inetd_fd, inetd_unix) != 0)
             goto fail;
+    } else if (open_listeners(&srv, ls) != 0) {
+        goto fail;
     }
     wsd_monitor_startup_log(cfg);
-    if (cfg->metrics) {
-        srv.redirect[srv.nlisteners] = WSD_LISTENER_METRICS;
-        if (listen_on(&srv, cfg->metrics_addr, cfg->metrics_port) != 0)
-            goto fail;
-    }
 
     /* Everything that needs root is done (ports bound, TLS files read):
      * --user/--group from here on, for good (privdrop.c). */
@@ -444,6 +435,9 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
             wsd_log(WSD_LOG_FATAL, "server", "", "Can't drop privileges: %s", err);
             goto fail;
         }
+        /* changing ids cleared a worker's parent-death signal: again */
+        if (nworkers > 1)
+            prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
     }
     if (cfg->trustproxy) {
         char *err = NULL;
@@ -472,9 +466,33 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
     srv.hub_path = hub_path;
     wsd_hub_link_start(&srv);     /* --shared --workers: the link to the hub process */
     wsd_hub_start_always(&srv);   /* --sharedalways: the program starts with the server */
+
+    /* Accepting: say so to whoever waits (systemd, the wsd being upgraded,
+     * or the supervisor, which tells them once every worker is here). */
+    if (is_main(&srv)) {
+        if (ls && ls->from == WSD_LISTEN_UPGRADE && ls->ready_fd >= 0)
+            wsd_takeover_ready(&ls->ready_fd);   /* the old wsd tells systemd (MAINPID) */
+        else
+            wsd_sd_ready("accepting connections");
+        wd_usec = wsd_sd_watchdog_usec();
+    } else if (ready_fd >= 0) {
+        unsigned char b = (unsigned char)worker;
+        if (write(ready_fd, &b, 1) < 0)
+            wsd_log(WSD_LOG_ERROR, "server", "", "Can't tell the supervisor: %s", strerror(errno));
+        close(ready_fd);
+    }
+    if (wd_usec > 0) {
+        uv_timer_init(srv.loop, &watchdog);
+        uv_timer_start(&watchdog, on_watchdog, 0, wd_usec / 2000 > 0 ? wd_usec / 2000 : 1);
+        uv_unref((uv_handle_t *)&watchdog);
+    }
+
     uv_run(srv.loop, UV_RUN_DEFAULT);
+    if (wd_usec > 0)
+        uv_close((uv_handle_t *)&watchdog, NULL);
     for (i = 0; i < sizeof srv.signals / sizeof srv.signals[0]; i++)
         uv_close((uv_handle_t *)&srv.signals[i], NULL);
+    wsd_drain_free(&srv);
     wsd_spawn_shutdown();
     wsd_defer_shutdown();
     uv_run(srv.loop, UV_RUN_NOWAIT);   /* their close callbacks */
@@ -490,355 +508,61 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
     wsd_trust_free(srv.trust);
     wsd_clients_free(srv.clients);
     free(srv.listeners);
-    free(srv.redirect);
     return srv.exit_status;
 
 fail:
-    if (srv.have_unixl)
-        unlink(cfg->unixsocket);
     wsd_origin_free(srv.origin);
     wsd_tls_ctx_free(srv.tls);
     free(srv.listeners);
-    free(srv.redirect);
     return 3;
-}
-
-/* ------------------------------------------------------------ --workers */
-
-/* --workers=N: N processes, each its own event loop, binding the listeners
- * with SO_REUSEPORT so the kernel spreads connections over them. This
- * process only supervises:
- *   - it forwards SIGINT/SIGTERM/SIGQUIT (shutdown) and SIGHUP/SIGUSR1/
- *     SIGUSR2 to the workers (not a signal the terminal sent to the whole
- *     process group: the workers have it already);
- *   - it restarts a worker that dies unexpectedly (at most 10 a minute);
- *   - it is the child subreaper of everything below it: when a worker dies
- *     abnormally, the programs it ran come to the supervisor, which ends
- *     their process groups (SIGTERM, then SIGKILL a second later) — they
- *     have lost their client and their pipes anyway;
- *   - it exits when all workers have exited after a shutdown.
- * A worker ends itself gracefully when the supervisor dies, even by
- * SIGKILL (PR_SET_PDEATHSIG): its listeners close, its clients get 1001,
- * its programs are ended, so the port is free for a new wsd. */
-#define ORPHAN_KILL_MS 1000
-#define MAX_ORPHAN_GROUPS 4096
-
-typedef struct {
-    pid_t pgid[MAX_ORPHAN_GROUPS];
-    int n;
-    struct timespec deadline;    /* SIGKILL to all of them then */
-} orphan_groups;
-
-static pid_t start_worker(const wsd_config *cfg, int i, int n, const sigset_t *oldmask,
-                          pid_t *pids)
-{
-    pid_t supervisor = getpid();
-    pid_t pid = fork();
-
-    if (pid == 0) {
-        free(pids);     /* the supervisor's: not the worker's to keep */
-        prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
-        /* the supervisor gone (even by SIGKILL): a graceful shutdown */
-        if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != supervisor)
-            _exit(0);
-        sigprocmask(SIG_SETMASK, oldmask, NULL);
-        fflush(stdout);
-        wsd_metrics_use_slot(i);
-        _exit(worker_run(cfg, i, n));
-    }
-    return pid;
-}
-
-/* --shared --workers: the hub process runs every shared program for the
- * whole server; workers link to it over a Unix socket in a directory only
- * this user can enter (hublink.h). */
-static char hub_dir[64];
-
-static pid_t start_hub(const wsd_config *cfg, const sigset_t *oldmask)
-{
-    pid_t supervisor = getpid();
-    pid_t pid = fork();
-
-    if (pid == 0) {
-        prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
-        if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != supervisor)
-            _exit(0);
-        sigprocmask(SIG_SETMASK, oldmask, NULL);
-        fflush(stdout);
-        wsd_metrics_use_slot(cfg->workers);   /* the slot after the workers' */
-        _exit(wsd_hub_process_run(cfg, hub_path));
-    }
-    return pid;
-}
-
-static int is_worker(const pid_t *pids, int n, pid_t pid)
-{
-    int i;
-    for (i = 0; i < n; i++)
-        if (pids[i] == pid)
-            return 1;
-    return 0;
-}
-
-/* ppid, process group and session of pid from /proc; 0 or -1. */
-static int proc_ids(pid_t pid, pid_t *ppid, pid_t *pgrp, pid_t *sid)
-{
-    char path[64], buf[1024], *p;
-    FILE *f;
-    size_t n;
-    int ok;
-
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (!(f = fopen(path, "r")))
-        return -1;
-    n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    p = strrchr(buf, ')');      /* the command name may hold anything */
-    if (!p)
-        return -1;
-    ok = sscanf(p + 1, " %*c %d %d %d", ppid, pgrp, sid) == 3;
-    return ok ? 0 : -1;
-}
-
-/* A worker died abnormally: the programs it ran (and their jobs) are now
- * the supervisor's children. Their process groups get SIGTERM now and
- * SIGKILL at og->deadline. Processes of a living worker's program (whose
- * session leader is that worker's child) are left alone. */
-static void end_orphans(const pid_t *pids, int nworkers, orphan_groups *og)
-{
-    pid_t self = getpid(), mine = getpgrp();
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    int found = 0;
-
-    if (!d)
-        return;
-    while ((e = readdir(d))) {
-        pid_t pid = (pid_t)atoi(e->d_name), ppid, pgrp, sid, lppid, lpgrp, lsid;
-        int k;
-        if (pid <= 0 || is_worker(pids, nworkers, pid) || proc_ids(pid, &ppid, &pgrp, &sid) != 0 ||
-            ppid != self || pgrp <= 1 || pgrp == mine)
-            continue;
-        if (sid != pid && proc_ids(sid, &lppid, &lpgrp, &lsid) == 0 &&
-            is_worker(pids, nworkers, lppid))
-            continue;           /* a job of a living worker's program */
-        for (k = 0; k < og->n && og->pgid[k] != pgrp; k++)
-            ;
-        if (k < og->n)
-            continue;
-        kill(-pgrp, SIGTERM);
-        if (og->n < MAX_ORPHAN_GROUPS)
-            og->pgid[og->n++] = pgrp;
-        else
-            kill(-pgrp, SIGKILL);
-        found++;
-    }
-    closedir(d);
-    if (found) {
-        wsd_log(WSD_LOG_ERROR, "server", "", "Ending %d program group%s of the dead worker", found,
-                found == 1 ? "" : "s");
-        clock_gettime(CLOCK_MONOTONIC, &og->deadline);
-        og->deadline.tv_sec += ORPHAN_KILL_MS / 1000;
-    }
-}
-
-static void kill_orphans(orphan_groups *og)
-{
-    int k;
-    for (k = 0; k < og->n; k++)
-        kill(-og->pgid[k], SIGKILL);
-    og->n = 0;
 }
 
 int wsd_server_run(const wsd_config *cfg)
 {
-    static const int forwarded[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2};
-    int n = cfg->workers > 1 ? (int)cfg->workers : 1;
-    size_t naddr = cfg->naddresses ? cfg->naddresses : 1, i;
+    int n = cfg->workers > 1 ? (int)cfg->workers : 1, rc;
+    wsd_listen_set ls;
     sigset_t set, old;
-    pid_t *pids;
-    int stopping = 0, alive = 0, rc = 0, restarts = 0;
-    time_t window = time(NULL);
-    orphan_groups *og;
-    pid_t hub = 0;
 
     /* --metrics: one slot of counters per worker and one for the hub
      * process, shared (metrics.h) */
     if (cfg->metrics && wsd_metrics_init(n + 1) != 0)
         wsd_log(WSD_LOG_ERROR, "server", "", "No shared memory for the metrics (%s): each "
                 "process counts only its own", strerror(errno));
-    if (n == 1)
-        return worker_run(cfg, 0, 1);
-
-    /* Refuse an address something else holds, as a single process would:
-     * a plain bind (no SO_REUSEPORT) fails there. */
-    for (i = 0; i < naddr && !cfg->unix_only; i++) {
-        const char *a = cfg->naddresses ? cfg->addresses[i] : "";
-        int ports[2] = {cfg->port, cfg->redirport}, k;
-        for (k = 0; k < 2; k++) {
-            char shown[300];
-            int fd;
-            if (!ports[k])
-                continue;
-            fd = open_listener(a, ports[k], 0, shown, sizeof shown);
-            if (fd < 0) {
-                bind_failed(shown, ports[k], -fd);
-                return 3;
-            }
-            close(fd);
-        }
-    }
-    if (cfg->metrics) {
-        char shown[300];
-        int fd = open_listener(cfg->metrics_addr, cfg->metrics_port, 0, shown, sizeof shown);
-        if (fd < 0) {
-            bind_failed(shown, cfg->metrics_port, -fd);
-            return 3;
-        }
-        close(fd);
-    }
-
-    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    sigemptyset(&set);
-    for (i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-        sigaddset(&set, forwarded[i]);
-    sigaddset(&set, SIGCHLD);
+    /* blocked until a handler is in place (the workers' loops, or the
+     * supervisor's signalfd) */
+    wsd_server_signal_set(&set);
     sigprocmask(SIG_BLOCK, &set, &old);
-    pids = xcalloc((size_t)n, sizeof *pids);
-    og = xcalloc(1, sizeof *og);
-    fflush(stdout);
-    if (cfg->shared && !cfg->sharededge) {   /* (an edge's program is elsewhere) */
-        /* /tmp, not $TMPDIR: a socket path must fit in 108 bytes */
-        snprintf(hub_dir, sizeof hub_dir, "/tmp/wsd-hub-XXXXXX");
-        if (!mkdtemp(hub_dir)) {
-            wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: no directory for the hub "
-                    "process: %s", strerror(errno));
-            free(og);
-            free(pids);
-            sigprocmask(SIG_SETMASK, &old, NULL);
-            return 1;
-        }
-        {
-            size_t len = strlen(hub_dir) + 16;
-            hub_path = xmalloc(len);
-            snprintf(hub_path, len, "%s/hub.sock", hub_dir);
-        }
-        hub = start_hub(cfg, &old);
+    if (cfg->inetd) {
+        memset(&ls, 0, sizeof ls);
+        ls.ready_fd = -1;
+        inetd_fd = wsd_inetd_prepare(&inetd_unix);   /* before the first log line */
+        if (inetd_fd >= 0)
+            banner(cfg);
+        rc = inetd_fd < 0 ? 1 : wsd_server_worker(cfg, 0, 1, &ls, -1, NULL);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return rc;
     }
-    for (i = 0; i < (size_t)n; i++) {
-        pids[i] = start_worker(cfg, (int)i, n, &old, pids);
-        if (pids[i] > 0)
-            alive++;
+    banner(cfg);
+    rc = wsd_listen_take(&ls, cfg);
+    if (rc == 0) {
+        startup_lines(cfg, &ls);
+        rc = wsd_listen_bind(&ls, cfg, n) == 0 ? 1 : -1;
+    } else if (rc > 0) {
+        startup_lines(cfg, &ls);
+        if (wsd_listen_bind_metrics(&ls, cfg, n) != 0)
+            rc = -1;
     }
-    while (alive > 0) {
-        siginfo_t si;
-        int sig, st;
-        pid_t pid;
-
-        if (og->n > 0) {
-            struct timespec now, left;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            left.tv_sec = og->deadline.tv_sec - now.tv_sec;
-            left.tv_nsec = og->deadline.tv_nsec - now.tv_nsec;
-            if (left.tv_nsec < 0) {
-                left.tv_nsec += 1000000000L;
-                left.tv_sec--;
-            }
-            if (left.tv_sec < 0) {
-                kill_orphans(og);
-                continue;
-            }
-            sig = sigtimedwait(&set, &si, &left);
-            if (sig < 0) {
-                if (errno == EAGAIN)
-                    kill_orphans(og);
-                continue;
-            }
-        } else {
-            sig = sigwaitinfo(&set, &si);
-            if (sig < 0)
-                continue;
-        }
-        if (sig != SIGCHLD) {
-            if (sig == SIGINT || sig == SIGTERM || sig == SIGQUIT)
-                stopping++;
-            if (si.si_code == SI_KERNEL)
-                continue;       /* from the terminal, to the whole group: workers have it */
-            for (i = 0; i < (size_t)n; i++) {
-                if (pids[i] > 0)
-                    kill(pids[i], sig);   /* a second shutdown signal: workers exit at once */
-            }
-            if (hub > 0)
-                kill(hub, sig);
-            continue;
-        }
-        while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-            int abnormal;
-            if (pid == hub) {
-                /* the hub process: its programs' groups are ours now; restart it
-                 * (the workers reconnect) unless shutting down */
-                hub = 0;
-                if (WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) != 0))
-                    end_orphans(pids, n, og);
-                if (!stopping) {
-                    wsd_log(WSD_LOG_ERROR, "server", "", "Hub process (pid %d) ended; restarting it",
-                            (int)pid);
-                    hub = start_hub(cfg, &old);
-                }
-                continue;
-            }
-            for (i = 0; i < (size_t)n && pids[i] != pid; i++)
-                ;
-            if (i == (size_t)n)
-                continue;       /* an orphan the supervisor reaped */
-            pids[i] = 0;
-            alive--;
-            abnormal = WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) != 0);
-            if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
-                rc = WEXITSTATUS(st);
-            if (abnormal)
-                end_orphans(pids, n, og);
-            if (stopping || (WIFEXITED(st) && WEXITSTATUS(st) == 3))
-                continue;       /* shutting down, or it could not listen */
-            wsd_log(WSD_LOG_ERROR, "server", "", "Worker %zu (pid %d) %s %d; restarting it", i,
-                    (int)pid, WIFSIGNALED(st) ? "killed by signal" : "exited with status",
-                    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-            if (time(NULL) - window > 60) {
-                window = time(NULL);
-                restarts = 0;
-            }
-            if (++restarts > 10) {
-                wsd_log(WSD_LOG_FATAL, "server", "", "Workers keep dying; stopping");
-                stopping = 1;
-                rc = 1;
-                for (i = 0; i < (size_t)n; i++) {
-                    if (pids[i] > 0)
-                        kill(pids[i], SIGTERM);
-                }
-                continue;
-            }
-            pids[i] = start_worker(cfg, (int)i, n, &old, pids);
-            if (pids[i] > 0)
-                alive++;
-        }
+    if (rc < 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return 3;
     }
-    if (hub > 0) {
-        kill(hub, SIGTERM);       /* the workers are gone: their members too */
-        while (waitpid(hub, NULL, 0) < 0 && errno == EINTR)
-            ;
+    if (n == 1) {
+        rc = wsd_server_worker(cfg, 0, 1, &ls, -1, NULL);
+        wsd_listen_unlink(&ls, cfg);   /* if it failed before its shutdown did */
+    } else {
+        rc = wsd_supervise(cfg, &ls, n);
     }
-    kill_orphans(og);
-    while (waitpid(-1, NULL, WNOHANG) > 0)
-        ;
-    if (hub_path) {
-        unlink(hub_path);
-        rmdir(hub_dir);
-        free(hub_path);
-        hub_path = NULL;
-    }
-    free(og);
-    free(pids);
+    wsd_listen_free(&ls);
     sigprocmask(SIG_SETMASK, &old, NULL);
-    return stopping && rc == 0 ? 0 : rc;
+    return rc;
 }

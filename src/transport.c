@@ -605,15 +605,13 @@ void wsd_tp_timeout(wsd_transport *t, uint64_t ms)
 
 /* ---------------------------------------------------------------- accept */
 
-int wsd_tp_accept(wsd_transport *t, uv_loop_t *loop, uv_stream_t *l, wsd_tls_ctx *tls_ctx,
-                  const wsd_transport_ops *ops, void *data)
+static void tp_init(wsd_transport *t, uv_loop_t *loop, int is_unix,
+                    const wsd_transport_ops *ops, void *data)
 {
-    int rc;
-
     memset(t, 0, sizeof *t);
     t->ops = ops;
     t->data = data;
-    t->is_unix = l->type == UV_NAMED_PIPE;
+    t->is_unix = is_unix;
     if (t->is_unix)
         uv_pipe_init(loop, &t->sock.pipe, 0);
     else
@@ -622,9 +620,36 @@ int wsd_tp_accept(wsd_transport *t, uv_loop_t *loop, uv_stream_t *l, wsd_tls_ctx
     t->sock.handle.data = t->timer.data = t;
     t->handles = 2;
     t->pump.cb = on_pump;
+}
+
+static int tp_start(wsd_transport *t, uv_loop_t *loop, wsd_tls_ctx *tls_ctx);
+
+int wsd_tp_open(wsd_transport *t, uv_loop_t *loop, int fd, int is_unix, wsd_tls_ctx *tls_ctx,
+                const wsd_transport_ops *ops, void *data)
+{
+    int rc;
+
+    tp_init(t, loop, is_unix, ops, data);
+    rc = is_unix ? uv_pipe_open(&t->sock.pipe, fd) : uv_tcp_open(&t->sock.tcp, fd);
+    if (rc != 0)
+        return rc;
+    return tp_start(t, loop, tls_ctx);
+}
+
+int wsd_tp_accept(wsd_transport *t, uv_loop_t *loop, uv_stream_t *l, wsd_tls_ctx *tls_ctx,
+                  const wsd_transport_ops *ops, void *data)
+{
+    int rc;
+
+    tp_init(t, loop, l->type == UV_NAMED_PIPE, ops, data);
     rc = uv_accept(l, &t->sock.stream);
     if (rc != 0)
         return rc;
+    return tp_start(t, loop, tls_ctx);
+}
+
+static int tp_start(wsd_transport *t, uv_loop_t *loop, wsd_tls_ctx *tls_ctx)
+{
     if (!t->is_unix)
         uv_tcp_nodelay(&t->sock.tcp, 1);
     if (tls_ctx)

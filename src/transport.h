@@ -125,6 +125,10 @@ struct wsd_transport {
  * starts at once. */
 int wsd_tp_accept(wsd_transport *t, uv_loop_t *loop, uv_stream_t *l, wsd_tls_ctx *tls_ctx,
                   const wsd_transport_ops *ops, void *data);
+/* The same for a connected socket this process already holds (--inetd):
+ * fd (TCP, or a Unix socket when is_unix) becomes the transport's. */
+int wsd_tp_open(wsd_transport *t, uv_loop_t *loop, int fd, int is_unix, wsd_tls_ctx *tls_ctx,
+                const wsd_transport_ops *ops, void *data);
 void wsd_tp_free(wsd_transport *t);
 /* --proxyprotocol (right after wsd_tp_accept): the connection must begin
  * with a PROXY v1/v2 header (proxyproto.h), read before anything else —

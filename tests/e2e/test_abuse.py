@@ -414,15 +414,15 @@ def _unix_ready(path):
         s.close()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2],
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1],
                          ids=lambda s: s.name)
 def test_stray_signals_do_not_kill_wsd(wsd_unix, unix_dir, tmp_path, sig):
     """wsd with an open WebSocket (and a --unixsocket) gets a stray signal:
     it must never die of it. Each has a documented meaning (README
-    "Signals"): SIGHUP (reload: nothing to reload yet), SIGUSR1 (a status
-    line) and SIGUSR2 (ignored) leave it serving; SIGQUIT is a graceful
-    shutdown as SIGTERM (nginx's meaning) — close 1001 to the client, exit
-    0, program ended, socket file removed."""
+    "Signals"): SIGHUP (reload: nothing to reload yet) and SIGUSR1 (a status
+    line) leave it serving; SIGQUIT is a graceful shutdown as SIGTERM
+    (nginx's meaning) — close 1001 to the client, exit 0, program ended,
+    socket file removed. (SIGUSR2, the binary upgrade: test_upgrade.py.)"""
     path = unix_dir / "s"
     # echoes lines; after stdin EOF it stays (as a program that is not told
     # to stop would): an abrupt death of wsd leaves it running
@@ -502,11 +502,15 @@ def test_killed_worker_programs_are_ended(wsd):
         hard_cleanup(srv, progs)
 
 
-def test_killed_supervisor_workers_exit(wsd):
+@pytest.mark.parametrize("user", [False, True], ids=["", "user"])
+def test_killed_supervisor_workers_exit(wsd, user):
     """--workers=2: the supervisor dies (SIGKILL). The workers must notice
     and shut down gracefully (close 1001, programs ended) within a few
-    seconds, so that a new wsd can bind the same port."""
-    srv = wsd("/bin/cat", flags=["--workers=2"])
+    seconds, so that a new wsd can bind the same port. Also when they
+    dropped to --user (changing ids clears the parent-death signal)."""
+    if user and os.geteuid() != 0:
+        pytest.skip("--user needs root")
+    srv = wsd("/bin/cat", flags=["--workers=2"] + (["--user=nobody"] if user else []))
     extra = []
     port = srv.port
     try:

@@ -34,6 +34,9 @@
  *                               wait for stdin EOF
  *   child endless-line          print "start\n", then write 'x' to stdout
  *                               forever, in 64 KiB writes, never a newline
+ *   child stream MS N           print "pid <parent pid>", then "line K" for
+ *                               K = 1..N (N = 0: forever) every MS ms, then
+ *                               exit 0; stdin is never read
  *
  * Build: cc -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE (the Makefile's
  * $(BUILD)/tests/child rule). */
@@ -227,6 +230,17 @@ static int mode_no_read(long ms)
     for (i = 0;; i++) {
         outf("tick %d\n", i);
         sleep_ms(ms);
+    }
+    return 0;
+}
+
+static int mode_stream(long ms, long n)
+{
+    long k;
+    outf("pid %ld\n", (long)getppid());
+    for (k = 1; n == 0 || k <= n; k++) {
+        sleep_ms(ms);
+        outf("line %ld\n", k);
     }
     return 0;
 }
@@ -473,6 +487,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(m, "stderr-flood") && argc >= 4)
         return mode_stderr_flood(atoll(argv[2]), argv[3]);
+    if (!strcmp(m, "stream") && argc >= 4)
+        return mode_stream(atol(argv[2]), atol(argv[3]));
     if (!strcmp(m, "endless-line"))
         return mode_endless_line();
     return usage();
