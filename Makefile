@@ -6,7 +6,7 @@ BUILD   ?= build
 LLHTTP_SRC ?= /usr/share/llhttp
 LLHTTP_INC ?= /usr/share/include/llhttp
 
-PKGS    := libuv openssl zlib
+PKGS    := libuv openssl zlib inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -17,7 +17,7 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 # Protocol and pure modules: no uv.h (checked by `make check-purity`).
-PURE    := util log goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage
+PURE    := util log goflag cfgfile config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
 SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) termassets defer process pty program transport hubcore hublink conn terminal shared session httpserve upgrade server main))
@@ -32,9 +32,10 @@ TDEPS_ws        := $(call o,ws utf8 util)
 TDEPS_outframe  := $(call o,outframe ws utf8 util)
 TDEPS_http      := $(call o,http util) $(LLOBJS)
 TDEPS_handshake := $(call o,handshake http util) $(LLOBJS)
-TDEPS_config    := $(call o,config goflag log util)
+TDEPS_config    := $(call o,config cfgfile goflag log util)
+TDEPS_cfgfile   := $(call o,cfgfile util)
 TDEPS_goflag    := $(call o,goflag util)
-TDEPS_env       := $(call o,env config goflag log http util) $(LLOBJS)
+TDEPS_env       := $(call o,env config cfgfile goflag log http util) $(LLOBJS)
 TDEPS_log       := $(call o,log util)
 TDEPS_util      := $(call o,util)
 TDEPS_pmd       := $(call o,pmd ws utf8 util)
@@ -167,7 +168,7 @@ FUZZ_NAMES  := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS   := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 FUZZ_LLHTTP := $(addprefix $(LLHTTP_SRC)/,api.c http.c llhttp.c)
 # Per harness: the sources it links (FSRC_), libraries (FLIB_), run options (FOPT_).
-FSRC_fuzz_config    := $(addprefix src/,config.c goflag.c log.c util.c)
+FSRC_fuzz_config    := $(addprefix src/,config.c cfgfile.c goflag.c log.c util.c)
 FSRC_fuzz_http      := $(addprefix src/,http.c handshake.c util.c) $(FUZZ_LLHTTP)
 FSRC_fuzz_ws_decode := $(addprefix src/,ws.c utf8.c)
 FSRC_fuzz_outframe  := $(addprefix src/,outframe.c ws.c utf8.c)
@@ -177,6 +178,7 @@ FSRC_fuzz_linkproto := $(addprefix src/,linkproto.c util.c)
 FSRC_fuzz_inflate   := $(addprefix src/,pmd.c ws.c utf8.c util.c)
 FSRC_fuzz_tls       := $(addprefix src/,tls.c util.c)
 FSRC_fuzz_termctl   := src/termctl.c
+FLIB_fuzz_config    := -linih
 FLIB_fuzz_http      := -lcrypto
 FLIB_fuzz_inflate   := -lz
 FLIB_fuzz_tls       := -lssl -lcrypto
