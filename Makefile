@@ -17,10 +17,10 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 # Protocol and pure modules: no uv.h (checked by `make check-purity`).
-PURE    := util log goflag cfgfile config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage
+PURE    := util log goflag cfgfile config cfgsnap ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
-SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) termassets defer process pty program transport hubcore hublink conn terminal shared session httpserve upgrade server main))
+SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) termassets defer ctlchan process pty program transport hubcore hublink conn terminal shared session httpserve upgrade reload server main))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 
@@ -32,10 +32,11 @@ TDEPS_ws        := $(call o,ws utf8 util)
 TDEPS_outframe  := $(call o,outframe ws utf8 util)
 TDEPS_http      := $(call o,http util) $(LLOBJS)
 TDEPS_handshake := $(call o,handshake http util) $(LLOBJS)
-TDEPS_config    := $(call o,config cfgfile goflag log util)
+TDEPS_config    := $(call o,config cfgfile goflag origin log util)
 TDEPS_cfgfile   := $(call o,cfgfile util)
+TDEPS_cfgsnap   := $(call o,cfgsnap config cfgfile goflag origin pmd ws utf8 log http util) $(LLOBJS)
 TDEPS_goflag    := $(call o,goflag util)
-TDEPS_env       := $(call o,env config cfgfile goflag log http util) $(LLOBJS)
+TDEPS_env       := $(call o,env config cfgfile goflag origin log http util) $(LLOBJS)
 TDEPS_log       := $(call o,log util)
 TDEPS_util      := $(call o,util)
 TDEPS_pmd       := $(call o,pmd ws utf8 util)
@@ -168,7 +169,7 @@ FUZZ_NAMES  := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS   := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 FUZZ_LLHTTP := $(addprefix $(LLHTTP_SRC)/,api.c http.c llhttp.c)
 # Per harness: the sources it links (FSRC_), libraries (FLIB_), run options (FOPT_).
-FSRC_fuzz_config    := $(addprefix src/,config.c cfgfile.c goflag.c log.c util.c)
+FSRC_fuzz_config    := $(addprefix src/,config.c cfgfile.c goflag.c origin.c log.c util.c)
 FSRC_fuzz_http      := $(addprefix src/,http.c handshake.c util.c) $(FUZZ_LLHTTP)
 FSRC_fuzz_ws_decode := $(addprefix src/,ws.c utf8.c)
 FSRC_fuzz_outframe  := $(addprefix src/,outframe.c ws.c utf8.c)

@@ -18,7 +18,10 @@
  *      exit 4 (websocketd's main.go)
  *  10. wsd's own checks: --header* values (CR/LF, header-name token),
  *      --lossless with --binary/--passstderr, --pty with --lossless/
- *      --passstderr/--linebuffered
+ *      --passstderr/--linebuffered, --shared's, the --origin list
+ * With --config the file's settings are read first (cfgfile.c) and merged
+ * under the command line's; the same checks then run for the server and,
+ * with the route's settings over the server's, for each route.
  * Steps 2-10 are the functions of checks[], in this order.
  */
 #include "config.h"
@@ -35,6 +38,7 @@
 #include "cfgfile.h"
 #include "goflag.h"
 #include "log.h"
+#include "origin.h"
 #include "util.h"
 
 const char *wsd_build_info;
@@ -990,9 +994,7 @@ static int read_fconf(fconf *f, const char *text, size_t len, FILE *err)
     return 1;
 }
 
-/* Reads the file named by --config (at most WSD_CFGFILE_MAX bytes). NULL
- * having printed why, or the text (its length in *len; free it). */
-static char *read_file(const char *name, size_t *len, FILE *err)
+char *wsd_config_read_file(const char *name, size_t *len, FILE *err)
 {
     FILE *fp = fopen(name, "r");
     char *buf;
@@ -1342,17 +1344,34 @@ static int check_shared(cfgctx *x)
     return -1;
 }
 
+/* --origin: the list compiles (origin.h), so that --check and a reload
+ * catch what the server would refuse. */
+static int check_origin(cfgctx *x)
+{
+    char *why = NULL;
+    wsd_origin_policy *p = wsd_origin_new(sval(x->rf, F_ORIGIN), x->rf[F_SAMEORIGIN].b, &why);
+
+    if (p) {
+        wsd_origin_free(p);
+        return -1;
+    }
+    where(x, x->err, F_ORIGIN);
+    fprintf(x->err, "wsd: %s\n", why ? why : "--origin: unusable list");
+    free(why);
+    return 1;
+}
+
 /* The order of the list at the top of this file. */
 static const cfgcheck checks[] = {
     check_loglevel, check_any_args, check_version_license, check_ssl,
     check_binary_passstderr, take_passenv, check_command, check_dir, check_http_dirs,
-    check_devconsole, check_headers, check_lossless, check_pty, check_shared,
+    check_devconsole, check_headers, check_lossless, check_pty, check_shared, check_origin,
 };
 
 /* A route's: what its program and clients get. */
 static const cfgcheck route_checks[] = {
     check_binary_passstderr, take_passenv, check_command, check_dir, check_http_dirs,
-    check_devconsole, check_headers, check_lossless, check_pty, check_shared,
+    check_devconsole, check_headers, check_lossless, check_pty, check_shared, check_origin,
 };
 
 /* --subprotocols: comma-separated, each trimmed, empty ones dropped. */
@@ -1562,7 +1581,7 @@ static int parse_all(wsd_config *c, int argc, char **argv, const char *text, siz
     rc = parse_flags(rf, argc, argv, &first, err);
     if (rc < 0 && rf[F_CONFIG].s) {
         f.file = rf[F_CONFIG].s;
-        if (!text && !(text = own = read_file(f.file, &len, err)))
+        if (!text && !(text = own = wsd_config_read_file(f.file, &len, err)))
             rc = 1;
         else
             rc = read_fconf(&f, text, len, err) ? 1 : -1;

@@ -135,6 +135,10 @@ extern const char *wsd_build_info;
  * file. */
 int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err);
 
+/* Reads a configuration file (at most WSD_CFGFILE_MAX bytes): its text
+ * (free it; its length in *len), or NULL having printed why to err. */
+char *wsd_config_read_file(const char *name, size_t *len, FILE *err);
+
 /* A reload (SIGHUP): the command line c->cmdline_argv again, over the
  * configuration file's new text[0..len) (read by the caller, at most
  * WSD_CFGFILE_MAX bytes), into *n. -1 when it is good; else 1 with the

@@ -48,6 +48,8 @@ static void conn_free(conn *c)
     if (c->h && c->h->free)
         c->h->free(c);
     assert(!c->http && !c->up && !c->ws && !c->serve);
+    wsd_cfgsnap_unref(c->snap);
+    free(c->subpath);
     free(c->assoc);
     free(c->remote_host);
     wsd_tp_free(&c->tp);
@@ -89,7 +91,7 @@ void conn_linger(conn *c, char *buf, size_t len)
 
 void conn_respond(conn *c, int status, const char *body, int version_hdr)
 {
-    const wsd_config *cfg = c->srv->cfg;
+    const wsd_config *cfg = c->cfg;
     wsd_str out;
 
     wsd_str_init(&out, RESPONSE_LIMIT);
@@ -291,6 +293,20 @@ int conn_fds_for_program(const server *srv)
     return srv->fd_limit <= 0 || fds_used(srv) + 6 + reserve <= srv->fd_limit;
 }
 
+void conn_configure(conn *c, const char *path)
+{
+    const char *rest = "";
+
+    if (c->snap != c->srv->snap) {
+        wsd_cfgsnap_unref(c->snap);
+        c->snap = wsd_cfgsnap_ref(c->srv->snap);
+    }
+    c->ep = path ? wsd_cfgsnap_match(c->snap, path, &rest) : &c->snap->server;
+    c->cfg = c->ep->cfg;
+    free(c->subpath);
+    c->subpath = xstrdup(rest);
+}
+
 static void accept_one(server *srv, uv_stream_t *l)
 {
     conn *c = xcalloc(1, sizeof *c);
@@ -312,6 +328,7 @@ static void accept_one(server *srv, uv_stream_t *l)
     srv->conns = c;
     c->state = ST_HTTP;
     c->http = wsd_http_parser_new();
+    conn_configure(c, NULL);
     rc = wsd_tp_accept(&c->tp, srv->loop, l, tls, &conn_tp_ops, c);
     if (rc != 0) {
         wsd_tp_close(&c->tp);

@@ -27,13 +27,16 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "cfgsnap.h"
 #include "conn.h"
+#include "ctlchan.h"
 #include "defer.h"
 #include "httpserve.h"
 #include "log.h"
 #include "process.h"
 #include "hublink.h"
 #include "program.h"
+#include "reload.h"
 #include "shared.h"
 #include "terminal.h"
 #include "upgrade.h"
@@ -64,7 +67,8 @@ static long open_fds(void)
 
 /* What each signal means (README, wsd.1):
  *   SIGINT, SIGTERM, SIGQUIT  graceful shutdown; a second one: exit now
- *   SIGHUP   reload: nothing to reload yet (no configuration file), logged
+ *   SIGHUP   reload: the --config file is read again (reload.c); without
+ *            one, nothing to reload (logged)
  *   SIGUSR1  one status line in the log (connections, programs, descriptors)
  *   SIGUSR2  ignored, logged (reserved for a binary upgrade)
  * Any other signal keeps its default disposition. */
@@ -95,7 +99,7 @@ static void on_signal(uv_signal_t *h, int signum)
 
     switch (signum) {
     case SIGHUP:
-        wsd_log(WSD_LOG_INFO, "server", "", "Received SIGHUP: nothing to reload");
+        wsd_reload_signal(srv);
         return;
     case SIGUSR1:
         log_status(srv);
@@ -113,6 +117,7 @@ static void on_signal(uv_signal_t *h, int signum)
         exit(srv->exit_status);
     }
     srv->shutting_down = 1;
+    wsd_reload_stop();
     wsd_log(WSD_LOG_INFO, "server", "", "Received SIG%s, shutting down", sig_name(signum));
     for (i = 0; i < srv->nlisteners; i++)
         uv_close((uv_handle_t *)&srv->listeners[i], NULL);
@@ -301,17 +306,57 @@ static long server_maxforks(const wsd_config *cfg)
  * before it forks the workers). */
 static char *hub_path;
 
-static int worker_run(const wsd_config *cfg, int worker, int nworkers)
+/* The server's start-up lines for the routes of --config. */
+static void log_routes(const wsd_cfgsnap *snap)
+{
+    size_t i, k;
+
+    for (i = 0; i < snap->cfg.nroutes; i++) {
+        const wsd_config_route *r = &snap->cfg.routes[i];
+        const wsd_config *c = r->cfg;
+        wsd_str what;
+        wsd_str_init(&what, 65536);
+        if (c->argv) {
+            wsd_str_appends(&what, "program");
+            for (k = 0; c->argv[k]; k++) {
+                wsd_str_appends(&what, " ");
+                wsd_str_appends(&what, c->argv[k]);
+            }
+        }
+        if (c->dir)
+            wsd_str_appendf(&what, "%sscripts in %s", what.len ? ", " : "", c->dir);
+        if (c->staticdir)
+            wsd_str_appendf(&what, "%sstatic files in %s", what.len ? ", " : "", c->staticdir);
+        if (c->cgidir)
+            wsd_str_appendf(&what, "%sCGI scripts in %s", what.len ? ", " : "", c->cgidir);
+        if (c->devconsole)
+            wsd_str_appendf(&what, "%sthe console", what.len ? ", " : "");
+        wsd_log(WSD_LOG_INFO, "server", "", "Route %-22s: %s%s", r->path, what.s ? what.s : "",
+                c->shared ? " (shared)" : "");
+        wsd_str_free(&what);
+    }
+}
+
+static int worker_run(wsd_config *cfg0, int worker, int nworkers, int ctlfd)
 {
     server srv;
     int startup_log_min = -1;
     char hostbuf[256];
-    size_t i, naddr = cfg->naddresses ? cfg->naddresses : 1;
+    const wsd_config *cfg;
+    size_t i, naddr = cfg0->naddresses ? cfg0->naddresses : 1;
     wsd_str app;
 
     memset(&srv, 0, sizeof srv);
     srv.loop = uv_default_loop();
-    srv.cfg = cfg;
+    {
+        char err[512];
+        srv.snap = wsd_cfgsnap_new(cfg0, 1, err, sizeof err);   /* takes cfg0 over */
+        if (!srv.snap) {
+            fprintf(stderr, "wsd: %s\n", err);
+            return 1;
+        }
+    }
+    srv.cfg = cfg = &srv.snap->cfg;
     srv.worker = worker;
     srv.nworkers = nworkers;
     srv.on_request = wsd_upgrade;
@@ -329,17 +374,6 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
     srv.listeners = xcalloc(2 * naddr, sizeof *srv.listeners);
     srv.redirect = xcalloc(2 * naddr, sizeof *srv.redirect);
 
-    {
-        char *err = NULL;
-        srv.origin = wsd_origin_new(cfg->origin, cfg->sameorigin, &err);
-        if (!srv.origin) {
-            fprintf(stderr, "wsd: %s\n", err ? err : "--origin: unusable list");
-            free(err);
-            free(srv.listeners);
-            free(srv.redirect);
-            return 1;
-        }
-    }
     if (cfg->dir) {
         wsd_log(WSD_LOG_INFO, "server", "", "Serving from directory      : %s", cfg->dir);
     } else if (cfg->argv) {
@@ -352,6 +386,7 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
         wsd_str_free(&app);
     }
     wsd_serve_startup_log(cfg, NULL, 0);
+    log_routes(srv.snap);
 
     /* Signal handlers before the first listener: a signal sent as soon as
      * the port accepts must get its meaning, not the default action (which
@@ -373,7 +408,11 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
         wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : %s://%s:%d/",
                 cfg->ssl ? "wss" : "ws", url_host(a, hostbuf, sizeof hostbuf), cfg->port);
         wsd_serve_startup_log(cfg, url_host(a, hostbuf, sizeof hostbuf), cfg->port);
-        wsd_term_startup_warning(cfg, a);
+        {
+            size_t e;
+            for (e = 0; e < wsd_cfgsnap_count(srv.snap); e++)
+                wsd_term_startup_warning(wsd_cfgsnap_at(srv.snap, e)->cfg, a);
+        }
         if (cfg->ssl && !srv.tls) {
             char err[512];
             srv.tls = wsd_tls_ctx_new(cfg->sslcert, cfg->sslkey, cfg->sslca, err, sizeof err);
@@ -400,12 +439,6 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
             goto fail;
     }
 
-    wsd_pmd_config_default(&srv.pmdcfg);
-    srv.pmdcfg.enabled = cfg->deflate;
-    srv.pmdcfg.server_max_window_bits = cfg->deflatebits;
-    srv.pmdcfg.client_max_window_bits = cfg->deflatebits;
-    srv.pmdcfg.mem_level = cfg->deflatemem;
-
     if (startup_log_min >= 0)
         wsd_log_min = startup_log_min;
 
@@ -416,11 +449,13 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
         srv.fd_base = open_fds();
     }
     srv.hub_path = hub_path;
+    wsd_reload_listen(&srv, ctlfd);   /* --workers: the supervisor's reloads */
     wsd_hub_link_start(&srv);     /* --shared --workers: the link to the hub process */
     wsd_hub_start_always(&srv);   /* --sharedalways: the program starts with the server */
     uv_run(srv.loop, UV_RUN_DEFAULT);
     for (i = 0; i < sizeof srv.signals / sizeof srv.signals[0]; i++)
         uv_close((uv_handle_t *)&srv.signals[i], NULL);
+    wsd_reload_stop();
     wsd_spawn_shutdown();
     wsd_defer_shutdown();
     uv_run(srv.loop, UV_RUN_NOWAIT);   /* their close callbacks */
@@ -431,17 +466,17 @@ static int worker_run(const wsd_config *cfg, int worker, int nworkers)
         uv_print_all_handles(srv.loop, stderr);
         srv.exit_status = srv.exit_status ? srv.exit_status : 1;
     }
-    wsd_origin_free(srv.origin);
     wsd_tls_ctx_free(srv.tls);
     free(srv.listeners);
     free(srv.redirect);
+    wsd_cfgsnap_unref(srv.snap);
     return srv.exit_status;
 
 fail:
-    wsd_origin_free(srv.origin);
     wsd_tls_ctx_free(srv.tls);
     free(srv.listeners);
     free(srv.redirect);
+    wsd_cfgsnap_unref(srv.snap);
     return 3;
 }
 
@@ -471,22 +506,65 @@ typedef struct {
     struct timespec deadline;    /* SIGKILL to all of them then */
 } orphan_groups;
 
-static pid_t start_worker(const wsd_config *cfg, int i, int n, const sigset_t *oldmask,
-                          pid_t *pids)
+/* --config: the supervisor's end of each child's reload channel (ctlchan.h),
+ * per worker and for the hub process; -1 for none. */
+static int *ctl_fds;
+static int hub_ctl = -1;
+
+/* A new child: the channel's pair (with --config), and in the child the
+ * supervisor's ends of the others closed. */
+static void ctl_new(const wsd_config *cfg, int fds[2])
+{
+    fds[0] = fds[1] = -1;
+    if (cfg->config_file && wsd_ctl_pair(fds) != 0)
+        fds[0] = fds[1] = -1;
+}
+
+static void ctl_child(int nworkers, int mine)
+{
+    int i;
+    for (i = 0; ctl_fds && i < nworkers; i++)
+        if (ctl_fds[i] >= 0)
+            close(ctl_fds[i]);
+    if (hub_ctl >= 0)
+        close(hub_ctl);
+    if (mine >= 0)
+        close(mine);
+}
+
+static void ctl_set(int *slot, int fd)
+{
+    if (*slot >= 0)
+        close(*slot);
+    *slot = fd;
+}
+
+static pid_t start_worker(wsd_config *cfg, int i, int n, const sigset_t *oldmask, pid_t *pids)
 {
     pid_t supervisor = getpid();
-    pid_t pid = fork();
+    int fds[2];
+    pid_t pid;
 
+    ctl_new(cfg, fds);
+    pid = fork();
     if (pid == 0) {
         free(pids);     /* the supervisor's: not the worker's to keep */
+        ctl_child(n, fds[0]);
         prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
         /* the supervisor gone (even by SIGKILL): a graceful shutdown */
         if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != supervisor)
             _exit(0);
         sigprocmask(SIG_SETMASK, oldmask, NULL);
         fflush(stdout);
-        _exit(worker_run(cfg, i, n));
+        _exit(worker_run(cfg, i, n, fds[1]));
     }
+    if (fds[1] >= 0)
+        close(fds[1]);
+    if (pid < 0 && fds[0] >= 0) {
+        close(fds[0]);
+        fds[0] = -1;
+    }
+    ctl_set(&ctl_fds[i], fds[0]);
     return pid;
 }
 
@@ -495,20 +573,45 @@ static pid_t start_worker(const wsd_config *cfg, int i, int n, const sigset_t *o
  * this user can enter (hublink.h). */
 static char hub_dir[64];
 
-static pid_t start_hub(const wsd_config *cfg, const sigset_t *oldmask)
+static pid_t start_hub(wsd_config *cfg, int nworkers, const sigset_t *oldmask)
 {
     pid_t supervisor = getpid();
-    pid_t pid = fork();
+    int fds[2];
+    pid_t pid;
 
+    ctl_new(cfg, fds);
+    pid = fork();
     if (pid == 0) {
+        ctl_child(nworkers, fds[0]);
         prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
         if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != supervisor)
             _exit(0);
         sigprocmask(SIG_SETMASK, oldmask, NULL);
         fflush(stdout);
-        _exit(wsd_hub_process_run(cfg, hub_path));
+        _exit(wsd_hub_process_run(cfg, hub_path, fds[1]));
     }
+    if (fds[1] >= 0)
+        close(fds[1]);
+    if (pid < 0 && fds[0] >= 0) {
+        close(fds[0]);
+        fds[0] = -1;
+    }
+    ctl_set(&hub_ctl, fds[0]);
     return pid;
+}
+
+/* Whether any endpoint is shared (the hub process is needed), or may
+ * become so on a reload (--config). */
+static int needs_hub(const wsd_config *cfg)
+{
+    size_t i;
+
+    if (cfg->shared || cfg->config_file)
+        return 1;
+    for (i = 0; i < cfg->nroutes; i++)
+        if (cfg->routes[i].cfg->shared)
+            return 1;
+    return 0;
 }
 
 static int is_worker(const pid_t *pids, int n, pid_t pid)
@@ -591,7 +694,7 @@ static void kill_orphans(orphan_groups *og)
     og->n = 0;
 }
 
-int wsd_server_run(const wsd_config *cfg)
+int wsd_server_run(wsd_config *cfg)
 {
     static const int forwarded[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2};
     int n = cfg->workers > 1 ? (int)cfg->workers : 1;
@@ -604,7 +707,7 @@ int wsd_server_run(const wsd_config *cfg)
     pid_t hub = 0;
 
     if (n == 1)
-        return worker_run(cfg, 0, 1);
+        return worker_run(cfg, 0, 1, -1);
 
     /* Refuse an address something else holds, as a single process would:
      * a plain bind (no SO_REUSEPORT) fails there. */
@@ -632,9 +735,12 @@ int wsd_server_run(const wsd_config *cfg)
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, &old);
     pids = xcalloc((size_t)n, sizeof *pids);
+    ctl_fds = xmalloc((size_t)n * sizeof *ctl_fds);
+    for (i = 0; i < (size_t)n; i++)
+        ctl_fds[i] = -1;
     og = xcalloc(1, sizeof *og);
     fflush(stdout);
-    if (cfg->shared) {
+    if (needs_hub(cfg)) {
         /* /tmp, not $TMPDIR: a socket path must fit in 108 bytes */
         snprintf(hub_dir, sizeof hub_dir, "/tmp/wsd-hub-XXXXXX");
         if (!mkdtemp(hub_dir)) {
@@ -642,6 +748,8 @@ int wsd_server_run(const wsd_config *cfg)
                     "process: %s", strerror(errno));
             free(og);
             free(pids);
+            free(ctl_fds);
+            ctl_fds = NULL;
             sigprocmask(SIG_SETMASK, &old, NULL);
             return 1;
         }
@@ -650,7 +758,7 @@ int wsd_server_run(const wsd_config *cfg)
             hub_path = xmalloc(len);
             snprintf(hub_path, len, "%s/hub.sock", hub_dir);
         }
-        hub = start_hub(cfg, &old);
+        hub = start_hub(cfg, n, &old);
     }
     for (i = 0; i < (size_t)n; i++) {
         pids[i] = start_worker(cfg, (int)i, n, &old, pids);
@@ -686,6 +794,13 @@ int wsd_server_run(const wsd_config *cfg)
             if (sig < 0)
                 continue;
         }
+        if (sig == SIGHUP && cfg->config_file) {
+            /* --config: read and checked once here, the same text to all
+             * (reload.h); a worker ignores a SIGHUP of its own */
+            if (!stopping)
+                wsd_reload_supervise(cfg, hub > 0 ? hub_ctl : -1, ctl_fds, n);
+            continue;
+        }
         if (sig != SIGCHLD) {
             if (sig == SIGINT || sig == SIGTERM || sig == SIGQUIT)
                 stopping++;
@@ -705,12 +820,13 @@ int wsd_server_run(const wsd_config *cfg)
                 /* the hub process: its programs' groups are ours now; restart it
                  * (the workers reconnect) unless shutting down */
                 hub = 0;
+                ctl_set(&hub_ctl, -1);
                 if (WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) != 0))
                     end_orphans(pids, n, og);
                 if (!stopping) {
                     wsd_log(WSD_LOG_ERROR, "server", "", "Hub process (pid %d) ended; restarting it",
                             (int)pid);
-                    hub = start_hub(cfg, &old);
+                    hub = start_hub(cfg, n, &old);
                 }
                 continue;
             }
@@ -719,6 +835,7 @@ int wsd_server_run(const wsd_config *cfg)
             if (i == (size_t)n)
                 continue;       /* an orphan the supervisor reaped */
             pids[i] = 0;
+            ctl_set(&ctl_fds[i], -1);
             alive--;
             abnormal = WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) != 0);
             if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
@@ -763,6 +880,11 @@ int wsd_server_run(const wsd_config *cfg)
         free(hub_path);
         hub_path = NULL;
     }
+    for (i = 0; i < (size_t)n; i++)
+        ctl_set(&ctl_fds[i], -1);
+    ctl_set(&hub_ctl, -1);
+    free(ctl_fds);
+    ctl_fds = NULL;
     free(og);
     free(pids);
     sigprocmask(SIG_SETMASK, &old, NULL);

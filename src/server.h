@@ -17,7 +17,9 @@
 
 /* Runs the server until SIGINT/SIGTERM and every connection has ended.
  * Returns the process exit status: 0 after a graceful shutdown, 3 when a
- * listener cannot be opened (websocketd's code). */
-int wsd_server_run(const wsd_config *cfg);
+ * listener cannot be opened (websocketd's code). *cfg is taken over (its
+ * snapshot, cfgsnap.h) or, with --workers, kept current by the
+ * supervisor's reloads; the caller frees what is left of it. */
+int wsd_server_run(wsd_config *cfg);
 
 #endif

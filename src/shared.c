@@ -42,7 +42,9 @@ typedef struct {
 struct wsd_hub {
     server *srv;
     wsd_hub *next;               /* srv->hubs */
-    char *key;                   /* "" (COMMAND) or the --dir script's real path */
+    wsd_cfgsnap *snap;           /* the configuration it was made with (held) */
+    const wsd_endpoint *ep;      /* ... its endpoint: options, deflate, key */
+    char *key;                   /* the endpoint's key, "\n", the --dir script's real path */
     char *file, *script_name;    /* the --dir script as requested */
     char *assoc;                 /* for the log */
     wsd_fan fan;                 /* as the core sees this hub (in this process) */
@@ -61,7 +63,7 @@ static void maybe_free(wsd_hub *h);
 
 static const wsd_config *cfg_of(const wsd_hub *h)
 {
-    return h->srv->cfg;
+    return h->ep->cfg;
 }
 
 /* ------------------------------------------------------------ members */
@@ -171,7 +173,7 @@ static int drop_oldest(wsd_member *m, size_t limit)
 /* One variant of a chunk of output for m. */
 static void deliver(wsd_member *m, wsd_buf *b, const wsd_ws_frames_info *fi)
 {
-    const wsd_config *cfg = cfg_of(m->hub);
+    const wsd_config *cfg = m->cfg;     /* the member's own limits */
     size_t off = 0, len;
     unsigned msgs = fi->completes;
     int starts = !fi->begins_inside;
@@ -420,6 +422,9 @@ static void maybe_free(wsd_hub *h)
     *pp = h->next;
     for (bits = 8; bits <= 15; bits++)
         wsd_pmd_free(&h->z[bits].pmd);
+    if (h->core)
+        wsd_core_put(h->core);
+    wsd_cfgsnap_unref(h->snap);
     free(h->key);
     free(h->file);
     free(h->script_name);
@@ -427,25 +432,32 @@ static void maybe_free(wsd_hub *h)
     free(h);
 }
 
-wsd_hub *wsd_hub_get(server *srv, const wsd_route *route)
+wsd_hub *wsd_hub_get(server *srv, wsd_cfgsnap *snap, const wsd_endpoint *ep,
+                     const wsd_route *route)
 {
-    const wsd_config *cfg = srv->cfg;
-    const char *key = route ? route->real : "";
+    const wsd_config *cfg = ep->cfg;
+    const char *name = route ? route->real : cfg->command ? cfg->command : "";
     wsd_hub *h;
     char cmd[1024];
-    wsd_str a;
+    wsd_str a, key;
 
-    for (h = srv->hubs; h; h = h->next)
-        if (strcmp(h->key, key) == 0)
+    wsd_str_init(&key, (size_t)-1 / 2);
+    wsd_str_appendf(&key, "%s\n%s", ep->key, route ? route->real : "");
+    for (h = srv->hubs; h; h = h->next) {
+        if (strcmp(h->key, key.s) == 0) {
+            wsd_str_free(&key);
             return h;
+        }
+    }
     h = xcalloc(1, sizeof *h);
     h->srv = srv;
-    h->key = xstrdup(key);
+    h->snap = wsd_cfgsnap_ref(snap);
+    h->ep = ep;
+    h->key = key.s;
     h->file = xstrdup(route ? route->file : "");
     h->script_name = xstrdup(route ? route->script_name : "");
     h->fan.ops = &hub_fan_ops;
-    wsd_log_escape(cmd, sizeof cmd, route ? route->real : cfg->command ? cfg->command : "",
-                   strlen(route ? route->real : cfg->command ? cfg->command : ""));
+    wsd_log_escape(cmd, sizeof cmd, name, strlen(name));
     wsd_str_init(&a, 2048);
     wsd_str_appendf(&a, "shared:'%s'", cmd);
     h->assoc = a.s;
@@ -455,7 +467,8 @@ wsd_hub *wsd_hub_get(server *srv, const wsd_route *route)
         wsd_core_spec spec;
         char *argv[2];
         memset(&spec, 0, sizeof spec);
-        spec.key = key;
+        spec.key = h->key;
+        spec.name = name;
         if (route) {
             argv[0] = route->file;
             argv[1] = NULL;
@@ -466,9 +479,9 @@ wsd_hub *wsd_hub_get(server *srv, const wsd_route *route)
         } else {
             spec.file = cfg->command_path;
             spec.argv = cfg->argv;
-            spec.script_name = "/";
+            spec.script_name = ep->is_route ? ep->path : "/";
         }
-        h->core = wsd_core_get(srv->loop, cfg, &spec);
+        h->core = wsd_core_get(srv->loop, snap, cfg, &spec);
     }
     h->next = srv->hubs;
     srv->hubs = h;
@@ -512,7 +525,7 @@ static void add_member(wsd_hub *h, wsd_member *m)
             pp.server_no_context_takeover = 1;
             pp.server_max_window_bits = m->zbits;
             pp.client_max_window_bits = 15;
-            wsd_pmd_init(&z->pmd, &h->srv->pmdcfg, &pp, 0);
+            wsd_pmd_init(&z->pmd, &h->ep->pmd, &pp, 0);
             z->awaiting_start = h->open;
         }
     }
@@ -597,7 +610,7 @@ int wsd_hub_input(wsd_member *m, int opcode, const uint8_t *p, size_t n, int fin
     if (!h)
         return 0;
     if (!fin || m->assembling) {
-        max = cfg_of(h)->maxframesize ? cfg_of(h)->maxframesize : ASSEMBLE_MAX;
+        max = m->cfg->maxframesize ? m->cfg->maxframesize : ASSEMBLE_MAX;
         if (n > max - m->msglen)
             return -1;
         if (m->msglen + n > m->msgcap) {
@@ -780,7 +793,7 @@ void wsd_hub_link_start(server *srv)
 void wsd_hub_start_always(server *srv)
 {
     if (!srv->hub_path)
-        wsd_core_start_always(srv->loop, srv->cfg);
+        wsd_core_start_always(srv->loop, srv->snap);
 }
 
 void wsd_hub_shutdown_all(server *srv)
