@@ -6,7 +6,7 @@ BUILD   ?= build
 LLHTTP_SRC ?= /usr/share/llhttp
 LLHTTP_INC ?= /usr/share/include/llhttp
 
-PKGS    := libuv openssl zlib inih
+PKGS    := libuv openssl zlib libcrypt inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -17,10 +17,11 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 # Protocol and pure modules: no uv.h (checked by `make check-purity`).
-PURE    := util log goflag cfgfile config cfgsnap ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage
+PURE    := util log goflag cfgfile config cfgsnap ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage realip proxyproto basicauth htpasswd authout clients
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
-SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) termassets defer ctlchan process pty program transport hubcore hublink conn terminal shared session httpserve upgrade reload server main))
+SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) termassets defer ctlchan process pty privdrop program transport \
+           hubcore hublink conn terminal shared access session httpserve upgrade reload server main))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 
@@ -32,11 +33,11 @@ TDEPS_ws        := $(call o,ws utf8 util)
 TDEPS_outframe  := $(call o,outframe ws utf8 util)
 TDEPS_http      := $(call o,http util) $(LLOBJS)
 TDEPS_handshake := $(call o,handshake http util) $(LLOBJS)
-TDEPS_config    := $(call o,config cfgfile goflag origin log util)
+TDEPS_config    := $(call o,config cfgfile goflag origin log realip util)
 TDEPS_cfgfile   := $(call o,cfgfile util)
-TDEPS_cfgsnap   := $(call o,cfgsnap config cfgfile goflag origin pmd ws utf8 log http util) $(LLOBJS)
+TDEPS_cfgsnap   := $(call o,cfgsnap config cfgfile goflag origin pmd ws utf8 log realip http util) $(LLOBJS)
 TDEPS_goflag    := $(call o,goflag util)
-TDEPS_env       := $(call o,env config cfgfile goflag origin log http util) $(LLOBJS)
+TDEPS_env       := $(call o,env config cfgfile goflag origin log realip http util) $(LLOBJS)
 TDEPS_log       := $(call o,log util)
 TDEPS_util      := $(call o,util)
 TDEPS_pmd       := $(call o,pmd ws utf8 util)
@@ -49,6 +50,12 @@ TDEPS_tls       := $(call o,tls util)
 TDEPS_linkproto := $(call o,linkproto util)
 TDEPS_termctl   := $(call o,termctl)
 TDEPS_termpage  := $(call o,termpage termassets httpfile http util) $(LLOBJS)
+TDEPS_realip    := $(call o,realip log util)
+TDEPS_proxyproto := $(call o,proxyproto)
+TDEPS_basicauth := $(call o,basicauth util)
+TDEPS_htpasswd  := $(call o,htpasswd util)
+TDEPS_authout   := $(call o,authout util)
+TDEPS_clients   := $(call o,clients util)
 # Glue modules tested on a real loop, with real children:
 TDEPS_program   := $(call o,program process pty log util)
 
@@ -169,7 +176,7 @@ FUZZ_NAMES  := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS   := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 FUZZ_LLHTTP := $(addprefix $(LLHTTP_SRC)/,api.c http.c llhttp.c)
 # Per harness: the sources it links (FSRC_), libraries (FLIB_), run options (FOPT_).
-FSRC_fuzz_config    := $(addprefix src/,config.c cfgfile.c goflag.c origin.c log.c util.c)
+FSRC_fuzz_config    := $(addprefix src/,config.c cfgfile.c goflag.c origin.c log.c realip.c util.c)
 FSRC_fuzz_http      := $(addprefix src/,http.c handshake.c util.c) $(FUZZ_LLHTTP)
 FSRC_fuzz_ws_decode := $(addprefix src/,ws.c utf8.c)
 FSRC_fuzz_outframe  := $(addprefix src/,outframe.c ws.c utf8.c)
@@ -179,10 +186,16 @@ FSRC_fuzz_linkproto := $(addprefix src/,linkproto.c util.c)
 FSRC_fuzz_inflate   := $(addprefix src/,pmd.c ws.c utf8.c util.c)
 FSRC_fuzz_tls       := $(addprefix src/,tls.c util.c)
 FSRC_fuzz_termctl   := src/termctl.c
+FSRC_fuzz_proxyproto := src/proxyproto.c
+FSRC_fuzz_realip    := $(addprefix src/,realip.c log.c util.c)
+FSRC_fuzz_basicauth := $(addprefix src/,basicauth.c util.c)
+FSRC_fuzz_htpasswd  := $(addprefix src/,htpasswd.c util.c)
+FSRC_fuzz_authout   := $(addprefix src/,authout.c util.c)
 FLIB_fuzz_config    := -linih
 FLIB_fuzz_http      := -lcrypto
 FLIB_fuzz_inflate   := -lz
 FLIB_fuzz_tls       := -lssl -lcrypto
+FLIB_fuzz_htpasswd  := -lcrypt
 FOPT_fuzz_config    := -max_len=512 -dict=$(CURDIR)/fuzz/config.dict
 FOPT_fuzz_http      := -max_len=20000 -dict=$(CURDIR)/fuzz/http.dict
 FOPT_fuzz_ws_decode := -max_len=4096
@@ -193,6 +206,11 @@ FOPT_fuzz_linkproto := -max_len=4096
 FOPT_fuzz_inflate   := -max_len=70000
 FOPT_fuzz_tls       := -max_len=4096
 FOPT_fuzz_termctl   := -max_len=2048 -dict=$(CURDIR)/fuzz/termctl.dict
+FOPT_fuzz_proxyproto := -max_len=2200 -dict=$(CURDIR)/fuzz/proxyproto.dict
+FOPT_fuzz_realip    := -max_len=2048 -dict=$(CURDIR)/fuzz/realip.dict
+FOPT_fuzz_basicauth := -max_len=1600
+FOPT_fuzz_htpasswd  := -max_len=4096 -dict=$(CURDIR)/fuzz/htpasswd.dict
+FOPT_fuzz_authout   := -max_len=20000 -dict=$(CURDIR)/fuzz/authout.dict
 
 .PHONY: fuzz fuzz-smoke
 fuzz: $(FUZZ_BINS)

@@ -6,8 +6,10 @@
  * COMMAND is spawned once, at start (floor.h), and its stdout is read 64 KiB
  * at a time into one static buffer; each read is written to every client
  * (write(2) per client, the least the kernel lets a server do). What a
- * client's socket does not take is kept for it (up to 8 MiB, then it is
- * closed, as wsd closes a slow member); nothing is read from the clients.
+ * client's socket does not take is kept for it; while any client has more
+ * than 1 MiB waiting, the program's output is not read (backpressure: the
+ * program waits for the slowest client, the least work per delivery), and
+ * past 8 MiB a client is closed. Nothing is read from the clients.
  * A client is a line reader (bench/loadgen --raw --mode=subscribe). When
  * COMMAND's output ends, the floor exits. */
 #ifndef _GNU_SOURCE
@@ -19,10 +21,12 @@
 #include "floor.h"
 
 #define PENDING_MAX (8u << 20)
+#define PENDING_HIGH (1u << 20)
 
 struct client {
     int fd;
     int idx;             /* in clients[] */
+    int high;            /* counted in nhigh: over PENDING_HIGH */
     char *pend;          /* bytes the socket did not take */
     size_t plen, poff, pcap;
 };
@@ -32,12 +36,40 @@ static char buf[65536];
 static struct client **clients;
 static int nclients, capclients;
 static int lfd_tag, out_tag;     /* epoll data for the listener and stdout */
+static int nhigh, out_fd, out_on = 1;   /* clients over the mark; stdout watched */
 static struct client *dead;      /* dropped in this batch of events: freed
                                     after it (an event may still name them) */
+
+static void watch_stdout(void)
+{
+    struct epoll_event e;
+    int want = nhigh == 0;
+    if (want == out_on)
+        return;
+    e.events = want ? EPOLLIN : 0;
+    e.data.ptr = &out_tag;
+    epoll_ctl(ep, EPOLL_CTL_MOD, out_fd, &e);
+    out_on = want;
+}
+
+static void mark(struct client *c)
+{
+    int high = c->plen - c->poff > PENDING_HIGH;
+    if (high != c->high) {
+        c->high = high;
+        nhigh += high ? 1 : -1;
+        watch_stdout();
+    }
+}
 
 static void client_drop(struct client *c)
 {
     int last = nclients - 1;
+    if (c->high) {
+        c->high = 0;
+        nhigh--;
+        watch_stdout();
+    }
     epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->fd = -1;
@@ -108,6 +140,7 @@ static int client_send(struct client *c, const char *p, size_t n)
         client_drop(c);
         return -1;
     }
+    mark(c);
     return 0;
 }
 
@@ -124,8 +157,10 @@ static void client_flush(struct client *c)
             return;
         }
         c->poff += (size_t)w;
+        mark(c);
     }
     c->poff = c->plen = 0;
+    mark(c);
     watch_out(c, 0);
 }
 
@@ -148,6 +183,7 @@ int main(int argc, char **argv)
     epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &e);
     e.data.ptr = &out_tag;
     epoll_ctl(ep, EPOLL_CTL_ADD, out, &e);
+    out_fd = out;
     for (;;) {
         int n = epoll_wait(ep, evs, 256, 1000);
         if (n < 0 && errno != EINTR)

@@ -2,11 +2,12 @@
 // one program, each line it prints sent to every client, with Node and the
 // `ws` package (the broadcast example of its README).
 //
-//   node bench/nodebroadcast.mjs --address=127.0.0.1 --port=P COMMAND [ARGS...]
+//   node bench/nodebroadcast.mjs [--deflate] --address=127.0.0.1 --port=P COMMAND [ARGS...]
 //
 // `ws` comes from tests/node (npm ci there; WS_MODULE=path overrides).
-// perMessageDeflate is off (loadgen does not offer it) and the program runs
-// from start to end like wsd --sharedalways. Lines are split by hand (one
+// perMessageDeflate is off unless --deflate (then ws's defaults: messages of
+// 1 KiB and more compressed, once per client, as ws does), and the program
+// runs from start to end like wsd --sharedalways. Lines are split by hand (one
 // Buffer.indexOf per line), not with readline, which costs more.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -20,12 +21,14 @@ const { WebSocketServer, WebSocket } = require(
 
 let host = '127.0.0.1';
 let port = 0;
+let deflate = false;
 const args = process.argv.slice(2);
 while (args.length && args[0].startsWith('--')) {
   const a = args.shift();
   if (a.startsWith('--port=')) port = Number(a.slice(7));
   else if (a.startsWith('--address=')) host = a.slice(10);
   else if (a.startsWith('--loglevel=')) { /* for symmetry with wsd */ }
+  else if (a === '--deflate') deflate = true;
   else { console.error(`nodebroadcast: unknown option ${a}`); process.exit(2); }
 }
 if (!port || !args.length) {
@@ -33,7 +36,7 @@ if (!port || !args.length) {
   process.exit(2);
 }
 
-const wss = new WebSocketServer({ host, port, perMessageDeflate: false });
+const wss = new WebSocketServer({ host, port, perMessageDeflate: deflate });
 const child = spawn(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
 let rest = null;
 

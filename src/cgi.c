@@ -23,9 +23,10 @@ char **wsd_cgi_env_build(const wsd_cgi_env_input *in)
     const wsd_config *cfg = in->cfg;
     const wsd_http_header *hosth = wsd_http_get(r, "Host");
     const wsd_http_header *cth = wsd_http_get(r, "Content-Type");
-    const char *host = hosth ? hosth->value : "";
-    size_t hn = hosth ? hosth->value_len : 0, namelen = hn, i;
-    const char *port = in->https ? "443" : "80";
+    const char *host = in->access.host ? in->access.host : hosth ? hosth->value : "";
+    size_t hn = in->access.host ? strlen(host) : hosth ? hosth->value_len : 0, namelen = hn, i;
+    int https = in->access.proto ? in->access.proto == 2 : in->https;
+    const char *port = https ? "443" : "80";
     size_t portlen = strlen(port);
     wsd_envlist e = {0};
     char buf[64];
@@ -61,9 +62,12 @@ char **wsd_cgi_env_build(const wsd_cgi_env_input *in)
     add(&e, "PATH_INFO", in->path_info);
     add(&e, "REMOTE_ADDR", in->remote_ip);
     add(&e, "REMOTE_HOST", in->remote_host ? in->remote_host : in->remote_ip);
-    snprintf(buf, sizeof buf, "%d", in->remote_port);
+    if (in->remote_port >= 0)
+        snprintf(buf, sizeof buf, "%d", in->remote_port);
+    else
+        buf[0] = '\0';
     add(&e, "REMOTE_PORT", buf);
-    if (in->https)
+    if (https)
         add(&e, "HTTPS", "on");
     if (r->content_length > 0) {
         snprintf(buf, sizeof buf, "%llu", (unsigned long long)r->content_length);
@@ -72,7 +76,8 @@ char **wsd_cgi_env_build(const wsd_cgi_env_input *in)
     if (cth)
         wsd_envlist_add(&e, "CONTENT_TYPE", cth->value, cth->value_len);
 
-    wsd_env_add_http(&e, r, WSD_ENV_CGI);
+    wsd_env_add_http_access(&e, r, WSD_ENV_CGI, in->access.hide_authorization);
+    wsd_env_add_access(&e, &in->access);
 
     return wsd_envlist_finish(&e);
 }

@@ -47,6 +47,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "env.h"
 #include "http.h"
 #include "util.h"
 
@@ -60,6 +61,8 @@ typedef struct {
     const char *path_info;        /* wsd_route_cgi: the decoded path */
     const char *script_filename;  /* wsd_route_cgi: file */
     int https;
+    wsd_env_access access;        /* access control (env.h): REMOTE_USER, AUTH_TYPE, extra
+                                   * variables; a trusted proxy's host and scheme */
 } wsd_cgi_env_input;
 
 /* Builds the "NAME=value" array (NULL-terminated; the array and its
@@ -69,8 +72,11 @@ typedef struct {
  * QUERY_STRING, SCRIPT_NAME, SCRIPT_FILENAME, PATH_INFO, REMOTE_ADDR,
  * REMOTE_HOST, REMOTE_PORT, HTTPS=on (TLS only), CONTENT_LENGTH (when > 0),
  * CONTENT_TYPE (when sent), then HTTP_* per header (Host included, Proxy
- * excluded: httpoxy; see above); for a repeated name the last value wins,
- * in its place. */
+ * excluded: httpoxy; see above; Authorization too when wsd checked the
+ * password), then REMOTE_USER, AUTH_TYPE and the authorizer's variables
+ * (access); for a repeated name the last value wins, in its place.
+ * REMOTE_PORT is empty when not known (a Unix socket peer, a proxied
+ * client whose port the proxy did not say). */
 char **wsd_cgi_env_build(const wsd_cgi_env_input *in);
 
 enum {

@@ -39,6 +39,7 @@
 #include "goflag.h"
 #include "log.h"
 #include "origin.h"
+#include "realip.h"
 #include "util.h"
 
 const char *wsd_build_info;
@@ -47,13 +48,16 @@ const char *wsd_build_info;
 
 /* Sorted by name: Go's flag list (PrintDefaults) is printed in this order. */
 enum fid {
-    F_ADDRESS, F_BINARY, F_CGIDIR, F_CHECK, F_CLOSEMS, F_CONFIG, F_DEFLATE, F_DEFLATEBITS,
-    F_DEFLATEMEM, F_DEVCONSOLE, F_DIR, F_HEADER,
-    F_HEADER_HTTP, F_HEADER_WS, F_LICENSE, F_LINEBUFFERED, F_LOGLEVEL, F_LOSSLESS, F_MAXFORKS,
-    F_MAXFRAMESIZE, F_ORIGIN, F_PASSENV, F_PASSSTDERR, F_PINGMS, F_PORT, F_PTY,
-    F_REDIRPORT, F_REVERSELOOKUP, F_SAMEORIGIN, F_SHARED, F_SHAREDALWAYS, F_SHAREDDROP,
+    F_ADDRESS, F_ALLOWROOT, F_AUTHCMD, F_AUTHREALM, F_AUTHTIMEOUT, F_BINARY, F_CGIDIR,
+    F_CHDIR, F_CHECK, F_CLOSEMS, F_CONFIG, F_DEFLATE, F_DEFLATEBITS,
+    F_DEFLATEMEM, F_DEVCONSOLE, F_DIR, F_GROUP, F_HEADER,
+    F_HEADER_HTTP, F_HEADER_WS, F_HTPASSWD, F_LICENSE, F_LINEBUFFERED, F_LOGLEVEL, F_LOSSLESS,
+    F_MAXFORKS, F_MAXFRAMESIZE, F_MAXPERIP, F_ORIGIN, F_PASSENV, F_PASSSTDERR, F_PINGMS, F_PORT,
+    F_PROXYPROTOCOL, F_PTY, F_PUBLICSTATIC, F_RATEBURST, F_RATELIMIT,
+    F_REDIRPORT, F_REVERSELOOKUP, F_RLIMIT, F_SAMEORIGIN, F_SHARED, F_SHAREDALWAYS, F_SHAREDDROP,
     F_SHAREDQUEUE, F_SSL, F_SSLCA, F_SSLCERT,
-    F_SSLKEY, F_STATICDIR, F_SUBPROTOCOLS, F_UNIXSOCKET, F_VERSION, F_WORKERS, F_COUNT
+    F_SSLKEY, F_STATICDIR, F_SUBPROTOCOLS, F_TRUSTPROXY, F_UNIXSOCKET, F_UNIXSOCKETGROUP,
+    F_UNIXSOCKETMODE, F_UNIXSOCKETUSER, F_USER, F_VERSION, F_WORKERS, F_COUNT
 };
 
 /* Ranges, as the Set of a Go flag.Value would check them: NULL, or the
@@ -118,13 +122,38 @@ static const char *deflatemem_range(const wsd_goflag_value *v)
     return v->u >= 1 && v->u <= 9 ? NULL : "must be 1 to 9";
 }
 
+static const char *authtimeout_range(const wsd_goflag_value *v)
+{
+    return v->u >= 1 && v->u <= 600000 ? NULL : "must be 1 to 600000 milliseconds";
+}
+
+static const char *perclient_range(const wsd_goflag_value *v)
+{
+    return v->u <= 1000000 ? NULL : "must be 0 to 1000000 (0: no limit)";
+}
+
+static const char *rateburst_range(const wsd_goflag_value *v)
+{
+    return v->u >= 1 && v->u <= 10000 ? NULL : "must be 1 to 10000";
+}
+
 static const wsd_goflag flags[F_COUNT] = {
     [F_ADDRESS]       = {"address", WSD_GOFLAG_LIST, NULL, NULL,
         "Interfaces to bind to (e.g. 127.0.0.1 or [::1])."},
+    [F_ALLOWROOT]     = {"allowroot", WSD_GOFLAG_BOOL, NULL, NULL,
+        "Run programs as root when wsd runs as root without --user"},
+    [F_AUTHCMD]       = {"authcmd", WSD_GOFLAG_STRING, NULL, NULL,
+        "Program run per request to authorize it (exit 0: allowed; NAME=value lines join the environment)"},
+    [F_AUTHREALM]     = {"authrealm", WSD_GOFLAG_STRING, "wsd", NULL,
+        "Realm of the Basic authentication challenge"},
+    [F_AUTHTIMEOUT]   = {"authtimeout", WSD_GOFLAG_UINT, "5000", authtimeout_range,
+        "Milliseconds --authcmd may take; then 503"},
     [F_BINARY]        = {"binary", WSD_GOFLAG_BOOL, NULL, NULL,
         "Set wsd to experimental binary mode (default is line by line)"},
     [F_CGIDIR]        = {"cgidir", WSD_GOFLAG_STRING, NULL, NULL,
         "Serve CGI scripts from this directory over HTTP"},
+    [F_CHDIR]         = {"chdir", WSD_GOFLAG_STRING, NULL, NULL,
+        "Working directory of the programs"},
     [F_CHECK]         = {"check", WSD_GOFLAG_BOOL, NULL, NULL,
         "Check the configuration (command line and --config file), say so and exit: 0 if good, 1 if not"},
     [F_CLOSEMS]       = {"closems", WSD_GOFLAG_UINT, NULL, closems_range,
@@ -141,12 +170,16 @@ static const wsd_goflag flags[F_COUNT] = {
         "Enable development console (cannot be used in conjunction with --staticdir)"},
     [F_DIR]           = {"dir", WSD_GOFLAG_STRING, NULL, NULL,
         "Base directory for WebSocket scripts"},
+    [F_GROUP]         = {"group", WSD_GOFLAG_STRING, NULL, NULL,
+        "Group to run as after binding the ports (default: --user's)"},
     [F_HEADER]        = {"header", WSD_GOFLAG_LIST, NULL, NULL,
         "Custom headers for any response."},
     [F_HEADER_HTTP]   = {"header-http", WSD_GOFLAG_LIST, NULL, NULL,
         "Custom headers for all but WebSocket upgrade HTTP responses."},
     [F_HEADER_WS]     = {"header-ws", WSD_GOFLAG_LIST, NULL, NULL,
         "Custom headers for successful WebSocket upgrade responses."},
+    [F_HTPASSWD]      = {"htpasswd", WSD_GOFLAG_STRING, NULL, NULL,
+        "Require HTTP Basic authentication against this htpasswd file (bcrypt, SHA-512 or SHA-256 crypt)"},
     [F_LICENSE]       = {"license", WSD_GOFLAG_BOOL, NULL, NULL,
         "Print license and exit"},
     [F_LINEBUFFERED]  = {"linebuffered", WSD_GOFLAG_BOOL, NULL, NULL,
@@ -159,6 +192,8 @@ static const wsd_goflag flags[F_COUNT] = {
         "Max forks, zero or negative means unlimited (default: as many as the open-files limit allows)"},
     [F_MAXFRAMESIZE]  = {"maxframesize", WSD_GOFLAG_UINT, "1048576", maxframesize_range,
         "Max inbound WebSocket message size in bytes (0 = unlimited)"},
+    [F_MAXPERIP]      = {"maxperip", WSD_GOFLAG_UINT, NULL, perclient_range,
+        "Most connections at once per client address (0: no limit); more get 429"},
     [F_ORIGIN]        = {"origin", WSD_GOFLAG_STRING, NULL, NULL,
         "Restrict upgrades if origin does not match the list"},
     [F_PASSENV]       = {"passenv", WSD_GOFLAG_STRING, "PATH,LD_LIBRARY_PATH", NULL,
@@ -171,10 +206,20 @@ static const wsd_goflag flags[F_COUNT] = {
         "HTTP port to listen on"},
     [F_PTY]           = {"pty", WSD_GOFLAG_BOOL, NULL, NULL,
         "Terminal mode: the program runs on a pseudo-terminal; raw bytes both ways in binary messages, window size from text messages"},
+    [F_PROXYPROTOCOL] = {"proxyprotocol", WSD_GOFLAG_BOOL, NULL, NULL,
+        "Every connection starts with a PROXY protocol v1/v2 header (HAProxy send-proxy, nginx proxy_protocol)"},
+    [F_PUBLICSTATIC]  = {"publicstatic", WSD_GOFLAG_BOOL, NULL, NULL,
+        "Serve --staticdir files without authentication"},
+    [F_RATEBURST]     = {"rateburst", WSD_GOFLAG_UINT, "10", rateburst_range,
+        "Handshakes a client may make at once under --ratelimit"},
+    [F_RATELIMIT]     = {"ratelimit", WSD_GOFLAG_UINT, NULL, perclient_range,
+        "Handshakes a minute per client address (0: no limit); more get 429 with Retry-After"},
     [F_REDIRPORT]     = {"redirport", WSD_GOFLAG_INT, NULL, redirport_range,
         "HTTP port to redirect to canonical --port address"},
     [F_REVERSELOOKUP] = {"reverselookup", WSD_GOFLAG_BOOL, NULL, NULL,
         "Perform reverse DNS lookups on remote clients"},
+    [F_RLIMIT]        = {"rlimit", WSD_GOFLAG_STRING, NULL, NULL,
+        "Resource limits of each program: as=,core=,cpu=,data=,fsize=,nofile=,nproc=,stack= (K/M/G suffixes)"},
     [F_SAMEORIGIN]    = {"sameorigin", WSD_GOFLAG_BOOL, NULL, NULL,
         "Restrict upgrades if origin and host headers differ"},
     [F_SHARED]        = {"shared", WSD_GOFLAG_BOOL, NULL, NULL,
@@ -197,8 +242,18 @@ static const wsd_goflag flags[F_COUNT] = {
         "Serve static content from this directory over HTTP"},
     [F_SUBPROTOCOLS]  = {"subprotocols", WSD_GOFLAG_STRING, NULL, NULL,
         "Comma-separated WebSocket subprotocols the program speaks; the client's first supported offer is chosen"},
+    [F_TRUSTPROXY]    = {"trustproxy", WSD_GOFLAG_STRING, NULL, NULL,
+        "Proxies (addresses, networks, \"unix\") whose Forwarded/X-Forwarded-* headers name the client"},
     [F_UNIXSOCKET]    = {"unixsocket", WSD_GOFLAG_STRING, NULL, NULL,
         "Path of a Unix domain socket to listen on, in addition to (or instead of) --address/--port"},
+    [F_UNIXSOCKETGROUP] = {"unixsocketgroup", WSD_GOFLAG_STRING, NULL, NULL,
+        "Group of the --unixsocket file"},
+    [F_UNIXSOCKETMODE] = {"unixsocketmode", WSD_GOFLAG_STRING, NULL, NULL,
+        "Permissions of the --unixsocket file, octal (e.g. 0660)"},
+    [F_UNIXSOCKETUSER] = {"unixsocketuser", WSD_GOFLAG_STRING, NULL, NULL,
+        "Owner of the --unixsocket file"},
+    [F_USER]          = {"user", WSD_GOFLAG_STRING, NULL, NULL,
+        "User to run as (wsd and its programs) after binding the ports and reading the TLS files"},
     [F_VERSION]       = {"version", WSD_GOFLAG_BOOL, NULL, NULL,
         "Print version and exit"},
     [F_WORKERS]       = {"workers", WSD_GOFLAG_UINT, "1", workers_range,
@@ -567,6 +622,52 @@ static const char long_help[] =
     "                                 the --config file), say what is wrong or that\n"
     "                                 it is good, and exit: 0 if good, 1 if not.\n"
     "\n"
+    "Access control (docs/security.md):\n"
+    "\n"
+    "  --htpasswd=FILE                Require HTTP Basic authentication (every request;\n"
+    "                                 see --publicstatic) against an htpasswd file of\n"
+    "                                 bcrypt, SHA-512 or SHA-256 crypt hashes (htpasswd\n"
+    "                                 -B, -5, -2); re-read on SIGHUP or when it changes.\n"
+    "  --authrealm=REALM              Realm of the Basic challenge. Default: wsd\n"
+    "  --authcmd=PROGRAM              Run PROGRAM for every request with its CGI\n"
+    "                                 environment: exit 0 allows it and each NAME=value\n"
+    "                                 line it prints joins the program's environment\n"
+    "                                 (REMOTE_USER=name sets the user); another exit\n"
+    "                                 refuses it (403, or a \"Status: NNN\" line).\n"
+    "  --authtimeout=MS               Longest --authcmd run, 1 to 600000; then 503.\n"
+    "                                 Default: 5000\n"
+    "  --publicstatic                 Serve --staticdir files without authentication.\n"
+    "\n"
+    "  --trustproxy=ADDR[/BITS][,...] Proxies (addresses, networks, \"unix\" for the\n"
+    "                                 Unix socket) whose Forwarded, X-Forwarded-For,\n"
+    "                                 X-Real-IP, X-Forwarded-Proto and X-Forwarded-Host\n"
+    "                                 headers name the client. Default: none\n"
+    "  --proxyprotocol                Every connection begins with a PROXY protocol v1\n"
+    "                                 or v2 header (HAProxy send-proxy, nginx\n"
+    "                                 proxy_protocol); without one it is closed.\n"
+    "\n"
+    "  --user=NAME                    After binding the ports and reading the TLS\n"
+    "                                 files, run as this user: wsd and its programs.\n"
+    "                                 As root without --user, wsd refuses to run\n"
+    "                                 programs.\n"
+    "  --group=NAME                   ... and as this group (default: the user's).\n"
+    "  --allowroot                    Run programs as root all the same.\n"
+    "  --chdir=DIR                    Working directory of the programs.\n"
+    "  --rlimit=NAME=N[,...]          Limits of each program: as, core, cpu, data,\n"
+    "                                 fsize, nofile, nproc, stack (bytes with K, M, G\n"
+    "                                 or T; cpu in seconds; or unlimited).\n"
+    "  --unixsocketmode=MODE          Permissions of the --unixsocket file (octal).\n"
+    "  --unixsocketuser=NAME          Owner of the --unixsocket file.\n"
+    "  --unixsocketgroup=NAME         Group of the --unixsocket file.\n"
+    "\n"
+    "  --maxperip=N                   Most connections at once per client address\n"
+    "                                 (IPv6: per /64), 0 to 1000000; more get 429.\n"
+    "                                 Default: 0 (no limit)\n"
+    "  --ratelimit=N                  WebSocket handshakes (and failed logins) a\n"
+    "                                 minute per client address; more get 429 with\n"
+    "                                 Retry-After. Default: 0 (no limit)\n"
+    "  --rateburst=N                  ... of which at once, 1 to 10000. Default: 10\n"
+    "\n"
     "  --help                         Print help and exit.\n"
     "\n"
     "  --version                      Print version and exit.\n"
@@ -828,6 +929,11 @@ static int route_ok(int id)
     case F_ADDRESS: case F_LOGLEVEL: case F_MAXFORKS: case F_PORT: case F_REDIRPORT:
     case F_SSL: case F_SSLCA: case F_SSLCERT: case F_SSLKEY: case F_UNIXSOCKET:
     case F_WORKERS:
+    /* access control before a request has a route, and what every program
+     * of the process shares (process.c): the server's */
+    case F_ALLOWROOT: case F_CHDIR: case F_GROUP: case F_MAXPERIP: case F_PROXYPROTOCOL:
+    case F_RATEBURST: case F_RATELIMIT: case F_RLIMIT: case F_TRUSTPROXY:
+    case F_UNIXSOCKETGROUP: case F_UNIXSOCKETMODE: case F_UNIXSOCKETUSER: case F_USER:
         return 0;
     default:
         return !is_action(id);
@@ -838,9 +944,8 @@ static int route_ok(int id)
  * what the listeners, TLS and the processes are made of. */
 static int is_restart_key(int id)
 {
-    return id == F_ADDRESS || id == F_PORT || id == F_REDIRPORT || id == F_SSL ||
-           id == F_SSLCA || id == F_SSLCERT || id == F_SSLKEY || id == F_UNIXSOCKET ||
-           id == F_WORKERS;
+    return (!route_ok(id) && !is_action(id) && id != F_LOGLEVEL && id != F_MAXFORKS) ||
+           id == F_ALLOWROOT;
 }
 
 /* The settings of one part of the file: the server's, or a route's. */
@@ -1361,17 +1466,192 @@ static int check_origin(cfgctx *x)
     return 1;
 }
 
+/* --rlimit=NAME=VALUE,...: NAME one of rlimit_names, VALUE a number (with
+ * K, M, G or T, powers of 1024, for the limits in bytes) or "unlimited".
+ * CPU seconds get a hard limit one second above the soft one: the program
+ * gets SIGXCPU at the limit (its default action ends it) and SIGKILL a
+ * second later if it catches that. */
+static const struct {
+    const char *name;
+    int resource;
+    int bytes;
+} rlimit_names[] = {
+    {"as", RLIMIT_AS, 1}, {"core", RLIMIT_CORE, 1}, {"cpu", RLIMIT_CPU, 0},
+    {"data", RLIMIT_DATA, 1}, {"fsize", RLIMIT_FSIZE, 1}, {"nofile", RLIMIT_NOFILE, 0},
+    {"nproc", RLIMIT_NPROC, 0}, {"stack", RLIMIT_STACK, 1},
+};
+
+static int parse_rlimits(cfgctx *x, wsd_config *c, const char *list)
+{
+    FILE *err = x->err;
+    const char *p = list;
+    size_t k;
+
+    while (*p) {
+        const char *end = strchr(p, ','), *eq;
+        size_t n = end ? (size_t)(end - p) : strlen(p), vn, i;
+        const char *item = wsd_trim_space(p, &n), *v;
+        unsigned long long val = 0;
+        int found = -1;
+
+        eq = memchr(item, '=', n);
+        for (k = 0; eq && k < sizeof rlimit_names / sizeof rlimit_names[0]; k++)
+            if (strlen(rlimit_names[k].name) == (size_t)(eq - item) &&
+                memcmp(rlimit_names[k].name, item, (size_t)(eq - item)) == 0)
+                found = (int)k;
+        if (n == 0) {
+            /* an empty item */
+        } else if (found < 0) {
+            where(x, err, F_RLIMIT);
+            fprintf(err, "wsd: --rlimit: '%.*s' is not NAME=VALUE with NAME one of as, core, "
+                    "cpu, data, fsize, nofile, nproc, stack\n", (int)n, item);
+            return 1;
+        } else {
+            v = eq + 1;
+            vn = n - (size_t)(v - item);
+            if (vn == 9 && memcmp(v, "unlimited", 9) == 0) {
+                val = RLIM_INFINITY;
+            } else {
+                unsigned long long mul = 1;
+                for (i = 0; i < vn && v[i] >= '0' && v[i] <= '9'; i++) {
+                    if (val > (ULLONG_MAX - 9) / 10)
+                        break;
+                    val = val * 10 + (unsigned long long)(v[i] - '0');
+                }
+                if (i + 1 == vn && rlimit_names[found].bytes && strchr("KMGT", v[i])) {
+                    mul = v[i] == 'K' ? 1ull << 10 : v[i] == 'M' ? 1ull << 20
+                          : v[i] == 'G' ? 1ull << 30 : 1ull << 40;
+                    i++;
+                }
+                if (i == 0 || i != vn || val > (unsigned long long)RLIM_INFINITY / mul - 1) {
+                    where(x, err, F_RLIMIT);
+                    fprintf(err, "wsd: --rlimit: bad value for %s: '%.*s' (a number%s, or "
+                            "unlimited)\n", rlimit_names[found].name, (int)vn, v,
+                            rlimit_names[found].bytes ? " with K, M, G or T" : "");
+                    return 1;
+                }
+                val *= mul;
+            }
+            for (k = 0; k < c->nrlimits; k++)
+                if (c->rlimits[k].resource == rlimit_names[found].resource)
+                    break;
+            if (k < c->nrlimits) {
+                where(x, err, F_RLIMIT);
+                fprintf(err, "wsd: --rlimit: %s given twice\n", rlimit_names[found].name);
+                return 1;
+            }
+            c->rlimits[k].resource = rlimit_names[found].resource;
+            c->rlimits[k].lim.rlim_cur = (rlim_t)val;
+            c->rlimits[k].lim.rlim_max =
+                rlimit_names[found].resource == RLIMIT_CPU && val != RLIM_INFINITY
+                ? (rlim_t)val + 1 : (rlim_t)val;
+            c->nrlimits++;
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+/* The access-control flags (#13): each checked at start-up, so that a typo
+ * is an error and not a server open to everybody. */
+static int check_access(cfgctx *x)
+{
+    wsd_config *c = x->c;
+    const wsd_goflag_value *rf = x->rf;
+    const char *tp = sval(rf, F_TRUSTPROXY), *realm = sval(rf, F_AUTHREALM);
+    const char *cmd = sval(rf, F_AUTHCMD), *cd = sval(rf, F_CHDIR), *mode = sval(rf, F_UNIXSOCKETMODE);
+    size_t i;
+
+    if (*tp || rf[F_TRUSTPROXY].s) {
+        char *err = NULL;
+        wsd_trust *t = wsd_trust_new(tp, &err);
+        if (!t) {
+            where(x, x->err, F_TRUSTPROXY);
+            fprintf(x->err, "wsd: %s\n", err);
+            free(err);
+            return 1;
+        }
+        wsd_trust_free(t);
+    }
+    for (i = 0; realm[i]; i++) {
+        unsigned char ch = (unsigned char)realm[i];
+        if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
+            where(x, x->err, F_AUTHREALM);
+            fputs("wsd: --authrealm: printable ASCII without '\"' or '\\' only\n", x->err);
+            return 1;
+        }
+    }
+    if (rf[F_HTPASSWD].s && !*rf[F_HTPASSWD].s && !rf[F_HTPASSWD].line) {
+        /* (in the file, `htpasswd =` turns it off for a route) */
+        fputs("wsd: --htpasswd: no file given\n", x->err);
+        return 1;
+    }
+    if (*cmd) {
+        int why;
+        char *seen = NULL, *found = look_path(cmd, &why, &seen);
+        free(seen);
+        if (!found) {
+            where(x, x->err, F_AUTHCMD);
+            fprintf(x->err, "wsd: --authcmd: '%s' %s\n", cmd,
+                    why == EACCES ? "is not executable (permission denied)"
+                    : why == EISDIR ? "is a directory, not a program" : "was not found");
+            return 1;
+        }
+        c->authcmd_path = path_abs(found);
+        free(found);
+        if (!c->authcmd_path) {
+            where(x, x->err, F_AUTHCMD);
+            fprintf(x->err, "wsd: --authcmd: cannot resolve '%s'\n", cmd);
+            return 1;
+        }
+    }
+    if (*cd) {
+        c->chdir = path_abs(cd);
+        if (!c->chdir || !is_dir(c->chdir)) {
+            where(x, x->err, F_CHDIR);
+            fprintf(x->err, "wsd: --chdir: '%s' is not a directory\n", cd);
+            return 1;
+        }
+    }
+    c->unixsocketmode = -1;
+    if (*mode) {
+        long m = 0;
+        for (i = 0; mode[i] >= '0' && mode[i] <= '7' && i < 5; i++)
+            m = m * 8 + (mode[i] - '0');
+        if (mode[i] || i == 0 || m > 0777) {
+            where(x, x->err, F_UNIXSOCKETMODE);
+            fprintf(x->err, "wsd: --unixsocketmode: '%s' is not an octal mode 0 to 0777\n", mode);
+            return 1;
+        }
+        c->unixsocketmode = (int)m;
+    }
+    if ((*mode || *sval(rf, F_UNIXSOCKETUSER) || *sval(rf, F_UNIXSOCKETGROUP)) &&
+        !*sval(rf, F_UNIXSOCKET)) {
+        where(x, x->err, F_UNIXSOCKETMODE, F_UNIXSOCKETUSER, F_UNIXSOCKETGROUP);
+        fputs("wsd: --unixsocketmode, --unixsocketuser and --unixsocketgroup need --unixsocket\n",
+              x->err);
+        return 1;
+    }
+    if (*sval(rf, F_RLIMIT) && parse_rlimits(x, c, sval(rf, F_RLIMIT)) != 0)
+        return 1;
+    return -1;
+}
+
 /* The order of the list at the top of this file. */
 static const cfgcheck checks[] = {
     check_loglevel, check_any_args, check_version_license, check_ssl,
     check_binary_passstderr, take_passenv, check_command, check_dir, check_http_dirs,
-    check_devconsole, check_headers, check_lossless, check_pty, check_shared, check_origin,
+    check_devconsole, check_headers, check_lossless, check_pty, check_shared, check_access,
+    check_origin,
 };
 
 /* A route's: what its program and clients get. */
 static const cfgcheck route_checks[] = {
     check_binary_passstderr, take_passenv, check_command, check_dir, check_http_dirs,
-    check_devconsole, check_headers, check_lossless, check_pty, check_shared, check_origin,
+    check_devconsole, check_headers, check_lossless, check_pty, check_shared, check_access,
+    check_origin,
 };
 
 /* --subprotocols: comma-separated, each trimmed, empty ones dropped. */
@@ -1440,6 +1720,32 @@ static void fill(wsd_config *c, wsd_goflag_value *rf)
     c->deflatebits = rf[F_DEFLATEBITS].pos ? (int)rf[F_DEFLATEBITS].u : 12;
     c->deflatemem = rf[F_DEFLATEMEM].pos ? (int)rf[F_DEFLATEMEM].u : 5;
     split_subprotocols(c, sval(rf, F_SUBPROTOCOLS));
+
+    c->htpasswd = dup_nonempty(sval(rf, F_HTPASSWD));
+    c->authcmd = dup_nonempty(sval(rf, F_AUTHCMD));
+    c->authtimeout = rf[F_AUTHTIMEOUT].pos ? (unsigned long)rf[F_AUTHTIMEOUT].u : 5000;
+    c->authrealm = xstrdup(sval(rf, F_AUTHREALM));
+    c->publicstatic = rf[F_PUBLICSTATIC].b;
+    c->trustproxy = rf[F_TRUSTPROXY].s ? xstrdup(rf[F_TRUSTPROXY].s) : NULL;
+    c->proxyprotocol = rf[F_PROXYPROTOCOL].b;
+    c->user = dup_nonempty(sval(rf, F_USER));
+    c->group = dup_nonempty(sval(rf, F_GROUP));
+    c->allowroot = rf[F_ALLOWROOT].b;
+    c->unixsocketuser = dup_nonempty(sval(rf, F_UNIXSOCKETUSER));
+    c->unixsocketgroup = dup_nonempty(sval(rf, F_UNIXSOCKETGROUP));
+    c->maxperip = (unsigned long)rf[F_MAXPERIP].u;
+    c->ratelimit = (unsigned long)rf[F_RATELIMIT].u;
+    c->rateburst = rf[F_RATEBURST].pos ? (unsigned long)rf[F_RATEBURST].u : 10;
+    if (c->chdir && c->command_path && c->command_path[0] != '/') {
+        /* the program starts in --chdir: its path must not depend on the cwd */
+        char *abs = path_abs(c->command_path);
+        if (abs) {
+            free(c->command_path);
+            c->command_path = abs;
+            free(c->argv[0]);
+            c->argv[0] = xstrdup(abs);
+        }
+    }
 }
 
 static void config_defaults(wsd_config *c)
@@ -1451,6 +1757,9 @@ static void config_defaults(wsd_config *c)
     c->loglevel = WSD_LOG_ACCESS;
     c->maxframesize = 1048576;
     c->sharedqueue = 1048576;
+    c->authtimeout = 5000;
+    c->rateburst = 10;
+    c->unixsocketmode = -1;
 }
 
 /* One route: the server's settings rf (merged from the command line and
@@ -1484,6 +1793,8 @@ static int configure_route(cfgctx *server, const fsection *fs, wsd_config_route 
         fprintf(x.err, "%s:%d: arg: arguments without a command\n", x.file, fs->args_line);
         return 1;
     }
+    if (server->c->chdir)           /* every program starts there: fill() makes the path absolute */
+        r->cfg->chdir = xstrdup(server->c->chdir);
     x.c = r->cfg;
     x.rf = view;
     x.cmdv = cmd.v;
@@ -1682,6 +1993,46 @@ const char *wsd_config_restart_needed(const wsd_config *o, const wsd_config *n)
         case F_WORKERS:
             same = o->workers == n->workers;
             break;
+        case F_ALLOWROOT:
+            same = o->allowroot == n->allowroot;
+            break;
+        case F_CHDIR:
+            same = str_eq(o->chdir, n->chdir);
+            break;
+        case F_GROUP:
+            same = str_eq(o->group, n->group);
+            break;
+        case F_USER:
+            same = str_eq(o->user, n->user);
+            break;
+        case F_MAXPERIP:
+            same = o->maxperip == n->maxperip;
+            break;
+        case F_PROXYPROTOCOL:
+            same = o->proxyprotocol == n->proxyprotocol;
+            break;
+        case F_RATEBURST:
+            same = o->rateburst == n->rateburst;
+            break;
+        case F_RATELIMIT:
+            same = o->ratelimit == n->ratelimit;
+            break;
+        case F_RLIMIT:
+            same = o->nrlimits == n->nrlimits &&
+                   memcmp(o->rlimits, n->rlimits, o->nrlimits * sizeof o->rlimits[0]) == 0;
+            break;
+        case F_TRUSTPROXY:
+            same = str_eq(o->trustproxy, n->trustproxy);
+            break;
+        case F_UNIXSOCKETGROUP:
+            same = str_eq(o->unixsocketgroup, n->unixsocketgroup);
+            break;
+        case F_UNIXSOCKETMODE:
+            same = o->unixsocketmode == n->unixsocketmode;
+            break;
+        case F_UNIXSOCKETUSER:
+            same = str_eq(o->unixsocketuser, n->unixsocketuser);
+            break;
         default:
             break;
         }
@@ -1733,6 +2084,16 @@ void wsd_config_free(wsd_config *c)
     free(c->command);
     free(c->command_path);
     free_strv(c->argv, (size_t)c->argc);
+    free(c->htpasswd);
+    free(c->authcmd);
+    free(c->authcmd_path);
+    free(c->authrealm);
+    free(c->trustproxy);
+    free(c->user);
+    free(c->group);
+    free(c->chdir);
+    free(c->unixsocketuser);
+    free(c->unixsocketgroup);
     for (i = 0; i < c->nroutes; i++) {
         free(c->routes[i].path);
         if (c->routes[i].cfg) {

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include "http.h"
 
@@ -83,6 +84,29 @@ typedef struct wsd_config {
     int deflate;              /* permessage-deflate allowed (default on) */
     int deflatebits;          /* window bits, 9..15 (default 12) */
     int deflatemem;           /* zlib memLevel, 1..9 (default 5) */
+
+    /* Access control (#13, docs/security.md). */
+    char *htpasswd;           /* --htpasswd: the file (read by the server) */
+    char *authcmd;            /* --authcmd as given, and its absolute path */
+    char *authcmd_path;
+    unsigned long authtimeout;/* ms; default 5000 */
+    char *authrealm;          /* WWW-Authenticate realm; default "wsd" */
+    int publicstatic;         /* --staticdir files without authentication */
+    char *trustproxy;         /* --trustproxy list (compiled by the server: realip.h) */
+    int proxyprotocol;        /* a PROXY header first on every connection */
+    char *user, *group;       /* --user/--group: drop privileges to them */
+    int allowroot;            /* run programs as root all the same */
+    struct wsd_rlimit {
+        int resource;         /* RLIMIT_* */
+        struct rlimit lim;
+    } rlimits[8];             /* --rlimit, applied in each program before exec */
+    size_t nrlimits;
+    char *chdir;              /* --chdir: programs' working directory (absolute) */
+    int unixsocketmode;       /* --unixsocketmode, or -1: as created */
+    char *unixsocketuser, *unixsocketgroup;
+    unsigned long maxperip;   /* connections at once per client (0: no limit) */
+    unsigned long ratelimit;  /* handshakes a minute per client (0: no limit) */
+    unsigned long rateburst;  /* ... of which at once; default 10 */
 
     /* COMMAND: as given, resolved through PATH (Go exec.LookPath: a name
      * with a '/' is used as is), and the child's argv: {path, args..., NULL}. */

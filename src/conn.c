@@ -47,7 +47,9 @@ static void conn_free(conn *c)
         c->next->prev = c->prev;
     if (c->h && c->h->free)
         c->h->free(c);
-    assert(!c->http && !c->up && !c->ws && !c->serve);
+    assert(!c->http && !c->up && !c->ws && !c->serve && !c->auth);
+    wsd_clients_release(srv->clients, c->client_slot);   /* --maxperip */
+    wsd_env_access_clear(&c->access);
     wsd_cfgsnap_unref(c->snap);
     free(c->subpath);
     free(c->assoc);
@@ -202,8 +204,15 @@ static void on_closed(wsd_transport *t)
     conn_unref(t->data);
 }
 
+/* --proxyprotocol: the header named the client. */
+static void on_peer(wsd_transport *t)
+{
+    conn *c = t->data;
+    wsd_tp_peer(t, c->remote_ip, sizeof c->remote_ip, &c->remote_port);
+}
+
 static const wsd_transport_ops conn_tp_ops = {
-    on_read, on_eof, on_written, on_timeout, on_close, on_closed,
+    on_read, on_eof, on_written, on_timeout, on_close, on_closed, on_peer,
 };
 
 /* ------------------------------------------------------------ keep-alive */
@@ -336,6 +345,17 @@ static void accept_one(server *srv, uv_stream_t *l)
     }
     next_id(srv, c->id, sizeof c->id);
     wsd_tp_peer(&c->tp, c->remote_ip, sizeof c->remote_ip, &c->remote_port);
+    if (srv->cfg->proxyprotocol && !c->redirect) {
+        /* with --trustproxy, only those proxies may say who the client is */
+        if (srv->trust && !wsd_trust_has(srv->trust, c->remote_ip)) {
+            wsd_log(WSD_LOG_ACCESS, "server", "",
+                    "PROXY header expected from %s, which --trustproxy does not list: closed",
+                    c->remote_ip);
+            wsd_tp_close(&c->tp);
+            return;
+        }
+        wsd_tp_expect_proxy(&c->tp);
+    }
     wsd_tp_timeout(&c->tp, HANDSHAKE_TIMEOUT_MS);
 }
 

@@ -22,10 +22,13 @@
 #include <uv.h>
 
 #include "cfgsnap.h"
+#include "clients.h"
 #include "config.h"
+#include "env.h"
 #include "http.h"
 #include "origin.h"
 #include "pmd.h"
+#include "realip.h"
 #include "tls.h"
 #include "transport.h"
 
@@ -49,6 +52,7 @@ enum conn_state {
 
 struct ws_session;
 struct upgrade;
+struct auth_run;
 struct conn;
 
 /* What every connection of one event loop shares: made by server.c. */
@@ -57,6 +61,8 @@ typedef struct server {
     wsd_cfgsnap *snap;           /* the configuration now (cfgsnap.h; reload.c swaps it) */
     const wsd_config *cfg;       /* ... its server level: &snap->cfg */
     wsd_tls_ctx *tls;            /* --ssl */
+    wsd_trust *trust;            /* --trustproxy, compiled once (NULL: none) */
+    wsd_clients *clients;        /* --maxperip/--ratelimit: this worker's table (NULL: none) */
     int worker, nworkers;        /* --workers: this process's index, and how many */
     long maxforks;               /* this worker's share of --maxforks (<= 0: none) */
     int shutting_down;
@@ -129,7 +135,18 @@ typedef struct conn {
     const wsd_endpoint *ep;
     const wsd_config *cfg;
     char *subpath;
+
+    /* access control (access.c, docs/security.md), per request */
+    wsd_env_access access;       /* the user, and what a trusted proxy said */
+    uint32_t client_slot;        /* --maxperip: the srv->clients entry counting us (0: none) */
+    struct auth_run *auth;       /* a password check or --authcmd under way, else NULL */
 } conn;
+
+/* The scheme the client used: TLS to wsd, or what a trusted proxy says. */
+static inline int conn_https(const conn *c)
+{
+    return c->access.proto ? c->access.proto == WSD_PROTO_HTTPS : wsd_tp_is_tls(&c->tp);
+}
 
 /* The listen callback of every listener (server.c registers it). */
 void conn_on_connection(uv_stream_t *l, int status);

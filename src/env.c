@@ -194,7 +194,34 @@ static int env_header(const wsd_http_header *h, int style)
            !(style == WSD_ENV_CGI && wsd_strncaseeq(h->name, h->name_len, "Proxy"));
 }
 
+void wsd_env_access_clear(wsd_env_access *a)
+{
+    free(a->user);
+    free(a->auth_type);
+    free(a->extra);
+    free(a->host);
+    memset(a, 0, sizeof *a);
+}
+
+void wsd_env_add_access(wsd_envlist *e, const wsd_env_access *a)
+{
+    size_t i;
+
+    if (!a || (!a->user && !a->auth_type && !a->extra))
+        return;                /* AUTH_TYPE and REMOTE_USER stay as set: "" */
+    add_str(e, "AUTH_TYPE", a->auth_type ? a->auth_type : "");
+    add_str(e, "REMOTE_USER", a->user ? a->user : "");
+    for (i = 0; a->extra && a->extra[i]; i++)
+        wsd_envlist_push(e, xstrdup(a->extra[i]));
+}
+
 void wsd_env_add_http(wsd_envlist *e, const wsd_request *r, int style)
+{
+    wsd_env_add_http_access(e, r, style, 0);
+}
+
+void wsd_env_add_http_access(wsd_envlist *e, const wsd_request *r, int style,
+                             int hide_authorization)
 {
     size_t i, j, k;
 
@@ -204,7 +231,8 @@ void wsd_env_add_http(wsd_envlist *e, const wsd_request *r, int style)
         wsd_str b;
         int seen = 0;
 
-        if (!env_header(h, style))
+        if (!env_header(h, style) ||
+            (hide_authorization && wsd_strncaseeq(h->name, h->name_len, "Authorization")))
             continue;
         for (j = 0; j < i && !seen; j++)
             seen = env_header(&r->headers[j], style) && name_eq(&r->headers[j], h);
@@ -241,12 +269,12 @@ char **wsd_env_build(const wsd_env_input *in)
     const wsd_config *cfg = in->cfg;
     wsd_envlist e = {0};
     const wsd_http_header *hosth = wsd_http_get(r, "Host");
-    const char *hostv = hosth ? hosth->value : "";
-    size_t hostn = hosth ? hosth->value_len : 0;
+    const char *hostv = in->access.host ? in->access.host : hosth ? hosth->value : "";
+    size_t hostn = in->access.host ? strlen(in->access.host) : hosth ? hosth->value_len : 0;
     const char *sname = "", *sport = "", *path = r->path ? r->path : "/";
     size_t snlen = 0, splen = 0, plen = strlen(path), i;
     char portbuf[32], proto[32], *decoded;
-    int rc;
+    int rc, https = in->access.proto ? in->access.proto == 2 : in->https;
 
     /* 1. SERVER_SOFTWARE, 2. --passenv values */
     add_str(&e, "SERVER_SOFTWARE", "wsd/" WSD_VERSION);
@@ -258,7 +286,7 @@ char **wsd_env_build(const wsd_env_input *in)
     if (rc == HP_MISSING_PORT) {
         sname = hostv;
         snlen = hostn;
-        sport = in->https ? "443" : "80";
+        sport = https ? "443" : "80";
         splen = strlen(sport);
     } else if (rc == HP_ERROR) {
         sname = sport = "";
@@ -298,14 +326,15 @@ char **wsd_env_build(const wsd_env_input *in)
         add_var(&e, "REQUEST_URI", r->target, r->target_len);
     else
         add_str(&e, "REQUEST_URI", path);
-    if (in->https)
+    if (https)
         add_str(&e, "HTTPS", "on");
     if (in->subprotocol)
         add_str(&e, "WEBSOCKET_PROTOCOL", in->subprotocol);  /* wsd: the negotiated one */
     free(decoded);
 
-    /* 4. HTTP_* per header name */
-    wsd_env_add_http(&e, r, WSD_ENV_WEBSOCKETD);
+    /* 4. HTTP_* per header name, 5. the user and the authorizer's variables */
+    wsd_env_add_http_access(&e, r, WSD_ENV_WEBSOCKETD, in->access.hide_authorization);
+    wsd_env_add_access(&e, &in->access);
 
     return wsd_envlist_finish(&e);
 }

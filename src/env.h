@@ -7,6 +7,23 @@
 #include "config.h"
 #include "http.h"
 
+/* What access control (access.c) found out about one request: who the
+ * user is and what a trusted proxy said (docs/security.md). All zero: none
+ * of it. The strings are malloc'd by access.c and freed with
+ * wsd_env_access_clear. */
+typedef struct {
+    char *user;                /* authenticated: REMOTE_USER (and user:'…' in the log) */
+    char *auth_type;           /* AUTH_TYPE ("Basic", or what --authcmd said) */
+    char **extra;              /* --authcmd's NAME=value lines, NULL-terminated, one
+                                * allocation (authout.h), or NULL */
+    char *host;                /* a trusted X-Forwarded-Host / Forwarded host= */
+    int proto;                 /* a trusted X-Forwarded-Proto: 0 not said, 1 http, 2 https */
+    int hide_authorization;    /* wsd checked the password: no HTTP_AUTHORIZATION */
+} wsd_env_access;
+
+/* Frees what a holds and zeroes it. */
+void wsd_env_access_clear(wsd_env_access *a);
+
 typedef struct {
     const wsd_config *cfg;
     const wsd_request *req;
@@ -18,6 +35,8 @@ typedef struct {
     const char *path_info;     /* decoded path in COMMAND mode */
     int https;
     const char *subprotocol;   /* negotiated Sec-WebSocket-Protocol → WEBSOCKET_PROTOCOL, or NULL */
+    wsd_env_access access;     /* REMOTE_USER, AUTH_TYPE, extra variables; a trusted
+                                * proxy's host and scheme override Host and `https` */
 } wsd_env_input;
 
 /* A list of "NAME=value" strings being built (here and by cgi.c). */
@@ -50,10 +69,18 @@ enum { WSD_ENV_WEBSOCKETD = 0, WSD_ENV_CGI = 1 };
  * net/http/cgi) keeps them as sent, joins Cookie repeats with "; " and
  * leaves out Proxy (httpoxy). */
 void wsd_env_add_http(wsd_envlist *e, const wsd_request *r, int style);
+/* The same, without HTTP_AUTHORIZATION when hide_authorization (a password
+ * wsd checked is not the program's to see, as Apache hides it from CGI). */
+void wsd_env_add_http_access(wsd_envlist *e, const wsd_request *r, int style,
+                             int hide_authorization);
+/* REMOTE_USER, AUTH_TYPE (both "" when a is NULL or says nothing) and the
+ * extra variables, at the end of the list so they win. */
+void wsd_env_add_access(wsd_envlist *e, const wsd_env_access *a);
 
 /* Builds "NAME=value" strings in websocketd's order — SERVER_SOFTWARE, the
  * --passenv values, the standard variables (REMOTE_ADDR … HTTPS), one HTTP_*
- * per header name (wsd_env_add_http, WSD_ENV_WEBSOCKETD) — with
+ * per header name (wsd_env_add_http, WSD_ENV_WEBSOCKETD), then
+ * in->access's user and variables (wsd_env_add_access) — with
  * duplicates removed so that the last value of a name wins. Returns a
  * NULL-terminated array; the array and its strings are one allocation:
  * release with free(). */

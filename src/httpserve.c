@@ -839,6 +839,7 @@ static int cgi_spawn(conn *c, cgi_run *g, const wsd_request *r, const wsd_route 
     ei.path_info = rt->path_info;
     ei.script_filename = rt->file;
     ei.https = wsd_tp_is_tls(&c->tp);
+    ei.access = c->access;        /* the user, a trusted proxy's scheme and host (access.c) */
     env = wsd_cgi_env_build(&ei);
     args[0] = (char *)(base ? base + 1 : rt->file);
     args[1] = NULL;

@@ -10,8 +10,10 @@
 #include <uv.h>
 #include <zlib.h>
 
+#include "access.h"
 #include "config.h"
 #include "log.h"
+#include "privdrop.h"
 #include "process.h"
 #include "server.h"
 
@@ -66,7 +68,25 @@ int main(int argc, char **argv)
     }
     fflush(stdout);
     wsd_log_min = cfg.loglevel;
+    /* access control (#13): whom to run as (root refused for programs),
+     * --htpasswd read, the programs' limits and working directory */
+    if (wsd_privdrop_prepare(&cfg, stderr) != 0 || wsd_access_init(&cfg, stderr) != 0) {
+        wsd_config_free(&cfg);
+        return 1;
+    }
+    {
+        int res[sizeof cfg.rlimits / sizeof cfg.rlimits[0]];
+        struct rlimit lim[sizeof cfg.rlimits / sizeof cfg.rlimits[0]];
+        size_t i;
+        for (i = 0; i < cfg.nrlimits; i++) {
+            res[i] = cfg.rlimits[i].resource;
+            lim[i] = cfg.rlimits[i].lim;
+        }
+        wsd_spawn_set_limits(res, lim, cfg.nrlimits);
+        wsd_spawn_set_cwd(cfg.chdir);
+    }
     rc = wsd_server_run(&cfg);
+    wsd_access_free();
     wsd_config_free(&cfg);
     return rc;
 }

@@ -125,6 +125,28 @@ void wsd_spawn_set_nofile(const struct rlimit *rl)
     have_child_nofile = 1;
 }
 
+/* --rlimit and --chdir (wsd_spawn_set_limits, wsd_spawn_set_cwd). */
+#define MAX_LIMITS 8
+static int limit_res[MAX_LIMITS];
+static struct rlimit limit_val[MAX_LIMITS];
+static size_t nlimits;
+static const char *default_cwd;
+
+void wsd_spawn_set_limits(const int *resources, const struct rlimit *limits, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n && i < MAX_LIMITS; i++) {
+        limit_res[i] = resources[i];
+        limit_val[i] = limits[i];
+    }
+    nlimits = i;
+}
+
+void wsd_spawn_set_cwd(const char *dir)
+{
+    default_cwd = dir;
+}
+
 /* The child side of wsd_spawn, between vfork and exec: it shares wsd's
  * memory and runs on this stack, with every signal blocked, so it only
  * makes system calls and stores to *err. Signal handlers are its own
@@ -155,10 +177,14 @@ static void child_exec(const wsd_spawn_options *o, volatile int *err)
     }
     if (o->ctty && ioctl(0, TIOCSCTTY, 0) < 0)
         goto fail;
-    if (o->cwd && chdir(o->cwd) < 0)
+    if (o->cwd ? chdir(o->cwd) < 0 : default_cwd && chdir(default_cwd) < 0)
         goto fail;
     if (have_child_nofile)
         setrlimit(RLIMIT_NOFILE, &child_nofile);
+    for (i = 0; i < (int)nlimits; i++) {   /* --rlimit: a limit not set is a failed start */
+        if (setrlimit(limit_res[i], &limit_val[i]) != 0)
+            goto fail;
+    }
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (strchr(o->file, '/'))

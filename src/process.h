@@ -70,6 +70,13 @@ int wsd_spawn_busy(int rc);
  * raised it). */
 void wsd_spawn_set_nofile(const struct rlimit *rl);
 
+/* --rlimit: limits every program gets (after the NOFILE one above), and
+ * --chdir: the working directory of programs whose options name none (the
+ * WebSocket programs and --authcmd; CGI scripts run in their directory).
+ * Set once at start-up; the strings and arrays must outlive the server. */
+void wsd_spawn_set_limits(const int *resources, const struct rlimit *limits, size_t n);
+void wsd_spawn_set_cwd(const char *dir);
+
 /* Three pipes for a program: fds[i][0] is the read end, fds[i][1] the
  * write end, all close-on-exec. 0 or a libuv error (nothing left open). */
 int wsd_spawn_pipes(int fds[3][2]);

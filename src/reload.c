@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "cfgfile.h"
 #include "cfgsnap.h"
 #include "ctlchan.h"
 #include "log.h"
+#include "privdrop.h"
 #include "shared.h"
 #include "util.h"
 
@@ -55,6 +57,17 @@ static int parse(const wsd_config *cur, const char *text, size_t len, wsd_config
                 "that takes a restart (the running configuration stays)", cur->config_file, key);
         wsd_config_free(n);
         return -1;
+    }
+    {
+        char why[WSD_CFGFILE_ERR_MAX + 64];
+        /* as at start-up: no program as root; every --htpasswd file loads
+         * (those read before are read again) */
+        if (wsd_privdrop_check_programs(n, why, sizeof why) != 0 ||
+            wsd_access_reload_config(n, why, sizeof why) != 0) {
+            wsd_log(WSD_LOG_ERROR, "server", "", "Configuration not reloaded: %s", why);
+            wsd_config_free(n);
+            return -1;
+        }
     }
     return 0;
 }
@@ -105,7 +118,7 @@ void wsd_reload_signal(server *srv)
         return;
     }
     if (!srv->cfg->config_file) {
-        wsd_log(WSD_LOG_INFO, "server", "", "Received SIGHUP: nothing to reload");
+        wsd_access_reload();      /* --htpasswd, or "nothing to reload" */
         return;
     }
     wsd_log(WSD_LOG_INFO, "server", "", "Received SIGHUP: reloading %s", srv->cfg->config_file);

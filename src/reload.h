@@ -17,7 +17,9 @@
  * channel of ctlchan.h: every process runs the same text, and a worker
  * that drops privileges (--user) need not be able to read the file. A
  * worker restarted later starts with the supervisor's current one.
- * Without --config, SIGHUP changes nothing (logged). */
+ * Without --config, SIGHUP reads the --htpasswd files again (access.h),
+ * or changes nothing (logged). A reload also reads every --htpasswd file
+ * its configuration names. */
 #ifndef WSD_RELOAD_H
 #define WSD_RELOAD_H
 

@@ -27,12 +27,14 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "access.h"
 #include "cfgsnap.h"
 #include "conn.h"
 #include "ctlchan.h"
 #include "defer.h"
 #include "httpserve.h"
 #include "log.h"
+#include "privdrop.h"
 #include "process.h"
 #include "hublink.h"
 #include "program.h"
@@ -67,8 +69,8 @@ static long open_fds(void)
 
 /* What each signal means (README, wsd.1):
  *   SIGINT, SIGTERM, SIGQUIT  graceful shutdown; a second one: exit now
- *   SIGHUP   reload: the --config file is read again (reload.c); without
- *            one, nothing to reload (logged)
+ *   SIGHUP   reload: the --config file is read again (reload.c), and the
+ *            --htpasswd files (access.c); else logged
  *   SIGUSR1  one status line in the log (connections, programs, descriptors)
  *   SIGUSR2  ignored, logged (reserved for a binary upgrade)
  * Any other signal keeps its default disposition. */
@@ -90,6 +92,10 @@ static void log_status(server *srv)
             "descriptors %ld of %ld%s", srv->nconns, ws, http, wsd_program_count(),
             srv->fd_base + srv->nconns + 3 * wsd_program_count(), srv->fd_limit,
             srv->shutting_down ? ", shutting down" : "");
+    if (srv->clients)             /* --maxperip/--ratelimit: the table's use */
+        wsd_log(WSD_LOG_INFO, "server", "", "Status: %u client addresses tracked (at most %u), "
+                "%llu connections counted", wsd_clients_used(srv->clients), WSD_CLIENTS_CAPACITY,
+                (unsigned long long)wsd_clients_conns(srv->clients));
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -274,9 +280,22 @@ static int listen_unix(server *srv, const char *path)
     }
     uv_pipe_init(srv->loop, &srv->unixl, 0);
     srv->unixl.data = srv;
-    rc = uv_pipe_bind(&srv->unixl, path);
-    if (rc == 0)
+    {   /* --unixsocketmode: never more open than asked, not even at bind */
+        int um = wsd_privdrop_socket_umask();
+        mode_t old = um >= 0 ? umask((mode_t)um) : 0;
+        rc = uv_pipe_bind(&srv->unixl, path);
+        if (um >= 0)
+            umask(old);
+    }
+    if (rc == 0) {
+        char err[512];
+        if (wsd_privdrop_socket(path, err, sizeof err) != 0) {
+            wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: unix socket %s", err);
+            srv->have_unixl = 1;   /* closed and removed by the caller's cleanup */
+            return -1;
+        }
         rc = uv_listen((uv_stream_t *)&srv->unixl, 511, conn_on_connection);
+    }
     if (rc != 0) {
         wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: listen unix %s: %s", path,
                 uv_strerror(rc));
@@ -439,6 +458,24 @@ static int worker_run(wsd_config *cfg0, int worker, int nworkers, int ctlfd)
             goto fail;
     }
 
+    /* Everything that needs root is done (ports bound, TLS files read):
+     * --user/--group from here on, for good (privdrop.c). */
+    {
+        char err[512];
+        if (wsd_privdrop_apply(err, sizeof err) != 0) {
+            wsd_log(WSD_LOG_FATAL, "server", "", "Can't drop privileges: %s", err);
+            goto fail;
+        }
+    }
+    if (cfg->trustproxy) {
+        char *err = NULL;
+        srv.trust = wsd_trust_new(cfg->trustproxy, &err);   /* checked by config.c */
+        free(err);
+    }
+    if (cfg->maxperip || cfg->ratelimit)
+        srv.clients = wsd_clients_new(WSD_CLIENTS_CAPACITY, (uint32_t)cfg->maxperip,
+                                      (uint32_t)cfg->ratelimit, (uint32_t)cfg->rateburst);
+
     if (startup_log_min >= 0)
         wsd_log_min = startup_log_min;
 
@@ -467,12 +504,16 @@ static int worker_run(wsd_config *cfg0, int worker, int nworkers, int ctlfd)
         srv.exit_status = srv.exit_status ? srv.exit_status : 1;
     }
     wsd_tls_ctx_free(srv.tls);
+    wsd_trust_free(srv.trust);
+    wsd_clients_free(srv.clients);
     free(srv.listeners);
     free(srv.redirect);
     wsd_cfgsnap_unref(srv.snap);
     return srv.exit_status;
 
 fail:
+    if (srv.have_unixl)
+        unlink(cfg->unixsocket);
     wsd_tls_ctx_free(srv.tls);
     free(srv.listeners);
     free(srv.redirect);

@@ -417,6 +417,7 @@ int ws_session_spawn(conn *c, const wsd_request *r)
     ei.path_info = s->route ? s->route->path_info : c->ep->is_route ? c->subpath : path_info;
     ei.https = wsd_tp_is_tls(&c->tp);
     ei.subprotocol = s->subprotocol;
+    ei.access = c->access;         /* the user, a trusted proxy's scheme and host (access.c) */
     env = wsd_env_build(&ei);
     if (s->hub) {
         s->joinenv = env;
@@ -768,7 +769,10 @@ static void ws_feed_all(ws_session *s, uint8_t *p, size_t n)
                 send_control(s, WSD_WS_PONG, ev.data, ev.len);
             } else {
                 /* the client is not reading: keep only the latest */
-                memcpy(s->pong, ev.data, ev.len);
+                if (!s->pong)
+                    s->pong = xmalloc(125);
+                if (ev.len)
+                    memcpy(s->pong, ev.data, ev.len);
                 s->npong = (uint8_t)ev.len;
                 s->pong_pending = 1;
             }
@@ -1036,6 +1040,7 @@ static void session_free(conn *c)
     free(s->rest);
     free(s->zin);
     free(s->msg);
+    free(s->pong);
     free(s->tagline[0]);
     free(s->tagline[1]);
     wsd_pmd_free(&s->pmd);

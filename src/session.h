@@ -94,7 +94,8 @@ typedef struct ws_session {
     char *tagline[2];
     size_t taglen[2];
 
-    uint8_t pong[125];           /* the most recent ping's payload, when pong_pending */
+    uint8_t *pong;               /* the most recent ping's payload (125 bytes, allocated
+                                  * the first time a pong must wait), when pong_pending */
     uint8_t npong;
 
     uv_timer_t *ptimer;          /* --pingms (allocated only then) */

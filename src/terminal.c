@@ -112,12 +112,14 @@ int wsd_term_is_loopback(const char *address)
 
 void wsd_term_startup_warning(const wsd_config *cfg, const char *address)
 {
-    if (!cfg->pty || cfg->sslca || wsd_term_is_loopback(address))
+    if (!cfg->pty || cfg->sslca || cfg->htpasswd || cfg->authcmd ||
+        wsd_term_is_loopback(address))
         return;
     wsd_log(WSD_LOG_ERROR, "server", "",
             "WARNING: terminal mode (--pty) on %s:%d%s: whoever can connect gets %s as user "
-            "%ld with no password. Listen on 127.0.0.1, or put wsd behind a reverse proxy "
-            "with authentication (docs/terminal.md)",
+            "%ld with no password. Listen on 127.0.0.1, require a login (--htpasswd, "
+            "--authcmd), or put wsd behind a reverse proxy with authentication "
+            "(docs/terminal.md)",
             *address ? address : "every interface", cfg->port,
             cfg->ssl ? " with TLS but no client certificates (--sslca)" : " without TLS",
             cfg->command ? cfg->command : "the programs of --dir", (long)geteuid());

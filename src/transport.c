@@ -76,6 +76,50 @@ void wsd_tp_free(wsd_transport *t)
     if (t->tls)
         wsd_tls_free(t->tls);
     t->tls = NULL;
+    free(t->proxy);
+    free(t->proxied);
+    t->proxy = NULL;
+    t->proxied = NULL;
+}
+
+/* ----------------------------------------------------------- PROXY header */
+
+void wsd_tp_expect_proxy(wsd_transport *t)
+{
+    if (t->proxy || t->closing)
+        return;
+    t->proxy = xmalloc(sizeof *t->proxy);
+    wsd_proxy_init(t->proxy);
+}
+
+/* Raw bytes while the PROXY header is read: how many belonged to it (the
+ * rest is the client's), or -1 when the connection was closed. */
+static long proxy_read(wsd_transport *t, const char *p, size_t n)
+{
+    size_t used = 0;
+    int rc = wsd_proxy_feed(t->proxy, (const uint8_t *)p, n, &used);
+    char ip[64];
+    int port;
+
+    if (rc == WSD_PROXY_MORE)
+        return (long)n;
+    if (rc == WSD_PROXY_ERROR) {
+        wsd_tp_peer(t, ip, sizeof ip, &port);
+        wsd_log(WSD_LOG_ACCESS, "server", "", "PROXY header from %s refused (%s): closed", ip,
+                t->proxy->err);
+        wsd_tp_close(t);
+        return -1;
+    }
+    if (!t->proxy->info.local) {
+        t->proxied = xcalloc(1, sizeof *t->proxied);
+        snprintf(t->proxied->ip, sizeof t->proxied->ip, "%s", t->proxy->info.src);
+        t->proxied->port = t->proxy->info.src_port;
+    }
+    free(t->proxy);
+    t->proxy = NULL;
+    if (t->ops->on_peer)
+        t->ops->on_peer(t);
+    return t->closing ? -1 : (long)used;
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -203,6 +247,8 @@ static void pump(wsd_transport *t)
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     wsd_transport *t = s->data;
+    char *p;
+    size_t n;
 
     if (nread == 0)
         return;
@@ -211,15 +257,24 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     t->last_read = uv_now(t->timer.loop);
+    p = buf->base;
+    n = (size_t)nread;
+    if (t->proxy) {
+        long used = proxy_read(t, p, n);
+        if (used < 0 || (size_t)used == n)
+            return;
+        p += used;
+        n -= (size_t)used;
+    }
     if (t->tls) {
-        if (wsd_tls_feed(t->tls, buf->base, (size_t)nread) != WSD_TLS_OK) {
+        if (wsd_tls_feed(t->tls, p, n) != WSD_TLS_OK) {
             wsd_tp_close(t);
             return;
         }
         pump(t);
         return;
     }
-    t->ops->on_read(t, buf->base, (size_t)nread);
+    t->ops->on_read(t, p, n);
 }
 
 /* ---------------------------------------------------------------- writing */
@@ -593,6 +648,11 @@ void wsd_tp_peer(const wsd_transport *t, char *ip, size_t cap, int *port)
     int sslen = sizeof ss;
 
     *port = -1;
+    if (t->proxied) {
+        snprintf(ip, cap, "%s", t->proxied->ip);
+        *port = t->proxied->port;
+        return;
+    }
     if (t->is_unix) {
         snprintf(ip, cap, "unix-socket");   /* as websocketd main */
         return;

@@ -38,6 +38,7 @@
 #include <uv.h>
 
 #include "defer.h"
+#include "proxyproto.h"
 #include "tls.h"
 
 #define WSD_TP_LINGER_MS 2000      /* waiting for the peer's close / FIN */
@@ -48,7 +49,8 @@ enum {
     WSD_HOLD_STDIN = 1,          /* the program's stdin is full */
     WSD_HOLD_LOOKUP = 2,         /* --reverselookup runs */
     WSD_HOLD_SERVE = 4,          /* plain HTTP: a request body or pipelined requests wait */
-    WSD_HOLD_OUTPUT = 8          /* the client's own queue is over its limit */
+    WSD_HOLD_OUTPUT = 8,         /* the client's own queue is over its limit */
+    WSD_HOLD_AUTH = 16           /* a password check or an --authcmd runs (access.c) */
 };
 
 typedef struct wsd_transport wsd_transport;
@@ -82,7 +84,16 @@ typedef struct {
     void (*on_close)(wsd_transport *t);
     /* Every handle is closed: the owner may wsd_tp_free and free. */
     void (*on_closed)(wsd_transport *t);
+    /* --proxyprotocol: the PROXY header named the client; wsd_tp_peer now
+     * gives its address. May be NULL. */
+    void (*on_peer)(wsd_transport *t);
 } wsd_transport_ops;
+
+/* The client a PROXY header named (wsd_tp_peer gives it). */
+typedef struct {
+    char ip[64];
+    int port;
+} wsd_tp_proxied;
 
 struct wsd_transport {
     union {                      /* the client: TCP, or a Unix socket (--unixsocket) */
@@ -96,6 +107,8 @@ struct wsd_transport {
     const wsd_transport_ops *ops;
     void *data;                  /* the owner's */
     wsd_tls *tls;                /* --ssl, else NULL */
+    wsd_proxy_parser *proxy;     /* --proxyprotocol: the header still being read, else NULL */
+    wsd_tp_proxied *proxied;     /* the client it named, else NULL */
     uint64_t deadline;           /* loop time of the owner's timeout (0: none) */
     uint64_t linger_end;         /* loop time a linger / close_after ends */
     uint64_t last_read;          /* loop time of the last bytes from the client */
@@ -113,6 +126,12 @@ struct wsd_transport {
 int wsd_tp_accept(wsd_transport *t, uv_loop_t *loop, uv_stream_t *l, wsd_tls_ctx *tls_ctx,
                   const wsd_transport_ops *ops, void *data);
 void wsd_tp_free(wsd_transport *t);
+/* --proxyprotocol (right after wsd_tp_accept): the connection must begin
+ * with a PROXY v1/v2 header (proxyproto.h), read before anything else —
+ * before TLS too. Once it is complete, ops->on_peer; a connection that
+ * sends anything else (a truncated, oversized or lying header, or none)
+ * is logged and closed. A slow header is the owner's timeout's to end. */
+void wsd_tp_expect_proxy(wsd_transport *t);
 
 /* Writes. buf is owned: freed when written (or dropped). */
 void wsd_tp_send(wsd_transport *t, char *buf, size_t len);
@@ -141,7 +160,9 @@ void wsd_tp_timeout(wsd_transport *t, uint64_t ms);
 
 /* "https"/"http": the scheme the client used. */
 int wsd_tp_is_tls(const wsd_transport *t);
-/* The peer's address ("unix-socket", port -1 for a Unix socket peer). */
+/* The peer's address ("unix-socket", port -1 for a Unix socket peer); with
+ * --proxyprotocol, the client the PROXY header named (a LOCAL or UNKNOWN
+ * header: the socket's own peer). */
 void wsd_tp_peer(const wsd_transport *t, char *ip, size_t cap, int *port);
 /* The socket's fd (for sendfile), or -1 (TLS or not available). */
 int wsd_tp_plain_fd(const wsd_transport *t);

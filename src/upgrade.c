@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "handshake.h"
 #include "httpserve.h"
 #include "log.h"
@@ -52,6 +53,11 @@ static char *make_assoc(conn *c, const wsd_request *r)
     wsd_str_appendf(&a, "url:'%s://%s%s' id:'%s' remote:'%s' command:'%s' origin:'%s'",
                     wsd_tp_is_tls(&c->tp) ? "https" : "http", hostbuf, url, c->id,
                     c->remote_host ? c->remote_host : c->remote_ip, cmd, org);
+    if (c->access.user) {          /* authenticated (access.c) */
+        char user[300];
+        wsd_str_appendf(&a, " user:'%s'", wsd_log_escape(user, sizeof user, c->access.user,
+                                                          strlen(c->access.user)));
+    }
     return a.s;
 }
 
@@ -166,9 +172,12 @@ static int origin_allowed(conn *c, const wsd_request *r)
     int ok;
 
     wsd_str_init(&why, 1024);
+    /* a trusted proxy's X-Forwarded-Host and -Proto stand for the client's
+     * (access.c): a TLS-terminating proxy must not make --sameorigin fail */
     ok = wsd_origin_check(c->ep->origin, o ? o->value : NULL, o ? o->value_len : 0,
-                          h ? h->value : NULL, h ? h->value_len : 0, wsd_tp_is_tls(&c->tp), &why,
-                          NULL);
+                          c->access.host ? c->access.host : h ? h->value : NULL,
+                          c->access.host ? strlen(c->access.host) : h ? h->value_len : 0,
+                          conn_https(c), &why, NULL);
     if (!ok) {
         char esc[1200];
         wsd_log(WSD_LOG_ACCESS, "session", c->assoc, "%s",
@@ -368,7 +377,9 @@ static void configure(conn *c, const wsd_request *r)
     free(decoded);
 }
 
-void wsd_upgrade(conn *c, const char *rest, size_t nrest)
+/* The request passed access control (access.c): the handshake, or plain
+ * HTTP. */
+static void upgrade_checked(conn *c, const char *rest, size_t nrest)
 {
     server *srv = c->srv;
     const wsd_request *r = wsd_http_request(c->http);
@@ -379,12 +390,10 @@ void wsd_upgrade(conn *c, const char *rest, size_t nrest)
     wsd_pmd_params pp;
     int rc;
 
-    configure(c, r);
     cfg = c->cfg;
-    c->assoc = make_assoc(c, r);
-    if (c->redirect) {
-        redirect_https(c, r);
-        return;
+    if (c->access.user) {          /* the log names the user from here on */
+        free(c->assoc);
+        c->assoc = make_assoc(c, r);
     }
     rc = wsd_handshake_check(r, &hs);
     if (rc == WSD_HS_NOT_WEBSOCKET || (!cfg->command_path && !cfg->dir)) {
@@ -427,4 +436,20 @@ void wsd_upgrade(conn *c, const char *rest, size_t nrest)
         start_lookup(c, hs.accept, s->pmd_on ? ext : NULL, rest, nrest))
         return;
     finish(c, hs.accept, s->pmd_on ? ext : NULL, rest, nrest);
+}
+
+void wsd_upgrade(conn *c, const char *rest, size_t nrest)
+{
+    const wsd_request *r = wsd_http_request(c->http);
+
+    configure(c, r);               /* this request's snapshot and route (cfgsnap.h) */
+    wsd_access_client(c, r);       /* behind --trustproxy: the client's address (access.c) */
+    c->assoc = make_assoc(c, r);
+    if (c->redirect) {
+        redirect_https(c, r);
+        return;
+    }
+    if (wsd_access_check(c, r, rest, nrest, upgrade_checked) != 0)
+        return;                    /* refused, or upgrade_checked follows (access.c) */
+    upgrade_checked(c, rest, nrest);
 }

@@ -19,6 +19,8 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 const bin = path.resolve(repo, process.env.WSD_BIN || 'build/wsd');
+// As root (CI), wsd refuses to run programs without --user or --allowroot (#13).
+const rootFlags = process.getuid && process.getuid() === 0 ? ['--allowroot'] : [];
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const logDir = path.join(repo, 'build', 'test-logs');
 const CHROMIUM_ARGS = [
@@ -48,7 +50,7 @@ async function startWsd(args, env) {
     const port = await freePort();
     const keep = {};
     for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS']) if (process.env[k]) keep[k] = process.env[k];
-    const proc = spawn(bin, ['--address=127.0.0.1', `--port=${port}`, '--closems=0', ...args], {
+    const proc = spawn(bin, ['--address=127.0.0.1', `--port=${port}`, '--closems=0', ...rootFlags, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...keep, ...env },
     });

@@ -16,6 +16,8 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 const bin = path.resolve(repo, process.env.WSD_BIN || 'build/wsd');
+// As root (CI), wsd refuses to run programs without --user or --allowroot (#13).
+const rootFlags = process.getuid && process.getuid() === 0 ? ['--allowroot'] : [];
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const logDir = path.join(repo, 'build', 'test-logs');
 
@@ -64,7 +66,7 @@ function script(dir, name, body) {
 async function startWsd(args) {
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    const proc = spawn(bin, ['--address=127.0.0.1', `--port=${port}`, ...args], {
+    const proc = spawn(bin, ['--address=127.0.0.1', `--port=${port}`, ...rootFlags, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...pick(process.env, ['ASAN_OPTIONS', 'UBSAN_OPTIONS']) },
     });

@@ -197,6 +197,14 @@ def free_port():
 # --------------------------------------------------------------------------
 # The server under test
 
+def root_flags(binary=None):
+    """["--allowroot"] when the tests run as root (CI does): wsd refuses to
+    run programs as root without --user or it (#13, docs/security.md);
+    websocketd has no such flag."""
+    name = Path(binary).name if binary else WSD_BIN.name
+    return ["--allowroot"] if os.geteuid() == 0 and not name.startswith("websocketd") else []
+
+
 def wsd_env(extra=None):
     env = {"PATH": BASE_PATH, "LANG": "C.UTF-8"}
     for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "ASAN_SYMBOLIZER_PATH"):
@@ -230,6 +238,7 @@ class Server:
 
     def argv(self, port):
         a = [str(WSD_BIN)] + self.port_args(port) + ["--address=127.0.0.1"]
+        a += root_flags(getattr(self, "binary", None))
         if self.closems:
             a.append("--closems=0")
         return a + self.flags + self.cmd
@@ -714,7 +723,7 @@ class UnixServer(Server):
         super().__init__(tmp, cmd, **kw)
 
     def argv(self, port):
-        a = [str(WSD_BIN), f"--unixsocket={self.sock_path}"]
+        a = [str(WSD_BIN), f"--unixsocket={self.sock_path}"] + root_flags()
         if self.tcp:
             a += self.port_args(port) + ["--address=127.0.0.1"]
         if self.closems:
@@ -868,9 +877,10 @@ def write_prog(path, text):
 
 def run_wsd(*args, timeout=5.0):
     """Runs wsd to completion (start-up errors); returns (status, stdout+stderr).
-    status None: still running after `timeout` (it was killed)."""
+    status None: still running after `timeout` (it was killed). As root,
+    --allowroot goes first (root_flags)."""
     try:
-        r = subprocess.run([str(WSD_BIN), *map(str, args)], stdin=subprocess.DEVNULL,
+        r = subprocess.run([str(WSD_BIN), *root_flags(), *map(str, args)], stdin=subprocess.DEVNULL,
                            capture_output=True, env=wsd_env(), timeout=timeout)
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b"") + (e.stderr or b"")

@@ -67,7 +67,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (CHILD, IS_WEBSOCKETD, OP_CLOSE, OP_PING, OP_TEXT, WSD_BIN, RawClient,
+from conftest import (CHILD, IS_WEBSOCKETD, OP_CLOSE, OP_PING, OP_TEXT, WSD_BIN, RawClient, root_flags,
                       build_frame, children_of, descendants, is_alive,
                       proc_stat, vm_rss_kb, wait_gone, wait_until, write_prog, wsd_env,
                       _reap_our_zombies)
@@ -527,7 +527,7 @@ def test_killed_supervisor_workers_exit(wsd):
         assert code == 1001
         # the port is free again: a new wsd can listen there
         p2 = subprocess.Popen([str(WSD_BIN), f"--port={port}", "--address=127.0.0.1",
-                               "/bin/cat"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               *root_flags(), "/bin/cat"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, env=wsd_env(), start_new_session=True)
         extra.append(p2.pid)
         try:

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from conftest import (IS_WEBSOCKETD, SCRIPTS, WSD_BIN, RawClient, arun, connect, free_port,
-                      recv_all, wsd_env)
+                      recv_all, root_flags, wsd_env)
 
 
 def run(*args, timeout=3, cwd=None):
@@ -172,7 +172,7 @@ def test_port_in_use_exit_3():
     s.bind(("127.0.0.1", 0))
     s.listen()
     try:
-        r = run(f"--port={s.getsockname()[1]}", "--address=127.0.0.1", "cat")
+        r = run(f"--port={s.getsockname()[1]}", "--address=127.0.0.1", *root_flags(), "cat")
     finally:
         s.close()
     assert r.returncode == 3

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import WSD_BIN, arun, connect, free_port, recv_all, wait_until, wsd_env
+from conftest import WSD_BIN, arun, connect, free_port, recv_all, root_flags, wait_until, wsd_env
 
 BASH = ["/bin/bash", "--norc", "--noprofile", "-i"]
 PS1 = {"PS1": "PROMPT>"}  # (--passenv trims spaces)
@@ -312,7 +312,7 @@ def test_program_ignoring_sighup_gets_the_escalation(wsd, tmp_path):
 def start_and_stop(args, timeout=5.0):
     """Runs wsd with args until it has printed its start-up lines; returns
     its log (stdout)."""
-    p = subprocess.Popen([str(WSD_BIN)] + args, stdout=subprocess.PIPE,
+    p = subprocess.Popen([str(WSD_BIN)] + root_flags() + args, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=wsd_env(), start_new_session=True)
     try:
         out, err = p.communicate(timeout=1.0)
@@ -334,3 +334,7 @@ def test_startup_warning_beyond_loopback():
     assert "WARNING" not in log, log
     log = start_and_stop([f"--port={free_port()}", "--address=192.0.2.1", "/bin/sh"])
     assert "WARNING" not in log, "only terminal mode warns"
+    # a login required: no warning
+    log = start_and_stop([f"--port={free_port()}", "--address=192.0.2.1", "--pty",
+                          "--authcmd=/bin/true", "/bin/sh"])
+    assert "WARNING" not in log, log

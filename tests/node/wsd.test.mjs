@@ -11,6 +11,8 @@ import WebSocket from 'ws';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 const bin = path.resolve(repo, process.env.WSD_BIN || 'build/wsd');
+// As root (CI), wsd refuses to run programs without --user or --allowroot (#13).
+const rootFlags = process.getuid && process.getuid() === 0 ? ['--allowroot'] : [];
 const child = path.resolve(repo, process.env.WSD_CHILD || 'build/tests/child');
 const servers = [];
 
@@ -39,7 +41,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function startWsd(args) {
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    const proc = spawn(bin, [`--port=${port}`, '--address=127.0.0.1', '--closems=0', ...args], {
+    const proc = spawn(bin, [`--port=${port}`, '--address=127.0.0.1', '--closems=0', ...rootFlags, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...pick(process.env, ['ASAN_OPTIONS', 'UBSAN_OPTIONS']) },
     });

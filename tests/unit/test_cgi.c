@@ -428,9 +428,48 @@ static void limit_tests(void)
     }
 }
 
+/* Access control (#13) in a CGI environment. */
+static void access_env_tests(void)
+{
+    wsd_cgi_env_input in;
+    char *extra[] = {"USER_ID=7", NULL};
+    char **env;
+
+    memset(&cfg, 0, sizeof cfg);
+    rq("GET", "/sub/e.cgi");
+    hdr("Host", "backend:9000");
+    hdr("Authorization", "Basic dTpw");
+    memset(&in, 0, sizeof in);
+    in.cfg = &cfg;
+    in.req = &req;
+    in.remote_ip = "203.0.113.5";
+    in.remote_port = -1;
+    in.script_name = "/";
+    in.path_info = "/sub/e.cgi";
+    in.script_filename = "c/sub/e.cgi";
+    in.access.user = "u";
+    in.access.auth_type = "Basic";
+    in.access.hide_authorization = 1;
+    in.access.extra = extra;
+    in.access.host = "example.com:8443";
+    in.access.proto = 2;
+    env = wsd_cgi_env_build(&in);
+    is_str(get(env, "REMOTE_USER"), "u", "CGI REMOTE_USER");
+    is_str(get(env, "AUTH_TYPE"), "Basic", "CGI AUTH_TYPE");
+    is_str(get(env, "USER_ID"), "7", "CGI: the authorizer's variable");
+    is_str(get(env, "HTTP_AUTHORIZATION"), NULL, "CGI: the checked password is not passed");
+    is_str(get(env, "HTTPS"), "on", "CGI HTTPS from the proxy");
+    is_str(get(env, "SERVER_NAME"), "example.com", "CGI SERVER_NAME from X-Forwarded-Host");
+    is_str(get(env, "SERVER_PORT"), "8443", "CGI SERVER_PORT from X-Forwarded-Host");
+    is_str(get(env, "REMOTE_PORT"), "", "CGI REMOTE_PORT empty when not known");
+    ok(no_dups(env), "CGI: no duplicates");
+    free(env);
+}
+
 int main(void)
 {
     env_tests();
+    access_env_tests();
     head_tests();
     limit_tests();
     return done_testing();

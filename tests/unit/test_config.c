@@ -192,7 +192,7 @@ static void test_no_args_and_help(void)
                 break;
         }
         ok(sorted, "flag list sorted by name");
-        is_int(count, 42, "42 flags listed");
+        is_int(count, 60, "60 flags listed");
     }
     ok(ends_with(r.err, "BSD 2-Clause license: Run 'wsd --license' for details.\n"),
        "--help ends with the licence hint");
@@ -291,6 +291,10 @@ static void test_ranges(void)
         {"workers", "1", "256", "0", "257", "must be 1 to 256"},
         {"deflatebits", "9", "15", "8", "16", "must be 9 to 15"},
         {"deflatemem", "1", "9", "0", "10", "must be 1 to 9"},
+        {"authtimeout", "1", "600000", "0", "600001", "must be 1 to 600000 milliseconds"},
+        {"maxperip", "0", "1000000", NULL, "1000001", "must be 0 to 1000000 (0: no limit)"},
+        {"ratelimit", "0", "1000000", NULL, "1000001", "must be 0 to 1000000 (0: no limit)"},
+        {"rateburst", "1", "10000", "0", "10001", "must be 1 to 10000"},
     };
     size_t i;
     char arg[128], msg[512];
@@ -898,6 +902,103 @@ static void test_headers(void)
               "    wsd --help\n", "--header=X\r: a");
 }
 
+/* The access-control flags (#13): values, defaults, and every refusal. */
+static void access_error(const char *const *args, const char *msg)
+{
+    result r = run_v(args);
+    is_int(r.rc, 1, "%s %s: exit 1", args[0], args[1] ? args[1] : "");
+    ok(r.err && strstr(r.err, msg), "  says '%s' (%s)", msg, r.err ? r.err : "");
+    res_free(&r);
+}
+#define ACCESS_ERROR(msg, ...) access_error((const char *const[]){__VA_ARGS__, NULL}, msg)
+
+static void test_access(void)
+{
+    result r = RUN("/bin/sh");
+    is_int(r.c.authtimeout, 5000, "--authtimeout default 5000");
+    is_str(r.c.authrealm, "wsd", "--authrealm default wsd");
+    is_int(r.c.rateburst, 10, "--rateburst default 10");
+    is_int(r.c.unixsocketmode, -1, "--unixsocketmode default: as created");
+    ok(!r.c.htpasswd && !r.c.authcmd && !r.c.trustproxy && !r.c.user && !r.c.group &&
+       !r.c.chdir && r.c.nrlimits == 0 && !r.c.allowroot && !r.c.proxyprotocol &&
+       !r.c.publicstatic && r.c.maxperip == 0 && r.c.ratelimit == 0, "all off by default");
+    res_free(&r);
+
+    r = RUN("--htpasswd=/etc/x", "--authcmd=/bin/true", "--authtimeout=250", "--authrealm=My app",
+            "--publicstatic", "--trustproxy=127.0.0.1, 10.0.0.0/8,unix", "--proxyprotocol",
+            "--user=nobody", "--group=nogroup", "--allowroot", "--chdir=/tmp",
+            "--rlimit=as=512M,cpu=10, nproc=64,nofile=1024,fsize=1G,core=0,stack=unlimited,data=4K",
+            "--unixsocket=/tmp/s", "--unixsocketmode=0660", "--unixsocketuser=root",
+            "--unixsocketgroup=www-data", "--maxperip=20", "--ratelimit=60", "--rateburst=5",
+            "/bin/sh");
+    is_int(r.rc, -1, "every access flag at once");
+    is_str(r.c.htpasswd, "/etc/x", "--htpasswd");
+    is_str(r.c.authcmd_path, "/bin/true", "--authcmd found");
+    is_int(r.c.authtimeout, 250, "--authtimeout");
+    is_str(r.c.authrealm, "My app", "--authrealm");
+    ok(r.c.publicstatic && r.c.proxyprotocol && r.c.allowroot, "booleans");
+    is_str(r.c.trustproxy, "127.0.0.1, 10.0.0.0/8,unix", "--trustproxy kept as given");
+    is_str(r.c.user, "nobody", "--user");
+    is_str(r.c.group, "nogroup", "--group");
+    is_str(r.c.chdir, "/tmp", "--chdir");
+    is_int(r.c.unixsocketmode, 0660, "--unixsocketmode octal");
+    is_str(r.c.unixsocketuser, "root", "--unixsocketuser");
+    is_str(r.c.unixsocketgroup, "www-data", "--unixsocketgroup");
+    is_int(r.c.maxperip, 20, "--maxperip");
+    is_int(r.c.ratelimit, 60, "--ratelimit");
+    is_int(r.c.rateburst, 5, "--rateburst");
+    is_int(r.c.nrlimits, 8, "eight limits");
+    if (r.c.nrlimits == 8) {
+        is_int(r.c.rlimits[0].resource, RLIMIT_AS, "as");
+        ok(r.c.rlimits[0].lim.rlim_cur == 512ull << 20 && r.c.rlimits[0].lim.rlim_max == 512ull << 20,
+           "  512M");
+        is_int(r.c.rlimits[1].resource, RLIMIT_CPU, "cpu");
+        ok(r.c.rlimits[1].lim.rlim_cur == 10 && r.c.rlimits[1].lim.rlim_max == 11,
+           "  10 s soft (SIGXCPU), 11 s hard (SIGKILL)");
+        ok(r.c.rlimits[2].resource == RLIMIT_NPROC && r.c.rlimits[2].lim.rlim_cur == 64, "nproc 64");
+        ok(r.c.rlimits[4].resource == RLIMIT_FSIZE && r.c.rlimits[4].lim.rlim_cur == 1ull << 30, "fsize 1G");
+        ok(r.c.rlimits[5].resource == RLIMIT_CORE && r.c.rlimits[5].lim.rlim_max == 0, "core 0");
+        ok(r.c.rlimits[6].lim.rlim_cur == RLIM_INFINITY, "stack unlimited");
+        ok(r.c.rlimits[7].lim.rlim_cur == 4096, "data 4K");
+    }
+    res_free(&r);
+
+    r = RUN("--chdir=/tmp", "sh");
+    ok(r.rc == -1 && r.c.command_path[0] == '/' && strcmp(r.c.argv[0], r.c.command_path) == 0,
+       "with --chdir COMMAND's path is absolute (%s)", r.c.command_path ? r.c.command_path : "");
+    res_free(&r);
+    r = RUN("--authcmd=true", "/bin/sh");
+    ok(r.rc == -1 && r.c.authcmd_path && r.c.authcmd_path[0] == '/', "--authcmd found in PATH: %s",
+       r.c.authcmd_path ? r.c.authcmd_path : "");
+    res_free(&r);
+
+    ACCESS_ERROR("--trustproxy: not an IP address, a network or \"unix\": 'example.com'",
+                 "--trustproxy=example.com", "/bin/sh");
+    ACCESS_ERROR("--trustproxy: bad prefix length", "--trustproxy=10.0.0.0/40", "/bin/sh");
+    ACCESS_ERROR("--trustproxy: the list is empty", "--trustproxy=", "/bin/sh");
+    ACCESS_ERROR("--authrealm: printable ASCII", "--authrealm=a\"b", "/bin/sh");
+    ACCESS_ERROR("--htpasswd: no file given", "--htpasswd=", "/bin/sh");
+    ACCESS_ERROR("--authcmd: 'no-such-authorizer-here' was not found",
+                 "--authcmd=no-such-authorizer-here", "/bin/sh");
+    ACCESS_ERROR("--authcmd: '/tmp' is a directory", "--authcmd=/tmp", "/bin/sh");
+    ACCESS_ERROR("--chdir: '/no/such/dir' is not a directory", "--chdir=/no/such/dir", "/bin/sh");
+    ACCESS_ERROR("--unixsocketmode: '0888' is not an octal mode", "--unixsocket=/tmp/s",
+                 "--unixsocketmode=0888", "/bin/sh");
+    ACCESS_ERROR("--unixsocketmode: '01777' is not an octal mode", "--unixsocket=/tmp/s",
+                 "--unixsocketmode=01777", "/bin/sh");
+    ACCESS_ERROR("need --unixsocket", "--unixsocketmode=0660", "/bin/sh");
+    ACCESS_ERROR("need --unixsocket", "--unixsocketgroup=www-data", "/bin/sh");
+    ACCESS_ERROR("--rlimit: 'mem=1' is not NAME=VALUE", "--rlimit=mem=1", "/bin/sh");
+    ACCESS_ERROR("--rlimit: 'cpu' is not NAME=VALUE", "--rlimit=cpu", "/bin/sh");
+    ACCESS_ERROR("--rlimit: bad value for cpu: '10K'", "--rlimit=cpu=10K", "/bin/sh");
+    ACCESS_ERROR("--rlimit: bad value for as: '-1'", "--rlimit=as=-1", "/bin/sh");
+    ACCESS_ERROR("--rlimit: bad value for as: ''", "--rlimit=as=", "/bin/sh");
+    ACCESS_ERROR("--rlimit: bad value for as: '99999999999999999999'",
+                 "--rlimit=as=99999999999999999999", "/bin/sh");
+    ACCESS_ERROR("--rlimit: bad value for fsize: '20000000T'", "--rlimit=fsize=20000000T", "/bin/sh");
+    ACCESS_ERROR("--rlimit: cpu given twice", "--rlimit=cpu=1,cpu=2", "/bin/sh");
+}
+
 static void test_modes_run(void)
 {
     /* every flag's feature is built: none is refused at start-up */
@@ -977,6 +1078,7 @@ int main(void)
     test_lookpath();
     test_passenv();
     test_headers();
+    test_access();
     test_modes_run();
 
     unlink(catpath(tmpdir, "sub/x.sh"));

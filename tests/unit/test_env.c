@@ -533,6 +533,52 @@ static void test_with_parser(void)
     wsd_http_parser_free(p);
 }
 
+/* Access control (#13): the user, the authorizer's variables, a trusted
+ * proxy's host and scheme, HTTP_AUTHORIZATION hidden when wsd checked it. */
+static void test_access(void)
+{
+    fixture f;
+    char **env;
+    char *extra[] = {"USER_ID=42", "ROLE=admin", NULL};
+
+    init(&f, "/x");
+    add_header(&f, "Host", "internal:8080");
+    add_header(&f, "Authorization", "Basic YWxpY2U6c2VjcmV0");
+    env = wsd_env_build(&f.in);
+    is_str(get(env, "REMOTE_USER"), "", "no user: REMOTE_USER empty");
+    is_str(get(env, "AUTH_TYPE"), "", "no user: AUTH_TYPE empty");
+    is_str(get(env, "HTTP_AUTHORIZATION"), "Basic YWxpY2U6c2VjcmV0", "not hidden by default");
+    ok(get(env, "HTTPS") == NULL, "no HTTPS");
+    is_str(get(env, "SERVER_NAME"), "internal", "SERVER_NAME from Host");
+    free(env);
+
+    f.in.access.user = "alice";
+    f.in.access.auth_type = "Basic";
+    f.in.access.hide_authorization = 1;
+    f.in.access.extra = extra;
+    f.in.access.host = "ws.example.com";
+    f.in.access.proto = 2;
+    env = wsd_env_build(&f.in);
+    is_str(get(env, "REMOTE_USER"), "alice", "REMOTE_USER");
+    is_str(get(env, "AUTH_TYPE"), "Basic", "AUTH_TYPE");
+    ok(get(env, "HTTP_AUTHORIZATION") == NULL, "HTTP_AUTHORIZATION hidden");
+    is_str(get(env, "USER_ID"), "42", "an authorizer's variable");
+    is_str(get(env, "ROLE"), "admin", "another");
+    is_str(get(env, "HTTPS"), "on", "HTTPS from the proxy's scheme");
+    is_str(get(env, "SERVER_NAME"), "ws.example.com", "SERVER_NAME from X-Forwarded-Host");
+    is_str(get(env, "SERVER_PORT"), "443", "SERVER_PORT: https's default");
+    is_str(get(env, "HTTP_HOST"), "internal:8080", "HTTP_HOST stays what was sent");
+    check_one_block(env, "with access");
+    free(env);
+
+    f.in.access.proto = 1;
+    f.in.https = 1;                 /* TLS to wsd, but the proxy says http */
+    f.in.access.host = NULL;
+    env = wsd_env_build(&f.in);
+    ok(get(env, "HTTPS") == NULL, "the proxy's http wins over the transport");
+    free(env);
+}
+
 int main(void)
 {
     test_observed();
@@ -541,6 +587,7 @@ int main(void)
     test_hosts();
     test_headers();
     test_with_parser();
+    test_access();
     test_name_posing();
     test_envlist();
     return done_testing();
