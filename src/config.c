@@ -1175,9 +1175,12 @@ static int check_loglevel(cfgctx *x)
     int level = wsd_log_level_parse(name);
 
     if (level < 0) {
-        where(x, x->out, F_LOGLEVEL);
-        fprintf(x->out, "Incorrect loglevel flag '%s'. Use --help to see allowed values.\n", name);
-        fputs(short_help, x->err);
+        /* websocketd's stream for the flag; a file's problem as the others */
+        FILE *f = x->rf[F_LOGLEVEL].line ? x->err : x->out;
+        where(x, f, F_LOGLEVEL);
+        fprintf(f, "Incorrect loglevel flag '%s'. Use --help to see allowed values.\n", name);
+        if (!x->rf[F_LOGLEVEL].line)
+            fputs(short_help, x->err);
         return 1;
     }
     x->c->loglevel = level;
