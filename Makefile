@@ -177,6 +177,7 @@ FUZZ_BINS   := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 FUZZ_LLHTTP := $(addprefix $(LLHTTP_SRC)/,api.c http.c llhttp.c)
 # Per harness: the sources it links (FSRC_), libraries (FLIB_), run options (FOPT_).
 FSRC_fuzz_config    := $(addprefix src/,config.c cfgfile.c goflag.c origin.c log.c realip.c util.c)
+FSRC_fuzz_configfile := $(addprefix src/,config.c cfgfile.c cfgsnap.c goflag.c origin.c pmd.c ws.c utf8.c http.c log.c realip.c util.c) $(FUZZ_LLHTTP)
 FSRC_fuzz_http      := $(addprefix src/,http.c handshake.c util.c) $(FUZZ_LLHTTP)
 FSRC_fuzz_ws_decode := $(addprefix src/,ws.c utf8.c)
 FSRC_fuzz_outframe  := $(addprefix src/,outframe.c ws.c utf8.c)
@@ -192,11 +193,13 @@ FSRC_fuzz_basicauth := $(addprefix src/,basicauth.c util.c)
 FSRC_fuzz_htpasswd  := $(addprefix src/,htpasswd.c util.c)
 FSRC_fuzz_authout   := $(addprefix src/,authout.c util.c)
 FLIB_fuzz_config    := -linih
+FLIB_fuzz_configfile := -linih -lz -lcrypto
 FLIB_fuzz_http      := -lcrypto
 FLIB_fuzz_inflate   := -lz
 FLIB_fuzz_tls       := -lssl -lcrypto
 FLIB_fuzz_htpasswd  := -lcrypt
 FOPT_fuzz_config    := -max_len=512 -dict=$(CURDIR)/fuzz/config.dict
+FOPT_fuzz_configfile := -max_len=4096 -dict=$(CURDIR)/fuzz/configfile.dict
 FOPT_fuzz_http      := -max_len=20000 -dict=$(CURDIR)/fuzz/http.dict
 FOPT_fuzz_ws_decode := -max_len=4096
 FOPT_fuzz_outframe  := -max_len=4096

@@ -136,7 +136,8 @@ wsd_cfgsnap *wsd_cfgsnap_new(wsd_config *cfg, unsigned long generation, char *er
         }
         s->nroutes++;
     }
-    qsort(s->routes, s->nroutes, sizeof *s->routes, by_length_desc);
+    if (s->nroutes > 1)
+        qsort(s->routes, s->nroutes, sizeof *s->routes, by_length_desc);
     return s;
 }
 
