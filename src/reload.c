@@ -98,9 +98,14 @@ static int apply(server *srv, const char *text, size_t len)
                         ? (cfg->maxforks + srv->nworkers - 1) / srv->nworkers : 0;
     wsd_hub_start_always(srv);    /* new --sharedalways programs; old ones retire */
     wsd_cfgsnap_unref(old);       /* freed with its last connection */
-    wsd_log(srv->worker == 0 ? WSD_LOG_INFO : WSD_LOG_DEBUG, "server", "",
-            "Configuration reloaded from %s (%zu route%s, generation %lu)", cfg->config_file,
-            cfg->nroutes, cfg->nroutes == 1 ? "" : "s", snap->generation);
+    if (srv->nworkers > 1)
+        wsd_log(WSD_LOG_INFO, "server", "", "Configuration reloaded from %s (%zu route%s, "
+                "generation %lu, worker %d)", cfg->config_file, cfg->nroutes,
+                cfg->nroutes == 1 ? "" : "s", snap->generation, srv->worker);
+    else
+        wsd_log(WSD_LOG_INFO, "server", "", "Configuration reloaded from %s (%zu route%s, "
+                "generation %lu)", cfg->config_file, cfg->nroutes, cfg->nroutes == 1 ? "" : "s",
+                snap->generation);
     return 1;
 }
 
