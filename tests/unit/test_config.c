@@ -1245,6 +1245,8 @@ static void test_config_file(void)
         is_int(wsd_config_reparse(&n, &r.c, "port = 8081\ncommand = date\n", 27, e), -1,
                "reparse: good");
         fclose(e);
+        free(msg);
+        msg = NULL;
         ok(n.command && strcmp(n.command, "date") == 0 && !n.binary, "reparse: the new text");
         ok(wsd_config_restart_needed(&r.c, &n) == NULL, "same port: no restart needed");
         wsd_config_free(&n);
@@ -1252,6 +1254,8 @@ static void test_config_file(void)
         is_int(wsd_config_reparse(&n, &r.c, "port = 8082\ncommand = date\n", 27, e), -1,
                "reparse: another port");
         fclose(e);
+        free(msg);
+        msg = NULL;
         is_str(wsd_config_restart_needed(&r.c, &n), "port", "  takes a restart");
         wsd_config_free(&n);
         e = open_memstream(&msg, &ml);
