@@ -568,3 +568,27 @@ shared = true
     assert stats["failed"] == [], stats["failed"][:10]
     assert stats["cycles"] >= 20, stats
     assert "Configuration not reloaded" not in srv.log()
+
+
+# --------------------------------------------------------------------------
+# The sample shipped as /etc/wsd/wsd.conf
+
+def test_the_sample_configuration_works(wsd, tmp_path):
+    from conftest import REPO
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "app.log").write_text("started\n")
+    text = (REPO / "examples" / "wsd.conf").read_text().replace("/var/log/wsd",
+                                                                 str(tmp_path / "logs"))
+    conf = write_conf(tmp_path, text, "sample.conf")
+    st, out = run_wsd(f"--config={conf}", "--check")
+    assert st == 0 and out.endswith("configuration OK; routes: /chat, /time, /logs\n"), out
+    srv = start(wsd, tmp_path, text)
+    assert re.match(r"\d{4}-\d\d-\d\dT", first_message(srv, "/time"))
+    assert http_get(srv, "/logs/app.log").body == b"started\n"
+
+    async def chat():
+        async with connect(srv, "/chat") as a, connect(srv, "/chat") as b:
+            await asyncio.sleep(0.2)
+            await b.send("hi all")
+            return await asyncio.wait_for(a.recv(), 5)
+    assert arun(chat()) == "hi all"
