@@ -493,10 +493,13 @@ static int worker_run(wsd_config *cfg0, int worker, int nworkers, int ctlfd)
     for (i = 0; i < sizeof srv.signals / sizeof srv.signals[0]; i++)
         uv_close((uv_handle_t *)&srv.signals[i], NULL);
     wsd_reload_stop();
+    /* hubs left without members (a handshake refused after it found its
+     * hub): freed while posting is still allowed (their cores' sweeps are
+     * cancelled as the cores are freed) */
+    wsd_hub_free_all(&srv);
     wsd_spawn_shutdown();
     wsd_defer_shutdown();
     uv_run(srv.loop, UV_RUN_NOWAIT);   /* their close callbacks */
-    wsd_hub_free_all(&srv);
     if (uv_loop_close(srv.loop) != 0) {
         /* a handle left open is a bug: say so (the tests fail on it) */
         wsd_log(WSD_LOG_ERROR, "server", "", "Event loop not empty at exit (a handle was leaked)");

@@ -592,3 +592,30 @@ def test_the_sample_configuration_works(wsd, tmp_path):
             await b.send("hi all")
             return await asyncio.wait_for(a.recv(), 5)
     assert arun(chat()) == "hi all"
+
+
+def test_shared_route_refused_by_maxforks_then_clean_exit(wsd, tmp_path):
+    """A hub made for a handshake that is then refused (429) has no member;
+    it is freed at exit without trouble."""
+    srv = start(wsd, tmp_path, f"""
+maxforks = 1
+[route /busy]
+command = {CHILD}
+arg = no-read
+[route /room]
+command = {CHILD}
+arg = echo
+shared = true
+""")
+
+    async def go():
+        async with connect(srv, "/busy") as ws:
+            await ws.recv()
+            try:
+                async with connect(srv, "/room"):
+                    return 101
+            except websockets.InvalidStatusCode as e:
+                return e.status_code
+    assert arun(go()) == 429
+    srv.wait_no_children()
+    assert srv.stop() == 0
