@@ -619,3 +619,30 @@ shared = true
     assert arun(go()) == 429
     srv.wait_no_children()
     assert srv.stop() == 0
+
+
+def test_route_pty_and_passenv(wsd, tmp_path):
+    env = write_prog(tmp_path / "env.sh", "#!/bin/sh\necho \"A=$ROUTE_A B=$ROUTE_B\"\n")
+    conf = write_conf(tmp_path, f"""
+passenv = PATH,ROUTE_A
+[route /a]
+command = {env}
+[route /b]
+command = {env}
+passenv = PATH,ROUTE_B
+[route /term]
+command = /bin/sh
+pty = true
+""")
+    srv = wsd(flags=[f"--config={conf}"], env={"ROUTE_A": "1", "ROUTE_B": "2"})
+    assert first_message(srv, "/a") == "A=1 B="
+    assert first_message(srv, "/b") == "A= B=2"
+
+    async def term():
+        async with connect(srv, "/term") as ws:
+            await ws.send(b"echo $((6*7))\n")
+            out = b""
+            while b"42" not in out:
+                out += await asyncio.wait_for(ws.recv(), 5)
+            return out
+    assert b"42" in arun(term())
