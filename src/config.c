@@ -1907,15 +1907,8 @@ static int parse_all(wsd_config *c, int argc, char **argv, const char *text, siz
     if (rc < 0)
         rc = configure(c, rf, argc, argv, first, &f, out, err);
     if (rc < 0 && rf[F_CHECK].b) {
-        size_t i;
-        if (f.file)
-            fprintf(out, "%s: configuration OK", f.file);
-        else
-            fputs("wsd: configuration OK", out);
-        for (i = 0; i < c->nroutes; i++)
-            fprintf(out, "%s%s", i ? ", " : "; routes: ", c->routes[i].path);
-        fputc('\n', out);
-        rc = 0;
+        c->check = 1;              /* main checks the rest, then says so */
+        c->check_name = xstrdup(f.file ? f.file : "wsd");
     } else if (rc > 0 && rf[F_CHECK].b) {
         rc = 1;
     }
@@ -1930,6 +1923,16 @@ static int parse_all(wsd_config *c, int argc, char **argv, const char *text, siz
         c->loglevel = level;
     }
     return rc;
+}
+
+void wsd_config_check_ok(const wsd_config *c, FILE *out)
+{
+    size_t i;
+
+    fprintf(out, "%s: configuration OK", c->check_name ? c->check_name : "wsd");
+    for (i = 0; i < c->nroutes; i++)
+        fprintf(out, "%s%s", i ? ", " : "; routes: ", c->routes[i].path);
+    fputc('\n', out);
 }
 
 int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err)
@@ -2106,5 +2109,6 @@ void wsd_config_free(wsd_config *c)
     }
     free(c->routes);
     free(c->config_file);
+    free(c->check_name);
     memset(c, 0, sizeof *c);
 }

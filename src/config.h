@@ -120,6 +120,8 @@ typedef struct wsd_config {
      * was parsed from (main's argv, borrowed: re-applied over the file on
      * a reload). */
     char *config_file;
+    int check;                /* --check: main checks what only it can, then exits */
+    char *check_name;         /* ... naming this (the file as given, or "wsd") */
     struct wsd_config_route *routes;
     size_t nroutes;
     int cmdline_argc;
@@ -153,11 +155,16 @@ extern const char *wsd_build_info;
  *   4  --devconsole with --staticdir/--cgidir: websocketd's FATAL log line
  *      on `out` (none with --loglevel=none).
  * A problem in the --config file is a configuration error (1), printed as
- * "FILE:LINE: key: problem" on `err`. --check: everything is checked, then
- * 0 with "FILE: configuration OK ..." on `out`, or 1 after any problem.
+ * "FILE:LINE: key: problem" on `err`. --check: everything here is checked
+ * and any problem is 1; when it is good, -1 with c->check set: the caller
+ * checks what needs the system (users, --htpasswd files), then prints
+ * wsd_config_check_ok and exits 0, or 1.
  * Reads the environment for --passenv, PATH for COMMAND and the --config
  * file. */
 int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err);
+
+/* --check's "FILE: configuration OK; routes: /a, /b" line. */
+void wsd_config_check_ok(const wsd_config *c, FILE *out);
 
 /* Reads a configuration file (at most WSD_CFGFILE_MAX bytes): its text
  * (free it; its length in *len), or NULL having printed why to err. */

@@ -1124,15 +1124,25 @@ static void test_config_file(void)
     is_int(r.c.port, 9000, "--port before --config wins too");
     res_free(&r);
 
-    /* --check */
+    /* --check: good here, then main checks users and --htpasswd files */
     r = RUN(conf("kinds.conf", buf), "--check");
-    is_int(r.rc, 0, "--check: exit 0");
-    snprintf(buf, sizeof buf, "%s/kinds.conf: configuration OK\n", tmpdir);
-    is_str(r.out, buf, "--check: says so");
+    is_int(r.rc, -1, "--check: good (main goes on)");
+    ok(r.c.check, "  c->check set");
+    is_str(r.out, "", "  nothing printed yet");
+    {
+        char *o = NULL;
+        size_t ol = 0;
+        FILE *m = open_memstream(&o, &ol);
+        wsd_config_check_ok(&r.c, m);
+        fclose(m);
+        snprintf(buf, sizeof buf, "%s/kinds.conf: configuration OK\n", tmpdir);
+        is_str(o, buf, "  wsd_config_check_ok says so");
+        free(o);
+    }
     res_free(&r);
     r = RUN("--check", "cat");
-    is_int(r.rc, 0, "--check without --config");
-    is_str(r.out, "wsd: configuration OK\n", "  says so");
+    is_int(r.rc, -1, "--check without --config");
+    ok(r.c.check && strcmp(r.c.check_name, "wsd") == 0, "  named wsd");
     res_free(&r);
     r = RUN("--check", "--dir=/nonexistent/dir");
     is_int(r.rc, 1, "--check with a bad command line: 1");
