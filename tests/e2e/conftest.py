@@ -186,6 +186,53 @@ def _reap_our_zombies():
                 pass
 
 
+def _tree(pid):
+    """pid and all its descendants (with --workers the listeners are the
+    workers')."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for t in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{t}/children") as f:
+                    todo += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return out
+
+
+def owns_listener(pid, port):
+    """True if a process of pid's tree holds a socket listening on port.
+    A connect() alone can reach another test's server that picked the same
+    free port at the same moment (xdist workers), while ours failed to bind."""
+    want = ":%04X" % port
+    inodes = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                for line in f.readlines()[1:]:
+                    p = line.split()
+                    if p[1].endswith(want) and p[3] == "0A":
+                        inodes.add(p[9])
+        except OSError:
+            pass
+    if not inodes:
+        return False
+    for q in _tree(pid):
+        try:
+            for fd in os.listdir(f"/proc/{q}/fd"):
+                try:
+                    link = os.readlink(f"/proc/{q}/fd/{fd}")
+                except OSError:
+                    continue
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    return True
+        except OSError:
+            pass
+    return False
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -256,11 +303,13 @@ class Server:
                 rc = self.proc.poll()
                 if rc is not None:
                     break
-                try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                    return
-                except OSError:
-                    time.sleep(0.02)
+                if owns_listener(self.proc.pid, self.port):
+                    try:
+                        socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                        return
+                    except OSError:
+                        pass
+                time.sleep(0.02)
             rc = self.proc.poll()
             last = f"exit {rc}: {self.err()[-2000:]} {self.log()[-2000:]}"
             if rc is None:
