@@ -646,3 +646,19 @@ pty = true
                 out += await asyncio.wait_for(ws.recv(), 5)
             return out
     assert b"42" in arun(term())
+
+
+def test_reload_adds_a_login_to_a_route(wsd, tmp_path):
+    pw = tmp_path / "htpasswd"
+    subprocess.run(["htpasswd", "-c", "-b", "-B", str(pw), "bob", "pw"], check=True,
+                   capture_output=True)
+    route = f"[route /r]\ncommand = {CHILD}\narg = echo\n"
+    srv = start(wsd, tmp_path, route)
+    assert status_of(srv, "/r") == 101
+    reload(srv, route + f"htpasswd = {tmp_path}/missing\n", expect="not reloaded")
+    srv.wait_log(r"Configuration not reloaded: --htpasswd=.*missing: No such file")
+    assert status_of(srv, "/r") == 101            # nothing changed
+    reload(srv, route + f"htpasswd = {pw}\n")
+    assert status_of(srv, "/r") == 401
+    reload(srv, route)                             # and off again
+    assert status_of(srv, "/r") == 101
