@@ -781,12 +781,11 @@ static int parse_flags(wsd_goflag_value *rf, int argc, char **argv, int *first, 
 /* websocketd's splitMimeHeader, then wsd's checks. Returns NULL, or the
  * problem (a static buffer: "wsd: --header=\"...\" refused: why"). */
 static const char *split_headers(wsd_header_list *hl, const wsd_goflag_value *raw,
-                                 const char *flag, FILE *err)
+                                 const char *flag)
 {
     static char msg[600];
     size_t k;
 
-    (void)err;
     hl->v = raw->nl ? xcalloc(raw->nl, sizeof *hl->v) : NULL;
     hl->n = 0;
     for (k = 0; k < raw->nl; k++) {
@@ -1393,7 +1392,7 @@ static int check_headers(cfgctx *x)
     size_t i;
 
     for (i = 0; i < 3; i++) {
-        const char *bad = split_headers(hl[i], &x->rf[ids[i]], flags[ids[i]].name, x->err);
+        const char *bad = split_headers(hl[i], &x->rf[ids[i]], flags[ids[i]].name);
         if (bad) {
             where(x, x->err, ids[i]);
             fprintf(x->err, "%s\n", bad);
