@@ -6,7 +6,7 @@ BUILD   ?= build
 LLHTTP_SRC ?= /usr/share/llhttp
 LLHTTP_INC ?= /usr/share/include/llhttp
 
-PKGS    := libuv openssl zlib libcrypt hiredis libsystemd
+PKGS    := libuv openssl zlib libcrypt hiredis libsystemd inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -18,12 +18,12 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 # Protocol and pure modules: no uv.h (checked by `make check-purity`).
-PURE    := util log promtext metrics goflag config ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage realip proxyproto basicauth htpasswd authout clients redisurl
+PURE    := util log promtext metrics goflag cfgfile config cfgsnap ws utf8 outframe http handshake env origin route tls record pmd httpfile cgi linkproto termctl termpage realip proxyproto basicauth htpasswd authout clients redisurl
 # Modules linked into wsd; a new module joins when the server uses it (its
 # unit test can exist earlier: see TDEPS_*).
-SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) termassets defer process pty privdrop listen takeover \
-           sdnotify program transport hubcore hublink redislink conn terminal inetd shared access \
-           session httpserve monitor upgrade drain supervisor server main))
+SRCS    := $(addprefix src/,$(addsuffix .c,$(PURE) termassets defer ctlchan process pty privdrop listen \
+           takeover sdnotify program transport hubcore hublink redislink conn terminal inetd shared \
+           access session httpserve monitor upgrade reload drain supervisor server main))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/%.o)
 LLOBJS  := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 
@@ -35,9 +35,11 @@ TDEPS_ws        := $(call o,ws utf8 util)
 TDEPS_outframe  := $(call o,outframe ws utf8 util)
 TDEPS_http      := $(call o,http util) $(LLOBJS)
 TDEPS_handshake := $(call o,handshake http util) $(LLOBJS)
-TDEPS_config    := $(call o,config goflag log realip redisurl utf8 util)
+TDEPS_config    := $(call o,config cfgfile goflag origin log realip redisurl utf8 util)
+TDEPS_cfgfile   := $(call o,cfgfile util)
+TDEPS_cfgsnap   := $(call o,cfgsnap config cfgfile goflag origin pmd ws utf8 log realip redisurl http util) $(LLOBJS)
 TDEPS_goflag    := $(call o,goflag util)
-TDEPS_env       := $(call o,env config goflag log realip redisurl utf8 http util) $(LLOBJS)
+TDEPS_env       := $(call o,env config cfgfile goflag origin log realip redisurl utf8 http util) $(LLOBJS)
 TDEPS_log       := $(call o,log utf8 util)
 TDEPS_promtext  := $(call o,promtext metrics utf8 util)
 TDEPS_util      := $(call o,util)
@@ -214,7 +216,8 @@ FUZZ_NAMES  := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS   := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 FUZZ_LLHTTP := $(addprefix $(LLHTTP_SRC)/,api.c http.c llhttp.c)
 # Per harness: the sources it links (FSRC_), libraries (FLIB_), run options (FOPT_).
-FSRC_fuzz_config    := $(addprefix src/,config.c goflag.c log.c realip.c redisurl.c utf8.c util.c)
+FSRC_fuzz_config    := $(addprefix src/,config.c cfgfile.c goflag.c origin.c log.c realip.c redisurl.c utf8.c util.c)
+FSRC_fuzz_configfile := $(addprefix src/,config.c cfgfile.c cfgsnap.c goflag.c origin.c pmd.c ws.c utf8.c http.c log.c realip.c redisurl.c util.c) $(FUZZ_LLHTTP)
 FSRC_fuzz_http      := $(addprefix src/,http.c handshake.c util.c) $(FUZZ_LLHTTP)
 FSRC_fuzz_ws_decode := $(addprefix src/,ws.c utf8.c)
 FSRC_fuzz_outframe  := $(addprefix src/,outframe.c ws.c utf8.c)
@@ -231,11 +234,14 @@ FSRC_fuzz_realip    := $(addprefix src/,realip.c log.c utf8.c util.c)
 FSRC_fuzz_basicauth := $(addprefix src/,basicauth.c util.c)
 FSRC_fuzz_htpasswd  := $(addprefix src/,htpasswd.c util.c)
 FSRC_fuzz_authout   := $(addprefix src/,authout.c util.c)
+FLIB_fuzz_config    := -linih
+FLIB_fuzz_configfile := -linih -lz -lcrypto
 FLIB_fuzz_http      := -lcrypto
 FLIB_fuzz_inflate   := -lz
 FLIB_fuzz_tls       := -lssl -lcrypto
 FLIB_fuzz_htpasswd  := -lcrypt
 FOPT_fuzz_config    := -max_len=512 -dict=$(CURDIR)/fuzz/config.dict
+FOPT_fuzz_configfile := -max_len=4096 -dict=$(CURDIR)/fuzz/configfile.dict
 FOPT_fuzz_http      := -max_len=20000 -dict=$(CURDIR)/fuzz/http.dict
 FOPT_fuzz_ws_decode := -max_len=4096
 FOPT_fuzz_outframe  := -max_len=4096

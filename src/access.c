@@ -27,12 +27,16 @@
 #define CACHE_SLOTS 256
 #define CACHE_TTL_MS (5 * 60 * 1000)
 
-static const wsd_config *config;
-
-/* --htpasswd: the table in use, and the file it came from */
-static wsd_htpasswd *table;
-static struct stat table_st;
-static uint64_t table_checked;
+/* --htpasswd: one table per file the configuration names (the server's,
+ * and routes' of their own, --config), and the file it came from */
+typedef struct htfile {
+    struct htfile *next;
+    char *path;
+    wsd_htpasswd *table;
+    struct stat st;
+    uint64_t checked;            /* loop time of the last stat */
+} htfile;
+static htfile *files;
 
 /* Logins that succeeded: SHA-256(secret, user, password, hash) → until.
  * Only the digest is kept; a new table (reload) clears them all. */
@@ -80,86 +84,174 @@ static wsd_htpasswd *load(const char *path, struct stat *st, char *err, size_t c
     return wsd_htpasswd_finish(p, err, cap);
 }
 
-static void take_table(wsd_htpasswd *h, const struct stat *st)
+static void take_table(htfile *f, wsd_htpasswd *h, const struct stat *st)
 {
-    wsd_htpasswd_free(table);
-    table = h;
-    table_st = *st;
+    wsd_htpasswd_free(f->table);
+    f->table = h;
+    f->st = *st;
     memset(cache, 0, sizeof cache);
+}
+
+static htfile *find_file(htfile *list, const char *path)
+{
+    for (; list; list = list->next)
+        if (strcmp(list->path, path) == 0)
+            return list;
+    return NULL;
+}
+
+static void free_files(htfile *list)
+{
+    while (list) {
+        htfile *f = list;
+        list = f->next;
+        wsd_htpasswd_free(f->table);
+        free(f->path);
+        free(f);
+    }
+}
+
+/* A file the configuration names, read for the first time: the new entry,
+ * or NULL with why in err. */
+static htfile *open_file(const char *path, char *err, size_t cap)
+{
+    char why[300];
+    struct stat st;
+    wsd_htpasswd *h = load(path, &st, why, sizeof why);
+    htfile *f;
+
+    if (!h) {
+        snprintf(err, cap, "--htpasswd=%s: %s", path, why);
+        return NULL;
+    }
+    f = xcalloc(1, sizeof *f);
+    f->path = xstrdup(path);
+    take_table(f, h, &st);
+    wsd_log(WSD_LOG_INFO, "server", "", "Authentication (Basic)     : %zu user%s from %s",
+            wsd_htpasswd_count(h), wsd_htpasswd_count(h) == 1 ? "" : "s", path);
+    return f;
+}
+
+/* Every --htpasswd of cfg (the server's and its routes'), i from 0. */
+static const char *nth_htpasswd(const wsd_config *cfg, size_t i)
+{
+    if (i == 0)
+        return cfg->htpasswd ? cfg->htpasswd : "";
+    return i <= cfg->nroutes && cfg->routes[i - 1].cfg->htpasswd
+           ? cfg->routes[i - 1].cfg->htpasswd : "";
 }
 
 int wsd_access_init(const wsd_config *cfg, FILE *err)
 {
-    char why[300];
-    struct stat st;
-    wsd_htpasswd *h;
+    char why[600];
+    size_t i;
 
-    config = cfg;
     if (getrandom(secret, sizeof secret, 0) != (ssize_t)sizeof secret) {
         fprintf(err, "wsd: no random bytes for the login cache: %s\n", strerror(errno));
         return -1;
     }
-    if (!cfg->htpasswd)
-        return 0;
-    h = load(cfg->htpasswd, &st, why, sizeof why);
-    if (!h) {
-        fprintf(err, "wsd: --htpasswd=%s: %s\n", cfg->htpasswd, why);
-        return -1;
+    for (i = 0; i <= cfg->nroutes; i++) {
+        const char *path = nth_htpasswd(cfg, i);
+        htfile *f;
+        if (!*path || find_file(files, path))
+            continue;
+        if (!(f = open_file(path, why, sizeof why))) {
+            fprintf(err, "wsd: %s\n", why);
+            return -1;
+        }
+        f->next = files;
+        files = f;
     }
-    take_table(h, &st);
-    wsd_log(WSD_LOG_INFO, "server", "", "Authentication (Basic)     : %zu user%s from %s",
-            wsd_htpasswd_count(h), wsd_htpasswd_count(h) == 1 ? "" : "s", cfg->htpasswd);
     return 0;
 }
 
 void wsd_access_free(void)
 {
-    wsd_htpasswd_free(table);
-    table = NULL;
+    free_files(files);
+    files = NULL;
 }
 
-static void reload(const char *why)
+static void reload(htfile *f, const char *why)
 {
     char err[300];
     struct stat st;
-    wsd_htpasswd *h = load(config->htpasswd, &st, err, sizeof err);
+    wsd_htpasswd *h = load(f->path, &st, err, sizeof err);
 
     if (!h) {
         wsd_log(WSD_LOG_ERROR, "server", "", "%s: %s not reloaded (%s): keeping the %zu user%s "
-                "read before", why, config->htpasswd, err, wsd_htpasswd_count(table),
-                wsd_htpasswd_count(table) == 1 ? "" : "s");
-        if (stat(config->htpasswd, &st) == 0)
-            table_st = st;         /* not again until it changes again */
+                "read before", why, f->path, err, wsd_htpasswd_count(f->table),
+                wsd_htpasswd_count(f->table) == 1 ? "" : "s");
+        if (stat(f->path, &st) == 0)
+            f->st = st;            /* not again until it changes again */
         return;
     }
-    take_table(h, &st);
-    wsd_log(WSD_LOG_INFO, "server", "", "%s: reloaded %s (%zu user%s)", why, config->htpasswd,
+    take_table(f, h, &st);
+    wsd_log(WSD_LOG_INFO, "server", "", "%s: reloaded %s (%zu user%s)", why, f->path,
             wsd_htpasswd_count(h), wsd_htpasswd_count(h) == 1 ? "" : "s");
 }
 
 void wsd_access_reload(void)
 {
-    if (!config || !config->htpasswd) {
+    htfile *f;
+
+    if (!files) {
         wsd_log(WSD_LOG_INFO, "server", "", "Received SIGHUP: nothing to reload");
         return;
     }
-    reload("Received SIGHUP");
+    for (f = files; f; f = f->next)
+        reload(f, "Received SIGHUP");
+}
+
+int wsd_access_reload_config(const wsd_config *n, char *err, size_t cap)
+{
+    htfile *fresh = NULL, *f;
+    size_t i;
+
+    /* the new ones first: one that does not load refuses the reload */
+    for (i = 0; i <= n->nroutes; i++) {
+        const char *path = nth_htpasswd(n, i);
+        if (!*path || find_file(files, path) || find_file(fresh, path))
+            continue;
+        if (!(f = open_file(path, err, cap))) {
+            free_files(fresh);
+            return -1;
+        }
+        f->next = fresh;
+        fresh = f;
+    }
+    /* those read before: again (a bad one keeps its table), or dropped */
+    while (files) {
+        f = files;
+        files = f->next;
+        for (i = 0; i <= n->nroutes && strcmp(nth_htpasswd(n, i), f->path) != 0; i++)
+            ;
+        if (i > n->nroutes) {
+            f->next = NULL;
+            free_files(f);
+            continue;
+        }
+        reload(f, "Configuration reloaded");
+        f->next = fresh;
+        fresh = f;
+    }
+    files = fresh;
+    return 0;
 }
 
 /* The file changed since it was read (checked at most once a second)? */
-static void reload_if_changed(uint64_t now)
+static void reload_if_changed(htfile *f, uint64_t now)
 {
     struct stat st;
 
-    if (table_checked && now - table_checked < HTPASSWD_RECHECK_MS)
+    if (f->checked && now - f->checked < HTPASSWD_RECHECK_MS)
         return;
-    table_checked = now;
-    if (stat(config->htpasswd, &st) != 0)
+    f->checked = now;
+    if (stat(f->path, &st) != 0)
         return;                    /* gone for a moment (an editor's rename): keep it */
-    if (st.st_ino != table_st.st_ino || st.st_dev != table_st.st_dev ||
-        st.st_size != table_st.st_size || st.st_mtim.tv_sec != table_st.st_mtim.tv_sec ||
-        st.st_mtim.tv_nsec != table_st.st_mtim.tv_nsec)
-        reload("The file changed");
+    if (st.st_ino != f->st.st_ino || st.st_dev != f->st.st_dev ||
+        st.st_size != f->st.st_size || st.st_mtim.tv_sec != f->st.st_mtim.tv_sec ||
+        st.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec)
+        reload(f, "The file changed");
 }
 
 static void cache_key(const char *user, size_t ulen, const char *pass, size_t plen,
@@ -199,7 +291,7 @@ static void cache_put(const unsigned char key[32], uint64_t now)
 static void answer(conn *c, const wsd_request *r, int status, const char *hname,
                    const char *hvalue, const char *body)
 {
-    const wsd_config *cfg = c->srv->cfg;
+    const wsd_config *cfg = c->cfg;
     size_t n = cfg->headers_http.n, i;
     wsd_header_kv *kv = xcalloc(n + 1, sizeof *kv);
     wsd_header_list extra = {kv, 0};
@@ -228,7 +320,7 @@ static void answer(conn *c, const wsd_request *r, int status, const char *hname,
 static void challenge(conn *c, const wsd_request *r)
 {
     char v[300];
-    snprintf(v, sizeof v, "Basic realm=\"%s\", charset=\"UTF-8\"", c->srv->cfg->authrealm);
+    snprintf(v, sizeof v, "Basic realm=\"%s\", charset=\"UTF-8\"", c->cfg->authrealm);
     answer(c, r, 401, "WWW-Authenticate", v, "401 Unauthorized\n");
 }
 
@@ -319,9 +411,11 @@ static void run_free(auth_run *a);
 static void resume(auth_run *a);
 
 /* A static file under --publicstatic: not an upgrade, --staticdir given,
- * and no --cgidir script at the path (wsd_serve_request's routing). */
-static int public_static(const wsd_config *cfg, const wsd_request *r, int upgrade)
+ * and no --cgidir script at the path (wsd_serve_request's routing; under
+ * a route, the path under it). */
+static int public_static(const conn *c, const wsd_request *r, int upgrade)
 {
+    const wsd_config *cfg = c->cfg;
     size_t n = strlen(r->path);
     char *decoded;
     int pub = 1;
@@ -335,7 +429,8 @@ static int public_static(const wsd_config *cfg, const wsd_request *r, int upgrad
         char *clean = wsd_route_clean_path(decoded);
         wsd_route rt;
         memset(&rt, 0, sizeof rt);
-        if (wsd_route_cgi(cfg->cgidir, clean, &rt) == WSD_ROUTE_FOUND)
+        if (wsd_route_cgi(cfg->cgidir, c->ep->is_route ? c->subpath : clean, &rt) ==
+            WSD_ROUTE_FOUND)
             pub = 0;
         wsd_route_free(&rt);
         free(clean);
@@ -360,19 +455,19 @@ static int limits(conn *c, const wsd_request *r, int upgrade)
     if (rc == WSD_CLIENT_RATE) {
         wsd_log(WSD_LOG_ACCESS, cat(c), c->assoc, "Rate limit: %s made more than %lu handshakes "
                 "a minute (burst %lu): 429, retry after %u s", c->remote_ip,
-                c->srv->cfg->ratelimit, c->srv->cfg->rateburst, retry);
+                c->snap->cfg.ratelimit, c->snap->cfg.rateburst, retry);
         snprintf(ra, sizeof ra, "%u", retry);
         answer(c, r, 429, "Retry-After", ra, "429 Too Many Requests: slow down\n");
         return -1;
     }
-    if (rc == WSD_CLIENT_OK && c->srv->cfg->maxperip &&
+    if (rc == WSD_CLIENT_OK && c->snap->cfg.maxperip &&
         !wsd_clients_slot_is(t, c->client_slot, &k)) {
         wsd_clients_release(t, c->client_slot);   /* a kept-alive connection, a new client */
         c->client_slot = 0;
         rc = wsd_clients_acquire(t, &k, now_ms(c), &c->client_slot);
         if (rc == WSD_CLIENT_BUSY) {
             wsd_log(WSD_LOG_ACCESS, cat(c), c->assoc, "%s has %lu connections already "
-                    "(--maxperip): 429", c->remote_ip, c->srv->cfg->maxperip);
+                    "(--maxperip): 429", c->remote_ip, c->snap->cfg.maxperip);
             answer(c, r, 429, NULL, NULL,
                    "429 Too Many Requests: too many connections from your address\n");
             return -1;
@@ -470,7 +565,7 @@ static void after_verify(uv_work_t *w, int status)
     cache_put(a->key, now_ms(c));
     allowed_user(c, a->user, a->ulen, "Basic");
     c->access.hide_authorization = 1;
-    if (config->authcmd_path) {
+    if (c->cfg->authcmd_path) {
         start_authcmd(a);          /* answers, or runs the authorizer */
         return;
     }
@@ -479,8 +574,10 @@ static void after_verify(uv_work_t *w, int status)
 }
 
 /* Basic credentials. 0: allowed now; 1: answered or checking (a set). */
-static int check_basic(conn *c, const wsd_request *r, int upgrade, auth_run **out)
+static int check_basic(conn *c, const wsd_request *r, int upgrade, htfile *file,
+                       auth_run **out)
 {
+    const wsd_htpasswd *table;
     wsd_basic_cred *cred;
     const wsd_http_header *h = NULL;
     const char *hash;
@@ -489,7 +586,8 @@ static int check_basic(conn *c, const wsd_request *r, int upgrade, auth_run **ou
     int rc;
 
     *out = NULL;
-    reload_if_changed(now_ms(c));
+    reload_if_changed(file, now_ms(c));
+    table = file->table;
     for (i = 0; i < r->nheaders; i++) {
         if (wsd_strncaseeq(r->headers[i].name, r->headers[i].name_len, "Authorization")) {
             h = h ? h : &r->headers[i];
@@ -589,7 +687,7 @@ static void on_auth_timer(uv_timer_t *t)
     char why[80];
     if (a->decided)
         return;
-    snprintf(why, sizeof why, "did not answer within %lu ms", config->authtimeout);
+    snprintf(why, sizeof why, "did not answer within %lu ms", a->c->cfg->authtimeout);
     authcmd_fail(a, 503, why);
 }
 
@@ -710,7 +808,7 @@ static void start_authcmd(auth_run *a)
     if (wsd_http_url_decode(r->path, strlen(r->path), path_info) < 0)
         strcpy(path_info, r->path);
     memset(&ei, 0, sizeof ei);
-    ei.cfg = srv->cfg;
+    ei.cfg = c->cfg;
     ei.req = r;
     ei.remote_ip = c->remote_ip;
     ei.remote_port = c->remote_port;
@@ -725,10 +823,10 @@ static void start_authcmd(auth_run *a)
     env = wsd_env_build(&ei);
     free(path_info);
 
-    argv[0] = srv->cfg->authcmd_path;
+    argv[0] = c->cfg->authcmd_path;
     argv[1] = NULL;
     memset(&opt, 0, sizeof opt);
-    opt.file = srv->cfg->authcmd_path;
+    opt.file = c->cfg->authcmd_path;
     opt.argv = argv;
     opt.env = env;
     wsd_kill_plan_cgi(&kill);      /* SIGTERM, then SIGKILL a second later */
@@ -744,7 +842,7 @@ static void start_authcmd(auth_run *a)
     free(env);
     if (rc != 0) {
         wsd_log(WSD_LOG_ERROR, "authcmd", c->assoc, "Could not launch the authorizer %s (%s): 503",
-                srv->cfg->authcmd_path, wsd_spawn_strerror(rc));
+                c->cfg->authcmd_path, wsd_spawn_strerror(rc));
         answer(c, r, 503, NULL, NULL, "503 Service Unavailable: the authorizer failed\n");
         run_free(a);
         return;
@@ -756,7 +854,7 @@ static void start_authcmd(auth_run *a)
     uv_timer_init(srv->loop, &a->timer);
     a->timer.data = a;
     a->timer_open = 1;
-    uv_timer_start(&a->timer, on_auth_timer, srv->cfg->authtimeout, 0);
+    uv_timer_start(&a->timer, on_auth_timer, c->cfg->authtimeout, 0);
     wsd_program_close_stdin(a->prog);   /* no stdin: EOF at once */
     wsd_program_read(a->prog, WSD_PROGRAM_STDOUT | WSD_PROGRAM_STDERR, 1);
 }
@@ -813,16 +911,26 @@ static void run_free(auth_run *a)
 int wsd_access_check(conn *c, const wsd_request *r, const char *rest, size_t nrest,
                      wsd_access_next next)
 {
-    const wsd_config *cfg = c->srv->cfg;
+    /* the request's route's options (--config): its own --htpasswd,
+     * --authcmd, --authrealm, --publicstatic */
+    const wsd_config *cfg = c->cfg;
     const wsd_http_header *u = wsd_http_get(r, "Upgrade");
     int upgrade = u && wsd_header_has_token(u->value, u->value_len, "websocket");
+    htfile *file = cfg->htpasswd ? find_file(files, cfg->htpasswd) : NULL;
     auth_run *a = NULL;
 
     if (limits(c, r, upgrade) != 0)
         return 1;
-    if ((!table && !cfg->authcmd_path) || public_static(cfg, r, upgrade))
+    if (cfg->htpasswd && !file) {
+        /* cannot happen: every file a configuration names is loaded
+         * before it is used (wsd_access_init, wsd_access_reload_config) */
+        wsd_log(WSD_LOG_ERROR, cat(c), c->assoc, "No table for %s: 503", cfg->htpasswd);
+        answer(c, r, 503, NULL, NULL, "503 Service Unavailable\n");
+        return 1;
+    }
+    if ((!file && !cfg->authcmd_path) || public_static(c, r, upgrade))
         return 0;
-    if (table && check_basic(c, r, upgrade, &a) != 0) {
+    if (file && check_basic(c, r, upgrade, file, &a) != 0) {
         if (a) {                   /* checking: keep what the rest needs */
             a->next = next;
             if (nrest > 0) {

@@ -14,7 +14,10 @@
  *      request is refused while the bucket is empty (429 + Retry-After);
  *      the connection is counted under --maxperip (429 beyond it; the slot
  *      is freed when the connection ends, conn.c).
- *   3. authentication, unless --publicstatic covers the request (a static
+ *   3. authentication with the options of the request's route (--config:
+ *      each route may have its own htpasswd, authcmd, authrealm,
+ *      authtimeout, publicstatic; c->cfg), unless --publicstatic covers
+ *      the request (a static
  *      file): --htpasswd (Basic: no or another scheme's credentials → 401
  *      with WWW-Authenticate, malformed → 400, wrong → 401 and a token of
  *      the rate bucket; the password is checked by crypt(3) in libuv's
@@ -46,9 +49,17 @@
 int wsd_access_init(const wsd_config *cfg, FILE *err);
 void wsd_access_free(void);
 
-/* SIGHUP: re-reads --htpasswd; a bad new file is logged and the old table
- * kept. Logs "nothing to reload" without --htpasswd. */
+/* SIGHUP without --config: re-reads every --htpasswd file; a bad new file
+ * is logged and the old table kept. Logs "nothing to reload" without
+ * --htpasswd. */
 void wsd_access_reload(void);
+
+/* A --config reload (reload.c), before the new configuration n is made
+ * current: the --htpasswd files it names (the server's and its routes')
+ * are read — those read before again (a bad one keeps its table, logged),
+ * new ones must load (else -1 with why in err: the reload is refused) —
+ * and those it no longer names are dropped. 0 or -1. */
+int wsd_access_reload_config(const wsd_config *n, char *err, size_t cap);
 
 /* A new request head on c: resets c->access, then (--trustproxy) the
  * client behind a trusted peer. */

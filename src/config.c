@@ -18,7 +18,10 @@
  *      exit 4 (websocketd's main.go)
  *  10. wsd's own checks: --header* values (CR/LF, header-name token),
  *      --lossless with --binary/--passstderr, --pty with --lossless/
- *      --passstderr/--linebuffered
+ *      --passstderr/--linebuffered, --shared's, the --origin list
+ * With --config the file's settings are read first (cfgfile.c) and merged
+ * under the command line's; the same checks then run for the server and,
+ * with the route's settings over the server's, for each route.
  * Steps 2-10 are the functions of checks[], in this order.
  */
 #include "config.h"
@@ -32,8 +35,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfgfile.h"
 #include "goflag.h"
 #include "log.h"
+#include "origin.h"
 #include "realip.h"
 #include "redisurl.h"
 #include "util.h"
@@ -45,7 +50,7 @@ const char *wsd_build_info;
 /* Sorted by name: Go's flag list (PrintDefaults) is printed in this order. */
 enum fid {
     F_ADDRESS, F_ALLOWROOT, F_AUTHCMD, F_AUTHREALM, F_AUTHTIMEOUT, F_BINARY, F_CGIDIR,
-    F_CHDIR, F_CLOSEMS, F_DEFLATE, F_DEFLATEBITS,
+    F_CHDIR, F_CHECK, F_CLOSEMS, F_CONFIG, F_DEFLATE, F_DEFLATEBITS,
     F_DEFLATEMEM, F_DEVCONSOLE, F_DIR, F_DRAINMS, F_GRACEMS, F_GROUP, F_HEADER,
     F_HEADER_HTTP, F_HEADER_WS, F_HEALTHPATH, F_HTPASSWD, F_INETD, F_JOURNAL, F_LICENSE, F_LINEBUFFERED,
     F_LOGFORMAT, F_LOGLEVEL, F_LOSSLESS,
@@ -216,8 +221,12 @@ static const wsd_goflag flags[F_COUNT] = {
         "Serve CGI scripts from this directory over HTTP"},
     [F_CHDIR]         = {"chdir", WSD_GOFLAG_STRING, NULL, NULL,
         "Working directory of the programs"},
+    [F_CHECK]         = {"check", WSD_GOFLAG_BOOL, NULL, NULL,
+        "Check the configuration (command line and --config file), say so and exit: 0 if good, 1 if not"},
     [F_CLOSEMS]       = {"closems", WSD_GOFLAG_UINT, NULL, closems_range,
         "Milliseconds added to each wait before SIGINT, SIGTERM and SIGKILL"},
+    [F_CONFIG]        = {"config", WSD_GOFLAG_STRING, NULL, NULL,
+        "Configuration file: settings named as these flags, [route /PATH] sections; the command line wins; SIGHUP reloads it"},
     [F_DEFLATE]       = {"deflate", WSD_GOFLAG_BOOL, "true", NULL,
         "Compress messages with permessage-deflate when the client offers it"},
     [F_DEFLATEBITS]   = {"deflatebits", WSD_GOFLAG_UINT, "12", deflatebits_range,
@@ -717,6 +726,18 @@ static const char long_help[] =
     "                                 HTTP responses that do not indicate WebSockets\n"
     "                                 upgrade\n"
     "\n"
+    "  --config=FILE                  Read settings from FILE first: one `key = value`\n"
+    "                                 a line, keys named as these flags (`command`\n"
+    "                                 and `arg` for COMMAND), and [route /PATH]\n"
+    "                                 sections giving URL paths programs and options\n"
+    "                                 of their own. The command line wins over the\n"
+    "                                 file. SIGHUP reads it again: new connections\n"
+    "                                 get the new settings, open ones keep theirs.\n"
+    "\n"
+    "  --check                        Check the configuration (the command line and\n"
+    "                                 the --config file), say what is wrong or that\n"
+    "                                 it is good, and exit: 0 if good, 1 if not.\n"
+    "\n"
     "Access control (docs/security.md):\n"
     "\n"
     "  --htpasswd=FILE                Require HTTP Basic authentication (every request;\n"
@@ -899,11 +920,12 @@ static int parse_flags(wsd_goflag_value *rf, int argc, char **argv, int *first, 
     }
 }
 
-/* websocketd's splitMimeHeader, then wsd's checks. Returns 0 or prints a
- * line and returns -1. */
-static int split_headers(wsd_header_list *hl, const wsd_goflag_value *raw, const char *flag,
-                         FILE *err)
+/* websocketd's splitMimeHeader, then wsd's checks. Returns NULL, or the
+ * problem (a static buffer: "wsd: --header=\"...\" refused: why"). */
+static const char *split_headers(wsd_header_list *hl, const wsd_goflag_value *raw,
+                                 const char *flag)
 {
+    static char msg[600];
     size_t k;
 
     hl->v = raw->nl ? xcalloc(raw->nl, sizeof *hl->v) : NULL;
@@ -928,10 +950,16 @@ static int split_headers(wsd_header_list *hl, const wsd_goflag_value *raw, const
         if (!why && strpbrk(val, "\r\n"))
             why = "CR or LF in the header value";
         if (why) {
-            fprintf(err, "wsd: --%s=", flag);
-            wsd_goflag_quote(err, s);
-            fprintf(err, " refused: %s\n", why);
-            return -1;
+            char *q = NULL;
+            size_t ql = 0;
+            FILE *m = open_memstream(&q, &ql);
+            if (m) {
+                wsd_goflag_quote(m, s);
+                fclose(m);
+            }
+            snprintf(msg, sizeof msg, "wsd: --%s=%s refused: %s", flag, q ? q : "", why);
+            free(q);
+            return msg;
         }
         /* textproto.CanonicalMIMEHeaderKey */
         name = xstrndup(s, nlen);
@@ -948,7 +976,7 @@ static int split_headers(wsd_header_list *hl, const wsd_goflag_value *raw, const
         hl->v[hl->n].value = xstrdup(val);
         hl->n++;
     }
-    return 0;
+    return NULL;
 }
 
 /* websocketd's --passenv capture (config.go): skip HTTPS and unset/empty
@@ -1020,16 +1048,268 @@ static long clamp_long(int64_t v)
     return v > LONG_MAX ? LONG_MAX : v < LONG_MIN ? LONG_MIN : (long)v;
 }
 
+/* ---- The configuration file (--config) ------------------------------------- */
+
+/* Flags that act rather than set (no key in a file). */
+static int is_action(int id)
+{
+    return id == F_LICENSE || id == F_VERSION || id == F_CONFIG || id == F_CHECK;
+}
+
+/* What serves a route's requests: its own, never the server's. */
+static int is_handler(int id)
+{
+    return id == F_DIR || id == F_STATICDIR || id == F_CGIDIR || id == F_DEVCONSOLE;
+}
+
+/* Settings a route may give: the program and its clients. The others are
+ * the server's as a whole (listeners, TLS, processes, the log). */
+static int route_ok(int id)
+{
+    switch (id) {
+    case F_ADDRESS: case F_LOGLEVEL: case F_MAXFORKS: case F_PORT: case F_REDIRPORT:
+    case F_SSL: case F_SSLCA: case F_SSLCERT: case F_SSLKEY: case F_UNIXSOCKET:
+    case F_WORKERS:
+    /* access control before a request has a route, and what every program
+     * of the process shares (process.c): the server's */
+    case F_ALLOWROOT: case F_CHDIR: case F_GROUP: case F_MAXPERIP: case F_PROXYPROTOCOL:
+    case F_RATEBURST: case F_RATELIMIT: case F_RLIMIT: case F_TRUSTPROXY:
+    case F_UNIXSOCKETGROUP: case F_UNIXSOCKETMODE: case F_UNIXSOCKETUSER: case F_USER:
+    /* the process as a whole: its log, its other listeners and links, its
+     * shutdown and upgrade */
+    case F_DRAINMS: case F_GRACEMS: case F_HEALTHPATH: case F_INETD: case F_JOURNAL:
+    case F_LOGFORMAT: case F_METRICS: case F_REDIS: case F_REDISCHANNEL: case F_SHAREDEDGE:
+        return 0;
+    default:
+        return !is_action(id);
+    }
+}
+
+/* Settings that only take effect on a restart (wsd_config_restart_needed):
+ * what the listeners, TLS and the processes are made of. */
+static int is_restart_key(int id)
+{
+    return (!route_ok(id) && !is_action(id) && id != F_LOGLEVEL && id != F_MAXFORKS &&
+            id != F_DRAINMS && id != F_GRACEMS && id != F_HEALTHPATH) ||
+           id == F_ALLOWROOT;
+}
+
+/* The settings of one part of the file: the server's, or a route's. */
+typedef struct {
+    char *path;                  /* NULL: the server's */
+    int line;                    /* a route's header line */
+    wsd_goflag_value v[F_COUNT]; /* pos -1 and their line when set */
+    char *command;               /* `command`, and `arg` values */
+    int command_line;
+    strvec args;
+    int args_line;               /* the first `arg` */
+} fsection;
+
+typedef struct {
+    const char *file;            /* as the user named it, for messages */
+    fsection top;
+    fsection *routes;
+    size_t nroutes;
+} fconf;
+
+static void fsection_free(fsection *fs)
+{
+    size_t i;
+
+    free(fs->path);
+    wsd_goflag_values_free(fs->v, F_COUNT);
+    free(fs->command);
+    for (i = 0; i < fs->args.n; i++)
+        free(fs->args.v[i]);
+    free(fs->args.v);
+    memset(fs, 0, sizeof *fs);
+}
+
+static void fconf_free(fconf *f)
+{
+    size_t i;
+
+    fsection_free(&f->top);
+    for (i = 0; i < f->nroutes; i++)
+        fsection_free(&f->routes[i]);
+    free(f->routes);
+    f->routes = NULL;
+    f->nroutes = 0;
+}
+
+static int find_flag(const char *name)
+{
+    int i;
+    for (i = 0; i < F_COUNT; i++)
+        if (strcmp(flags[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* One `key = value` of the file (cfgfile.h's callback): the key mapped to
+ * its flag (or command/arg) and the value parsed as the flag's. */
+static int file_setting(void *user, const wsd_cfgfile_entry *e, char *err, size_t cap)
+{
+    fconf *f = user;
+    fsection *fs = &f->top;
+    size_t vl = strlen(e->value);
+    const char *why;
+    int id;
+
+    if (e->route) {
+        if (f->nroutes == 0 || strcmp(f->routes[f->nroutes - 1].path, e->route) != 0) {
+            f->routes = xrealloc(f->routes, (f->nroutes + 1) * sizeof *f->routes);
+            fs = &f->routes[f->nroutes++];
+            memset(fs, 0, sizeof *fs);
+            fs->path = xstrdup(e->route);
+            fs->line = e->route_line;
+        }
+        fs = &f->routes[f->nroutes - 1];
+    }
+    if (vl >= 2 && ((e->value[0] == '"' && e->value[vl - 1] == '"') ||
+                    (e->value[0] == '\'' && e->value[vl - 1] == '\''))) {
+        snprintf(err, cap, "%s: values are not quoted (write %s = %.*s)", e->key, e->key,
+                 (int)(vl - 2), e->value + 1);
+        return -1;
+    }
+    if (strcmp(e->key, "command") == 0) {
+        if (fs->command) {
+            snprintf(err, cap, "command: given twice (first on line %d; its arguments are "
+                     "`arg = ...` lines, one each)", fs->command_line);
+            return -1;
+        }
+        if (!*e->value) {
+            snprintf(err, cap, "command: empty");
+            return -1;
+        }
+        fs->command = xstrdup(e->value);
+        fs->command_line = e->line;
+        return 0;
+    }
+    if (strcmp(e->key, "arg") == 0) {
+        if (!fs->args_line)
+            fs->args_line = e->line;
+        strvec_push(&fs->args, xstrdup(e->value));
+        return 0;
+    }
+    id = find_flag(e->key[0] == '-' ? e->key + strspn(e->key, "-") : e->key);
+    if (id >= 0 && e->key[0] == '-') {
+        snprintf(err, cap, "%s: a key is written without dashes (%s = ...)", e->key,
+                 flags[id].name);
+        return -1;
+    }
+    if (id < 0) {
+        snprintf(err, cap, "%s: unknown key (the keys are the flags of wsd --help, and "
+                 "command, arg)", e->key);
+        return -1;
+    }
+    if (is_action(id)) {
+        snprintf(err, cap, "%s: not a setting (a command-line action)", e->key);
+        return -1;
+    }
+    if (e->route && !route_ok(id)) {
+        snprintf(err, cap, "%s: a setting of the whole server, not of a route (put it before "
+                 "the first [route])", e->key);
+        return -1;
+    }
+    if (fs->v[id].pos && flags[id].type != WSD_GOFLAG_LIST) {
+        snprintf(err, cap, "%s: given twice (first on line %d)", e->key, fs->v[id].line);
+        return -1;
+    }
+    why = wsd_goflag_set(&flags[id], &fs->v[id], e->value);
+    if (why) {
+        snprintf(err, cap, "%s: invalid %svalue \"%s\": %s", e->key,
+                 flags[id].type == WSD_GOFLAG_BOOL ? "boolean " : "", e->value,
+                 flags[id].type == WSD_GOFLAG_BOOL ? "true or false" : why);
+        return -1;
+    }
+    if (!fs->v[id].pos) {
+        fs->v[id].pos = -1;
+        fs->v[id].line = e->line;
+    }
+    return 0;
+}
+
+/* The file's text into *f. 0, or 1 having printed the problem. */
+static int read_fconf(fconf *f, const char *text, size_t len, FILE *err)
+{
+    char why[WSD_CFGFILE_ERR_MAX];
+    int line;
+
+    if (wsd_cfgfile_parse(text, len, file_setting, f, &line, why, sizeof why) == 0)
+        return 0;
+    if (line > 0)
+        fprintf(err, "%s:%d: %s\n", f->file, line, why);
+    else
+        fprintf(err, "%s: %s\n", f->file, why);
+    return 1;
+}
+
+char *wsd_config_read_file(const char *name, size_t *len, FILE *err)
+{
+    FILE *fp = fopen(name, "r");
+    char *buf;
+    size_t n;
+
+    if (!fp) {
+        fprintf(err, "%s: cannot read the configuration file: %s\n", name, strerror(errno));
+        return NULL;
+    }
+    buf = xmalloc(WSD_CFGFILE_MAX + 1);
+    n = fread(buf, 1, WSD_CFGFILE_MAX + 1, fp);
+    if (ferror(fp)) {
+        fprintf(err, "%s: cannot read the configuration file: %s\n", name, strerror(errno));
+        fclose(fp);
+        free(buf);
+        return NULL;
+    }
+    fclose(fp);
+    if (n > WSD_CFGFILE_MAX) {
+        fprintf(err, "%s: larger than %d bytes: not a configuration file?\n", name,
+                WSD_CFGFILE_MAX);
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
 /* ---- The checks after flag parsing, in websocketd's order ------------------ */
 
 /* What every check sees. */
-typedef struct {
+typedef struct cfgctx {
     wsd_config *c;                /* filled as the checks go */
-    wsd_goflag_value *rf;         /* the parsed flags */
-    int argc, first;              /* argv[first..argc): COMMAND and its arguments */
-    char **argv;
+    wsd_goflag_value *rf;         /* the parsed flags (and the file's settings) */
+    char **cmdv;                  /* COMMAND and its arguments (cmdc of them) */
+    int cmdc;
+    int cmd_line;                 /* COMMAND from the file: its `command` line */
+    int argc;                     /* all the command line's arguments */
     FILE *out, *err;
+    const char *file;             /* the --config file, for messages */
+    const fsection *route;        /* checking a route (NULL: the server) */
 } cfgctx;
+
+/* Where a problem comes from, before its message, when the file is in it:
+ * "FILE:LINE: key: " for the latest of the settings ids[0..n) the file
+ * gave, else "FILE:LINE: [route /x]: " in a route; nothing for the command
+ * line alone. */
+static void where_v(cfgctx *x, FILE *f, const int *ids, size_t n)
+{
+    int best = -1;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (ids[i] >= 0 && x->rf[ids[i]].line > 0 &&
+            (best < 0 || x->rf[ids[i]].line > x->rf[best].line))
+            best = ids[i];
+    }
+    if (best >= 0)
+        fprintf(f, "%s:%d: %s: ", x->file, x->rf[best].line, flags[best].name);
+    else if (x->route)
+        fprintf(f, "%s:%d: [route %s]: ", x->file, x->route->line, x->route->path);
+}
+#define where(x, f, ...) \
+    where_v(x, f, (const int[]){__VA_ARGS__}, sizeof((const int[]){__VA_ARGS__}) / sizeof(int))
 
 /* Each check returns -1 to go on, or the exit status, having printed what
  * the user should see. */
@@ -1041,8 +1321,12 @@ static int check_loglevel(cfgctx *x)
     int level = wsd_log_level_parse(name);
 
     if (level < 0) {
-        fprintf(x->out, "Incorrect loglevel flag '%s'. Use --help to see allowed values.\n", name);
-        fputs(short_help, x->err);
+        /* websocketd's stream for the flag; a file's problem as the others */
+        FILE *f = x->rf[F_LOGLEVEL].line ? x->err : x->out;
+        where(x, f, F_LOGLEVEL);
+        fprintf(f, "Incorrect loglevel flag '%s'. Use --help to see allowed values.\n", name);
+        if (!x->rf[F_LOGLEVEL].line)
+            fputs(short_help, x->err);
         return 1;
     }
     x->c->loglevel = level;
@@ -1073,10 +1357,12 @@ static int check_ssl(cfgctx *x)
     const wsd_goflag_value *rf = x->rf;
 
     if (rf[F_SSL].b && (!*sval(rf, F_SSLCERT) || !*sval(rf, F_SSLKEY))) {
+        where(x, x->err, F_SSL, F_SSLCERT, F_SSLKEY);
         fputs("Please specify both --sslcert and --sslkey when requesting --ssl.\n", x->err);
         return 1;
     }
     if (!rf[F_SSL].b && (*sval(rf, F_SSLCERT) || *sval(rf, F_SSLKEY) || *sval(rf, F_SSLCA))) {
+        where(x, x->err, F_SSL, F_SSLCERT, F_SSLKEY, F_SSLCA);
         fputs("You should not be using --ssl* flags when there is no --ssl option.\n", x->err);
         return 1;
     }
@@ -1087,6 +1373,7 @@ static int check_binary_passstderr(cfgctx *x)
 {
     if (!x->rf[F_BINARY].b || !x->rf[F_PASSSTDERR].b)
         return -1;
+    where(x, x->err, F_BINARY, F_PASSSTDERR);
     fputs("Please only specify one of --binary and --passstderr.\n", x->err);
     return 1;
 }
@@ -1097,15 +1384,33 @@ static int take_passenv(cfgctx *x)
     return -1;
 }
 
+/* Where COMMAND's problem comes from: its `command` line, or the route. */
+static void where_command(cfgctx *x)
+{
+    if (x->cmd_line)
+        fprintf(x->err, "%s:%d: command: ", x->file, x->cmd_line);
+    else
+        where(x, x->err, -1);
+}
+
 /* COMMAND, or --dir, --staticdir or --cgidir; COMMAND found in PATH. */
 static int check_command(cfgctx *x)
 {
     wsd_config *c = x->c;
-    int nargs = x->argc - x->first, i, why = 0;
-    const char *name = nargs > 0 ? x->argv[x->first] : NULL;
+    int nargs = x->cmdc, i, why = 0;
+    const char *name = nargs > 0 ? x->cmdv[0] : NULL;
     char *seen = NULL;
 
-    if (!name && !*sval(x->rf, F_DIR) && !*sval(x->rf, F_STATICDIR) && !*sval(x->rf, F_CGIDIR)) {
+    if (!name && !*sval(x->rf, F_DIR) && !*sval(x->rf, F_STATICDIR) && !*sval(x->rf, F_CGIDIR) &&
+        !(x->route && x->rf[F_DEVCONSOLE].b)) {
+        if (x->route) {
+            where(x, x->err, -1);
+            fputs("nothing to serve: give command, dir, staticdir, cgidir or devconsole\n",
+                  x->err);
+            return 1;
+        }
+        if (x->c->nroutes > 0)
+            return -1;            /* the routes serve */
         fputs("Please specify COMMAND or provide --dir, --staticdir or --cgidir argument.\n",
               x->err);
         fputs(short_help, x->err);
@@ -1114,14 +1419,18 @@ static int check_command(cfgctx *x)
     if (!name)
         return -1;
     if (*sval(x->rf, F_DIR)) {
+        if (x->cmd_line || x->route)
+            where(x, x->err, F_DIR);
         fputs("Ambiguous. Provided COMMAND and --dir argument. Please only specify just one.\n",
               x->err);
-        fputs(short_help, x->err);
+        if (!x->route && !x->cmd_line)
+            fputs(short_help, x->err);
         return 1;
     }
     /* an edge (--sharededge) runs no program: COMMAND only names the endpoint */
     c->command_path = x->rf[F_SHAREDEDGE].pos ? xstrdup(name) : look_path(name, &why, &seen);
     if (!c->command_path) {
+        where_command(x);
         /* websocketd says "Unable to locate" for all three */
         if (why == EACCES && seen)
             fprintf(x->err, "COMMAND '%s' found in OS path as '%s', but it is not executable "
@@ -1131,10 +1440,14 @@ static int check_command(cfgctx *x)
         else if (why == EISDIR)
             fprintf(x->err, "COMMAND '%s' is a directory, not a program (--dir serves the "
                     "programs in a directory).\n", name);
+        else if (x->cmd_line && strpbrk(name, " \t"))
+            fprintf(x->err, "Unable to locate specified COMMAND '%s' in OS path (its arguments "
+                    "are `arg = ...` lines, one each).\n", name);
         else
             fprintf(x->err, "Unable to locate specified COMMAND '%s' in OS path.\n", name);
         free(seen);
-        fputs(short_help, x->err);
+        if (!x->route && !x->cmd_line)
+            fputs(short_help, x->err);
         return 1;
     }
     c->command = xstrdup(name);
@@ -1142,7 +1455,7 @@ static int check_command(cfgctx *x)
     c->argv = xcalloc((size_t)nargs + 1, sizeof *c->argv);
     c->argv[0] = xstrdup(c->command_path);
     for (i = 1; i < nargs; i++)
-        c->argv[i] = xstrdup(x->argv[x->first + i]);
+        c->argv[i] = xstrdup(x->cmdv[i]);
     return -1;
 }
 
@@ -1164,8 +1477,10 @@ static int check_dir(cfgctx *x)
         why = "Did you mean to specify COMMAND instead of --dir '%s'?\n";
     if (!why)
         return -1;
+    where(x, x->err, F_DIR);
     fprintf(x->err, why, dir);
-    fputs(short_help, x->err);
+    if (!x->rf[F_DIR].line)
+        fputs(short_help, x->err);
     return 1;
 }
 
@@ -1180,14 +1495,18 @@ static int check_http_dirs(cfgctx *x)
     const char *cgidir = sval(x->rf, F_CGIDIR), *staticdir = sval(x->rf, F_STATICDIR);
 
     if (*cgidir && !is_dir(cgidir)) {
+        where(x, x->err, F_CGIDIR);
         fprintf(x->err, "Your CGI dir '%s' is not pointing to an accessible directory.\n", cgidir);
-        fputs(short_help, x->err);
+        if (!x->rf[F_CGIDIR].line)
+            fputs(short_help, x->err);
         return 1;
     }
     if (*staticdir && !is_dir(staticdir)) {
+        where(x, x->err, F_STATICDIR);
         fprintf(x->err, "Your static dir '%s' is not pointing to an accessible directory.\n",
                 staticdir);
-        fputs(short_help, x->err);
+        if (!x->rf[F_STATICDIR].line)
+            fputs(short_help, x->err);
         return 1;
     }
     return -1;
@@ -1199,6 +1518,14 @@ static int check_devconsole(cfgctx *x)
 
     if (!x->rf[F_DEVCONSOLE].b || (!*staticdir && !*sval(x->rf, F_CGIDIR)))
         return -1;
+    if (x->route || x->rf[F_DEVCONSOLE].line || x->rf[F_STATICDIR].line ||
+        x->rf[F_CGIDIR].line) {
+        /* the file's: a configuration error as any other */
+        where(x, x->err, F_DEVCONSOLE, F_STATICDIR, F_CGIDIR);
+        fprintf(x->err, "devconsole cannot be used with %s. Pick one.\n",
+                *staticdir ? "staticdir" : "cgidir");
+        return 1;
+    }
     log_fatal(x->out, x->c->loglevel, *staticdir
               ? "Invalid parameters: --devconsole cannot be used with --staticdir. Pick one."
               : "Invalid parameters: --devconsole cannot be used with --cgidir. Pick one.");
@@ -1208,10 +1535,18 @@ static int check_devconsole(cfgctx *x)
 /* wsd's own checks from here on. */
 static int check_headers(cfgctx *x)
 {
-    if (split_headers(&x->c->headers, &x->rf[F_HEADER], "header", x->err) != 0 ||
-        split_headers(&x->c->headers_ws, &x->rf[F_HEADER_WS], "header-ws", x->err) != 0 ||
-        split_headers(&x->c->headers_http, &x->rf[F_HEADER_HTTP], "header-http", x->err) != 0)
-        return 1;
+    static const int ids[3] = {F_HEADER, F_HEADER_WS, F_HEADER_HTTP};
+    wsd_header_list *hl[3] = {&x->c->headers, &x->c->headers_ws, &x->c->headers_http};
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        const char *bad = split_headers(hl[i], &x->rf[ids[i]], flags[ids[i]].name);
+        if (bad) {
+            where(x, x->err, ids[i]);
+            fprintf(x->err, "%s\n", bad);
+            return 1;
+        }
+    }
     return -1;
 }
 
@@ -1221,12 +1556,13 @@ static int check_headers(cfgctx *x)
 static int check_pty(cfgctx *x)
 {
     const wsd_goflag_value *rf = x->rf;
-    const char *other = rf[F_LOSSLESS].b ? "lossless" : rf[F_PASSSTDERR].b ? "passstderr"
-                        : rf[F_LINEBUFFERED].b ? "linebuffered" : NULL;
+    int other = rf[F_LOSSLESS].b ? F_LOSSLESS : rf[F_PASSSTDERR].b ? F_PASSSTDERR
+                : rf[F_LINEBUFFERED].b ? F_LINEBUFFERED : -1;
 
-    if (!rf[F_PTY].b || !other)
+    if (!rf[F_PTY].b || other < 0)
         return -1;
-    fprintf(x->err, "wsd: --pty cannot be combined with --%s\n", other);
+    where(x, x->err, F_PTY, other);
+    fprintf(x->err, "wsd: --pty cannot be combined with --%s\n", flags[other].name);
     return 1;
 }
 
@@ -1236,6 +1572,7 @@ static int check_lossless(cfgctx *x)
 
     if (!rf[F_LOSSLESS].b || (!rf[F_BINARY].b && !rf[F_PASSSTDERR].b))
         return -1;
+    where(x, x->err, F_LOSSLESS, rf[F_BINARY].b ? F_BINARY : F_PASSSTDERR);
     fprintf(x->err, "wsd: --lossless cannot be combined with --%s\n",
             rf[F_BINARY].b ? "binary" : "passstderr");
     return 1;
@@ -1248,11 +1585,13 @@ static int check_shared(cfgctx *x)
     if (!(rf[F_SHARED].b || rf[F_SHAREDALWAYS].b))
         return -1;
     if (rf[F_PASSSTDERR].b) {
+        where(x, x->err, F_SHARED, F_SHAREDALWAYS, F_PASSSTDERR);
         fputs("wsd: --passstderr cannot be combined with --shared (a shared program's stderr "
               "goes to the log)\n", x->err);
         return 1;
     }
     if (rf[F_PTY].b) {
+        where(x, x->err, F_SHARED, F_SHAREDALWAYS, F_PTY);
         fputs("wsd: --pty cannot be combined with --shared (one terminal has one window "
               "size; shared terminals are not built yet)\n", x->err);
         return 1;
@@ -1276,6 +1615,23 @@ static int check_inetd(cfgctx *x)
     return 1;
 }
 
+/* --origin: the list compiles (origin.h), so that --check and a reload
+ * catch what the server would refuse. */
+static int check_origin(cfgctx *x)
+{
+    char *why = NULL;
+    wsd_origin_policy *p = wsd_origin_new(sval(x->rf, F_ORIGIN), x->rf[F_SAMEORIGIN].b, &why);
+
+    if (p) {
+        wsd_origin_free(p);
+        return -1;
+    }
+    where(x, x->err, F_ORIGIN);
+    fprintf(x->err, "wsd: %s\n", why ? why : "--origin: unusable list");
+    free(why);
+    return 1;
+}
+
 /* --rlimit=NAME=VALUE,...: NAME one of rlimit_names, VALUE a number (with
  * K, M, G or T, powers of 1024, for the limits in bytes) or "unlimited".
  * CPU seconds get a hard limit one second above the soft one: the program
@@ -1291,8 +1647,9 @@ static const struct {
     {"nproc", RLIMIT_NPROC, 0}, {"stack", RLIMIT_STACK, 1},
 };
 
-static int parse_rlimits(wsd_config *c, const char *list, FILE *err)
+static int parse_rlimits(cfgctx *x, wsd_config *c, const char *list)
 {
+    FILE *err = x->err;
     const char *p = list;
     size_t k;
 
@@ -1311,6 +1668,7 @@ static int parse_rlimits(wsd_config *c, const char *list, FILE *err)
         if (n == 0) {
             /* an empty item */
         } else if (found < 0) {
+            where(x, err, F_RLIMIT);
             fprintf(err, "wsd: --rlimit: '%.*s' is not NAME=VALUE with NAME one of as, core, "
                     "cpu, data, fsize, nofile, nproc, stack\n", (int)n, item);
             return 1;
@@ -1332,6 +1690,7 @@ static int parse_rlimits(wsd_config *c, const char *list, FILE *err)
                     i++;
                 }
                 if (i == 0 || i != vn || val > (unsigned long long)RLIM_INFINITY / mul - 1) {
+                    where(x, err, F_RLIMIT);
                     fprintf(err, "wsd: --rlimit: bad value for %s: '%.*s' (a number%s, or "
                             "unlimited)\n", rlimit_names[found].name, (int)vn, v,
                             rlimit_names[found].bytes ? " with K, M, G or T" : "");
@@ -1343,6 +1702,7 @@ static int parse_rlimits(wsd_config *c, const char *list, FILE *err)
                 if (c->rlimits[k].resource == rlimit_names[found].resource)
                     break;
             if (k < c->nrlimits) {
+                where(x, err, F_RLIMIT);
                 fprintf(err, "wsd: --rlimit: %s given twice\n", rlimit_names[found].name);
                 return 1;
             }
@@ -1374,6 +1734,7 @@ static int check_access(cfgctx *x)
         char *err = NULL;
         wsd_trust *t = wsd_trust_new(tp, &err);
         if (!t) {
+            where(x, x->err, F_TRUSTPROXY);
             fprintf(x->err, "wsd: %s\n", err);
             free(err);
             return 1;
@@ -1383,11 +1744,13 @@ static int check_access(cfgctx *x)
     for (i = 0; realm[i]; i++) {
         unsigned char ch = (unsigned char)realm[i];
         if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
+            where(x, x->err, F_AUTHREALM);
             fputs("wsd: --authrealm: printable ASCII without '\"' or '\\' only\n", x->err);
             return 1;
         }
     }
-    if (rf[F_HTPASSWD].s && !*rf[F_HTPASSWD].s) {
+    if (rf[F_HTPASSWD].s && !*rf[F_HTPASSWD].s && !rf[F_HTPASSWD].line) {
+        /* (in the file, `htpasswd =` turns it off for a route) */
         fputs("wsd: --htpasswd: no file given\n", x->err);
         return 1;
     }
@@ -1396,6 +1759,7 @@ static int check_access(cfgctx *x)
         char *seen = NULL, *found = look_path(cmd, &why, &seen);
         free(seen);
         if (!found) {
+            where(x, x->err, F_AUTHCMD);
             fprintf(x->err, "wsd: --authcmd: '%s' %s\n", cmd,
                     why == EACCES ? "is not executable (permission denied)"
                     : why == EISDIR ? "is a directory, not a program" : "was not found");
@@ -1404,6 +1768,7 @@ static int check_access(cfgctx *x)
         c->authcmd_path = path_abs(found);
         free(found);
         if (!c->authcmd_path) {
+            where(x, x->err, F_AUTHCMD);
             fprintf(x->err, "wsd: --authcmd: cannot resolve '%s'\n", cmd);
             return 1;
         }
@@ -1411,6 +1776,7 @@ static int check_access(cfgctx *x)
     if (*cd) {
         c->chdir = path_abs(cd);
         if (!c->chdir || !is_dir(c->chdir)) {
+            where(x, x->err, F_CHDIR);
             fprintf(x->err, "wsd: --chdir: '%s' is not a directory\n", cd);
             return 1;
         }
@@ -1421,6 +1787,7 @@ static int check_access(cfgctx *x)
         for (i = 0; mode[i] >= '0' && mode[i] <= '7' && i < 5; i++)
             m = m * 8 + (mode[i] - '0');
         if (mode[i] || i == 0 || m > 0777) {
+            where(x, x->err, F_UNIXSOCKETMODE);
             fprintf(x->err, "wsd: --unixsocketmode: '%s' is not an octal mode 0 to 0777\n", mode);
             return 1;
         }
@@ -1428,11 +1795,12 @@ static int check_access(cfgctx *x)
     }
     if ((*mode || *sval(rf, F_UNIXSOCKETUSER) || *sval(rf, F_UNIXSOCKETGROUP)) &&
         !*sval(rf, F_UNIXSOCKET)) {
+        where(x, x->err, F_UNIXSOCKETMODE, F_UNIXSOCKETUSER, F_UNIXSOCKETGROUP);
         fputs("wsd: --unixsocketmode, --unixsocketuser and --unixsocketgroup need --unixsocket\n",
               x->err);
         return 1;
     }
-    if (*sval(rf, F_RLIMIT) && parse_rlimits(c, sval(rf, F_RLIMIT), x->err) != 0)
+    if (*sval(rf, F_RLIMIT) && parse_rlimits(x, c, sval(rf, F_RLIMIT)) != 0)
         return 1;
     return -1;
 }
@@ -1480,6 +1848,14 @@ static const cfgcheck checks[] = {
     check_devconsole, check_headers, check_lossless, check_pty, check_shared, check_access,
     check_redis,
     check_inetd,
+    check_origin,
+};
+
+/* A route's: what its program and clients get. */
+static const cfgcheck route_checks[] = {
+    check_binary_passstderr, take_passenv, check_command, check_dir, check_http_dirs,
+    check_devconsole, check_headers, check_lossless, check_pty, check_shared, check_access,
+    check_origin,
 };
 
 /* --subprotocols: comma-separated, each trimmed, empty ones dropped. */
@@ -1593,27 +1969,8 @@ static void fill(wsd_config *c, wsd_goflag_value *rf)
     }
 }
 
-/* Everything after flag parsing. Returns -1 or an exit status. */
-static int configure(wsd_config *c, wsd_goflag_value *rf, int argc, char **argv, int first,
-                     FILE *out, FILE *err)
+static void config_defaults(wsd_config *c)
 {
-    cfgctx x = {c, rf, argc, first, argv, out, err};
-    size_t i;
-
-    for (i = 0; i < sizeof checks / sizeof checks[0]; i++) {
-        int rc = checks[i](&x);
-        if (rc >= 0)
-            return rc;
-    }
-    fill(c, rf);
-    return -1;
-}
-
-int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err)
-{
-    wsd_goflag_value rf[F_COUNT];    /* as Go's flag package holds them */
-    int first = argc, rc;
-
     memset(c, 0, sizeof *c);
     c->port = 80;
     c->maxforks = 1024;
@@ -1626,11 +1983,159 @@ int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err)
     c->authtimeout = 5000;
     c->rateburst = 10;
     c->unixsocketmode = -1;
+}
 
+/* One route: the server's settings rf (merged from the command line and
+ * the file) overlaid with the route's own; what serves is the route's
+ * alone. -1 with r->cfg made, or the exit status. */
+static int configure_route(cfgctx *server, const fsection *fs, wsd_config_route *r)
+{
+    wsd_goflag_value view[F_COUNT];   /* borrowed values: never freed here */
+    strvec cmd = {0};
+    cfgctx x = *server;
+    size_t i;
+    int rc = -1;
+
+    memcpy(view, server->rf, sizeof view);
+    for (i = 0; i < F_COUNT; i++) {
+        if (is_handler((int)i) || !route_ok((int)i))
+            memset(&view[i], 0, sizeof view[i]);
+        if (fs->v[i].pos)
+            view[i] = fs->v[i];
+    }
+    r->path = xstrdup(fs->path);
+    r->line = fs->line;
+    r->cfg = xmalloc(sizeof *r->cfg);
+    config_defaults(r->cfg);
+    r->cfg->loglevel = server->c->loglevel;
+    if (fs->command) {
+        strvec_push(&cmd, fs->command);
+        for (i = 0; i < fs->args.n; i++)
+            strvec_push(&cmd, fs->args.v[i]);
+    } else if (fs->args.n) {
+        fprintf(x.err, "%s:%d: arg: arguments without a command\n", x.file, fs->args_line);
+        return 1;
+    }
+    if (server->c->chdir)           /* every program starts there: fill() makes the path absolute */
+        r->cfg->chdir = xstrdup(server->c->chdir);
+    x.c = r->cfg;
+    x.rf = view;
+    x.cmdv = cmd.v;
+    x.cmdc = (int)cmd.n;
+    x.cmd_line = fs->command_line;
+    x.route = fs;
+    for (i = 0; i < sizeof route_checks / sizeof route_checks[0] && rc < 0; i++)
+        rc = route_checks[i](&x);
+    if (rc < 0) {
+        view[F_ADDRESS].l = NULL;     /* fill takes the list: a route has none */
+        view[F_ADDRESS].nl = 0;
+        fill(r->cfg, view);
+        r->cfg->port = server->c->port;
+        r->cfg->ssl = server->c->ssl;
+        r->cfg->workers = server->c->workers;
+    }
+    free(cmd.v);                      /* the strings are the section's */
+    return rc >= 0 ? 1 : -1;
+}
+
+/* The file's server settings under the command line's: a flag given on
+ * the command line wins (a list flag's values replace the file's). */
+static void merge_file(wsd_goflag_value *rf, fsection *top)
+{
+    int i;
+
+    for (i = 0; i < F_COUNT; i++) {
+        if (rf[i].pos || !top->v[i].pos)
+            continue;
+        rf[i] = top->v[i];
+        memset(&top->v[i], 0, sizeof top->v[i]);
+    }
+}
+
+/* Everything after flag parsing. Returns -1 or an exit status. */
+static int configure(wsd_config *c, wsd_goflag_value *rf, int argc, char **argv, int first,
+                     fconf *f, FILE *out, FILE *err)
+{
+    cfgctx x;
+    strvec cmd = {0};
+    size_t i;
+    int rc = -1;
+
+    memset(&x, 0, sizeof x);
+    x.c = c;
+    x.rf = rf;
+    x.argc = argc;
+    x.out = out;
+    x.err = err;
+    x.file = f->file;
+    if (first < argc) {
+        x.cmdv = argv + first;         /* COMMAND on the command line wins */
+        x.cmdc = argc - first;
+    } else if (f->top.command) {
+        strvec_push(&cmd, f->top.command);
+        for (i = 0; i < f->top.args.n; i++)
+            strvec_push(&cmd, f->top.args.v[i]);
+        x.cmdv = cmd.v;
+        x.cmdc = (int)cmd.n;
+        x.cmd_line = f->top.command_line;
+    } else if (f->top.args.n) {
+        fprintf(err, "%s:%d: arg: arguments without a command\n", f->file, f->top.args_line);
+        return 1;
+    }
+    c->nroutes = f->nroutes;          /* check_command: routes may be all there is */
+    for (i = 0; i < sizeof checks / sizeof checks[0] && rc < 0; i++)
+        rc = checks[i](&x);
+    c->nroutes = 0;
+    if (rc < 0) {
+        fill(c, rf);
+        if (f->nroutes)
+            c->routes = xcalloc(f->nroutes, sizeof *c->routes);
+        for (i = 0; i < f->nroutes && rc < 0; i++) {
+            rc = configure_route(&x, &f->routes[i], &c->routes[i]);
+            c->nroutes = i + 1;
+        }
+    }
+    free(cmd.v);
+    return rc;
+}
+
+/* The whole: argv, then (with --config) the file — its text given, or read
+ * — under it, then the checks. -1 to run, or the exit status. */
+static int parse_all(wsd_config *c, int argc, char **argv, const char *text, size_t len,
+                     FILE *out, FILE *err)
+{
+    wsd_goflag_value rf[F_COUNT];    /* as Go's flag package holds them */
+    fconf f;
+    char *own = NULL;
+    int first = argc, rc;
+
+    config_defaults(c);
+    memset(&f, 0, sizeof f);
     memset(rf, 0, sizeof rf);
     rc = parse_flags(rf, argc, argv, &first, err);
+    if (rc < 0 && rf[F_CONFIG].s) {
+        f.file = rf[F_CONFIG].s;
+        if (!text && !(text = own = wsd_config_read_file(f.file, &len, err)))
+            rc = 1;
+        else
+            rc = read_fconf(&f, text, len, err) ? 1 : -1;
+        if (rc < 0) {
+            merge_file(rf, &f.top);
+            c->config_file = path_abs(f.file);
+        }
+    }
     if (rc < 0)
-        rc = configure(c, rf, argc, argv, first, out, err);
+        rc = configure(c, rf, argc, argv, first, &f, out, err);
+    if (rc < 0 && rf[F_CHECK].b) {
+        c->check = 1;              /* main checks the rest, then says so */
+        c->check_name = xstrdup(f.file ? f.file : "wsd");
+    } else if (rc > 0 && rf[F_CHECK].b) {
+        rc = 1;
+    }
+    c->cmdline_argc = argc;
+    c->cmdline_argv = argv;
+    fconf_free(&f);
+    free(own);
     wsd_goflag_values_free(rf, F_COUNT);
     if (rc >= 0) {
         int level = c->loglevel;
@@ -1638,6 +2143,150 @@ int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err)
         c->loglevel = level;
     }
     return rc;
+}
+
+void wsd_config_check_ok(const wsd_config *c, FILE *out)
+{
+    size_t i;
+
+    fprintf(out, "%s: configuration OK", c->check_name ? c->check_name : "wsd");
+    for (i = 0; i < c->nroutes; i++)
+        fprintf(out, "%s%s", i ? ", " : "; routes: ", c->routes[i].path);
+    fputc('\n', out);
+}
+
+int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err)
+{
+    return parse_all(c, argc, argv, NULL, 0, out, err);
+}
+
+int wsd_config_reparse(wsd_config *n, const wsd_config *c, const char *text, size_t len,
+                       FILE *err)
+{
+    int rc = parse_all(n, c->cmdline_argc, c->cmdline_argv, text, len, err, err);
+    return rc < 0 ? -1 : 1;
+}
+
+static int strv_eq(char **a, size_t na, char **b, size_t nb)
+{
+    size_t i;
+    if (na != nb)
+        return 0;
+    for (i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return 0;
+    return 1;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+const char *wsd_config_restart_needed(const wsd_config *o, const wsd_config *n)
+{
+    int id;
+
+    for (id = 0; id < F_COUNT; id++) {
+        int same = 1;
+        if (!is_restart_key(id))
+            continue;
+        switch (id) {
+        case F_ADDRESS:
+            same = strv_eq(o->addresses, o->naddresses, n->addresses, n->naddresses);
+            break;
+        case F_PORT:
+            same = o->port == n->port && o->unix_only == n->unix_only;
+            break;
+        case F_REDIRPORT:
+            same = o->redirport == n->redirport;
+            break;
+        case F_SSL:
+            same = o->ssl == n->ssl;
+            break;
+        case F_SSLCA:
+            same = str_eq(o->sslca, n->sslca);
+            break;
+        case F_SSLCERT:
+            same = str_eq(o->sslcert, n->sslcert);
+            break;
+        case F_SSLKEY:
+            same = str_eq(o->sslkey, n->sslkey);
+            break;
+        case F_UNIXSOCKET:
+            same = str_eq(o->unixsocket, n->unixsocket);
+            break;
+        case F_WORKERS:
+            same = o->workers == n->workers;
+            break;
+        case F_ALLOWROOT:
+            same = o->allowroot == n->allowroot;
+            break;
+        case F_CHDIR:
+            same = str_eq(o->chdir, n->chdir);
+            break;
+        case F_GROUP:
+            same = str_eq(o->group, n->group);
+            break;
+        case F_USER:
+            same = str_eq(o->user, n->user);
+            break;
+        case F_MAXPERIP:
+            same = o->maxperip == n->maxperip;
+            break;
+        case F_PROXYPROTOCOL:
+            same = o->proxyprotocol == n->proxyprotocol;
+            break;
+        case F_RATEBURST:
+            same = o->rateburst == n->rateburst;
+            break;
+        case F_RATELIMIT:
+            same = o->ratelimit == n->ratelimit;
+            break;
+        case F_RLIMIT:
+            same = o->nrlimits == n->nrlimits &&
+                   memcmp(o->rlimits, n->rlimits, o->nrlimits * sizeof o->rlimits[0]) == 0;
+            break;
+        case F_TRUSTPROXY:
+            same = str_eq(o->trustproxy, n->trustproxy);
+            break;
+        case F_UNIXSOCKETGROUP:
+            same = str_eq(o->unixsocketgroup, n->unixsocketgroup);
+            break;
+        case F_UNIXSOCKETMODE:
+            same = o->unixsocketmode == n->unixsocketmode;
+            break;
+        case F_UNIXSOCKETUSER:
+            same = str_eq(o->unixsocketuser, n->unixsocketuser);
+            break;
+        case F_INETD:
+            same = o->inetd == n->inetd;
+            break;
+        case F_JOURNAL:
+            same = o->journal == n->journal;
+            break;
+        case F_LOGFORMAT:
+            same = o->logformat == n->logformat;
+            break;
+        case F_METRICS:
+            same = str_eq(o->metrics, n->metrics);
+            break;
+        case F_REDIS:
+            same = str_eq(o->redis, n->redis);
+            break;
+        case F_REDISCHANNEL:
+            same = str_eq(o->redischannel, n->redischannel);
+            break;
+        case F_SHAREDEDGE:
+            same = o->sharededge == n->sharededge;
+            break;
+        default:
+            break;
+        }
+        if (!same)
+            return flags[id].name;
+    }
+    return NULL;
 }
 
 static void free_headers(wsd_header_list *hl)
@@ -1662,6 +2311,8 @@ static void free_strv(char **v, size_t n)
 
 void wsd_config_free(wsd_config *c)
 {
+    size_t i;
+
     free_strv(c->addresses, c->naddresses);
     free(c->sslcert);
     free(c->sslkey);
@@ -1695,5 +2346,15 @@ void wsd_config_free(wsd_config *c)
     free(c->chdir);
     free(c->unixsocketuser);
     free(c->unixsocketgroup);
+    for (i = 0; i < c->nroutes; i++) {
+        free(c->routes[i].path);
+        if (c->routes[i].cfg) {
+            wsd_config_free(c->routes[i].cfg);
+            free(c->routes[i].cfg);
+        }
+    }
+    free(c->routes);
+    free(c->config_file);
+    free(c->check_name);
     memset(c, 0, sizeof *c);
 }

@@ -1,6 +1,14 @@
 /* config.h — the command line, parsed exactly as websocketd (Go `flag`) does,
  * into one immutable struct wsd_config. No libuv.
  *
+ * With --config=FILE, the file's settings come first and the command line
+ * wins over them (docs/config.md): every option flag is a key of the same
+ * name (cfgfile.h has the syntax), `command` and `arg` give COMMAND and its
+ * arguments, and `[route /PATH]` sections give URL paths programs and
+ * options of their own: each route's wsd_config is the server's, overlaid
+ * with the route's settings (what serves — command, arg, dir, staticdir,
+ * cgidir, devconsole — is not inherited).
+ *
  * Go flag rules: `-x` ≡ `--x`; non-boolean flags take `--x=v` or `--x v`;
  * booleans are bare `--x` or `--x=true|false` (also 1/0/t/f/T/F/TRUE/FALSE/
  * True/False, as Go's strconv.ParseBool); parsing stops at the first non-flag
@@ -18,6 +26,8 @@
 #include "http.h"
 
 #define WSD_VERSION "0.1.0"
+
+struct wsd_config_route;
 
 typedef struct wsd_config {
     int port;                 /* resolved: 80, or 443 with --ssl, when 0 */
@@ -118,7 +128,27 @@ typedef struct wsd_config {
     char *command_path;
     char **argv;
     int argc;
+
+    /* --config: the file (absolute, for reloads), its routes in file order
+     * (none in a route's own wsd_config), and the command line the whole
+     * was parsed from (main's argv, borrowed: re-applied over the file on
+     * a reload). */
+    char *config_file;
+    int check;                /* --check: main checks what only it can, then exits */
+    char *check_name;         /* ... naming this (the file as given, or "wsd") */
+    struct wsd_config_route *routes;
+    size_t nroutes;
+    int cmdline_argc;
+    char **cmdline_argv;
 } wsd_config;
+
+/* A [route /PATH] section: requests whose decoded, clean path is PATH or
+ * under PATH/ ("/" : every path) go to it; the longest PATH wins. */
+typedef struct wsd_config_route {
+    char *path;
+    int line;                 /* its header's line in the file */
+    wsd_config *cfg;          /* its options: the server's overlaid with its own */
+} wsd_config_route;
 
 /* Set by main before parsing: the text after "wsd <version>" in --version
  * (library versions). May stay NULL. */
@@ -138,13 +168,38 @@ extern const char *wsd_build_info;
  *      "invalid value ..." on `err`, then the flag list
  *   4  --devconsole with --staticdir/--cgidir: websocketd's FATAL log line
  *      on `out` (none with --loglevel=none).
- * Reads the environment for --passenv and PATH for COMMAND. */
+ * A problem in the --config file is a configuration error (1), printed as
+ * "FILE:LINE: key: problem" on `err`. --check: everything here is checked
+ * and any problem is 1; when it is good, -1 with c->check set: the caller
+ * checks what needs the system (users, --htpasswd files), then prints
+ * wsd_config_check_ok and exits 0, or 1.
+ * Reads the environment for --passenv, PATH for COMMAND and the --config
+ * file. */
 int wsd_config_parse(wsd_config *c, int argc, char **argv, FILE *out, FILE *err);
 
 /* "ADDR:PORT" (ADDR may be empty for all interfaces, or an IPv6 address in
  * brackets) → *host (allocated, brackets kept) and *port (1..65535).
  * Returns NULL, or the reason it is not one (then *host is NULL). */
 const char *wsd_config_hostport(const char *s, char **host, int *port);
+
+/* --check's "FILE: configuration OK; routes: /a, /b" line. */
+void wsd_config_check_ok(const wsd_config *c, FILE *out);
+
+/* Reads a configuration file (at most WSD_CFGFILE_MAX bytes): its text
+ * (free it; its length in *len), or NULL having printed why to err. */
+char *wsd_config_read_file(const char *name, size_t *len, FILE *err);
+
+/* A reload (SIGHUP): the command line c->cmdline_argv again, over the
+ * configuration file's new text[0..len) (read by the caller, at most
+ * WSD_CFGFILE_MAX bytes), into *n. -1 when it is good; else 1 with the
+ * problems on err ("FILE:LINE: key: problem", one a line). */
+int wsd_config_reparse(wsd_config *n, const wsd_config *c, const char *text, size_t len,
+                       FILE *err);
+
+/* The first setting that differs between a running configuration and a
+ * new one and only takes effect on a restart (listeners, TLS, --workers,
+ * the hub process): its key, or NULL when there is none. */
+const char *wsd_config_restart_needed(const wsd_config *old, const wsd_config *n);
 
 /* Frees everything *c owns; *c may then be parsed into again. */
 void wsd_config_free(wsd_config *c);

@@ -51,6 +51,8 @@ static void conn_free(conn *c)
     assert(!c->http && !c->up && !c->ws && !c->serve && !c->auth);
     wsd_clients_release(srv->clients, c->client_slot);   /* --maxperip */
     wsd_env_access_clear(&c->access);
+    wsd_cfgsnap_unref(c->snap);
+    free(c->subpath);
     free(c->assoc);
     free(c->remote_host);
     wsd_tp_free(&c->tp);
@@ -95,7 +97,7 @@ void conn_linger(conn *c, char *buf, size_t len)
 
 void conn_respond(conn *c, int status, const char *body, int version_hdr)
 {
-    const wsd_config *cfg = c->srv->cfg;
+    const wsd_config *cfg = c->cfg;
     wsd_str out;
 
     if (c->upgrading)
@@ -309,6 +311,20 @@ int conn_fds_for_program(const server *srv)
     return srv->fd_limit <= 0 || fds_used(srv) + 6 + reserve <= srv->fd_limit;
 }
 
+void conn_configure(conn *c, const char *path)
+{
+    const char *rest = "";
+
+    if (c->snap != c->srv->snap) {
+        wsd_cfgsnap_unref(c->snap);
+        c->snap = wsd_cfgsnap_ref(c->srv->snap);
+    }
+    c->ep = path ? wsd_cfgsnap_match(c->snap, path, &rest) : &c->snap->server;
+    c->cfg = c->ep->cfg;
+    free(c->subpath);
+    c->subpath = xstrdup(rest);
+}
+
 /* A new connection on srv (kind: its listener's, listen.h), in the list. */
 static conn *conn_new(server *srv, int kind)
 {
@@ -328,6 +344,7 @@ static conn *conn_new(server *srv, int kind)
     srv->conns = c;
     c->state = ST_HTTP;
     c->http = wsd_http_parser_new();
+    conn_configure(c, NULL);
     return c;
 }
 

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "cfgsnap.h"
 #include "clients.h"
 #include "config.h"
 #include "env.h"
@@ -72,10 +73,9 @@ typedef struct server_listener {
 /* What every connection of one event loop shares: made by server.c. */
 typedef struct server {
     uv_loop_t *loop;
-    const wsd_config *cfg;
-    wsd_origin_policy *origin;   /* --origin/--sameorigin, compiled once */
+    wsd_cfgsnap *snap;           /* the configuration now (cfgsnap.h; reload.c swaps it) */
+    const wsd_config *cfg;       /* ... its server level: &snap->cfg */
     wsd_tls_ctx *tls;            /* --ssl */
-    wsd_pmd_config pmdcfg;       /* permessage-deflate knobs */
     wsd_trust *trust;            /* --trustproxy, compiled once (NULL: none) */
     wsd_clients *clients;        /* --maxperip/--ratelimit: this worker's table (NULL: none) */
     int worker, nworkers;        /* --workers: this process's index, and how many */
@@ -147,6 +147,16 @@ typedef struct conn {
     struct ws_session *ws;       /* session.c */
     void *serve;                 /* httpserve.c (NULL if none) */
 
+    /* The configuration of this request (cfgsnap.h): a reference to the
+     * snapshot current when its head arrived (a WebSocket keeps it for its
+     * life: a reload changes nothing of it), the endpoint (route) its path
+     * chose, that endpoint's options, and the decoded clean path under the
+     * route. Before the first head: the server's endpoint at accept. */
+    wsd_cfgsnap *snap;
+    const wsd_endpoint *ep;
+    const wsd_config *cfg;
+    char *subpath;
+
     /* access control (access.c, docs/security.md), per request */
     wsd_env_access access;       /* the user, and what a trusted proxy said */
     uint32_t client_slot;        /* --maxperip: the srv->clients entry counting us (0: none) */
@@ -185,6 +195,10 @@ void conn_unref(conn *c);
 
 /* Keep-alive: a response is complete; the next request, `rest` first. */
 void conn_http_next(conn *c, const char *rest, size_t n);
+
+/* The request's configuration: the current snapshot, and the endpoint of
+ * its decoded, clean path (NULL: the server's own, as at accept). */
+void conn_configure(conn *c, const char *path);
 
 /* 0 when starting a program now would eat the descriptors kept for
  * handshakes: answer 503. */

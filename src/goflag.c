@@ -296,14 +296,14 @@ void wsd_goflag_print_defaults(const wsd_goflag *defs, size_t n, const char *pro
     }
 }
 
-/* flag.Value.Set for the non-boolean types. Returns 0, or prints Go's
- * message and returns -1. */
-static int set_value(const wsd_goflag *d, wsd_goflag_value *v, const char *value, FILE *err)
+const char *wsd_goflag_set(const wsd_goflag *d, wsd_goflag_value *v, const char *value)
 {
     const char *why = NULL;
     int rc;
 
     switch (d->type) {
+    case WSD_GOFLAG_BOOL:
+        return wsd_goflag_parse_bool(value, &v->b) == 0 ? NULL : "parse error";
     case WSD_GOFLAG_INT:
         rc = wsd_goflag_parse_int(value, &v->i);
         break;
@@ -319,16 +319,26 @@ static int set_value(const wsd_goflag *d, wsd_goflag_value *v, const char *value
         v->l = xrealloc(v->l, (v->nl + 2) * sizeof *v->l);
         v->l[v->nl++] = xstrdup(value);
         v->l[v->nl] = NULL;
-        return 0;
+        return NULL;
     default:
-        return 0;
+        return NULL;
     }
     if (rc == 0 && (!d->check || !(why = d->check(v))))
+        return NULL;
+    return why ? why : rc == WSD_GOFLAG_RANGE ? "value out of range" : "parse error";
+}
+
+/* flag.Value.Set for the non-boolean types. Returns 0, or prints Go's
+ * message and returns -1. */
+static int set_value(const wsd_goflag *d, wsd_goflag_value *v, const char *value, FILE *err)
+{
+    const char *why = wsd_goflag_set(d, v, value);
+
+    if (!why)
         return 0;
     fputs("invalid value ", err);
     wsd_goflag_quote(err, value);
-    fprintf(err, " for flag -%s: %s\n", d->name,
-            why ? why : rc == WSD_GOFLAG_RANGE ? "value out of range" : "parse error");
+    fprintf(err, " for flag -%s: %s\n", d->name, why);
     return -1;
 }
 

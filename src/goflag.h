@@ -42,7 +42,9 @@ typedef struct {
 
 /* A flag's value after parsing; all zero when it was not given. */
 typedef struct wsd_goflag_value {
-    int pos;              /* argv index of its first use, 0 if never */
+    int pos;              /* argv index of its first use, 0 if never; -1: set
+                           * from a configuration file (config.c) */
+    int line;             /* ... on this line of it (0: not from a file) */
     int b;                /* BOOL */
     int64_t i;            /* INT */
     uint64_t u;           /* UINT */
@@ -67,6 +69,12 @@ enum {
  * caller then prints the usage, as Go's Usage func. */
 int wsd_goflag_parse(const wsd_goflag *defs, size_t n, wsd_goflag_value *vals, int argc,
                      char **argv, int *first, FILE *err);
+
+/* flag.Value.Set of d's type for one value (a BOOL's too): NULL, or the
+ * reason it is refused ("parse error", "value out of range", a check's
+ * reason). A STRING replaces the value, a LIST appends it. Prints nothing
+ * (config.c uses it for the configuration file). */
+const char *wsd_goflag_set(const wsd_goflag *d, wsd_goflag_value *v, const char *value);
 
 /* Frees what vals[0..n) own and zeroes them. A caller may take a LIST's
  * array (or a STRING) first by setting the field to NULL. */

@@ -222,7 +222,7 @@ static void send_response(conn *c, serve *s, wsd_str *out)
 static void respond(conn *c, serve *s, const wsd_request *r, int status, const char *ctype,
                     const char *body, size_t blen, const char *location)
 {
-    const wsd_config *cfg = c->srv->cfg;
+    const wsd_config *cfg = c->cfg;
     char date[WSD_HTTP_DATE_SIZE];
     wsd_str out;
     int rc = 0;
@@ -407,7 +407,7 @@ complete:
  * the decoded, clean path. */
 static void serve_static(conn *c, serve *s, const wsd_request *r, const char *path)
 {
-    const wsd_config *cfg = c->srv->cfg;
+    const wsd_config *cfg = c->cfg;
     wsd_route rt;
     wsd_file_plan plan;
     wsd_str out;
@@ -617,7 +617,7 @@ static const char console_page[] =
  * = start time, 304, Range (GET), HEAD. */
 static void serve_console(conn *c, serve *s, const wsd_request *r)
 {
-    const wsd_config *cfg = c->srv->cfg;
+    const wsd_config *cfg = c->cfg;
     size_t size = sizeof console_page - 1;
     wsd_file_plan plan;
     wsd_str out;
@@ -645,7 +645,7 @@ static void serve_terminal(conn *c, serve *s, const wsd_request *r)
 
     wsd_log(WSD_LOG_ACCESS, "http", c->assoc, "DEVCONSOLE");
     ensure_start_time();
-    if (wsd_termpage_response(&out, r, c->srv->cfg, s->keep_alive, start_time, time(NULL)) != 0) {
+    if (wsd_termpage_response(&out, r, c->cfg, s->keep_alive, start_time, time(NULL)) != 0) {
         respond_text(c, s, r, 500, "500 Internal Server Error\n");
         return;
     }
@@ -710,7 +710,7 @@ static void cgi_out_pause(cgi_run *g)
 /* The response head parsed out of the script's output: out it goes. */
 static void cgi_send_head(cgi_run *g)
 {
-    const wsd_config *cfg = g->c->srv->cfg;
+    const wsd_config *cfg = g->c->cfg;
     wsd_str out;
 
     wsd_str_init(&out, WSD_CGI_MAX_HEAD + RESPONSE_LIMIT);
@@ -821,7 +821,7 @@ static char *dir_of(const char *file)
 
 static int cgi_spawn(conn *c, cgi_run *g, const wsd_request *r, const wsd_route *rt)
 {
-    const wsd_config *cfg = c->srv->cfg;
+    const wsd_config *cfg = c->cfg;
     wsd_spawn_options opt;
     wsd_program_options po;
     wsd_kill_plan kill;
@@ -945,7 +945,7 @@ static const conn_handler serve_handler = {
 
 int wsd_serve_request(conn *c, const wsd_request *r, const char *rest, size_t nrest)
 {
-    const wsd_config *cfg = c->srv->cfg;
+    const wsd_config *cfg = c->cfg;
     size_t plen = strlen(r->path);
     char *decoded, *clean;
     serve *s;
@@ -1007,10 +1007,25 @@ int wsd_serve_request(conn *c, const wsd_request *r, const char *rest, size_t nr
     }
     free(clean);
 
+    if (c->ep->is_route && !*c->subpath && (cfg->staticdir || cfg->cgidir)) {
+        /* a route's own path ("/logs"): its directory is "/logs/" */
+        const char *base = strrchr(c->ep->path, '/') + 1;
+        char *esc = wsd_route_escape_path(base);
+        wsd_str loc;
+        wsd_str_init(&loc, WSD_HTTP_MAX_HEAD * 4);
+        wsd_str_appendf(&loc, "%s/%s%s", esc, *r->query ? "?" : "", r->query);
+        respond(c, s, r, 301, NULL, "", 0, loc.s);
+        wsd_str_free(&loc);
+        free(esc);
+        free(decoded);
+        goto taken;
+    }
     {
+        /* under a route (--config), the path under it names the file */
+        const char *path = c->ep->is_route ? c->subpath : decoded;
         wsd_route rt;
         memset(&rt, 0, sizeof rt);
-        if (cfg->cgidir && wsd_route_cgi(cfg->cgidir, decoded, &rt) == WSD_ROUTE_FOUND) {
+        if (cfg->cgidir && wsd_route_cgi(cfg->cgidir, path, &rt) == WSD_ROUTE_FOUND) {
             char esc[1024];
             wsd_str a;
             wsd_str_init(&a, 16384);
@@ -1025,7 +1040,7 @@ int wsd_serve_request(conn *c, const wsd_request *r, const char *rest, size_t nr
         }
         wsd_route_free(&rt);
         if (cfg->staticdir)
-            serve_static(c, s, r, decoded);
+            serve_static(c, s, r, path);
         else
             handled = 0;
     }

@@ -3,10 +3,12 @@
 
 #include <assert.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "defer.h"
 #include "env.h"
 #include "log.h"
 #include "outframe.h"
@@ -23,7 +25,11 @@
 struct wsd_core {
     wsd_core *next;              /* every core of this process */
     uv_loop_t *loop;
+    wsd_cfgsnap *snap;           /* held: cfg is its memory */
     const wsd_config *cfg;
+    unsigned refs;               /* wsd_core_get's callers */
+    int always;                  /* --sharedalways of the current configuration */
+    wsd_deferred sweep;          /* freed from the loop once unused */
     char *key, *file, *script_name, *script_file;
     char **argv;
     char *command;               /* for the log */
@@ -49,6 +55,7 @@ static wsd_core *cores;
 
 static void end_program(wsd_core *c);
 static void schedule_restart(wsd_core *c, uint64_t ran);
+static void maybe_release(wsd_core *c);
 
 static const char *sig_name(int sig)
 {
@@ -362,8 +369,9 @@ static void program_finished(wsd_core *c, wsd_program *p)
     c->prog = NULL;
     wsd_program_orphan(p, c->assoc);
     set_assoc(c);
-    if (!c->cfg->sharedalways || c->stopping) {
+    if (!c->always || c->stopping) {
         all_ended(c, status, sig, 0);
+        maybe_release(c);
         return;
     }
     schedule_restart(c, uv_now(c->loop) - c->started_at);
@@ -374,17 +382,81 @@ static char *dup_or_null(const char *s)
     return s ? xstrdup(s) : NULL;
 }
 
-wsd_core *wsd_core_get(uv_loop_t *loop, const wsd_config *cfg, const wsd_core_spec *spec)
+static void core_free(wsd_core *c)
+{
+    size_t i;
+
+    assert(!c->prog && !c->fans);
+    wsd_defer_cancel(&c->sweep);
+    set_recipients(c, NULL, 0);
+    wsd_record_decoder_free(&c->rec);
+    for (i = 0; c->argv[i]; i++)
+        free(c->argv[i]);
+    free(c->argv);
+    free(c->key);
+    free(c->file);
+    free(c->script_name);
+    free(c->script_file);
+    free(c->command);
+    free(c->assoc);
+    wsd_cfgsnap_unref(c->snap);
+    free(c);
+}
+
+static int unused(const wsd_core *c)
+{
+    return c->refs == 0 && !c->always && !c->prog && !c->fans &&
+           !(c->restart && uv_is_active((uv_handle_t *)c->restart));
+}
+
+static void on_restart_closed(uv_handle_t *t)
+{
+    free(t);
+}
+
+/* From the loop: a core nobody uses any more goes (its snapshot with it). */
+static void on_sweep(wsd_deferred *d)
+{
+    wsd_core *c = (wsd_core *)((char *)d - offsetof(wsd_core, sweep));
+    wsd_core **pp;
+
+    if (!unused(c))
+        return;
+    for (pp = &cores; *pp != c; pp = &(*pp)->next)
+        ;
+    *pp = c->next;
+    if (c->restart) {
+        uv_close((uv_handle_t *)c->restart, on_restart_closed);
+        c->restart = NULL;
+    }
+    core_free(c);
+}
+
+/* Never inside the core's own call chain: the sweep runs from the loop. */
+static void maybe_release(wsd_core *c)
+{
+    if (unused(c))
+        wsd_defer(&c->sweep);
+}
+
+wsd_core *wsd_core_get(uv_loop_t *loop, wsd_cfgsnap *snap, const wsd_config *cfg,
+                       const wsd_core_spec *spec)
 {
     wsd_core *c;
     size_t n, i;
 
-    for (c = cores; c; c = c->next)
-        if (strcmp(c->key, spec->key) == 0)
+    for (c = cores; c; c = c->next) {
+        if (strcmp(c->key, spec->key) == 0) {
+            c->refs++;
             return c;
+        }
+    }
     c = xcalloc(1, sizeof *c);
     c->loop = loop;
+    c->snap = wsd_cfgsnap_ref(snap);
     c->cfg = cfg;
+    c->refs = 1;
+    c->sweep.cb = on_sweep;
     c->key = xstrdup(spec->key);
     c->file = xstrdup(spec->file);
     c->script_name = xstrdup(spec->script_name ? spec->script_name : "/");
@@ -394,11 +466,31 @@ wsd_core *wsd_core_get(uv_loop_t *loop, const wsd_config *cfg, const wsd_core_sp
     c->argv = xcalloc(n + 1, sizeof *c->argv);
     for (i = 0; i < n; i++)
         c->argv[i] = xstrdup(spec->argv[i]);
-    c->command = xstrdup(*spec->key ? spec->key : cfg->command ? cfg->command : spec->file);
+    c->command = xstrdup(spec->name && *spec->name ? spec->name : spec->file);
     set_assoc(c);
     c->next = cores;
     cores = c;
     return c;
+}
+
+wsd_core *wsd_core_find(const char *key)
+{
+    wsd_core *c;
+
+    for (c = cores; c; c = c->next) {
+        if (strcmp(c->key, key) == 0) {
+            c->refs++;
+            return c;
+        }
+    }
+    return NULL;
+}
+
+void wsd_core_put(wsd_core *c)
+{
+    assert(c->refs > 0);
+    c->refs--;
+    maybe_release(c);
 }
 
 int wsd_core_start(wsd_core *c)
@@ -505,8 +597,9 @@ void wsd_core_leave(wsd_core *c, wsd_fan *f, const char *id, int code)
     }
     if (f->members == 0)
         fan_detach(f);
-    if (c->members == 0 && !c->cfg->sharedalways)
+    if (c->members == 0 && !c->always)
         end_program(c);            /* the last one has gone */
+    maybe_release(c);
 }
 
 void wsd_core_fan_gone(wsd_fan *f)
@@ -517,8 +610,9 @@ void wsd_core_fan_gone(wsd_fan *f)
         return;
     fan_detach(f);
     wsd_log(WSD_LOG_INFO, "shared", c->assoc, "A worker with members went away");
-    if (c->members == 0 && !c->cfg->sharedalways)
+    if (c->members == 0 && !c->always)
         end_program(c);
+    maybe_release(c);
 }
 
 static void check_full(wsd_core *c);
@@ -565,26 +659,50 @@ size_t wsd_core_stdin_queued(const wsd_core *c)
 
 /* ------------------------------------------------------------- server */
 
-void wsd_core_start_always(uv_loop_t *loop, const wsd_config *cfg)
+void wsd_core_start_always(uv_loop_t *loop, wsd_cfgsnap *snap)
 {
-    wsd_core_spec spec;
     wsd_core *c;
+    size_t i;
 
-    if (!cfg->sharedalways || !cfg->command_path)
-        return;
-    memset(&spec, 0, sizeof spec);
-    spec.key = "";
-    spec.file = cfg->command_path;
-    spec.argv = cfg->argv;
-    spec.script_name = "/";
-    c = wsd_core_get(loop, cfg, &spec);
-    if (wsd_core_start(c) != 0)
-        schedule_restart(c, 0);
-}
-
-static void on_restart_closed(uv_handle_t *t)
-{
-    free(t);
+    for (c = cores; c; c = c->next)
+        c->always = -c->always;    /* -1: was; kept if snap still has it */
+    for (i = 0; i < wsd_cfgsnap_count(snap); i++) {
+        const wsd_endpoint *ep = wsd_cfgsnap_at(snap, i);
+        const wsd_config *cfg = ep->cfg;
+        wsd_core_spec spec;
+        wsd_str key;
+        if (!cfg->sharedalways || !cfg->command_path)
+            continue;
+        wsd_str_init(&key, (size_t)-1 / 2);
+        wsd_str_appendf(&key, "%s\n", ep->key);
+        memset(&spec, 0, sizeof spec);
+        spec.key = key.s;
+        spec.name = cfg->command;
+        spec.file = cfg->command_path;
+        spec.argv = cfg->argv;
+        spec.script_name = ep->is_route ? ep->path : "/";
+        c = wsd_core_get(loop, snap, cfg, &spec);
+        wsd_str_free(&key);
+        c->always = 1;
+        c->stopping = 0;
+        if (!c->prog && !(c->restart && uv_is_active((uv_handle_t *)c->restart)) &&
+            wsd_core_start(c) != 0)
+            schedule_restart(c, 0);
+        wsd_core_put(c);
+    }
+    for (c = cores; c; c = c->next) {
+        if (c->always >= 0)
+            continue;
+        /* configured no more: on demand from now on, no restart */
+        c->always = 0;
+        if (c->restart) {
+            uv_close((uv_handle_t *)c->restart, on_restart_closed);
+            c->restart = NULL;
+        }
+        if (c->members == 0)
+            end_program(c);
+        maybe_release(c);
+    }
 }
 
 void wsd_core_shutdown_all(void)
@@ -606,20 +724,7 @@ void wsd_core_free_all(void)
 {
     while (cores) {
         wsd_core *c = cores;
-        size_t i;
         cores = c->next;
-        assert(!c->prog && !c->fans);
-        set_recipients(c, NULL, 0);
-        wsd_record_decoder_free(&c->rec);
-        for (i = 0; c->argv[i]; i++)
-            free(c->argv[i]);
-        free(c->argv);
-        free(c->key);
-        free(c->file);
-        free(c->script_name);
-        free(c->script_file);
-        free(c->command);
-        free(c->assoc);
-        free(c);
+        core_free(c);
     }
 }

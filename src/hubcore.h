@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "cfgsnap.h"
 #include "config.h"
 
 typedef struct wsd_core wsd_core;
@@ -59,15 +60,24 @@ struct wsd_fan {
 void wsd_fan_busy(wsd_fan *f, int busy);
 
 typedef struct {
-    const char *key;             /* the endpoint: "" for COMMAND, the --dir script's real path */
+    const char *key;             /* the endpoint's key (cfgsnap.h), "\n", the --dir script's
+                                  * real path (or nothing) */
+    const char *name;            /* for the log: COMMAND, or the script */
     const char *file;            /* what to execute */
     char *const *argv;
     const char *script_name;     /* SCRIPT_NAME */
     const char *script_file;     /* PATH_TRANSLATED (--dir), or NULL */
 } wsd_core_spec;
 
-/* The core of an endpoint, made on first use (loop and cfg: this process's). */
-wsd_core *wsd_core_get(uv_loop_t *loop, const wsd_config *cfg, const wsd_core_spec *spec);
+/* The core of an endpoint, made on first use with the options cfg of the
+ * snapshot snap (which it holds while it lives), with a reference for the
+ * caller: wsd_core_put lets it go. A core nobody refers to is freed once
+ * its program is gone (not while --sharedalways keeps it running). */
+wsd_core *wsd_core_get(uv_loop_t *loop, wsd_cfgsnap *snap, const wsd_config *cfg,
+                       const wsd_core_spec *spec);
+void wsd_core_put(wsd_core *c);
+/* The core of `key` if one exists (with a reference for the caller), else NULL. */
+wsd_core *wsd_core_find(const char *key);
 /* Starts the program unless it runs: 0 or a negative errno. */
 int wsd_core_start(wsd_core *c);
 int wsd_core_pid(const wsd_core *c);
@@ -90,8 +100,11 @@ void wsd_core_input(wsd_core *c, const char *id, int opcode, const void *p, size
 int wsd_core_stdin_full(const wsd_core *c);
 size_t wsd_core_stdin_queued(const wsd_core *c);
 
-/* --sharedalways: the COMMAND's program starts with the server. */
-void wsd_core_start_always(uv_loop_t *loop, const wsd_config *cfg);
+/* --sharedalways: the programs of snap's endpoints (COMMAND, a route's
+ * command) run from now on; those of an earlier snapshot that snap does
+ * not have any more are no longer restarted, and end when their last
+ * member leaves (or at once without members). */
+void wsd_core_start_always(uv_loop_t *loop, wsd_cfgsnap *snap);
 /* A graceful shutdown: every program is ended, no restart. */
 void wsd_core_shutdown_all(void);
 /* After the loop has ended: frees every core. */

@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cfgfile.h"
+#include "cfgsnap.h"
+#include "ctlchan.h"
 #include "defer.h"
 #include "hubcore.h"
 #include "linkproto.h"
@@ -273,6 +276,7 @@ struct lfan {
     wsd_fan fan;
     hlink *l;
     char *key;
+    wsd_core *core;              /* its endpoint's core (a reference) */
     lfan *next;
 };
 
@@ -288,7 +292,10 @@ struct hlink {
 
 static struct {
     uv_loop_t *loop;
-    const wsd_config *cfg;
+    wsd_cfgsnap *snap;           /* the configuration now */
+    wsd_cfgsnap *prev;           /* ... and the one before the last reload: a worker
+                                  * that has not reloaded yet may still name it */
+    wsd_ctl *ctl;                /* the supervisor's reloads */
     uv_pipe_t listener;
     hlink *links;
     uv_timer_t stall;            /* drops links busy with no progress */
@@ -417,103 +424,143 @@ static const wsd_fan_ops lfan_ops = {
     lf_frames, lf_close_member, lf_ended, lf_stdin_state, lf_started,
 };
 
-static lfan *fan_for(hlink *l, const char *key)
+static lfan *fan_find(hlink *l, const char *key)
 {
     lfan *f;
 
     for (f = l->fans; f; f = f->next)
         if (strcmp(f->key, key) == 0)
             return f;
-    f = xcalloc(1, sizeof *f);
-    f->fan.ops = &lfan_ops;
-    f->fan.busy = l->busy;
-    f->l = l;
-    f->key = xstrdup(key);
-    f->next = l->fans;
-    l->fans = f;
-    return f;
+    return NULL;
 }
 
-/* The core of an endpoint: COMMAND (key ""), or the --dir script whose
- * real path the key is — it must be inside --dir (checked here too, as the
- * worker did); argv[0] is the path as the client asked for it. */
+static void fan_free(hlink *l, lfan *f)
+{
+    lfan **pp;
+
+    for (pp = &l->fans; *pp != f; pp = &(*pp)->next)
+        ;
+    *pp = f->next;
+    wsd_core_put(f->core);
+    free(f->key);
+    free(f);
+}
+
+/* The core of a new endpoint key: "<endpoint key>\n<script>" (cfgsnap.h,
+ * shared.c), looked up in this process's configuration (or the one before
+ * the last reload). A script must be inside the endpoint's --dir (checked
+ * here too, as the worker did); argv[0] is the path as the client asked
+ * for it. A reference, or NULL. */
 static wsd_core *core_for(const wsd_linkmsg *m)
 {
-    static char *dir;              /* --dir, canonical */
-    const wsd_config *cfg = H.cfg;
+    const char *nl = strchr(m->key, '\n'), *script;
+    char epkey[WSD_CFGSNAP_KEY_MAX], *dir;
+    const wsd_endpoint *ep;
+    const wsd_config *cfg;
+    wsd_cfgsnap *snap = H.snap;
     wsd_core_spec spec;
+    wsd_core *c;
     char *argv[2];
     size_t dl;
 
+    if ((c = wsd_core_find(m->key)))
+        return c;
+    if (!nl || (size_t)(nl - m->key) >= sizeof epkey)
+        return NULL;
+    memcpy(epkey, m->key, (size_t)(nl - m->key));
+    epkey[nl - m->key] = '\0';
+    script = nl + 1;
+    ep = wsd_cfgsnap_by_key(snap, epkey);
+    if (!ep && H.prev && (ep = wsd_cfgsnap_by_key(H.prev, epkey)))
+        snap = H.prev;
+    if (!ep)
+        return NULL;
+    cfg = ep->cfg;
     memset(&spec, 0, sizeof spec);
     spec.key = m->key;
-    if (!*m->key) {
+    if (!*script) {
         if (!cfg->command_path)
             return NULL;
+        spec.name = cfg->command;
         spec.file = cfg->command_path;
         spec.argv = cfg->argv;
-        spec.script_name = "/";
-        return wsd_core_get(H.loop, cfg, &spec);
+        spec.script_name = ep->is_route ? ep->path : "/";
+        return wsd_core_get(H.loop, snap, cfg, &spec);
     }
-    if (!cfg->dir)
-        return NULL;
-    if (!dir && !(dir = realpath(cfg->dir, NULL)))
+    if (!cfg->dir || !(dir = realpath(cfg->dir, NULL)))
         return NULL;
     dl = strlen(dir);
-    if (strncmp(m->key, dir, dl) != 0 || m->key[dl] != '/')
+    if (strncmp(script, dir, dl) != 0 || script[dl] != '/') {
+        free(dir);
         return NULL;
-    argv[0] = (char *)(m->type == WSD_LINK_JOIN && *m->file ? m->file : m->key);
+    }
+    free(dir);
+    argv[0] = (char *)(m->type == WSD_LINK_JOIN && *m->file ? m->file : script);
     argv[1] = NULL;
-    spec.file = m->key;
+    spec.name = script;
+    spec.file = script;
     spec.argv = argv;
     spec.script_name = m->type == WSD_LINK_JOIN && *m->script_name ? m->script_name
-                                                                    : m->key + dl;
-    spec.script_file = m->key;
-    return wsd_core_get(H.loop, cfg, &spec);
+                                                                    : script + dl;
+    spec.script_file = script;
+    return wsd_core_get(H.loop, snap, cfg, &spec);
 }
 
 static void h_dispatch(hlink *l, const wsd_linkmsg *m)
 {
-    wsd_core *c = core_for(m);
-    lfan *f;
+    lfan *f = fan_find(l, m->key);
 
-    if (!c) {
-        wsd_log(WSD_LOG_ERROR, "shared", "", "Hub link: unknown endpoint");
-        return;
+    if (!f) {
+        wsd_core *c = m->type == WSD_LINK_JOIN ? core_for(m) : NULL;
+        if (!c) {
+            if (m->type == WSD_LINK_JOIN) {
+                wsd_str out;
+                wsd_log(WSD_LOG_ERROR, "shared", "", "Hub link: unknown endpoint");
+                wsd_str_init(&out, 8192);
+                wsd_link_put_joined(&out, m->key, m->id, 0, 1);
+                h_send(l, &out);
+            }
+            return;                /* a member that has gone: nothing to do */
+        }
+        f = xcalloc(1, sizeof *f);
+        f->fan.ops = &lfan_ops;
+        f->fan.busy = l->busy;
+        f->l = l;
+        f->key = xstrdup(m->key);
+        f->core = c;
+        f->next = l->fans;
+        l->fans = f;
     }
-    f = fan_for(l, m->key);
     switch (m->type) {
     case WSD_LINK_JOIN: {
         wsd_str out;
-        wsd_core_join(c, &f->fan, m->id, (const char *)m->blob, m->bloblen);
+        wsd_core_join(f->core, &f->fan, m->id, (const char *)m->blob, m->bloblen);
         /* the answer: the worker writes the 101 (or a 500) on it */
         wsd_str_init(&out, 8192);
-        wsd_link_put_joined(&out, m->key, m->id, (unsigned)wsd_core_pid(c),
+        wsd_link_put_joined(&out, m->key, m->id, (unsigned)wsd_core_pid(f->core),
                             f->fan.core == NULL);   /* let go: it could not start */
         h_send(l, &out);
         break;
     }
     case WSD_LINK_LEAVE:
-        wsd_core_leave(c, &f->fan, m->id, (int)m->code);
+        wsd_core_leave(f->core, &f->fan, m->id, (int)m->code);
         break;
     case WSD_LINK_INPUT:
-        wsd_core_input(c, m->id, m->opcode, m->blob, m->bloblen);
+        wsd_core_input(f->core, m->id, m->opcode, m->blob, m->bloblen);
         break;
     default:
         break;
     }
+    if (!f->fan.core && !l->closing)
+        fan_free(l, f);            /* no member left at this worker */
 }
 
 static void on_h_closed(uv_handle_t *h)
 {
     hlink *l = h->data;
-    lfan *f;
 
-    while ((f = l->fans)) {
-        l->fans = f->next;
-        free(f->key);
-        free(f);
-    }
+    while (l->fans)
+        fan_free(l, l->fans);
     wsd_link_reader_free(&l->rd);
     free(l);
 }
@@ -604,20 +651,63 @@ static void on_h_signal(uv_signal_t *s, int signum)
         uv_unref((uv_handle_t *)&H.sigs[i]);
 }
 
-int wsd_hub_process_run(const wsd_config *cfg, const char *path)
+/* The supervisor's reload: the configuration file's text, checked by it;
+ * parsed again here over the same command line. */
+static int on_h_reload(void *data, const char *text, size_t len)
+{
+    wsd_config n;
+    wsd_cfgsnap *snap;
+    char *msg = NULL, err[WSD_CFGFILE_ERR_MAX];
+    size_t ml = 0;
+    FILE *m = open_memstream(&msg, &ml);
+    int rc;
+
+    (void)data;
+    rc = wsd_config_reparse(&n, &H.snap->cfg, text, len, m ? m : stderr);
+    if (m)
+        fclose(m);
+    if (rc >= 0) {
+        wsd_log(WSD_LOG_ERROR, "shared", "", "Hub process: configuration not reloaded: %s",
+                msg ? msg : "");
+        free(msg);
+        return 0;
+    }
+    free(msg);
+    snap = wsd_cfgsnap_new(&n, H.snap->generation + 1, err, sizeof err);
+    if (!snap) {
+        wsd_config_free(&n);
+        wsd_log(WSD_LOG_ERROR, "shared", "", "Hub process: configuration not reloaded: %s", err);
+        return 0;
+    }
+    wsd_cfgsnap_unref(H.prev);
+    H.prev = H.snap;
+    H.snap = snap;
+    if (!H.stopping)
+        wsd_core_start_always(H.loop, H.snap);
+    return 1;
+}
+
+int wsd_hub_process_run(wsd_config *cfg, const char *path, int ctlfd)
 {
     static const int sigs[6] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2};
+    char err[WSD_CFGFILE_ERR_MAX];
     size_t i;
     int rc;
 
     H.loop = uv_default_loop();
-    H.cfg = cfg;
+    H.snap = wsd_cfgsnap_new(cfg, 1, err, sizeof err);
+    if (!H.snap) {
+        wsd_log(WSD_LOG_FATAL, "shared", "", "Hub process: %s", err);
+        return 1;
+    }
     for (i = 0; i < 6; i++) {
         uv_signal_init(H.loop, &H.sigs[i]);
         uv_signal_start(&H.sigs[i], on_h_signal, sigs[i]);
     }
     if (wsd_spawn_init(H.loop) != 0 || wsd_defer_init(H.loop) != 0)
         return 1;
+    if (ctlfd >= 0)
+        H.ctl = wsd_ctl_open(H.loop, ctlfd, on_h_reload, NULL);
     uv_pipe_init(H.loop, &H.listener, 0);
     unlink(path);
     rc = uv_pipe_bind(&H.listener, path);
@@ -632,17 +722,20 @@ int wsd_hub_process_run(const wsd_config *cfg, const char *path)
     uv_timer_init(H.loop, &H.stall);
     uv_timer_start(&H.stall, on_stall_check, 1000, 1000);
     uv_unref((uv_handle_t *)&H.stall);
-    wsd_core_start_always(H.loop, cfg);
-    wsd_redis_origin_start(H.loop, cfg, 0);   /* --redis: the program's wsd is here */
+    wsd_core_start_always(H.loop, H.snap);
+    wsd_redis_origin_start(H.loop, H.snap, 0);   /* --redis: the program's wsd is here */
     uv_run(H.loop, UV_RUN_DEFAULT);
     for (i = 0; i < 6; i++)
         uv_close((uv_handle_t *)&H.sigs[i], NULL);
     uv_close((uv_handle_t *)&H.stall, NULL);
+    wsd_ctl_close(H.ctl);
     wsd_spawn_shutdown();
     wsd_defer_shutdown();
     uv_run(H.loop, UV_RUN_NOWAIT);
     wsd_redis_free();
     wsd_core_free_all();
+    wsd_cfgsnap_unref(H.prev);
+    wsd_cfgsnap_unref(H.snap);
     rc = uv_loop_close(H.loop);
     return rc == 0 ? 0 : 1;
 }

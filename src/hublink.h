@@ -22,7 +22,8 @@
 
 #include "config.h"
 
-/* What the hub tells a worker, per endpoint key ("" for COMMAND). */
+/* What the hub tells a worker, per endpoint key (a shared program's:
+ * cfgsnap.h's endpoint key, "\n", a --dir script's real path or nothing). */
 typedef struct {
     void (*frames)(const char *key, const uint8_t *p, size_t n, const char *const *to, size_t nto);
     void (*close_member)(const char *key, const char *id, unsigned code, const char *reason);
@@ -50,7 +51,10 @@ void wsd_link_input(const char *key, const char *id, int opcode, const void *p, 
 
 /* Hub side: the hub process's main (forked by the supervisor before any
  * libuv call): listens on `path`, runs the shared programs, exits 0 after
- * SIGTERM once they have ended. */
-int wsd_hub_process_run(const wsd_config *cfg, const char *path);
+ * SIGTERM once they have ended. It takes over *cfg (a snapshot of it,
+ * cfgsnap.h); the supervisor's reloads come on ctlfd (ctlchan.h; -1:
+ * none), are applied before the workers get theirs, and a worker may
+ * name an endpoint of the configuration before the last reload. */
+int wsd_hub_process_run(wsd_config *cfg, const char *path, int ctlfd);
 
 #endif

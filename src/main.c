@@ -84,8 +84,15 @@ int main(int argc, char **argv)
     /* access control (#13): whom to run as (root refused for programs),
      * --htpasswd read, the programs' limits and working directory */
     if (wsd_privdrop_prepare(&cfg, stderr) != 0 || wsd_access_init(&cfg, stderr) != 0) {
+        wsd_access_free();
         wsd_config_free(&cfg);
         return 1;
+    }
+    if (cfg.check) {               /* --check: all good (docs/config.md) */
+        wsd_config_check_ok(&cfg, stdout);
+        wsd_access_free();
+        wsd_config_free(&cfg);
+        return 0;
     }
     {
         int res[sizeof cfg.rlimits / sizeof cfg.rlimits[0]];

@@ -28,9 +28,25 @@ static struct {
 
 static int runs_programs(const wsd_config *cfg)
 {
+    size_t i;
+
     /* an edge (--sharededge) names COMMAND or --dir but runs neither */
-    return (!cfg->sharededge && (cfg->command_path || cfg->dir)) || cfg->cgidir ||
-           cfg->authcmd_path;
+    if ((!cfg->sharededge && (cfg->command_path || cfg->dir)) || cfg->cgidir ||
+        cfg->authcmd_path)
+        return 1;
+    for (i = 0; i < cfg->nroutes; i++)    /* --config's routes */
+        if (runs_programs(cfg->routes[i].cfg))
+            return 1;
+    return 0;
+}
+
+int wsd_privdrop_check_programs(const wsd_config *cfg, char *err, size_t cap)
+{
+    if (pd.uid == 0 && runs_programs(cfg) && !cfg->allowroot) {
+        snprintf(err, cap, "refusing to run programs as root (no --user, no --allowroot)");
+        return -1;
+    }
+    return 0;
 }
 
 int wsd_privdrop_prepare(const wsd_config *cfg, FILE *err)

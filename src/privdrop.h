@@ -23,6 +23,10 @@
 /* 0, or -1 having printed why to err (exit 1). */
 int wsd_privdrop_prepare(const wsd_config *cfg, FILE *err);
 
+/* A reload (reload.c): programs the new configuration would run as root,
+ * refused as at start-up. 0, or -1 with why in err. */
+int wsd_privdrop_check_programs(const wsd_config *cfg, char *err, size_t cap);
+
 /* --unixsocketmode/--unixsocketuser/--unixsocketgroup on the socket file,
  * right after bind. 0, or -1 with why in err. */
 int wsd_privdrop_socket(const char *path, char *err, size_t cap);

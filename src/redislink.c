@@ -184,7 +184,8 @@ typedef struct {
 
 static struct {
     uv_loop_t *loop;
-    const wsd_config *cfg;
+    const wsd_config *cfg;       /* snap's server configuration */
+    wsd_cfgsnap *snap;           /* a reference, released by wsd_redis_free */
     const link_role *role;
     wsd_redis_url url;
     char where[300];
@@ -602,12 +603,14 @@ static uint64_t random_instance(void)
     return v;
 }
 
-static void link_start(uv_loop_t *loop, const wsd_config *cfg, int worker, const link_role *role)
+static void link_start(uv_loop_t *loop, wsd_cfgsnap *snap, int worker, const link_role *role)
 {
+    const wsd_config *cfg = &snap->cfg;
     const char *why;
 
     memset(&L, 0, sizeof L);
     L.loop = loop;
+    L.snap = wsd_cfgsnap_ref(snap);
     L.cfg = cfg;
     L.role = role;
     L.worker = worker;
@@ -958,7 +961,7 @@ static ofan *ofan_for(const char *name)
 {
     const wsd_config *cfg = L.cfg;
     wsd_core_spec spec;
-    char *argv[2], key[PATH_MAX + 1];
+    char *argv[2], key[PATH_MAX + 1], ckey[WSD_CFGSNAP_KEY_MAX + PATH_MAX + 2];
     ofan *f;
 
     for (f = O.fans; f; f = f->next)
@@ -968,7 +971,8 @@ static ofan *ofan_for(const char *name)
     if (strcmp(name, "/") == 0 && !cfg->dir) {
         if (!cfg->command_path)
             return NULL;
-        spec.key = "";
+        snprintf(ckey, sizeof ckey, "%s\n", L.snap->server.key);   /* shared.c's */
+        spec.key = ckey;
         spec.file = cfg->command_path;
         spec.argv = cfg->argv;
         spec.script_name = "/";
@@ -988,7 +992,8 @@ static ofan *ofan_for(const char *name)
             return NULL;
         argv[0] = key;
         argv[1] = NULL;
-        spec.key = key;
+        snprintf(ckey, sizeof ckey, "%s\n%s", L.snap->server.key, key);
+        spec.key = ckey;
         spec.file = key;
         spec.argv = argv;
         spec.script_name = name;
@@ -996,7 +1001,7 @@ static ofan *ofan_for(const char *name)
     }
     f = xcalloc(1, sizeof *f);
     f->fan.ops = &ofan_ops;
-    f->core = wsd_core_get(L.loop, cfg, &spec);
+    f->core = wsd_core_get(L.loop, L.snap, cfg, &spec);
     f->name = xstrdup(name);
     set_channel(f->channel, name);
     wsd_wholemsg_init(&f->whole, WHOLE_MAX);
@@ -1259,15 +1264,17 @@ static const link_role origin_role = {
     NULL, NULL,
 };
 
-void wsd_redis_origin_start(uv_loop_t *loop, const wsd_config *cfg, int worker)
+void wsd_redis_origin_start(uv_loop_t *loop, wsd_cfgsnap *snap, int worker)
 {
+    const wsd_config *cfg = &snap->cfg;
+
     if (!cfg->redis || cfg->sharededge)
         return;
     memset(&O, 0, sizeof O);
     O.on = 1;
     if (cfg->dir)
         O.dir = realpath(cfg->dir, NULL);
-    link_start(loop, cfg, worker, &origin_role);
+    link_start(loop, snap, worker, &origin_role);
     set_channel(O.in_ch, "in");
     set_channel(O.ctl_ch, "ctl");
     if (!cfg->dir && cfg->command_path) {
@@ -1353,18 +1360,20 @@ static esub *esub_find_key(const char *key)
 static esub *esub_for(const char *key)
 {
     esub *s = esub_find_key(key);
-    const char *name;
+    const char *name, *script;
     size_t dl;
 
     if (s)
         return s;
-    if (!*key) {
+    script = strchr(key, '\n');      /* after the endpoint's key (shared.c) */
+    script = script ? script + 1 : key;
+    if (!*script) {
         name = "/";
     } else {
         dl = E.dir ? strlen(E.dir) : 0;
-        if (!E.dir || strncmp(key, E.dir, dl) != 0 || key[dl] != '/')
+        if (!E.dir || strncmp(script, E.dir, dl) != 0 || script[dl] != '/')
             return NULL;
-        name = key + dl;
+        name = script + dl;
     }
     if (strlen(name) + strlen(L.cfg->redischannel) + 2 > CH_MAX)
         return NULL;
@@ -1769,9 +1778,11 @@ static const link_role edge_role = {
     edge_read_done,
 };
 
-int wsd_redis_edge_start(uv_loop_t *loop, const wsd_config *cfg, int worker,
+int wsd_redis_edge_start(uv_loop_t *loop, wsd_cfgsnap *snap, int worker,
                          const wsd_redis_edge_handler *h)
 {
+    const wsd_config *cfg = &snap->cfg;
+
     if (!cfg->redis || !cfg->sharededge)
         return -1;
     memset(&E, 0, sizeof E);
@@ -1780,7 +1791,7 @@ int wsd_redis_edge_start(uv_loop_t *loop, const wsd_config *cfg, int worker,
     if (cfg->dir)
         E.dir = realpath(cfg->dir, NULL);
     uv_timer_init(loop, &E.flush);
-    link_start(loop, cfg, worker, &edge_role);
+    link_start(loop, snap, worker, &edge_role);
     set_channel(E.in_ch, "in");
     set_channel(E.ctl_ch, "ctl");
     return 0;
@@ -1821,4 +1832,6 @@ void wsd_redis_free(void)
         origin_free();
     if (E.on)
         edge_free();
+    wsd_cfgsnap_unref(L.snap);
+    L.snap = NULL;
 }

@@ -40,19 +40,24 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "cfgsnap.h"
 #include "config.h"
 
 /* ---- the program's wsd ---------------------------------------------------
  * Start after wsd_core_start_always (the COMMAND's core is attached to
  * Redis at once; a --dir script's at its first client on an edge). Stop
  * before the cores are shut down (no ENDED goes out: edges keep their
- * clients while this wsd restarts); free after the loop. */
-void wsd_redis_origin_start(uv_loop_t *loop, const wsd_config *cfg, int worker);
+ * clients while this wsd restarts); free after the loop. Shares the
+ * server's endpoint (COMMAND or --dir of snap->cfg; --config routes stay
+ * local) and holds a reference to snap: a reload cannot change what the
+ * link was started with (--redis, --redischannel, --sharededge take a
+ * restart). */
+void wsd_redis_origin_start(uv_loop_t *loop, wsd_cfgsnap *snap, int worker);
 void wsd_redis_origin_stop(void);
 
 /* ---- an edge -------------------------------------------------------------
- * key: shared.c's endpoint key ("" for COMMAND, the --dir script's real
- * path). */
+ * key: shared.c's key of the server's endpoint: "<endpoint key>\n" and
+ * then "" for COMMAND or the --dir script's real path. */
 typedef struct {
     /* frames of whole messages for the members named (to NULL: all) */
     void (*frames)(const char *key, const uint8_t *p, size_t n, const char *const *to, size_t nto);
@@ -70,7 +75,7 @@ typedef struct {
     void (*backpressure)(int full);
 } wsd_redis_edge_handler;
 
-int wsd_redis_edge_start(uv_loop_t *loop, const wsd_config *cfg, int worker,
+int wsd_redis_edge_start(uv_loop_t *loop, wsd_cfgsnap *snap, int worker,
                          const wsd_redis_edge_handler *h);
 void wsd_redis_edge_stop(void);
 /* A member joins key: 0 when it may get its 101 now (subscribed, or the

@@ -25,7 +25,9 @@
 #include <uv.h>
 
 #include "access.h"
+#include "cfgsnap.h"
 #include "conn.h"
+#include "ctlchan.h"
 #include "defer.h"
 #include "drain.h"
 #include "httpserve.h"
@@ -39,6 +41,7 @@
 #include "process.h"
 #include "program.h"
 #include "sdnotify.h"
+#include "reload.h"
 #include "shared.h"
 #include "supervisor.h"
 #include "takeover.h"
@@ -71,7 +74,8 @@ static long open_fds(void)
 
 /* What each signal means (README, wsd.1):
  *   SIGINT, SIGTERM, SIGQUIT  graceful shutdown; a second one: exit now
- *   SIGHUP   reload: --htpasswd is read again (access.c); else logged
+ *   SIGHUP   reload: the --config file is read again (reload.c), and the
+ *            --htpasswd files (access.c); else logged
  *   SIGUSR1  one status line in the log (connections, programs, descriptors)
  *   SIGUSR2  binary upgrade (drain.c); ignored by a --workers worker (the
  *            supervisor upgrades; `killall -USR2 wsd` reaches workers too)
@@ -182,7 +186,7 @@ static void on_signal(uv_signal_t *h, int signum)
     case SIGHUP:
         if (is_main(srv))
             wsd_sd_reloading();
-        wsd_access_reload();       /* --htpasswd; a bad file keeps the old table */
+        wsd_reload_signal(srv);    /* --config, or the --htpasswd files */
         if (is_main(srv))
             wsd_sd_ready("reloaded");
         return;
@@ -266,6 +270,47 @@ static int open_listeners(server *srv, wsd_listen_set *ls)
     return 0;
 }
 
+/* The server's start-up lines for the routes of --config. */
+static void log_routes(const wsd_config *cfg)
+{
+    size_t i, k;
+
+    for (i = 0; i < cfg->nroutes; i++) {
+        const wsd_config_route *r = &cfg->routes[i];
+        const wsd_config *c = r->cfg;
+        wsd_str what;
+        wsd_str_init(&what, 65536);
+        if (c->argv) {
+            wsd_str_appends(&what, "program");
+            for (k = 0; c->argv[k]; k++) {
+                wsd_str_appends(&what, " ");
+                wsd_str_appends(&what, c->argv[k]);
+            }
+        }
+        if (c->dir)
+            wsd_str_appendf(&what, "%sscripts in %s", what.len ? ", " : "", c->dir);
+        if (c->staticdir)
+            wsd_str_appendf(&what, "%sstatic files in %s", what.len ? ", " : "", c->staticdir);
+        if (c->cgidir)
+            wsd_str_appendf(&what, "%sCGI scripts in %s", what.len ? ", " : "", c->cgidir);
+        if (c->devconsole)
+            wsd_str_appendf(&what, "%sthe console", what.len ? ", " : "");
+        wsd_log(WSD_LOG_INFO, "server", "", "Route %-22s: %s%s", r->path, what.s ? what.s : "",
+                c->shared ? " (shared)" : "");
+        wsd_str_free(&what);
+    }
+}
+
+/* The --pty warning of every endpoint (the server's, the routes'). */
+static void term_warnings(const wsd_config *cfg, const char *host)
+{
+    size_t i;
+
+    wsd_term_startup_warning(cfg, host);
+    for (i = 0; i < cfg->nroutes; i++)
+        wsd_term_startup_warning(cfg->routes[i].cfg, host);
+}
+
 /* The start-up lines, from the process that sets the sockets up (before a
  * bind can fail, as websocketd prints them): what is served, then per
  * address, or per socket passed in. */
@@ -286,6 +331,7 @@ static void banner(const wsd_config *cfg)
         wsd_str_free(&app);
     }
     wsd_serve_startup_log(cfg, NULL, 0);
+    log_routes(cfg);
 }
 
 static void startup_lines(const wsd_config *cfg, const wsd_listen_set *ls)
@@ -311,7 +357,7 @@ static void startup_lines(const wsd_config *cfg, const wsd_listen_set *ls)
                 const char *colon = strrchr(l->where, ':');
                 snprintf(host, sizeof host, "%.*s",
                          (int)(colon ? (size_t)(colon - l->where) : strlen(l->where)), l->where);
-                wsd_term_startup_warning(cfg, host);
+                term_warnings(cfg, host);
             }
         }
         return;
@@ -323,7 +369,7 @@ static void startup_lines(const wsd_config *cfg, const wsd_listen_set *ls)
         wsd_log(WSD_LOG_INFO, "server", "", "Starting WebSocket server   : %s://%s:%d/",
                 cfg->ssl ? "wss" : "ws", url_host(a, hostbuf, sizeof hostbuf), cfg->port);
         wsd_serve_startup_log(cfg, url_host(a, hostbuf, sizeof hostbuf), cfg->port);
-        wsd_term_startup_warning(cfg, a);
+        term_warnings(cfg, a);
         if (cfg->redirport)
             wsd_log(WSD_LOG_INFO, "server", "", "Starting redirect server   : http://%s:%d/",
                     url_host(a, hostbuf, sizeof hostbuf), cfg->redirport);
@@ -352,6 +398,7 @@ static long server_maxforks(const wsd_config *cfg)
 /* --inetd: the connection (wsd_inetd_prepare, before the first log line). */
 static int inetd_fd = -1, inetd_unix;
 
+
 /* The systemd watchdog: WATCHDOG=1 every half interval, from the loop. */
 static void on_watchdog(uv_timer_t *t)
 {
@@ -359,8 +406,8 @@ static void on_watchdog(uv_timer_t *t)
     wsd_sd_watchdog();
 }
 
-int wsd_server_worker(const wsd_config *cfg, int worker, int nworkers, wsd_listen_set *ls,
-                      int ready_fd, const char *hub_path)
+int wsd_server_worker(wsd_config *cfg0, int worker, int nworkers, wsd_listen_set *ls,
+                      int ready_fd, const char *hub_path, int ctlfd)
 {
     server srv;
     int startup_log_min = -1;
@@ -368,10 +415,19 @@ int wsd_server_worker(const wsd_config *cfg, int worker, int nworkers, wsd_liste
     sigset_t handled;
     uv_timer_t watchdog;
     uint64_t wd_usec = 0;
+    const wsd_config *cfg;
 
     memset(&srv, 0, sizeof srv);
     srv.loop = uv_default_loop();
-    srv.cfg = cfg;
+    {
+        char err[512];
+        srv.snap = wsd_cfgsnap_new(cfg0, 1, err, sizeof err);   /* takes cfg0 over */
+        if (!srv.snap) {
+            fprintf(stderr, "wsd: %s\n", err);
+            return 1;
+        }
+    }
+    srv.cfg = cfg = &srv.snap->cfg;
     srv.worker = worker;
     srv.nworkers = nworkers;
     srv.lset = ls;
@@ -389,15 +445,6 @@ int wsd_server_worker(const wsd_config *cfg, int worker, int nworkers, wsd_liste
         wsd_log_min = WSD_LOG_ERROR;
     }
 
-    {
-        char *err = NULL;
-        srv.origin = wsd_origin_new(cfg->origin, cfg->sameorigin, &err);
-        if (!srv.origin) {
-            fprintf(stderr, "wsd: %s\n", err ? err : "--origin: unusable list");
-            free(err);
-            return 1;
-        }
-    }
     for (i = 0; i < sizeof srv.signals / sizeof srv.signals[0]; i++) {
         uv_signal_init(srv.loop, &srv.signals[i]);
         srv.signals[i].data = &srv;
@@ -448,12 +495,6 @@ int wsd_server_worker(const wsd_config *cfg, int worker, int nworkers, wsd_liste
         srv.clients = wsd_clients_new(WSD_CLIENTS_CAPACITY, (uint32_t)cfg->maxperip,
                                       (uint32_t)cfg->ratelimit, (uint32_t)cfg->rateburst);
 
-    wsd_pmd_config_default(&srv.pmdcfg);
-    srv.pmdcfg.enabled = cfg->deflate;
-    srv.pmdcfg.server_max_window_bits = cfg->deflatebits;
-    srv.pmdcfg.client_max_window_bits = cfg->deflatebits;
-    srv.pmdcfg.mem_level = cfg->deflatemem;
-
     if (startup_log_min >= 0)
         wsd_log_min = startup_log_min;
 
@@ -464,6 +505,7 @@ int wsd_server_worker(const wsd_config *cfg, int worker, int nworkers, wsd_liste
         srv.fd_base = open_fds();
     }
     srv.hub_path = hub_path;
+    wsd_reload_listen(&srv, ctlfd);   /* --workers: the supervisor's reloads */
     wsd_hub_link_start(&srv);     /* --shared --workers: the link to the hub process */
     wsd_hub_start_always(&srv);   /* --sharedalways: the program starts with the server */
 
@@ -493,31 +535,36 @@ int wsd_server_worker(const wsd_config *cfg, int worker, int nworkers, wsd_liste
     for (i = 0; i < sizeof srv.signals / sizeof srv.signals[0]; i++)
         uv_close((uv_handle_t *)&srv.signals[i], NULL);
     wsd_drain_free(&srv);
+    wsd_reload_stop();
+    /* hubs left without members (a handshake refused after it found its
+     * hub): freed while posting is still allowed (their cores' sweeps are
+     * cancelled as the cores are freed) */
+    wsd_hub_free_all(&srv);
     wsd_spawn_shutdown();
     wsd_defer_shutdown();
     uv_run(srv.loop, UV_RUN_NOWAIT);   /* their close callbacks */
-    wsd_hub_free_all(&srv);
     if (uv_loop_close(srv.loop) != 0) {
         /* a handle left open is a bug: say so (the tests fail on it) */
         wsd_log(WSD_LOG_ERROR, "server", "", "Event loop not empty at exit (a handle was leaked)");
         uv_print_all_handles(srv.loop, stderr);
         srv.exit_status = srv.exit_status ? srv.exit_status : 1;
     }
-    wsd_origin_free(srv.origin);
     wsd_tls_ctx_free(srv.tls);
     wsd_trust_free(srv.trust);
     wsd_clients_free(srv.clients);
     free(srv.listeners);
+    wsd_cfgsnap_unref(srv.snap);
     return srv.exit_status;
 
 fail:
-    wsd_origin_free(srv.origin);
+    wsd_reload_stop();
     wsd_tls_ctx_free(srv.tls);
     free(srv.listeners);
+    wsd_cfgsnap_unref(srv.snap);
     return 3;
 }
 
-int wsd_server_run(const wsd_config *cfg)
+int wsd_server_run(wsd_config *cfg)
 {
     int n = cfg->workers > 1 ? (int)cfg->workers : 1, rc;
     wsd_listen_set ls;
@@ -538,7 +585,7 @@ int wsd_server_run(const wsd_config *cfg)
         inetd_fd = wsd_inetd_prepare(&inetd_unix);   /* before the first log line */
         if (inetd_fd >= 0)
             banner(cfg);
-        rc = inetd_fd < 0 ? 1 : wsd_server_worker(cfg, 0, 1, &ls, -1, NULL);
+        rc = inetd_fd < 0 ? 1 : wsd_server_worker(cfg, 0, 1, &ls, -1, NULL, -1);
         sigprocmask(SIG_SETMASK, &old, NULL);
         return rc;
     }
@@ -557,8 +604,13 @@ int wsd_server_run(const wsd_config *cfg)
         return 3;
     }
     if (n == 1) {
-        rc = wsd_server_worker(cfg, 0, 1, &ls, -1, NULL);
-        wsd_listen_unlink(&ls, cfg);   /* if it failed before its shutdown did */
+        /* the worker takes *cfg over (its snapshot): the socket's path is kept */
+        wsd_config keep;
+        memset(&keep, 0, sizeof keep);
+        keep.unixsocket = cfg->unixsocket ? xstrdup(cfg->unixsocket) : NULL;
+        rc = wsd_server_worker(cfg, 0, 1, &ls, -1, NULL, -1);
+        wsd_listen_unlink(&ls, &keep);   /* if it failed before its shutdown did */
+        free(keep.unixsocket);
     } else {
         rc = wsd_supervise(cfg, &ls, n);
     }

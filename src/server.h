@@ -26,15 +26,19 @@
 
 /* Runs the server until SIGINT/SIGTERM and every connection has ended.
  * Returns the process exit status: 0 after a graceful shutdown, 3 when a
- * listener cannot be opened (websocketd's code). */
-int wsd_server_run(const wsd_config *cfg);
+ * listener cannot be opened (websocketd's code). *cfg is taken over (its
+ * snapshot, cfgsnap.h) or, with --workers, kept current by the
+ * supervisor's reloads; the caller frees what is left of it. */
+int wsd_server_run(wsd_config *cfg);
 
 /* One event-loop process: worker `worker` of `nworkers` (1: the only
  * process), accepting on its share of *ls. ready_fd (workers): where it
  * writes its index once it accepts (supervisor.c), then closes; hub_path:
- * --shared --workers' hub process. Returns the exit status. */
-int wsd_server_worker(const wsd_config *cfg, int worker, int nworkers, wsd_listen_set *ls,
-                      int ready_fd, const char *hub_path);
+ * --shared --workers' hub process; ctlfd: the supervisor's reloads
+ * (reload.h, -1: none). *cfg is taken over (the first snapshot, cfgsnap.h).
+ * Returns the exit status. */
+int wsd_server_worker(wsd_config *cfg, int worker, int nworkers, wsd_listen_set *ls,
+                      int ready_fd, const char *hub_path, int ctlfd);
 
 /* The graceful shutdown (SIGINT/SIGTERM/SIGQUIT, or a drain's time is up):
  * `why` begins the log line. */

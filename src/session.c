@@ -127,7 +127,7 @@ static void ws_close(ws_session *s, uint16_t code, const char *reason)
     s->close_sent = 1;
     if (!s->first_code)
         s->first_code = code ? code : WSD_WS_CLOSE_NO_STATUS;
-    if (c->state == ST_OPEN && !c->srv->cfg->lossless && !c->srv->cfg->passstderr && !s->hub) {
+    if (c->state == ST_OPEN && !c->cfg->lossless && !c->cfg->passstderr && !s->hub) {
         /* finish a line the program left open: its bytes are delivered and
          * the close frame does not cut a message */
         uint8_t *t = scratch(wsd_outframer_bound(0));
@@ -252,7 +252,7 @@ static void tagged_feed(ws_session *s, int idx, const char *p, size_t n, int eof
  * stderr too when it goes to the client (--passstderr). */
 static int output_done(const ws_session *s)
 {
-    return s->out_eof && (!s->c->srv->cfg->passstderr || s->err_eof);
+    return s->out_eof && (!s->c->cfg->passstderr || s->err_eof);
 }
 
 /* Ends the program (program.c: stdin closed, then the signals). Input held
@@ -290,7 +290,7 @@ static void on_prog_stdout(wsd_program *p, const char *buf, size_t n, int eof)
 {
     ws_session *s = p->data;
     conn *c = s->c;
-    const wsd_config *cfg = c->srv->cfg;
+    const wsd_config *cfg = c->cfg;
 
     if (c->state == ST_OPEN && cfg->passstderr) {
         tagged_feed(s, 0, buf, n, eof);
@@ -370,10 +370,10 @@ int ws_session_forks(conn *c)
 {
     ws_session *s = c->ws;
 
-    if (!c->srv->cfg->shared)
+    if (!c->cfg->shared)
         return 1;
     if (!s->hub)
-        s->hub = wsd_hub_get(c->srv, s->route);
+        s->hub = wsd_hub_get(c->srv, c->snap, c->ep, s->route);
     return !wsd_hub_running(s->hub);
 }
 
@@ -389,7 +389,7 @@ int ws_session_pid(conn *c)
 int ws_session_spawn(conn *c, const wsd_request *r)
 {
     ws_session *s = c->ws;
-    const wsd_config *cfg = c->srv->cfg;
+    const wsd_config *cfg = c->cfg;
     wsd_spawn_options opt;
     wsd_program_options po;
     wsd_kill_plan kill;
@@ -400,7 +400,7 @@ int ws_session_spawn(conn *c, const wsd_request *r)
     int rc;
 
     if (cfg->shared && !s->hub)
-        s->hub = wsd_hub_get(c->srv, s->route);
+        s->hub = wsd_hub_get(c->srv, c->snap, c->ep, s->route);
     if (s->hub) {
         rc = wsd_hub_start(s->hub);
         if (rc != 0)
@@ -419,8 +419,10 @@ int ws_session_spawn(conn *c, const wsd_request *r)
     ei.remote_port = c->remote_port;
     ei.remote_host = c->remote_host ? c->remote_host : c->remote_ip;
     ei.unique_id = c->id;
-    ei.script_name = s->route ? s->route->script_name : "/";
-    ei.path_info = s->route ? s->route->path_info : path_info;
+    /* COMMAND: SCRIPT_NAME "/" and the whole path; a route's command: the
+     * route and the path under it */
+    ei.script_name = s->route ? s->route->script_name : c->ep->is_route ? c->ep->path : "/";
+    ei.path_info = s->route ? s->route->path_info : c->ep->is_route ? c->subpath : path_info;
     ei.https = wsd_tp_is_tls(&c->tp);
     ei.subprotocol = s->subprotocol;
     ei.access = c->access;         /* the user, a trusted proxy's scheme and host (access.c) */
@@ -649,7 +651,7 @@ static int deliver(ws_session *s, int opcode, const uint8_t *data, size_t len, i
         return shared_input(s, opcode, data, len, fin);
     if (s->term)
         return term_input(s, opcode, data, len, fin);
-    if (s->c->srv->cfg->lossless) {
+    if (s->c->cfg->lossless) {
         wsd_ws_event e;
         memset(&e, 0, sizeof e);
         e.opcode = opcode;
@@ -761,7 +763,7 @@ static void ws_feed_all(ws_session *s, uint8_t *p, size_t n)
                     return;
                 break;
             }
-            if (c->srv->cfg->lossless) {
+            if (c->cfg->lossless) {
                 if (lossless_data(s, &ev) != 0)
                     return;
                 break;
@@ -858,7 +860,7 @@ static void on_ptimer_closed(uv_handle_t *h)
 static void on_ping_timer(uv_timer_t *t)
 {
     conn *c = t->data;
-    uint64_t ms = (uint64_t)c->srv->cfg->pingms;
+    uint64_t ms = (uint64_t)c->cfg->pingms;
 
     if (c->state != ST_OPEN)
         return;
@@ -944,6 +946,7 @@ int ws_session_join(conn *c, void (*done)(conn *c, int failed))
     s->member.ops = &member_ops;
     s->member.data = s;
     s->member.id = c->id;
+    s->member.cfg = c->cfg;
     s->member.zbits = s->pmd_on ? s->pmd.params.server_max_window_bits : 0;
     s->join_done = done;
     rc = wsd_hub_join(s->hub, &s->member, s->joinenv);
@@ -957,7 +960,7 @@ int ws_session_join(conn *c, void (*done)(conn *c, int failed))
 void ws_session_open(conn *c, const char *rest, size_t nrest)
 {
     ws_session *s = c->ws;
-    const wsd_config *cfg = c->srv->cfg;
+    const wsd_config *cfg = c->cfg;
 
     s->opened = 1;
     wsd_ws_decoder_init(&s->dec, cfg->maxframesize);

@@ -30,6 +30,7 @@ struct wsd_qitem {
     wsd_buf *b;
     size_t off, len;
     unsigned msgs;               /* messages that end in it */
+    size_t first;                /* where its first message starts (off + len: none) */
     unsigned starts : 1;         /* it starts at a message boundary */
     unsigned ends : 1;           /* it ends at one */
 };
@@ -45,7 +46,9 @@ typedef struct {
 struct wsd_hub {
     server *srv;
     wsd_hub *next;               /* srv->hubs */
-    char *key;                   /* "" (COMMAND) or the --dir script's real path */
+    wsd_cfgsnap *snap;           /* the configuration it was made with (held) */
+    const wsd_endpoint *ep;      /* ... its endpoint: options, deflate, key */
+    char *key;                   /* the endpoint's key, "\n", the --dir script's real path */
     char *file, *script_name;    /* the --dir script as requested */
     char *assoc;                 /* for the log */
     wsd_fan fan;                 /* as the core sees this hub (in this process) */
@@ -66,7 +69,7 @@ static void maybe_free(wsd_hub *h);
 
 static const wsd_config *cfg_of(const wsd_hub *h)
 {
-    return h->srv->cfg;
+    return h->ep->cfg;
 }
 
 /* ------------------------------------------------------------ members */
@@ -144,31 +147,82 @@ static void q_pump(wsd_member *m)
     }
 }
 
-/* --shareddrop: the oldest whole messages not yet started go. Items that
- * continue a message the client has begun are kept; a run that reaches the
- * end of the queue inside a message is dropped and the rest of that message
- * skipped. Returns 0, or -1 when nothing could be dropped. */
+/* Splits q at its first message start: q keeps [off, first) (the end of
+ * a message begun before it), a new item after it holds the rest. */
+static void split_at_first(wsd_qitem *q)
+{
+    wsd_qitem *r = xmalloc(sizeof *r);
+
+    *r = *q;
+    r->b = wsd_buf_ref(q->b);
+    r->off = q->first;
+    r->len = q->off + q->len - q->first;
+    r->starts = 1;
+    r->msgs = q->msgs - 1;
+    q->len = q->first - q->off;
+    q->first = q->off + q->len;    /* none */
+    q->msgs = 1;
+    q->ends = 1;
+    q->next = r;
+}
+
+/* --shareddrop: the oldest whole messages not yet started go. What
+ * continues a message the client has begun is kept (an item is split where
+ * the next message starts: a message larger than a read of the program's
+ * output spans items, and few items begin at a message start); a dropped
+ * message's continuation in the next item goes with it, and a run that
+ * reaches the end of the queue inside a message has the rest of that
+ * message skipped. Returns 0, or -1 when nothing could be dropped. */
 static int drop_oldest(wsd_member *m, size_t limit)
 {
     wsd_qitem **pp = &m->qhead, *q;
     int dropped_any = 0;
 
-    while (*pp && !(*pp)->starts)
-        pp = &(*pp)->next;         /* continuations of a begun message */
+    while (*pp && !(*pp)->starts) {          /* a begun message: kept to its end */
+        q = *pp;
+        if (q->first < q->off + q->len) {
+            split_at_first(q);
+            pp = &q->next;
+            break;
+        }
+        pp = &q->next;
+    }
     while (*pp && m->qbytes + wsd_tp_queued(m->tp) > limit) {
-        /* one run: from a message start to the end of a message */
-        do {
+        int ended;
+        q = *pp;                                /* a message starts here: it goes */
+        *pp = q->next;
+        m->qbytes -= q->len;
+        m->dropped += q->msgs;
+        wsd_metrics_add(WSD_M_QUEUE_DROPS, q->msgs);
+        dropped_any = 1;
+        ended = q->ends;
+        wsd_buf_unref(q->b);
+        free(q);
+        /* what continues the last dropped message goes too */
+        while (!ended && *pp) {
             q = *pp;
+            if (q->first < q->off + q->len) {
+                size_t cut = q->first - q->off;
+                q->off = q->first;
+                q->len -= cut;
+                m->qbytes -= cut;
+                q->starts = 1;
+                q->msgs -= 1;
+                m->dropped += 1;
+                wsd_metrics_add(WSD_M_QUEUE_DROPS, 1);
+                ended = 1;
+                break;
+            }
             *pp = q->next;
             m->qbytes -= q->len;
-            m->dropped += q->msgs;
+            m->dropped += q->msgs;       /* (1 if the dropped message ends here) */
             wsd_metrics_add(WSD_M_QUEUE_DROPS, q->msgs);
-            dropped_any = 1;
-            if (!q->ends && !*pp)
-                m->awaiting_start = 1; /* its message goes on: skip the rest */
+            ended = q->ends;
             wsd_buf_unref(q->b);
             free(q);
-        } while (*pp && !(*pp)->starts);
+        }
+        if (!ended)
+            m->awaiting_start = 1;        /* its message goes on: skip the rest */
     }
     m->qtail = NULL;
     for (q = m->qhead; q; q = q->next)
@@ -179,7 +233,7 @@ static int drop_oldest(wsd_member *m, size_t limit)
 /* One variant of a chunk of output for m. */
 static void deliver(wsd_member *m, wsd_buf *b, const wsd_ws_frames_info *fi)
 {
-    const wsd_config *cfg = cfg_of(m->hub);
+    const wsd_config *cfg = m->cfg;     /* the member's own limits */
     size_t off = 0, len;
     unsigned msgs = fi->completes;
     int starts = !fi->begins_inside;
@@ -205,6 +259,7 @@ static void deliver(wsd_member *m, wsd_buf *b, const wsd_ws_frames_info *fi)
         q->off = off;
         q->len = len;
         q->msgs = msgs;
+        q->first = starts ? off : fi->first_start < b->len ? fi->first_start : b->len;
         q->starts = starts;
         q->ends = !fi->ends_inside;
         if (m->qtail)
@@ -436,6 +491,9 @@ static void maybe_free(wsd_hub *h)
     *pp = h->next;
     for (bits = 8; bits <= 15; bits++)
         wsd_pmd_free(&h->z[bits].pmd);
+    if (h->core)
+        wsd_core_put(h->core);
+    wsd_cfgsnap_unref(h->snap);
     free(h->key);
     free(h->file);
     free(h->script_name);
@@ -443,37 +501,45 @@ static void maybe_free(wsd_hub *h)
     free(h);
 }
 
-wsd_hub *wsd_hub_get(server *srv, const wsd_route *route)
+wsd_hub *wsd_hub_get(server *srv, wsd_cfgsnap *snap, const wsd_endpoint *ep,
+                     const wsd_route *route)
 {
-    const wsd_config *cfg = srv->cfg;
-    const char *key = route ? route->real : "";
+    const wsd_config *cfg = ep->cfg;
+    const char *name = route ? route->real : cfg->command ? cfg->command : "";
     wsd_hub *h;
     char cmd[1024];
-    wsd_str a;
+    wsd_str a, key;
 
-    for (h = srv->hubs; h; h = h->next)
-        if (strcmp(h->key, key) == 0)
+    wsd_str_init(&key, (size_t)-1 / 2);
+    wsd_str_appendf(&key, "%s\n%s", ep->key, route ? route->real : "");
+    for (h = srv->hubs; h; h = h->next) {
+        if (strcmp(h->key, key.s) == 0) {
+            wsd_str_free(&key);
             return h;
+        }
+    }
     h = xcalloc(1, sizeof *h);
     h->srv = srv;
-    h->key = xstrdup(key);
+    h->snap = wsd_cfgsnap_ref(snap);
+    h->ep = ep;
+    h->key = key.s;
     h->file = xstrdup(route ? route->file : "");
     h->script_name = xstrdup(route ? route->script_name : "");
     h->fan.ops = &hub_fan_ops;
-    wsd_log_escape(cmd, sizeof cmd, route ? route->real : cfg->command ? cfg->command : "",
-                   strlen(route ? route->real : cfg->command ? cfg->command : ""));
+    wsd_log_escape(cmd, sizeof cmd, name, strlen(name));
     wsd_str_init(&a, 2048);
     wsd_str_appendf(&a, "shared:'%s'", cmd);
     h->assoc = a.s;
     if (srv->hub_path) {
         h->remote = 1;
-    } else if (cfg->sharededge) {
-        h->edge = 1;
+    } else if (cfg->sharededge && !ep->is_route) {
+        h->edge = 1;                /* (a --config route's program is local) */
     } else {
         wsd_core_spec spec;
         char *argv[2];
         memset(&spec, 0, sizeof spec);
-        spec.key = key;
+        spec.key = h->key;
+        spec.name = name;
         if (route) {
             argv[0] = route->file;
             argv[1] = NULL;
@@ -484,9 +550,9 @@ wsd_hub *wsd_hub_get(server *srv, const wsd_route *route)
         } else {
             spec.file = cfg->command_path;
             spec.argv = cfg->argv;
-            spec.script_name = "/";
+            spec.script_name = ep->is_route ? ep->path : "/";
         }
-        h->core = wsd_core_get(srv->loop, cfg, &spec);
+        h->core = wsd_core_get(srv->loop, snap, cfg, &spec);
     }
     h->next = srv->hubs;
     srv->hubs = h;
@@ -530,7 +596,7 @@ static void add_member(wsd_hub *h, wsd_member *m)
             pp.server_no_context_takeover = 1;
             pp.server_max_window_bits = m->zbits;
             pp.client_max_window_bits = 15;
-            wsd_pmd_init(&z->pmd, &h->srv->pmdcfg, &pp, 0);
+            wsd_pmd_init(&z->pmd, &h->ep->pmd, &pp, 0);
             z->awaiting_start = h->open;
         }
     }
@@ -628,7 +694,7 @@ int wsd_hub_input(wsd_member *m, int opcode, const uint8_t *p, size_t n, int fin
     if (!h)
         return 0;
     if (!fin || m->assembling) {
-        max = cfg_of(h)->maxframesize ? cfg_of(h)->maxframesize : ASSEMBLE_MAX;
+        max = m->cfg->maxframesize ? m->cfg->maxframesize : ASSEMBLE_MAX;
         if (n > max - m->msglen)
             return -1;
         if (m->msglen + n > m->msgcap) {
@@ -850,7 +916,7 @@ void wsd_hub_link_start(server *srv)
 {
     if (srv->cfg->sharededge) {
         link_srv = srv;
-        wsd_redis_edge_start(srv->loop, srv->cfg, srv->worker, &edge_handler);
+        wsd_redis_edge_start(srv->loop, srv->snap, srv->worker, &edge_handler);
         return;
     }
     if (!srv->hub_path)
@@ -865,8 +931,8 @@ void wsd_hub_start_always(server *srv)
 {
     if (srv->hub_path || srv->cfg->sharededge)
         return;
-    wsd_core_start_always(srv->loop, srv->cfg);
-    wsd_redis_origin_start(srv->loop, srv->cfg, 0);   /* --redis: the program's wsd */
+    wsd_core_start_always(srv->loop, srv->snap);
+    wsd_redis_origin_start(srv->loop, srv->snap, 0);   /* --redis: the program's wsd */
 }
 
 void wsd_hub_shutdown_all(server *srv)

@@ -77,6 +77,8 @@ struct wsd_member {
     const wsd_member_ops *ops;
     void *data;
     const char *id;              /* the connection id (UNIQUE_ID) */
+    const wsd_config *cfg;       /* its connection's options (--sharedqueue, --shareddrop,
+                                  * --maxframesize: each client keeps its own) */
     int zbits;                   /* permessage-deflate server window (8..15), 0: none */
 
     /* the hub's */
@@ -94,9 +96,12 @@ struct wsd_member {
     size_t msglen, msgcap;
 };
 
-/* The hub of an endpoint: COMMAND when route is NULL, else the --dir
- * script; created when missing. */
-wsd_hub *wsd_hub_get(server *srv, const wsd_route *route);
+/* The hub of an endpoint (cfgsnap.h: the server's or a route's, of the
+ * snapshot snap, which the hub holds): its command when route is NULL,
+ * else the --dir script; created when missing. Endpoints whose program
+ * would be the same (the same key, across reloads too) share one hub. */
+wsd_hub *wsd_hub_get(server *srv, wsd_cfgsnap *snap, const wsd_endpoint *ep,
+                     const wsd_route *route);
 /* Starts its program unless it runs: 0, or a negative errno (spawn). */
 int wsd_hub_start(wsd_hub *h);
 /* Its program's pid, or 0 when none runs (as last told, with --workers). */
@@ -125,7 +130,9 @@ void wsd_hub_written(wsd_member *m);
 
 /* --workers: this worker's link to the hub process (srv->hub_path). */
 void wsd_hub_link_start(server *srv);
-/* --sharedalways: starts the COMMAND's program with the server. */
+/* --sharedalways: starts the programs of the current snapshot's endpoints
+ * with the server (and after a reload: those new, while those no longer
+ * configured end when their last client leaves). */
 void wsd_hub_start_always(server *srv);
 /* A graceful shutdown: every program of this process is ended, no restart
  * (with --workers the hub process ends its own). */

@@ -47,8 +47,10 @@
 #include <unistd.h>
 
 #include "hublink.h"
+#include "ctlchan.h"
 #include "log.h"
 #include "metrics.h"
+#include "reload.h"
 #include "sdnotify.h"
 #include "server.h"
 #include "takeover.h"
@@ -64,7 +66,7 @@ typedef struct {
 } orphan_groups;
 
 typedef struct {
-    const wsd_config *cfg;
+    wsd_config *cfg;             /* reloaded here on SIGHUP with --config */
     wsd_listen_set *ls;
     int n;                       /* workers */
     pid_t *pids;                 /* per worker index, 0: not running */
@@ -80,6 +82,8 @@ typedef struct {
     uint64_t tk_deadline;
     uint64_t wd_ms, wd_next;     /* the systemd watchdog's half interval, next ping */
     sigset_t run_mask;           /* the mask the hub process runs with */
+    int *ctl;                    /* --config: each worker's reload channel (ctlchan.h), -1: none */
+    int hub_ctl;                 /* ... and the hub process's */
 } sup;
 
 static uint64_t now_ms(void)
@@ -95,9 +99,43 @@ static uint64_t now_ms(void)
 static char hub_dir[64];
 static char *hub_path;
 
+/* --config: a new child's reload channel (fds[0] the supervisor's end). */
+static void ctl_new(const sup *s, int fds[2])
+{
+    fds[0] = fds[1] = -1;
+    if (s->cfg->config_file && wsd_ctl_pair(fds) != 0)
+        fds[0] = fds[1] = -1;
+}
+
+static void ctl_set(int *slot, int fd)
+{
+    if (*slot >= 0)
+        close(*slot);
+    *slot = fd;
+}
+
+/* After a fork: the child's end kept open in the child only. */
+static void ctl_parent(int *slot, int fds[2], pid_t pid)
+{
+    if (fds[1] >= 0)
+        close(fds[1]);
+    if (pid < 0 && fds[0] >= 0) {
+        close(fds[0]);
+        fds[0] = -1;
+    }
+    ctl_set(slot, fds[0]);
+}
+
 /* In a child: what is the supervisor's alone. */
 static void child_closes(sup *s)
 {
+    int i;
+
+    for (i = 0; i < s->n; i++)
+        if (s->ctl[i] >= 0)
+            close(s->ctl[i]);
+    if (s->hub_ctl >= 0)
+        close(s->hub_ctl);
     close(s->sfd);
     close(s->rd[0]);
     if (s->tk.fd >= 0)
@@ -111,11 +149,15 @@ static pid_t start_worker(sup *s, int i)
 {
     pid_t supervisor = getpid();
     pid_t pid;
+    int fds[2];
 
+    ctl_new(s, fds);
     fflush(stdout);
     pid = fork();
     if (pid == 0) {
         int rd = s->rd[1];
+        if (fds[0] >= 0)
+            close(fds[0]);
         child_closes(s);
         free(s->pids);          /* the supervisor's: not the worker's to keep */
         free(s->ready);
@@ -126,8 +168,9 @@ static pid_t start_worker(sup *s, int i)
             _exit(0);
         wsd_metrics_use_slot(i);
         /* signals stay blocked until the worker's handlers are in place */
-        _exit(wsd_server_worker(s->cfg, i, s->n, s->ls, rd, hub_path));
+        _exit(wsd_server_worker(s->cfg, i, s->n, s->ls, rd, hub_path, fds[1]));
     }
+    ctl_parent(&s->ctl[i], fds, pid);
     return pid;
 }
 
@@ -135,10 +178,14 @@ static pid_t start_hub(sup *s)
 {
     pid_t supervisor = getpid();
     pid_t pid;
+    int fds[2];
 
+    ctl_new(s, fds);
     fflush(stdout);
     pid = fork();
     if (pid == 0) {
+        if (fds[0] >= 0)
+            close(fds[0]);
         child_closes(s);
         close(s->rd[1]);
         wsd_listen_close(s->ls);    /* the workers' business */
@@ -147,9 +194,26 @@ static pid_t start_hub(sup *s)
             _exit(0);
         sigprocmask(SIG_SETMASK, &s->run_mask, NULL);
         wsd_metrics_use_slot(s->cfg->workers);   /* the slot after the workers' */
-        _exit(wsd_hub_process_run(s->cfg, hub_path));
+        _exit(wsd_hub_process_run(s->cfg, hub_path, fds[1]));
     }
+    ctl_parent(&s->hub_ctl, fds, pid);
     return pid;
+}
+
+/* Whether any endpoint is shared (the hub process is needed), or may
+ * become so on a reload (--config). An edge's program is elsewhere. */
+static int needs_hub(const wsd_config *cfg)
+{
+    size_t i;
+
+    if (cfg->sharededge)
+        return 0;
+    if (cfg->shared || cfg->config_file)
+        return 1;
+    for (i = 0; i < cfg->nroutes; i++)
+        if (cfg->routes[i].cfg->shared)
+            return 1;
+    return 0;
 }
 
 static int is_worker(const pid_t *pids, int n, pid_t pid)
@@ -354,6 +418,16 @@ static void on_signal(sup *s, const struct signalfd_siginfo *si)
         }
         break;
     case SIGHUP:
+        if (s->cfg->config_file) {
+            /* --config: read and checked once here, the same text to all
+             * (reload.h); a worker ignores a SIGHUP of its own */
+            if (s->stopping || s->draining)
+                return;
+            wsd_sd_reloading();
+            wsd_reload_supervise(s->cfg, s->hub > 0 ? s->hub_ctl : -1, s->ctl, s->n);
+            wsd_sd_ready("reloaded");
+            return;
+        }
         wsd_sd_reloading();
         break;
     default:
@@ -381,6 +455,7 @@ static void on_children(sup *s)
             /* the hub process: its programs' groups are ours now; restart it
              * (the workers reconnect) unless shutting down */
             s->hub = 0;
+            ctl_set(&s->hub_ctl, -1);
             if (WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) != 0))
                 end_orphans(s->pids, s->n, s->og);
             if (!s->stopping && !s->draining) {
@@ -395,6 +470,7 @@ static void on_children(sup *s)
         if (i == s->n)
             continue;       /* an orphan the supervisor reaped, or a failed new binary */
         s->pids[i] = 0;
+        ctl_set(&s->ctl[i], -1);
         s->alive--;
         abnormal = WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) != 0);
         if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
@@ -465,7 +541,7 @@ static void timers(sup *s, uint64_t now)
     }
 }
 
-int wsd_supervise(const wsd_config *cfg, wsd_listen_set *ls, int n)
+int wsd_supervise(wsd_config *cfg, wsd_listen_set *ls, int n)
 {
     sup S, *s = &S;
     sigset_t set;
@@ -493,7 +569,11 @@ int wsd_supervise(const wsd_config *cfg, wsd_listen_set *ls, int n)
     s->pids = xcalloc((size_t)n, sizeof *s->pids);
     s->ready = xcalloc((size_t)n, 1);
     s->og = xcalloc(1, sizeof *s->og);
-    if (cfg->shared && !cfg->sharededge) {   /* (an edge's program is elsewhere) */
+    s->ctl = xmalloc((size_t)n * sizeof *s->ctl);
+    for (i = 0; i < n; i++)
+        s->ctl[i] = -1;
+    s->hub_ctl = -1;
+    if (needs_hub(cfg)) {
         /* /tmp, not $TMPDIR: a socket path must fit in 108 bytes */
         snprintf(hub_dir, sizeof hub_dir, "/tmp/wsd-hub-XXXXXX");
         if (!mkdtemp(hub_dir)) {
@@ -569,6 +649,10 @@ out:
         hub_path = NULL;
     }
     wsd_listen_unlink(ls, cfg);
+    for (i = 0; i < n; i++)
+        ctl_set(&s->ctl[i], -1);
+    ctl_set(&s->hub_ctl, -1);
+    free(s->ctl);
     close(s->sfd);
     close(s->rd[0]);
     close(s->rd[1]);

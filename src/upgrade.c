@@ -34,7 +34,7 @@ struct upgrade {
 /* The associations of the connection's log lines, as websocketd's. */
 static char *make_assoc(conn *c, const wsd_request *r)
 {
-    const wsd_config *cfg = c->srv->cfg;
+    const wsd_config *cfg = c->cfg;
     const wsd_http_header *host = wsd_http_get(r, "Host");
     const wsd_http_header *origin = wsd_http_get(r, "Origin");
     char url[1024], org[512], hostbuf[300], cmd[1024];
@@ -47,7 +47,7 @@ static char *make_assoc(conn *c, const wsd_request *r)
     wsd_log_escape(cmd, sizeof cmd, command, strlen(command));
     /* the origin as websocketd logs it ("file:" when absent or null) */
     wsd_str_init(&lo, 4096);
-    wsd_origin_check(c->srv->origin, origin ? origin->value : NULL, origin ? origin->value_len : 0,
+    wsd_origin_check(c->ep->origin, origin ? origin->value : NULL, origin ? origin->value_len : 0,
                      host ? host->value : NULL, host ? host->value_len : 0, 0, NULL, &lo);
     wsd_log_escape(org, sizeof org, lo.s ? lo.s : "file:", lo.s ? lo.len : 5);
     wsd_str_free(&lo);
@@ -85,7 +85,7 @@ static void redirect(conn *c, const char *location, const wsd_header_list *heade
  * drops them, and panics on a Host without a port). */
 static void redirect_https(conn *c, const wsd_request *r)
 {
-    const wsd_config *cfg = c->srv->cfg;
+    const wsd_config *cfg = c->cfg;
     const wsd_http_header *h = wsd_http_get(r, "Host");
     char host[300];
     wsd_str loc;
@@ -111,11 +111,13 @@ static void redirect_https(conn *c, const wsd_request *r)
 }
 
 /* --dir: the URL path names the script (route.c: confined to DIR). A path
- * that is not clean gets Go ServeMux's 301, as websocketd. Returns 0 when
- * the session holds the script, else has answered and returns -1. */
+ * that is not clean gets Go ServeMux's 301, as websocketd. Under a route
+ * (--config) the path under it names the script, and SCRIPT_NAME starts
+ * with the route. Returns 0 when the session holds the script, else has
+ * answered and returns -1. */
 static int route_script(conn *c, const wsd_request *r)
 {
-    const wsd_config *cfg = c->srv->cfg;
+    const wsd_config *cfg = c->cfg;
     size_t n = strlen(r->path);
     char *decoded = xmalloc(n + 1), *clean;
     wsd_route *rt;
@@ -140,12 +142,20 @@ static int route_script(conn *c, const wsd_request *r)
         return -1;
     }
     rt = xcalloc(1, sizeof *rt);
-    if (wsd_route_script(cfg->dir, decoded, rt) != WSD_ROUTE_FOUND) {
+    if (wsd_route_script(cfg->dir, c->ep->is_route ? c->subpath : decoded, rt) !=
+        WSD_ROUTE_FOUND) {
         wsd_route_free(rt);
         free(rt);
         wsd_log(WSD_LOG_ACCESS, "session", c->assoc, "NOT FOUND: script not found");
         conn_respond(c, 404, "404 Not Found\n", 0);
     } else {
+        if (c->ep->plen) {
+            wsd_str sn;
+            wsd_str_init(&sn, (size_t)-1 / 2);
+            wsd_str_appendf(&sn, "%s%s", c->ep->path, rt->script_name);
+            free(rt->script_name);
+            rt->script_name = sn.s;
+        }
         c->ws->route = rt;
         free(c->assoc);
         c->assoc = make_assoc(c, r);   /* command:'<script>' */
@@ -166,7 +176,7 @@ static int origin_allowed(conn *c, const wsd_request *r)
     wsd_str_init(&why, 1024);
     /* a trusted proxy's X-Forwarded-Host and -Proto stand for the client's
      * (access.c): a TLS-terminating proxy must not make --sameorigin fail */
-    ok = wsd_origin_check(c->srv->origin, o ? o->value : NULL, o ? o->value_len : 0,
+    ok = wsd_origin_check(c->ep->origin, o ? o->value : NULL, o ? o->value_len : 0,
                           c->access.host ? c->access.host : h ? h->value : NULL,
                           c->access.host ? strlen(c->access.host) : h ? h->value_len : 0,
                           conn_https(c), &why, NULL);
@@ -191,7 +201,7 @@ static void finish(conn *c, const char *accept, const char *pmd_ext, const char 
                    size_t nrest)
 {
     server *srv = c->srv;
-    const wsd_config *cfg = srv->cfg;
+    const wsd_config *cfg = c->cfg;
     ws_session *s = c->ws;
     int rc;
 
@@ -273,7 +283,7 @@ static void on_joined(conn *c, int failed)
 static void send_101(conn *c, const char *accept, const char *pmd_ext, const char *rest,
                      size_t nrest)
 {
-    const wsd_config *cfg = c->srv->cfg;
+    const wsd_config *cfg = c->cfg;
     ws_session *s = c->ws;
     wsd_str out;
     int rc;
@@ -359,19 +369,34 @@ static int start_lookup(conn *c, const char *accept, const char *pmd_ext, const 
     return 1;
 }
 
+/* The request's configuration (conn_configure): the current snapshot, and
+ * the route of its decoded, clean path. */
+static void configure(conn *c, const wsd_request *r)
+{
+    size_t n = strlen(r->path);
+    char *decoded = xmalloc(n + 1), *clean = NULL;
+
+    if (c->srv->snap->nroutes > 0 && wsd_http_url_decode(r->path, n, decoded) >= 0)
+        clean = wsd_route_clean_path(decoded);
+    conn_configure(c, clean);
+    free(clean);
+    free(decoded);
+}
+
 /* The request passed access control (access.c): the handshake, or plain
  * HTTP. */
 static void upgrade_checked(conn *c, const char *rest, size_t nrest)
 {
     server *srv = c->srv;
-    const wsd_config *cfg = srv->cfg;
     const wsd_request *r = wsd_http_request(c->http);
+    const wsd_config *cfg;
     wsd_handshake hs;
     ws_session *s;
     char ext[WSD_PMD_RESPONSE_MAX];
     wsd_pmd_params pp;
     int rc;
 
+    cfg = c->cfg;
     if (c->access.user) {          /* the log names the user from here on */
         free(c->assoc);
         c->assoc = make_assoc(c, r);
@@ -408,13 +433,13 @@ static void upgrade_checked(conn *c, const char *rest, size_t nrest)
     {
         /* --shared: a message compresses the same for every client of a
          * window size only without context takeover (shared.h) */
-        wsd_pmd_config pc = srv->pmdcfg;
+        wsd_pmd_config pc = c->ep->pmd;
         if (cfg->shared)
             pc.server_no_context_takeover = 1;
         s->pmd_on = wsd_pmd_negotiate_request(&pc, r, &pp, ext);
     }
     if (s->pmd_on)
-        wsd_pmd_init(&s->pmd, &srv->pmdcfg, &pp, cfg->maxframesize);
+        wsd_pmd_init(&s->pmd, &c->ep->pmd, &pp, cfg->maxframesize);
     if (cfg->reverselookup && !c->tp.is_unix &&
         start_lookup(c, hs.accept, s->pmd_on ? ext : NULL, rest, nrest))
         return;
@@ -425,6 +450,7 @@ void wsd_upgrade(conn *c, const char *rest, size_t nrest)
 {
     const wsd_request *r = wsd_http_request(c->http);
 
+    configure(c, r);               /* this request's snapshot and route (cfgsnap.h) */
     wsd_access_client(c, r);       /* behind --trustproxy: the client's address (access.c) */
     c->assoc = make_assoc(c, r);
     if (wsd_monitor_request(c, r))     /* --metrics listener, --healthpath: before access */

@@ -142,9 +142,10 @@ def test_slow_client_closed_1008_others_get_everything(wsd, tmp_path):
 def test_shareddrop_loses_oldest_keeps_order_and_connection(wsd, tmp_path):
     """--shareddrop: the non-reader is not closed; when it reads it gets a
     subsequence of the lines, in order, whole, ending with the last one."""
-    srv = wsd(go_prog(tmp_path), "4000",
+    count, pad = 4000, 2000
+    srv = wsd(go_prog(tmp_path), str(count),
               flags=["--shared", "--shareddrop", "--passenv=PATH,PAD,PACE"],
-              env={"PAD": "2000", "PACE": "1"})
+              env={"PAD": str(pad), "PACE": "1"})
     slow = RawClient(srv.port, rcvbuf=4096)
     slow.handshake()
 
@@ -155,20 +156,53 @@ def test_shareddrop_loses_oldest_keeps_order_and_connection(wsd, tmp_path):
         await a.close()
         return got
 
-    assert len(arun(main(), timeout=60)) == 4001
+    assert len(arun(main(), timeout=60)) == count + 1
     seen = []
     while True:
         ev = recv_events(slow, count=1, timeout=5)[0]
         assert ev[0] == "text", f"the dropping client got {ev}"
         if ev[1] == b"end":
             break
-        seen.append(int(ev[1].split(b" ")[0]))
+        n, _, rest = ev[1].partition(b" ")
+        assert rest == b"x" * pad, f"line {n!r} is not whole ({len(rest)} bytes)"
+        seen.append(int(n))
     assert seen == sorted(seen) and len(set(seen)) == len(seen), "out of order or repeated"
-    assert len(seen) < 4000, "nothing was dropped"
+    assert len(seen) < count, "nothing was dropped"
     slow.send(build_frame(OP_CLOSE, struct.pack("!H", 1000)))
     ev = recv_events(slow, until_close=True, timeout=5)
     assert ev[-1][0] == "close" and ev[-1][1] == 1000
     slow.close()
+
+
+def test_shareddrop_messages_larger_than_a_read(wsd, tmp_path):
+    """--shareddrop with 64 KiB lines printed without pause: a line spans
+    two reads of the program's output, so the queued chunks hardly ever
+    begin at a message start. Twelve clients that do not read lose whole
+    lines (they were closed 1008: nothing looked droppable), then get a
+    subsequence of whole lines, in order, ending with the last one."""
+    count, pad = 400, 65536
+    srv = wsd(go_prog(tmp_path), str(count),
+              flags=["--shared", "--shareddrop", "--loglevel=debug", "--passenv=PATH,PAD"],
+              env={"PAD": str(pad)})
+    cs = [RawClient(srv.port, rcvbuf=4096) for _ in range(12)]
+    for c in cs:
+        c.handshake()
+    cs[0].send(build_frame(OP_TEXT, b"go", mask=True))
+    srv.wait_log(r"too slow: \d+ messages dropped", timeout=20)
+    for c in cs:
+        seen = []
+        while True:
+            ev = recv_events(c, count=1, timeout=10)[0]
+            assert ev[0] == "text", f"a dropping client got {ev[:2]}"
+            if ev[1] == b"end":
+                break
+            n, _, rest = ev[1].partition(b" ")
+            assert rest == b"x" * pad, f"line {n!r} is not whole ({len(rest)} bytes)"
+            seen.append(int(n))
+        assert seen == sorted(seen) and len(set(seen)) == len(seen), "out of order or repeated"
+        assert len(seen) < count, "nothing was dropped"
+        c.close()
+    assert "closing with 1008" not in srv.log()
 
 
 def test_messages_reach_stdin_whole_never_interleaved(wsd, tmp_path):
@@ -646,8 +680,8 @@ def test_workers_stopped_worker_holds_the_program_then_loses_its_link(wsd, tmp_p
         results = await asyncio.wait_for(asyncio.gather(*(fresh(c) for c in clients)), 30)
         assert any(results), "no client kept receiving after the stalled link was dropped"
         assert not all(results), "the stopped worker's clients were not closed"
-        for c in clients:
-            await c.close()
+        # (together: each close waits up to 3 s behind output it does not read)
+        await asyncio.gather(*(c.close() for c in clients))
 
     arun(main(), timeout=50)
     assert "does not keep up" not in srv.log()

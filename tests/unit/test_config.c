@@ -192,7 +192,7 @@ static void test_no_args_and_help(void)
                 break;
         }
         ok(sorted, "flag list sorted by name");
-        is_int(count, 68, "68 flags listed");
+        is_int(count, 70, "70 flags listed");
     }
     ok(ends_with(r.err, "BSD 2-Clause license: Run 'wsd --license' for details.\n"),
        "--help ends with the licence hint");
@@ -1178,6 +1178,236 @@ static void test_observability(void)
                "milliseconds", "--gracems=2147483648", "/bin/sh");
 }
 
+/* ---- --config: the file's keys, the command line over them, routes ---- */
+
+/* Writes text to a file in tmpdir; returns "--config=PATH" (static). */
+static const char *conf(const char *name, const char *text)
+{
+    static char arg[4][600];
+    static int k;
+    char *a = arg[k++ & 3];
+    write_file(catpath(tmpdir, name), text, 0644);
+    snprintf(a, 600, "--config=%s", catpath(tmpdir, name));
+    return a;
+}
+
+/* A configuration error from the file: exit 1, "FILE:LINE: ..." on stderr. */
+static void check_file_error(const char *text, const char *want_suffix, const char *name)
+{
+    result r = RUN(conf("bad.conf", text), "--check");
+    char want[1024];
+    snprintf(want, sizeof want, "%s/bad.conf:%s\n", tmpdir, want_suffix);
+    is_int(r.rc, 1, "%s: exit 1", name);
+    is_str(r.err, want, "%s: FILE:LINE: key: problem", name);
+    is_str(r.out, "", "%s: nothing on stdout", name);
+    res_free(&r);
+}
+
+static void test_config_file(void)
+{
+    result r;
+    const wsd_config *rc;
+    char buf[1200];
+
+    /* every kind of flag as a key */
+    snprintf(buf, sizeof buf,
+             "# every kind\n"
+             "port = 8081\n"                       /* int */
+             "maxframesize = 0x10000\n"            /* uint, Go syntax */
+             "binary = true\n"                     /* bool */
+             "deflate = false\n"
+             "origin = https://a.example\n"        /* string */
+             "address = 127.0.0.1\naddress = [::1]\n"   /* list */
+             "header = X-A: 1\nheader = X-B: 2\n"
+             "staticdir = %s\n"
+             "command = %s/run.sh\narg = one\narg = two words\n", tmpdir, tmpdir);
+    r = RUN(conf("kinds.conf", buf));
+    is_int(r.rc, -1, "--config: runs");
+    is_str(r.err, "", "--config: no message");
+    is_int(r.c.port, 8081, "port from the file");
+    is_int((long long)r.c.maxframesize, 65536, "maxframesize from the file (0x)");
+    ok(r.c.binary && !r.c.deflate, "booleans from the file");
+    is_str(r.c.origin, "https://a.example", "a string from the file");
+    ok(r.c.naddresses == 2 && strcmp(r.c.addresses[1], "[::1]") == 0, "a list from the file");
+    ok(r.c.headers.n == 2 && strcmp(r.c.headers.v[1].name, "X-B") == 0, "headers from the file");
+    ok(r.c.argc == 3 && strcmp(r.c.argv[2], "two words") == 0, "command and arg lines");
+    ok(r.c.config_file && r.c.config_file[0] == '/', "the file's absolute path kept");
+    res_free(&r);
+
+    /* the command line wins */
+    r = RUN(conf("kinds.conf", buf), "--port=9000", "--binary=false", "--address=10.0.0.1",
+            "cat");
+    is_int(r.rc, -1, "--config + flags: runs");
+    is_int(r.c.port, 9000, "--port over port =");
+    ok(!r.c.binary, "--binary=false over binary = true");
+    ok(r.c.naddresses == 1 && strcmp(r.c.addresses[0], "10.0.0.1") == 0,
+       "--address replaces the file's list");
+    ok(r.c.argc == 1 && strstr(r.c.argv[0], "cat"), "COMMAND over command/arg");
+    ok(r.c.headers.n == 2 && !r.c.deflate, "what the command line does not give: the file's");
+    res_free(&r);
+    r = RUN("--port=9000", conf("kinds.conf", buf));
+    is_int(r.c.port, 9000, "--port before --config wins too");
+    res_free(&r);
+
+    /* --check: good here, then main checks users and --htpasswd files */
+    r = RUN(conf("kinds.conf", buf), "--check");
+    is_int(r.rc, -1, "--check: good (main goes on)");
+    ok(r.c.check, "  c->check set");
+    is_str(r.out, "", "  nothing printed yet");
+    {
+        char *o = NULL;
+        size_t ol = 0;
+        FILE *m = open_memstream(&o, &ol);
+        wsd_config_check_ok(&r.c, m);
+        fclose(m);
+        snprintf(buf, sizeof buf, "%s/kinds.conf: configuration OK\n", tmpdir);
+        is_str(o, buf, "  wsd_config_check_ok says so");
+        free(o);
+    }
+    res_free(&r);
+    r = RUN("--check", "cat");
+    is_int(r.rc, -1, "--check without --config");
+    ok(r.c.check && strcmp(r.c.check_name, "wsd") == 0, "  named wsd");
+    res_free(&r);
+    r = RUN("--check", "--dir=/nonexistent/dir");
+    is_int(r.rc, 1, "--check with a bad command line: 1");
+    res_free(&r);
+
+    /* problems, each with FILE:LINE: key: */
+    check_file_error("port = abc\n", "1: port: invalid value \"abc\": parse error", "bad int");
+    check_file_error("\nport = 70000\n", "2: port: invalid value \"70000\": invalid port, must "
+                     "be 0 to 65535 (0: 80, or 443 with --ssl)", "port range");
+    check_file_error("binary = yes\n", "1: binary: invalid boolean value \"yes\": true or false",
+                     "bad bool");
+    check_file_error("porty = 1\n", "1: porty: unknown key (the keys are the flags of wsd --help, "
+                     "and command, arg)", "unknown key");
+    check_file_error("--port = 1\n", "1: --port: a key is written without dashes (port = ...)",
+                     "dashes");
+    check_file_error("version = true\n", "1: version: not a setting (a command-line action)",
+                     "an action");
+    check_file_error("config = x\n", "1: config: not a setting (a command-line action)",
+                     "config in config");
+    check_file_error("port = 1\nport = 2\n", "2: port: given twice (first on line 1)", "twice");
+    check_file_error("origin = \"x\"\n", "1: origin: values are not quoted (write origin = x)",
+                     "quoted");
+    check_file_error("command = cat\ncommand = date\n", "2: command: given twice (first on line "
+                     "1; its arguments are `arg = ...` lines, one each)", "command twice");
+    check_file_error("arg = x\n", "1: arg: arguments without a command", "arg alone");
+    check_file_error("command = nonexistent-program-xyz\n", "1: command: Unable to locate "
+                     "specified COMMAND 'nonexistent-program-xyz' in OS path.", "no program");
+    check_file_error("command = date +%T\n", "1: command: Unable to locate specified COMMAND "
+                     "'date +%T' in OS path (its arguments are `arg = ...` lines, one each).",
+                     "arguments in command");
+    check_file_error("command = cat\nbinary = true\npassstderr = true\n", "3: passstderr: Please "
+                     "only specify one of --binary and --passstderr.", "two keys: the later");
+    check_file_error("command = cat\nssl = true\n", "2: ssl: Please specify both --sslcert and "
+                     "--sslkey when requesting --ssl.", "ssl");
+    check_file_error("command = cat\nheader = X Y: z\n", "2: header: wsd: --header=\"X Y: z\" "
+                     "refused: the header name is not an HTTP token", "header");
+    check_file_error("command = cat\norigin = http://a/b\n", "2: origin: wsd: --origin: "
+                     "cannot use 'http://a/b': only scheme://host[:port] or host[:port] is "
+                     "allowed (no path)", "origin");
+    check_file_error("command = cat\nloglevel = loud\n", "2: loglevel: Incorrect loglevel "
+                     "flag 'loud'. Use --help to see allowed values.", "loglevel");
+    check_file_error("dir = /nonexistent\n", "1: dir: Could not find your script dir "
+                     "'/nonexistent'.", "dir");
+    check_file_error("command = cat\n[route /x]\nport = 1\n", "3: port: a setting of the whole "
+                     "server, not of a route (put it before the first [route])", "server key");
+    check_file_error("command = cat\n[route /x]\nbinary = true\n", "2: [route /x]: nothing to "
+                     "serve: give command, dir, staticdir, cgidir or devconsole", "nothing");
+    check_file_error("binary = true\n[route /x]\ncommand = cat\nlossless = true\n",
+                     "4: lossless: wsd: --lossless cannot be combined with --binary",
+                     "inherited and own");
+    check_file_error("[route /x]\ncommand = cat\ndir = /tmp\n", "3: dir: Ambiguous. Provided "
+                     "COMMAND and --dir argument. Please only specify just one.", "route ambiguous");
+    check_file_error("[route /x]\ncommand = cat\nstaticdir = /nonexistent\n", "3: staticdir: "
+                     "Your static dir '/nonexistent' is not pointing to an accessible directory.",
+                     "route staticdir");
+    check_file_error("[route /x]\ndevconsole = true\nstaticdir = /tmp\n", "3: staticdir: "
+                     "devconsole cannot be used with staticdir. Pick one.", "route devconsole");
+    check_file_error("[server]\nport = 1\n", "1: unknown section [server] (a section is "
+                     "[route /PATH])", "section");
+    r = RUN("--config=/nonexistent/wsd.conf");
+    is_int(r.rc, 1, "a missing file: exit 1");
+    is_str(r.err, "/nonexistent/wsd.conf: cannot read the configuration file: No such file or "
+           "directory\n", "  says so");
+    res_free(&r);
+
+    /* routes: the server's options, the route's own over them */
+    snprintf(buf, sizeof buf,
+             "binary = true\nmaxframesize = 1000\nstaticdir = %s\nheader = X-S: s\n"
+             "[route /time]\ncommand = date\narg = +%%s\nmaxframesize = 2000\n"
+             "[route /chat]\ncommand = cat\nbinary = false\nshared = true\n"
+             "[route /logs]\nstaticdir = %s/sub\nheader = X-L: l\n", tmpdir, tmpdir);
+    r = RUN(conf("routes.conf", buf), "--closems=7");
+    is_int(r.rc, -1, "routes: runs");
+    is_str(r.err, "", "routes: no message");
+    is_int(r.c.nroutes, 3, "three routes");
+    ok(r.c.command == NULL && r.c.staticdir != NULL, "the server: its staticdir, no command");
+    rc = r.c.nroutes == 3 ? r.c.routes[0].cfg : &r.c;
+    is_str(r.c.nroutes == 3 ? r.c.routes[0].path : "", "/time", "route 1: /time");
+    ok(rc->argc == 2 && strcmp(rc->argv[1], "+%s") == 0, "  its program");
+    ok(rc->binary, "  binary inherited");
+    is_int((long long)rc->maxframesize, 2000, "  its own maxframesize");
+    is_int((long long)rc->closems, 7, "  the command line's --closems");
+    ok(rc->staticdir == NULL, "  the server's staticdir not inherited");
+    ok(rc->headers.n == 1, "  the server's header");
+    rc = r.c.nroutes == 3 ? r.c.routes[1].cfg : &r.c;
+    ok(!rc->binary && rc->shared, "route 2: its own binary = false, shared");
+    is_int((long long)rc->maxframesize, 1000, "  the server's maxframesize");
+    rc = r.c.nroutes == 3 ? r.c.routes[2].cfg : &r.c;
+    ok(rc->staticdir && strstr(rc->staticdir, "/sub") && !rc->command, "route 3: static only");
+    ok(rc->headers.n == 1 && strcmp(rc->headers.v[0].name, "X-L") == 0,
+       "  its header list replaces the server's");
+    res_free(&r);
+
+    /* reloads: the same command line over a new text */
+    {
+        wsd_config n;
+        const char *text = "port = 8081\nbinary = true\ncommand = cat\n";
+        char *msg = NULL;
+        size_t ml = 0;
+        FILE *e;
+        static char *argv[3];
+        argv[0] = (char *)"wsd";
+        argv[1] = (char *)conf("reload.conf", text);
+        r = run_v((const char *const *)argv + 1);
+        is_int(r.rc, -1, "reload: first");
+        /* the command line is borrowed: main's argv lives on, RUN's does not */
+        r.c.cmdline_argc = 2;
+        r.c.cmdline_argv = argv;
+        e = open_memstream(&msg, &ml);
+        is_int(wsd_config_reparse(&n, &r.c, "port = 8081\ncommand = date\n", 27, e), -1,
+               "reparse: good");
+        fclose(e);
+        free(msg);
+        msg = NULL;
+        ok(n.command && strcmp(n.command, "date") == 0 && !n.binary, "reparse: the new text");
+        ok(wsd_config_restart_needed(&r.c, &n) == NULL, "same port: no restart needed");
+        wsd_config_free(&n);
+        e = open_memstream(&msg, &ml);
+        is_int(wsd_config_reparse(&n, &r.c, "port = 8082\ncommand = date\n", 27, e), -1,
+               "reparse: another port");
+        fclose(e);
+        free(msg);
+        msg = NULL;
+        is_str(wsd_config_restart_needed(&r.c, &n), "port", "  takes a restart");
+        wsd_config_free(&n);
+        e = open_memstream(&msg, &ml);
+        is_int(wsd_config_reparse(&n, &r.c, "port = x\n", 9, e), 1, "reparse: bad");
+        fclose(e);
+        snprintf(buf, sizeof buf, "%s/reload.conf:1: port: invalid value \"x\": parse error\n",
+                 tmpdir);
+        is_str(msg, buf, "  FILE:LINE: key: problem");
+        free(msg);
+        res_free(&r);
+    }
+    unlink(catpath(tmpdir, "bad.conf"));
+    unlink(catpath(tmpdir, "kinds.conf"));
+    unlink(catpath(tmpdir, "routes.conf"));
+    unlink(catpath(tmpdir, "reload.conf"));
+}
+
 int main(void)
 {
     char *t = getenv("TMPDIR");
@@ -1207,6 +1437,7 @@ int main(void)
     test_redis();
     test_modes_run();
     test_observability();
+    test_config_file();
 
     unlink(catpath(tmpdir, "sub/x.sh"));
     rmdir(catpath(tmpdir, "sub"));
