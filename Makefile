@@ -209,7 +209,7 @@ xterm-tarball: $(XTERM_STAMP)
 # inputs go to build/fuzz/smoke/, never to fuzz/corpus/). docs/fuzzing.md.
 FUZZ_CC     ?= clang
 FUZZ_DIR    ?= build/fuzz
-FUZZ_SMOKE_TIME ?= 10
+FUZZ_SMOKE_TIME ?= 4
 FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -DLLHTTP_STRICT_MODE=1 -Isrc -I$(LLHTTP_INC) \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_NAMES  := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
