@@ -1313,6 +1313,9 @@ static void test_config_file(void)
                      "'/nonexistent'.", "dir");
     check_file_error("command = cat\n[route /x]\nport = 1\n", "3: port: a setting of the whole "
                      "server, not of a route (put it before the first [route])", "server key");
+    check_file_error("command = cat\n[route /x]\nredis = redis://h\n", "3: redis: a setting of "
+                     "the whole server, not of a route (put it before the first [route])",
+                     "redis in a route");
     check_file_error("command = cat\n[route /x]\nbinary = true\n", "2: [route /x]: nothing to "
                      "serve: give command, dir, staticdir, cgidir or devconsole", "nothing");
     check_file_error("binary = true\n[route /x]\ncommand = cat\nlossless = true\n",
@@ -1392,6 +1395,22 @@ static void test_config_file(void)
         free(msg);
         msg = NULL;
         is_str(wsd_config_restart_needed(&r.c, &n), "port", "  takes a restart");
+        wsd_config_free(&n);
+        e = open_memstream(&msg, &ml);
+        is_int(wsd_config_reparse(&n, &r.c, "port = 8081\ncommand = date\nmetrics = :9101\n", 43,
+                                  e), -1, "reparse: metrics added");
+        fclose(e);
+        free(msg);
+        msg = NULL;
+        is_str(wsd_config_restart_needed(&r.c, &n), "metrics", "  takes a restart");
+        wsd_config_free(&n);
+        e = open_memstream(&msg, &ml);
+        is_int(wsd_config_reparse(&n, &r.c, "port = 8081\ncommand = date\ngracems = 500\n", 41,
+                                  e), -1, "reparse: gracems added");
+        fclose(e);
+        free(msg);
+        msg = NULL;
+        ok(wsd_config_restart_needed(&r.c, &n) == NULL, "  applied by a reload");
         wsd_config_free(&n);
         e = open_memstream(&msg, &ml);
         is_int(wsd_config_reparse(&n, &r.c, "port = x\n", 9, e), 1, "reparse: bad");
