@@ -210,22 +210,45 @@ class Load:
 
 
 @pytest.mark.timeout(150)
-@pytest.mark.parametrize("workers", [1, 2], ids=["single", "workers2"])
-def test_three_upgrades_under_load(any_server, tmp_path, workers):
+@pytest.mark.parametrize("workers,config", [(1, False), (2, False), (2, True)],
+                         ids=["single", "workers2", "config-workers2"])
+def test_three_upgrades_under_load(any_server, tmp_path, workers, config):
     """The issue's test: connect/echo/close cycles run continuously, and 200
     long-lived connections stream output (half end by themselves after 20
     lines, half stream until the test ends), while wsd is upgraded to a new
-    binary 3 times. Zero failed handshakes, zero resets; every long-lived
-    connection is either kept to its end or closed with 1001 once its
-    generation's drain time is up (and not before), then reconnects to the
-    new one. Every old generation exits by itself, exit status 0."""
+    binary 3 times — and, with --config, reloaded 5 times between them, each
+    reload adding a route (the new binary reads the file afresh). Zero
+    failed handshakes, zero resets; every long-lived connection is either
+    kept to its end or closed with 1001 once its generation's drain time is
+    up (and not before), then reconnects to the new one. Every old
+    generation exits by itself, exit status 0; the last route added works."""
     drain_ms, long_lived, finite_lines, interval = 2500, 200, 20, 100
     bindir = tmp_path / "bin"
     binary = install_binary(bindir)
     d = dir_of_programs(tmp_path, finite_lines, interval)
-    srv = any_server(binary, flags=[f"--dir={d}", f"--drainms={drain_ms}",
-                                    f"--workers={workers}", "--loglevel=info"])
+    conf = tmp_path / "wsd.conf"
+    base = f"dir = {d}\ndrainms = {drain_ms}\nworkers = {workers}\nloglevel = info\n"
+
+    def write_conf(routes):
+        conf.write_text(base + "".join(f"[route /r{i}]\ncommand = {CHILD}\narg = echo\n"
+                                       for i in range(routes)))
+    if config:
+        write_conf(0)
+        srv = any_server(binary, flags=[f"--config={conf}"])
+    else:
+        srv = any_server(binary, flags=[f"--dir={d}", f"--drainms={drain_ms}",
+                                        f"--workers={workers}", "--loglevel=info"])
     gens = Generations(srv)
+    reloads = 0
+
+    def reload():
+        nonlocal reloads
+        reloads += 1
+        write_conf(reloads)
+        n = srv.log().count("Configuration reloaded")
+        os.kill(gens.mains[-1], signal.SIGHUP)
+        assert wait_until(lambda: srv.log().count("Configuration reloaded") > n, 15), \
+            f"reload {reloads} not applied:\n{srv.log()[-2000:]}"
 
     async def scenario():
         load = Load(srv.port, gens, finite_lines)
@@ -233,9 +256,16 @@ def test_three_upgrades_under_load(any_server, tmp_path, workers):
         tasks += [asyncio.ensure_future(load.long_lived("/finite" if i % 2 else "/forever"))
                   for i in range(long_lived)]
         await asyncio.sleep(2.0)
-        for _ in range(3):
-            await asyncio.get_running_loop().run_in_executor(None, gens.upgrade, bindir)
-            await asyncio.sleep(1.5)
+        steps = (["reload", "upgrade", "reload", "upgrade", "reload", "upgrade", "reload",
+                  "reload"] if config else ["upgrade"] * 3)
+        for step in steps:
+            fn = reload if step == "reload" else (lambda: gens.upgrade(bindir))
+            await asyncio.get_running_loop().run_in_executor(None, fn)
+            await asyncio.sleep(1.5 if step == "upgrade" else 0.7)
+        if config:
+            async with connect(f"ws://127.0.0.1:{srv.port}/r{reloads - 1}") as ws:
+                await ws.send("routed")
+                assert await asyncio.wait_for(ws.recv(), 10) == "routed"
         # the last old generation's drain time passes, its 1001s come
         await asyncio.sleep(drain_ms / 1000 + 1.5)
         load.stop.set()
