@@ -322,7 +322,7 @@ void conn_configure(conn *c, const char *path)
     c->ep = path ? wsd_cfgsnap_match(c->snap, path, &rest) : &c->snap->server;
     c->cfg = c->ep->cfg;
     free(c->subpath);
-    c->subpath = xstrdup(rest);
+    c->subpath = c->ep->is_route ? xstrdup(rest) : NULL;   /* (read only for a route) */
 }
 
 /* A new connection on srv (kind: its listener's, listen.h), in the list. */

@@ -155,7 +155,7 @@ typedef struct conn {
     wsd_cfgsnap *snap;
     const wsd_endpoint *ep;
     const wsd_config *cfg;
-    char *subpath;
+    char *subpath;               /* a route's (NULL for the server's endpoint) */
 
     /* access control (access.c, docs/security.md), per request */
     wsd_env_access access;       /* the user, and what a trusted proxy said */

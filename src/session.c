@@ -80,7 +80,7 @@ static void send_frames(ws_session *s, const uint8_t *p, size_t n)
     if (s->pmd_on) {
         size_t cap = wsd_pmd_frames_bound(p, n), zlen = 0;
         char *z = xmalloc(cap);
-        if (wsd_pmd_encode_frames(&s->pmd, p, n, (uint8_t *)z, cap, &zlen) != WSD_PMD_OK) {
+        if (wsd_pmd_encode_frames(s->pmd, p, n, (uint8_t *)z, cap, &zlen) != WSD_PMD_OK) {
             free(z);
             conn_abort(c, WSD_LOG_ERROR, "Compression failed");
             return;
@@ -298,7 +298,7 @@ static void on_prog_stdout(wsd_program *p, const char *buf, size_t n, int eof)
         const char *err = NULL;
         size_t flen = 0;
         uint8_t *sc = scratch(wsd_record_bound(n));
-        long rc = wsd_record_encode(&s->rec, (const uint8_t *)buf, n, eof, sc, &flen, &err);
+        long rc = wsd_record_encode(s->rec, (const uint8_t *)buf, n, eof, sc, &flen, &err);
         send_frames(s, sc, flen);  /* all valid before an error */
         if (rc < 0) {
             wsd_log(WSD_LOG_ERROR, "process", c->assoc, "Malformed record from program: %s",
@@ -688,7 +688,7 @@ static int inflate_data(ws_session *s, const uint8_t *in, size_t inlen, int fin,
             s->zop = opcode;
             return 1;
         }
-        rc = wsd_pmd_inflate(&s->pmd, &in, &inlen, fin, out, sizeof out, &got);
+        rc = wsd_pmd_inflate(s->pmd, &in, &inlen, fin, out, sizeof out, &got);
         if (rc < 0) {
             wsd_log(WSD_LOG_ACCESS, "websocket", s->c->assoc, "Closing with %u: %s",
                     wsd_pmd_close_code(rc), wsd_pmd_strerror(rc));
@@ -947,7 +947,7 @@ int ws_session_join(conn *c, void (*done)(conn *c, int failed))
     s->member.data = s;
     s->member.id = c->id;
     s->member.cfg = c->cfg;
-    s->member.zbits = s->pmd_on ? s->pmd.params.server_max_window_bits : 0;
+    s->member.zbits = s->pmd_on ? s->pmd->params.server_max_window_bits : 0;
     s->join_done = done;
     rc = wsd_hub_join(s->hub, &s->member, s->joinenv);
     free(s->joinenv);
@@ -967,7 +967,10 @@ void ws_session_open(conn *c, const char *rest, size_t nrest)
     if (s->pmd_on)
         s->dec.rsv_allowed = 0x4;  /* RSV1: a compressed message */
     wsd_outframer_init(&s->of, cfg->binary || cfg->pty);
-    wsd_record_decoder_init(&s->rec, 0);
+    if (cfg->lossless && !s->hub) {
+        s->rec = xmalloc(sizeof *s->rec);
+        wsd_record_decoder_init(s->rec, 0);
+    }
     if (!s->hub)
         wsd_program_read(s->prog, WSD_PROGRAM_STDOUT | WSD_PROGRAM_STDERR, 1);
     /* the loop's cached time predates this iteration's spawn (which can be
@@ -1057,7 +1060,11 @@ static void session_free(conn *c)
     free(s->pong);
     free(s->tagline[0]);
     free(s->tagline[1]);
-    wsd_pmd_free(&s->pmd);
+    if (s->pmd) {
+        wsd_pmd_free(s->pmd);
+        free(s->pmd);
+    }
+    free(s->rec);                  /* (not addressed: nothing inside to free) */
     wsd_term_free(s->term);
     if (s->route) {
         wsd_route_free(s->route);

@@ -63,7 +63,9 @@ typedef struct ws_session {
     /* frames */
     wsd_ws_decoder dec;          /* the client's frames */
     wsd_outframer of;            /* the program's stdout → frames */
-    wsd_record_decoder rec;      /* --lossless: the program's records */
+    wsd_record_decoder *rec;     /* --lossless without --shared: the program's records
+                                  * (allocated at the 101, else NULL: an idle shared
+                                  * client carries no decoder it does not use) */
     unsigned spawned : 1;        /* a program was started */
     unsigned opened : 1;         /* the 101 is out */
     unsigned close_sent : 1, close_received : 1;
@@ -78,7 +80,7 @@ typedef struct ws_session {
 
     /* permessage-deflate (pmd.c), when negotiated */
     unsigned pmd_on : 1;
-    wsd_pmd pmd;
+    wsd_pmd *pmd;                /* allocated once negotiated (pmd_on), else NULL */
     uint32_t zutf8;              /* UTF-8 state of the text message being inflated */
 
     /* input held back while the program's stdin is full: the rest of a read

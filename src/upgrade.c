@@ -438,8 +438,10 @@ static void upgrade_checked(conn *c, const char *rest, size_t nrest)
             pc.server_no_context_takeover = 1;
         s->pmd_on = wsd_pmd_negotiate_request(&pc, r, &pp, ext);
     }
-    if (s->pmd_on)
-        wsd_pmd_init(&s->pmd, &c->ep->pmd, &pp, cfg->maxframesize);
+    if (s->pmd_on) {
+        s->pmd = xcalloc(1, sizeof *s->pmd);
+        wsd_pmd_init(s->pmd, &c->ep->pmd, &pp, cfg->maxframesize);
+    }
     if (cfg->reverselookup && !c->tp.is_unix &&
         start_lookup(c, hs.accept, s->pmd_on ? ext : NULL, rest, nrest))
         return;
