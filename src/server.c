@@ -590,6 +590,18 @@ int wsd_server_run(wsd_config *cfg)
         return rc;
     }
     banner(cfg);
+    if (cfg->ssl) {
+        /* the certificate and key first: a missing or bad file is named
+         * even when the port is taken (each worker loads its own later) */
+        char err[512];
+        wsd_tls_ctx *t = wsd_tls_ctx_new(cfg->sslcert, cfg->sslkey, cfg->sslca, err, sizeof err);
+        if (!t) {
+            wsd_log(WSD_LOG_FATAL, "server", "", "Can't start server: %s", err);
+            sigprocmask(SIG_SETMASK, &old, NULL);
+            return 3;
+        }
+        wsd_tls_ctx_free(t);
+    }
     rc = wsd_listen_take(&ls, cfg);
     if (rc == 0) {
         startup_lines(cfg, &ls);

@@ -217,9 +217,22 @@ def fatal_line(out):
 
 
 def test_missing_cert_file_exit_3(tmp_path):
+    """Named even when the port (443 for --port=0 with --ssl) is taken: the
+    files are checked before anything is bound (these tests run in parallel,
+    and the port is the same for all of them)."""
     missing = tmp_path / "nope.pem"
-    rc, out = run_wsd("--port=0", "--address=127.0.0.1", "--ssl", f"--sslcert={missing}",
-                      f"--sslkey={KEY}", "cat")
+    holder = socket.socket()
+    try:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", 443))
+        holder.listen(1)
+    except OSError:
+        pass                       # taken already (another test), or not root: taken or not
+    try:
+        rc, out = run_wsd("--port=0", "--address=127.0.0.1", "--ssl", f"--sslcert={missing}",
+                          f"--sslkey={KEY}", "cat")
+    finally:
+        holder.close()
     assert rc == 3, out
     assert "nope.pem" in fatal_line(out)
 
