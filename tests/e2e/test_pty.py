@@ -125,7 +125,7 @@ def test_resize_sets_size_and_signals_sigwinch(wsd):
                      "time.sleep(10)'\n")
         await t.expect(r"ready\r\n")
         await t.resize(50, 160)
-        await t.expect(r"winch 50 160\r\n")
+        await t.expect(r"winch 50 160\r\n", timeout=15)     # (see the ^C test)
         await t.send(b"\x03")
         await t.expect(r"PROMPT>$")
         await t.send("exit 0\n")
@@ -143,7 +143,8 @@ def test_ctrl_c_is_sigint_to_the_foreground_program(wsd):
                      "print(\"waiting\", flush=True); time.sleep(20)'; echo status=$?\n")
         await t.expect(r"waiting\r\n")
         await t.send(b"\x03")                # ^C, through the line discipline
-        await t.expect(r"got SIGINT\r\n")
+        # (15 s: once, under a loaded suite, 5 s passed with only the echo)
+        await t.expect(r"got SIGINT\r\n", timeout=15)
         await t.expect(r"status=7\r\n")
         await t.send("exit\n")
         return await t.wait_close()
