@@ -7,93 +7,12 @@
 //        CHROMIUM (default /usr/bin/chromium).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { chromiumPath, logDir, CHROMIUM_ARGS, sleep, script, startWsd, stopWsd } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..', '..');
-const bin = path.resolve(repo, process.env.WSD_BIN || 'build/wsd');
-// As root (CI), wsd refuses to run programs without --user or --allowroot (#13).
-const rootFlags = process.getuid && process.getuid() === 0 ? ['--allowroot'] : [];
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-const logDir = path.join(repo, 'build', 'test-logs');
-
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const c = net.connect(port, '127.0.0.1');
-    c.once('connect', () => { c.destroy(); resolve(true); });
-    c.once('error', () => resolve(false));
-  });
-}
-
-function pick(obj, keys) {
-  const out = {};
-  for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
-  return out;
-}
-
-function script(dir, name, body) {
-  const p = path.join(dir, name);
-  fs.writeFileSync(p, body, { mode: 0o755 });
-  return p;
-}
-
-async function startWsd(args) {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    const proc = spawn(bin, ['--address=127.0.0.1', `--port=${port}`, ...rootFlags, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...pick(process.env, ['ASAN_OPTIONS', 'UBSAN_OPTIONS']) },
-    });
-    let log = '';
-    proc.stdout.on('data', (d) => { log += d; });
-    proc.stderr.on('data', (d) => { log += d; });
-    const srv = { port, proc, log: () => log, exited: null };
-    proc.once('exit', (code, sig) => { srv.exited = { code, sig }; });
-    proc.once('error', (e) => { srv.exited = { code: null, sig: null, error: e.message }; });
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && srv.exited === null) {
-      if (await canConnect(port)) return srv;
-      await sleep(20);
-    }
-    await stopWsd(srv);
-    if (srv.exited?.code !== 3) throw new Error(`wsd did not start (${JSON.stringify(srv.exited)}): ${log}`);
-  }
-  throw new Error('wsd did not start: port races');
-}
-
-async function stopWsd(srv) {
-  const { proc } = srv;
-  if (proc.exitCode !== null || proc.signalCode !== null || srv.exited?.error) return;
-  const done = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  const t = setTimeout(() => proc.kill('SIGKILL'), 2000);
-  await done;
-  clearTimeout(t);
-}
 
 // A script that echoes each line with a prefix; "bye" makes it exit with 3.
 const ECHO = '#!/bin/sh\nwhile read -r l; do echo "echo: $l"; [ "$l" = bye ] && exit 3; done\n';

@@ -10,43 +10,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import {
+  repo, bin, rootFlags, chromiumPath, logDir, CHROMIUM_ARGS, sleep, freePort, canConnect,
+} from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..', '..');
-const bin = path.resolve(repo, process.env.WSD_BIN || 'build/wsd');
-const rootFlags = process.getuid && process.getuid() === 0 ? ['--allowroot'] : [];
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-const logDir = path.join(repo, 'build', 'test-logs');
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const c = net.connect(port, '127.0.0.1');
-    c.once('connect', () => { c.destroy(); resolve(true); });
-    c.once('error', () => resolve(false));
-  });
-}
 
 // The ```lang block of docs/operations.md whose first line is "# title".
 function docBlock(lang, title) {

@@ -8,77 +8,12 @@
 // Knobs: WSD_BIN (default build/wsd), CHROMIUM (default /usr/bin/chromium).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { chromiumPath, logDir, CHROMIUM_ARGS, sleep, startWsd, stopWsd } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..', '..');
-const bin = path.resolve(repo, process.env.WSD_BIN || 'build/wsd');
-// As root (CI), wsd refuses to run programs without --user or --allowroot (#13).
-const rootFlags = process.getuid && process.getuid() === 0 ? ['--allowroot'] : [];
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-const logDir = path.join(repo, 'build', 'test-logs');
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const c = net.connect(port, '127.0.0.1');
-    c.once('connect', () => { c.destroy(); resolve(true); });
-    c.once('error', () => resolve(false));
-  });
-}
-
-async function startWsd(args, env) {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    const keep = {};
-    for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS']) if (process.env[k]) keep[k] = process.env[k];
-    const proc = spawn(bin, ['--address=127.0.0.1', `--port=${port}`, '--closems=0', ...rootFlags, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...keep, ...env },
-    });
-    let log = '';
-    proc.stdout.on('data', (d) => { log += d; });
-    proc.stderr.on('data', (d) => { log += d; });
-    const srv = { port, proc, log: () => log, exited: null };
-    proc.once('exit', (code, sig) => { srv.exited = { code, sig }; });
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && srv.exited === null) {
-      if (await canConnect(port)) return srv;
-      await sleep(20);
-    }
-    await stopWsd(srv);
-    if (srv.exited?.code !== 3) throw new Error(`wsd did not start: ${log}`);
-  }
-  throw new Error('wsd did not start: port races');
-}
-
-async function stopWsd(srv) {
-  const { proc } = srv;
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const done = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
-  await done;
-  clearTimeout(t);
-}
 
 const BASH = ['/bin/bash', '--norc', '--noprofile', '-i'];
 
@@ -89,7 +24,7 @@ async function terminal(cmd, body, viewport = { width: 900, height: 500 }) {
   let ctx = null;
   const consoleLines = [];
   try {
-    srv = await startWsd(['--pty', '--devconsole', '--passenv=PATH,PS1,HOME', ...cmd],
+    srv = await startWsd(['--closems=0', '--pty', '--devconsole', '--passenv=PATH,PS1,HOME', ...cmd],
       { PS1: 'PROMPT>', HOME: tmp });
     ctx = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
       executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS, viewport, timeout: 20000,
@@ -127,7 +62,7 @@ async function terminal(cmd, body, viewport = { width: 900, height: 500 }) {
     assert.equal(srv.exited, null, `wsd exited during the test: ${srv.log()}`);
   } finally {
     if (ctx) await Promise.race([ctx.close().catch(() => {}), sleep(10000)]);
-    if (srv) await stopWsd(srv);
+    if (srv) await stopWsd(srv, 3000);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
@@ -231,7 +166,7 @@ test('console page: --linebuffered streams a Python script\'s lines as they are 
   let srv = null;
   let ctx = null;
   try {
-    srv = await startWsd(['--linebuffered', '--devconsole', '/usr/bin/python3', py], {});
+    srv = await startWsd(['--closems=0', '--linebuffered', '--devconsole', '/usr/bin/python3', py], {});
     ctx = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
       executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS, timeout: 20000,
     });
@@ -261,7 +196,7 @@ test('console page: --linebuffered streams a Python script\'s lines as they are 
     });
   } finally {
     if (ctx) await Promise.race([ctx.close().catch(() => {}), sleep(10000)]);
-    if (srv) await stopWsd(srv);
+    if (srv) await stopWsd(srv, 3000);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
