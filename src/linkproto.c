@@ -438,29 +438,11 @@ int wsd_chan_frames_ok(const uint8_t *p, size_t n)
 
     while (off < n) {
         uint64_t len;
-        size_t h = 2;
+        size_t h;
         int opcode, fin;
-        if (n - off < 2 || (p[off] & 0x70) || (p[off + 1] & 0x80))
-            return -1;                     /* truncated, an RSV bit, or masked */
-        fin = (p[off] & 0x80) != 0;
-        opcode = p[off] & 0x0f;
-        len = p[off + 1] & 0x7f;
-        if (len == 126) {
-            if (n - off < 4)
-                return -1;
-            len = (uint64_t)p[off + 2] << 8 | p[off + 3];
-            h = 4;
-        } else if (len == 127) {
-            int i;
-            if (n - off < 10)
-                return -1;
-            len = 0;
-            for (i = 0; i < 8; i++)
-                len = len << 8 | p[off + 2 + i];
-            h = 10;
-        }
-        if (len > n - off - h)
-            return -1;
+        if (wsd_ws_frame_head(p + off, n - off, &fin, &opcode, &len, &h) != 0 ||
+            (p[off] & 0x70))
+            return -1;                     /* truncated, masked, or an RSV bit */
         if (opcode == WSD_WS_CONT) {
             if (!open)
                 return -1;

@@ -373,6 +373,38 @@ int wsd_ws_close_code_valid(unsigned code)
            (code >= 3000 && code <= 4999);
 }
 
+int wsd_ws_frame_head(const uint8_t *p, size_t n, int *fin, int *opcode, uint64_t *len,
+                      size_t *hlen)
+{
+    uint64_t l;
+    size_t h = 2;
+
+    if (n < 2 || (p[1] & 0x80))
+        return -1;                     /* truncated header, or masked */
+    l = p[1] & 0x7f;
+    if (l == 126) {
+        if (n < 4)
+            return -1;
+        l = (uint64_t)p[2] << 8 | p[3];
+        h = 4;
+    } else if (l == 127) {
+        int i;
+        if (n < 10)
+            return -1;
+        l = 0;
+        for (i = 0; i < 8; i++)
+            l = l << 8 | p[2 + i];
+        h = 10;
+    }
+    if (l > n - h)
+        return -1;                     /* the payload is cut short */
+    *fin = (p[0] & 0x80) != 0;
+    *opcode = p[0] & 0x0f;
+    *len = l;
+    *hlen = h;
+    return 0;
+}
+
 int wsd_ws_scan_frames(const uint8_t *p, size_t n, wsd_ws_frames_info *out)
 {
     size_t off = 0;
@@ -385,28 +417,9 @@ int wsd_ws_scan_frames(const uint8_t *p, size_t n, wsd_ws_frames_info *out)
     out->ends_inside = 0;
     while (off < n) {
         uint64_t len;
-        size_t h = 2;
+        size_t h;
         int opcode, fin;
-        if (n - off < 2 || (p[off + 1] & 0x80))
-            return -1;                 /* truncated header, or masked */
-        fin = (p[off] & 0x80) != 0;
-        opcode = p[off] & 0x0f;
-        len = p[off + 1] & 0x7f;
-        if (len == 126) {
-            if (n - off < 4)
-                return -1;
-            len = (uint64_t)p[off + 2] << 8 | p[off + 3];
-            h = 4;
-        } else if (len == 127) {
-            int i;
-            if (n - off < 10)
-                return -1;
-            len = 0;
-            for (i = 0; i < 8; i++)
-                len = len << 8 | p[off + 2 + i];
-            h = 10;
-        }
-        if (len > n - off - h)
+        if (wsd_ws_frame_head(p + off, n - off, &fin, &opcode, &len, &h) != 0)
             return -1;
         if (opcode < 0x8) {            /* data */
             if (opcode == WSD_WS_CONT) {

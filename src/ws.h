@@ -122,6 +122,14 @@ typedef struct {
 /* Scans p[0..n). Returns 0, or -1 if p is not a run of whole unmasked frames. */
 int wsd_ws_scan_frames(const uint8_t *p, size_t n, wsd_ws_frames_info *out);
 
+/* The header of the unmasked frame at p[0..n) whose payload lies whole
+ * within it (server frames, already built: wsd_ws_scan_frames, linkproto's
+ * checks): FIN, opcode, payload length and header length. 0, or -1 when the
+ * header or payload is cut short, or the frame is masked. RSV bits are
+ * neither checked nor reported but in p[0]. */
+int wsd_ws_frame_head(const uint8_t *p, size_t n, int *fin, int *opcode, uint64_t *len,
+                      size_t *hlen);
+
 /* Builds a complete close frame into out (≥ 2 + 125 bytes): code (omitted when
  * code is 0) and reason, the reason cut to 123 bytes at a UTF-8 character
  * boundary. Returns the frame length. */
