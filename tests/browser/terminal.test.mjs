@@ -146,10 +146,20 @@ test('web terminal: copy the selection, paste text', T, async () => {
     await waitScreen(/^copyme$/m, 'the output');
     await page.evaluate(() => window.wsdTerm.selectAll());
     await page.click('#copy');
-    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    // the button's handler writes the clipboard asynchronously: the click
+    // returns before it is done, so wait for the clipboard as a user would
+    let copied = '';
+    for (const deadline = Date.now() + 5000; Date.now() < deadline; await sleep(50)) {
+      copied = await page.evaluate(() => navigator.clipboard.readText());
+      if (/^copyme$/m.test(copied)) break;
+    }
     assert.match(copied, /^copyme$/m);
     await page.evaluate(() => navigator.clipboard.writeText('echo pas""ted-ok'));
     await page.click('#paste');
+    // the paste is asynchronous too (clipboard read, then the bytes to bash):
+    // Enter only once the pasted text is on the prompt line, or bash would
+    // run an empty line and leave the paste unsubmitted
+    await waitScreen(/PROMPT>echo pas""ted-ok$/m, 'the pasted text at the prompt');
     await page.keyboard.press('Enter');
     await waitScreen(/^pasted-ok$/m, 'the pasted command ran');
   });
