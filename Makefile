@@ -160,18 +160,20 @@ clean:
 # -dbgsym package), the man page, the systemd units of systemd/ under
 # UNITDIR with their /usr/bin/wsd turned into $(BINDIR)/wsd, and the
 # sample configuration as $(SYSCONFDIR)/wsd/wsd.conf (an existing one is
-# kept). `make uninstall` removes them all but an edited configuration.
+# kept), and $(LOGDIR), the directory its /logs route serves (wsd.service
+# hands it to its dynamic user: LogsDirectory=). `make uninstall` removes them all but an edited configuration.
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+LOGDIR     ?= /var/log/wsd
 INSTALL_STRIP ?= -s
 UNITS      := $(wildcard systemd/*.service systemd/*.socket)
 .PHONY: install uninstall
 install: $(BUILD)/wsd
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/wsd
+		$(DESTDIR)$(SYSCONFDIR)/wsd $(DESTDIR)$(LOGDIR)
 	install -m 755 $(INSTALL_STRIP) $(BUILD)/wsd $(DESTDIR)$(BINDIR)/wsd
 	install -m 644 wsd.1 $(DESTDIR)$(MANDIR)/man1/wsd.1
 	for u in $(UNITS); do \
@@ -187,6 +189,7 @@ uninstall:
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
 	if cmp -s examples/wsd.conf $(DESTDIR)$(SYSCONFDIR)/wsd/wsd.conf; then \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/wsd/wsd.conf; rmdir $(DESTDIR)$(SYSCONFDIR)/wsd 2>/dev/null; fi; true
+	rmdir $(DESTDIR)$(LOGDIR) 2>/dev/null; true
 
 # The xterm.js files the build embeds, for a build without npm or network
 # (the Debian package, an offline machine): build/xterm-<version>.tar.gz

@@ -87,7 +87,13 @@ int wsd_privdrop_prepare(const wsd_config *cfg, FILE *err)
         pd.drop = euid == 0;
     }
     target = pd.uid;
-    if (target == 0 && runs_programs(cfg) && !cfg->allowroot) {
+    if (target == 0 && runs_programs(cfg) && !cfg->allowroot && cfg->check) {
+        /* --check is run by an administrator (as root, by sudo) for a wsd
+         * that may run as another user: wsd.service's dynamic user */
+        fputs("wsd: note: run as root, this configuration would refuse to run its programs "
+              "(no user, no allowroot); fine where wsd runs as another user, as wsd.service "
+              "does (DynamicUser=yes)\n", err);
+    } else if (target == 0 && runs_programs(cfg) && !cfg->allowroot) {
         fputs("wsd: refusing to run programs as root: give --user=NAME (wsd binds its ports "
               "and reads its TLS files as root, then runs itself and its programs as NAME), "
               "or --allowroot to run them as root anyway\n", err);

@@ -256,10 +256,11 @@ def test_make_install_stages_binary_and_man_page(tmp_path):
     conf = dest / "etc/wsd/wsd.conf"
     assert "ExecStart=/usr/bin/wsd " in unit.read_text()
     assert conf.read_text() == (REPO / "examples/wsd.conf").read_text()
+    assert (dest / "var/log/wsd").is_dir()       # the sample's /logs route serves it
     r = subprocess.run(["make", "-s", "uninstall", f"DESTDIR={dest}", "PREFIX=/usr"], cwd=REPO,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and not wsd_bin.exists() and not man.exists()
-    assert not unit.exists() and not conf.exists()
+    assert not unit.exists() and not conf.exists() and not (dest / "var/log/wsd").exists()
     # /usr/local: units under /usr/local/lib/systemd/system pointing at
     # /usr/local/bin/wsd; an edited configuration is neither replaced nor removed
     local = tmp_path / "local"

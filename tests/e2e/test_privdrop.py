@@ -116,6 +116,23 @@ def test_root_refuses_to_run_programs_without_user_or_allowroot(tmp_path):
 
 
 @needs_root
+def test_check_as_root_notes_the_refusal_and_passes(tmp_path):
+    """`sudo wsd --config=/etc/wsd/wsd.conf --check` checks a file that
+    wsd.service runs as its dynamic user: the root refusal is a note, not a
+    failure; a real problem still fails."""
+    conf = tmp_path / "wsd.conf"
+    conf.write_text("port = 8080\ncommand = cat\n")
+    r = subprocess.run([str(WSD_BIN), f"--config={conf}", "--check"], capture_output=True,
+                       text=True, timeout=5, env=wsd_env())
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.startswith("wsd: note: run as root, this configuration would refuse to run")
+    conf.write_text("port = 8080\ncommand = cat\nuser = no-such-user-here\n")
+    r = subprocess.run([str(WSD_BIN), f"--config={conf}", "--check"], capture_output=True,
+                       text=True, timeout=5, env=wsd_env())
+    assert r.returncode == 1 and "no-such-user-here" in r.stderr, r.stderr
+
+
+@needs_root
 def test_root_may_serve_static_files_without_programs(wsd, tmp_path):
     (tmp_path / "s").mkdir()
     (tmp_path / "s" / "f").write_text("x")
