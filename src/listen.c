@@ -407,6 +407,15 @@ static void take_upgrade(wsd_listen_set *s, int n)
         return;
     s->from = WSD_LISTEN_UPGRADE;
     s->unix_owned = strcmp(u, "unlink") == 0;
+    {
+        /* the old wsd, which forked us: only while it is still our parent
+         * (if it died already, getppid() is a reaper, not to be signalled) */
+        const char *f = getenv("WSD_UPGRADE_FROM");
+        long pid = f ? strtol(f, NULL, 10) : 0;
+        if (pid > 1 && (pid_t)pid == getppid())
+            s->predecessor = (pid_t)pid;
+        unsetenv("WSD_UPGRADE_FROM");
+    }
     if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
         fcntl(fd, F_SETFD, FD_CLOEXEC);
         s->ready_fd = fd;

@@ -42,6 +42,7 @@
 #define WSD_LISTEN_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "config.h"
 
@@ -72,6 +73,7 @@ typedef struct wsd_listen_set {
     int from;                    /* enum wsd_listen_from */
     int unix_owned;              /* --unixsocket's file: this wsd removes it at exit */
     int ready_fd;                /* WSD_LISTEN_UPGRADE: the old wsd waits on it (takeover.h); else -1 */
+    pid_t predecessor;           /* WSD_LISTEN_UPGRADE: the old wsd, our parent then; else 0 */
 } wsd_listen_set;
 
 /* Takes the sockets passed in (systemd, an upgrade), zeroing *s first.

@@ -150,8 +150,16 @@ void wsd_server_shutdown(server *srv, const char *why)
 
     srv->shutting_down = 1;
     wsd_log(WSD_LOG_INFO, "server", "", "%s, shutting down", why);
-    if (is_main(srv))
+    if (is_main(srv)) {
         wsd_sd_stopping("shutting down");
+        /* a wsd this one was upgraded from, still draining, stops too
+         * (takeover.h: under systemd, it would get SIGKILL otherwise) */
+        if (wsd_takeover_predecessor(srv->lset) > 0) {
+            wsd_log(WSD_LOG_INFO, "server", "", "Stopping the wsd this one was upgraded from "
+                    "(pid %d), which is draining", (int)wsd_takeover_predecessor(srv->lset));
+            wsd_takeover_stop_predecessor(srv->lset, SIGTERM);
+        }
+    }
     wsd_drain_stop(srv);
     wsd_server_close_listeners(srv);
     if (srv->nworkers <= 1 && srv->lset)
@@ -208,6 +216,8 @@ static void on_signal(uv_signal_t *h, int signum)
     if (srv->shutting_down) {
         /* second signal: don't wait for anyone */
         wsd_program_kill_all();
+        if (is_main(srv))
+            wsd_takeover_stop_predecessor(srv->lset, signum);
         wsd_log(WSD_LOG_INFO, "server", "", "Second SIG%s: exiting now", sig_name(signum));
         exit(srv->exit_status);
     }
@@ -525,11 +535,20 @@ int wsd_server_worker(wsd_config *cfg0, int worker, int nworkers, wsd_listen_set
     }
     if (wd_usec > 0) {
         uv_timer_init(srv.loop, &watchdog);
-        uv_timer_start(&watchdog, on_watchdog, 0, wd_usec / 2000 > 0 ? wd_usec / 2000 : 1);
+        uint64_t every = wd_usec / 2000 > 0 ? wd_usec / 2000 : 1;
+        /* after an upgrade, systemd hears this wsd only once the old one
+         * has sent MAINPID: the first ping waits a period */
+        uv_timer_start(&watchdog, on_watchdog, ls && ls->from == WSD_LISTEN_UPGRADE ? every : 0,
+                       every);
         uv_unref((uv_handle_t *)&watchdog);
     }
 
     uv_run(srv.loop, UV_RUN_DEFAULT);
+    if (srv.shutting_down && is_main(&srv) && wsd_takeover_predecessor(ls) > 0 &&
+        !wsd_takeover_wait_predecessor(ls, WSD_PREDECESSOR_WAIT_MS))
+        wsd_log(WSD_LOG_ERROR, "server", "", "The wsd this one was upgraded from (pid %d) is still "
+                "running after %d ms: exiting anyway", (int)wsd_takeover_predecessor(ls),
+                WSD_PREDECESSOR_WAIT_MS);
     if (wd_usec > 0)
         uv_close((uv_handle_t *)&watchdog, NULL);
     for (i = 0; i < sizeof srv.signals / sizeof srv.signals[0]; i++)

@@ -407,6 +407,12 @@ static void on_signal(sup *s, const struct signalfd_siginfo *si)
     case SIGQUIT:
         if (s->stopping++ == 0) {
             wsd_sd_stopping("shutting down");
+            if (wsd_takeover_predecessor(s->ls) > 0) {
+                /* takeover.h: the wsd this one was upgraded from stops too */
+                wsd_log(WSD_LOG_INFO, "server", "", "Stopping the wsd this one was upgraded "
+                        "from (pid %d), which is draining", (int)wsd_takeover_predecessor(s->ls));
+                wsd_takeover_stop_predecessor(s->ls, SIGTERM);
+            }
             if (s->tk.pid > 0) {
                 wsd_log(WSD_LOG_INFO, "server", "", "Stopping the new wsd (pid %d) that was "
                         "starting", (int)s->tk.pid);
@@ -439,6 +445,8 @@ static void on_signal(sup *s, const struct signalfd_siginfo *si)
                 kill(s->pids[i], sig);  /* a second shutdown signal: workers exit at once */
         if (s->hub > 0)
             kill(s->hub, sig);
+        if (s->stopping > 1)
+            wsd_takeover_stop_predecessor(s->ls, sig);
     }
     if (sig == SIGHUP)
         wsd_sd_ready("reloaded");
@@ -597,7 +605,9 @@ int wsd_supervise(wsd_config *cfg, wsd_listen_set *ls, int n)
     {
         uint64_t usec = wsd_sd_watchdog_usec();
         s->wd_ms = usec / 2000 > 0 ? usec / 2000 : (usec ? 1 : 0);
-        s->wd_next = now_ms();
+        /* after an upgrade, systemd hears this wsd only once the old one
+         * has sent MAINPID: the first ping waits a period */
+        s->wd_next = now_ms() + (ls->from == WSD_LISTEN_UPGRADE ? s->wd_ms : 0);
     }
     while (s->alive > 0) {
         struct pollfd pf[3];
@@ -649,6 +659,11 @@ out:
         hub_path = NULL;
     }
     wsd_listen_unlink(ls, cfg);
+    if (s->stopping && wsd_takeover_predecessor(ls) > 0 &&
+        !wsd_takeover_wait_predecessor(ls, WSD_PREDECESSOR_WAIT_MS))
+        wsd_log(WSD_LOG_ERROR, "server", "", "The wsd this one was upgraded from (pid %d) is "
+                "still running after %d ms: exiting anyway", (int)wsd_takeover_predecessor(ls),
+                WSD_PREDECESSOR_WAIT_MS);
     for (i = 0; i < n; i++)
         ctl_set(&s->ctl[i], -1);
     ctl_set(&s->hub_ctl, -1);

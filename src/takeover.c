@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "listen.h"
@@ -111,7 +112,7 @@ int wsd_takeover_exec(wsd_takeover *t, const int *fds, const int *kinds, size_t 
                       int unix_owned, char *err, size_t cap)
 {
     size_t ne = 0, i, k, names_len = 1;
-    char **envp, *names, *fdsvar, listen_pid[40], watchdog_pid[40];
+    char **envp, *names, *fdsvar, listen_pid[40], watchdog_pid[40], from_pid[48];
     int pipefd[2], *tmp, top, have_watchdog = getenv("WATCHDOG_USEC") != NULL;
     sigset_t all, old;
     pid_t pid;
@@ -135,11 +136,12 @@ int wsd_takeover_exec(wsd_takeover *t, const int *fds, const int *kinds, size_t 
      * make async-signal-safe calls (libuv's threads) */
     for (i = 0; environ[i]; i++)
         ne++;
-    envp = xcalloc(ne + 8, sizeof *envp);
+    envp = xcalloc(ne + 9, sizeof *envp);
     for (i = 0, k = 0; environ[i]; i++) {
         const char *e = environ[i];
         if (env_is(e, "LISTEN_PID") || env_is(e, "LISTEN_FDS") || env_is(e, "LISTEN_FDNAMES") ||
-            env_is(e, "WSD_UPGRADE") || env_is(e, "WATCHDOG_PID"))
+            env_is(e, "WSD_UPGRADE") || env_is(e, "WSD_UPGRADE_FROM") ||
+            env_is(e, "WATCHDOG_PID"))
             continue;
         envp[k++] = environ[i];
     }
@@ -162,6 +164,9 @@ int wsd_takeover_exec(wsd_takeover *t, const int *fds, const int *kinds, size_t 
     if (have_watchdog)
         envp[k++] = watchdog_pid;
     envp[k++] = unix_owned ? "WSD_UPGRADE=unlink" : "WSD_UPGRADE=keep";
+    strcpy(from_pid, "WSD_UPGRADE_FROM=");       /* this wsd: the new one's predecessor */
+    put_pid(from_pid + strlen(from_pid), (long)getpid());
+    envp[k++] = from_pid;
     envp[k] = NULL;
 
     /* the descriptors go to 3.. through copies above all of them */
@@ -271,6 +276,35 @@ void wsd_takeover_abort(wsd_takeover *t)
 }
 
 /* ------------------------------------------------------------ new side */
+
+pid_t wsd_takeover_predecessor(const wsd_listen_set *s)
+{
+    /* our parent while it drains; once it exits we are re-parented and the
+     * pid is no longer ours to signal */
+    return s && s->predecessor > 1 && getppid() == s->predecessor ? s->predecessor : 0;
+}
+
+void wsd_takeover_stop_predecessor(const wsd_listen_set *s, int sig)
+{
+    pid_t p = wsd_takeover_predecessor(s);
+
+    if (p > 0)
+        kill(p, sig);
+}
+
+int wsd_takeover_wait_predecessor(const wsd_listen_set *s, unsigned ms)
+{
+    struct timespec tick = {0, 20 * 1000 * 1000};
+    unsigned waited = 0;
+
+    while (wsd_takeover_predecessor(s) > 0) {
+        if (waited >= ms)
+            return 0;
+        nanosleep(&tick, NULL);
+        waited += 20;
+    }
+    return 1;
+}
 
 void wsd_takeover_ready(int *ready_fd)
 {

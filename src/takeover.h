@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "listen.h"
+
 #define WSD_TAKEOVER_READY_MS 30000   /* the new binary's start-up, at most */
 
 typedef struct {
@@ -62,5 +64,21 @@ void wsd_takeover_abort(wsd_takeover *t);
 /* The new side: tells the old wsd this one accepts (*ready_fd from
  * listen.h, set to -1; nothing when it is -1). */
 void wsd_takeover_ready(int *ready_fd);
+
+/* The new side again, at shutdown. The old wsd (s->predecessor, from
+ * WSD_UPGRADE_FROM) is our parent while it drains; under systemd this wsd
+ * is the unit's main process, so `systemctl stop` signals only this one,
+ * and whatever is left of the unit after it exits gets SIGKILL
+ * (KillMode=mixed): a draining wsd's clients would see 1006, not 1001.
+ * So a shutdown is passed on to the predecessor (which passes it on to its
+ * own), and this wsd exits only after it, within a bound.
+ *   wsd_takeover_predecessor: its pid while it is still our parent, else 0;
+ *   wsd_takeover_stop_predecessor: sends it sig;
+ *   wsd_takeover_wait_predecessor: sleeps until it is gone (1) or ms have
+ *   passed (0). */
+#define WSD_PREDECESSOR_WAIT_MS 12000
+pid_t wsd_takeover_predecessor(const wsd_listen_set *s);
+void wsd_takeover_stop_predecessor(const wsd_listen_set *s, int sig);
+int wsd_takeover_wait_predecessor(const wsd_listen_set *s, unsigned ms);
 
 #endif

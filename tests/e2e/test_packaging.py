@@ -162,18 +162,23 @@ import asyncio, os, sys, time, websockets
 
 async def main(path, go_file=None):
     async with websockets.connect(f"ws://127.0.0.1{path}", open_timeout=20) as ws:
-        if go_file is None:                  # one message and its answer
-            await ws.send("hi")
+        if go_file is None:                  # the program's first message
             print(await asyncio.wait_for(ws.recv(), 20), flush=True)
             return
         await ws.send("before")
         print(await asyncio.wait_for(ws.recv(), 20), flush=True)
-        while not os.path.exists(go_file):   # held open across the reload
-            await asyncio.sleep(0.05)
-        await ws.send("after")
-        print(await asyncio.wait_for(ws.recv(), 20), flush=True)
+        # held open across reloads and upgrades: each time GO_FILE.n
+        # appears, one more message and its echo
+        n = 1
         try:
-            await asyncio.wait_for(ws.recv(), 30)
+            while True:
+                while not os.path.exists(f"{go_file}.{n}"):
+                    await asyncio.sleep(0.05)
+                    if ws.closed:
+                        await ws.recv()      # raises ConnectionClosed
+                await ws.send(f"after{n}")
+                print(await asyncio.wait_for(ws.recv(), 20), flush=True)
+                n += 1
         except websockets.ConnectionClosed as e:
             print("closed", e.rcvd.code if e.rcvd else None, flush=True)
 
@@ -261,7 +266,8 @@ class Machine:
         return Path(f"/proc/{self.pid1}/root") / p.lstrip("/")
 
     def journal(self, unit):
-        return self.run("journalctl", "-u", unit, "--no-pager", "-o", "cat", check=False).stdout
+        return self.run("journalctl", "-u", unit, "--no-pager", "-o", "short-precise",
+                        check=False).stdout
 
     def close(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -318,7 +324,7 @@ def test_installed_package_under_systemd(package, tmp_path):
 
         # a client on the sample's shared /chat route starts wsd.service,
         # and stays connected
-        go = tmp_path / "go"
+        go = tmp_path / "go"                     # go.1, go.2: the held client's cues
         held_out = open(tmp_path / "held.out", "w+")
         held = subprocess.Popen(["nsenter", "-t", str(m.pid1), "-n", "--", py, str(client),
                                  "/chat", str(go)], stdout=held_out, stderr=subprocess.STDOUT,
@@ -361,20 +367,35 @@ def test_installed_package_under_systemd(package, tmp_path):
             == main_pid, "reload restarted wsd"
         r = m.run(py, str(client), "/hello", ns="-n")
         assert r.stdout == "hello from a new route\n"
-        go.touch()                               # the held client echoes again
-        assert wait_until(lambda: "after\n" in (tmp_path / "held.out").read_text(), 30, 0.1), \
-            (tmp_path / "held.out").read_text()
+        held_says = lambda: (tmp_path / "held.out").read_text()   # noqa: E731
+        (tmp_path / "go.1").touch()              # the held client echoes again
+        assert wait_until(lambda: "after1\n" in held_says(), 30, 0.1), held_says()
         assert held.poll() is None, "the held client was disconnected"
         assert wait_until(lambda: (query('sum(wsd_websocket_connections_total{job="wsd"})')
                                    or 0) >= 2, 30, 0.5), "the new connection not scraped"
 
-        # stop: the held client gets 1001, wsd and its program are gone
+        # the zero-downtime upgrade the unit documents: a new process takes
+        # the sockets over and becomes the main process (MAINPID); the old
+        # one keeps serving the held client
+        m.run("systemctl", "kill", "-s", "USR2", "--kill-whom=main", "wsd")
+        assert wait_until(lambda: m.run("systemctl", "show", "-P", "MainPID", "wsd.service")
+                          .stdout.strip() not in (main_pid, "", "0"), 30, 0.2), m.journal("wsd")
+        assert m.run("systemctl", "is-active", "wsd.service").stdout.strip() == "active"
+        assert m.run(py, str(client), "/hello", ns="-n").stdout == "hello from a new route\n"
+        (tmp_path / "go.2").touch()
+        assert wait_until(lambda: "after2\n" in held_says(), 30, 0.1), held_says()
+
+        # stop: the held client, still on the old process, gets 1001; wsd
+        # and its program are gone
         m.run("systemctl", "stop", "wsd.socket", "wsd.service")
         assert held.wait(30) == 0
-        assert (tmp_path / "held.out").read_text() == "before\nafter\nclosed 1001\n"
+        assert held_says() == "before\nafter1\nafter2\nclosed 1001\n", m.journal("wsd")
         assert m.run("systemctl", "is-active", "wsd.service", check=False).stdout.strip() \
             == "inactive"
         assert "Failed" not in m.run("systemctl", "status", "wsd.service", check=False).stdout
+        journal = m.journal("wsd")
+        assert "SIGKILL" not in journal, journal[-3000:]      # every process exited by itself
+        assert "Stopping the wsd this one was upgraded from" in journal
     finally:
         if held is not None and held.poll() is None:
             held.kill()

@@ -348,6 +348,46 @@ def test_failed_upgrade_keeps_serving(any_server, tmp_path, bad):
     assert new != srv.pid
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_stopping_the_new_wsd_stops_the_draining_one_too(any_server, tmp_path, workers):
+    """After an upgrade the new wsd is the one a service manager stops
+    (systemd's main process): a SIGTERM to it is passed on to the old one,
+    still draining, whose client is closed with 1001 at once (not when
+    --drainms is up, not by SIGKILL), and the new one exits after it."""
+    bindir = tmp_path / "bin"
+    binary = install_binary(bindir)
+    srv = any_server(binary, str(CHILD), "echo",
+                     flags=["--drainms=60000", f"--workers={workers}", "--loglevel=info"])
+    gens = Generations(srv)
+
+    async def scenario():
+        async with connect(f"ws://127.0.0.1:{srv.port}/") as old_client:
+            await old_client.send("one")
+            assert await asyncio.wait_for(old_client.recv(), 5) == "one"
+            new = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: gens.upgrade(bindir))
+            await old_client.send("two")         # still served by the old wsd
+            assert await asyncio.wait_for(old_client.recv(), 5) == "two"
+            async with connect(f"ws://127.0.0.1:{srv.port}/") as new_client:
+                await new_client.send("new")         # the new wsd serves
+                assert await asyncio.wait_for(new_client.recv(), 5) == "new"
+            t0 = time.monotonic()
+            os.kill(new, signal.SIGTERM)
+            with pytest.raises(websockets.ConnectionClosed) as e:
+                await asyncio.wait_for(old_client.recv(), 10)
+            assert e.value.rcvd and e.value.rcvd.code == 1001, e.value
+            return new, time.monotonic() - t0
+    new, took = arun(scenario(), timeout=40)
+    assert took < 5, f"the old wsd's client was closed {took:.1f} s after the stop"
+    assert srv.proc.wait(10) == 0, "the old wsd's exit status"
+    assert wait_until(lambda: gone(new), 10), "the new wsd did not exit"
+    log = srv.log()
+    assert f"Stopping the wsd this one was upgraded from (pid {srv.pid}), which is draining" \
+        in log, log[-3000:]
+    assert "Drain time is up" not in log
+    assert "still running after" not in log
+
+
 def test_upgrade_hands_the_unix_socket_over(any_server, tmp_path):
     """--unixsocket with a TCP port: the new generation takes both; the old
     one does not remove the socket file when it exits; the last one does at
