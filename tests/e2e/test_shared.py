@@ -403,7 +403,9 @@ def test_dir_one_hub_per_script(wsd, tmp_path):
     d = tmp_path / "scripts"
     d.mkdir()
     for name in ("a.sh", "b.sh"):
-        write_prog(d / name, "#!/bin/sh\necho \"$0 $$\"\nexec cat >/dev/null\n")
+        # `exec cat`, not `exec cat >/dev/null`: a program that closes its
+        # stdout has ended its output, and wsd ends the instance
+        write_prog(d / name, "#!/bin/sh\necho \"$0 $$\"\nexec cat\n")
     srv = wsd(flags=["--shared", f"--dir={d}"])
 
     async def main():
@@ -417,7 +419,7 @@ def test_dir_one_hub_per_script(wsd, tmp_path):
     ma, mb = arun(main())
     assert ma.split()[0].endswith("/a.sh") and mb.split()[0].endswith("/b.sh")
     assert ma.split()[1] != mb.split()[1]
-    assert len(re.findall(r"Shared program started", srv.log())) == 2
+    assert len(re.findall(r"Shared program started", srv.log())) == 2, srv.log()
 
 
 def test_compressed_and_plain_members_get_the_same_messages(wsd, tmp_path):

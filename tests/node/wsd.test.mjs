@@ -83,9 +83,16 @@ after(async () => {
   }
 });
 
+// ws.received: every text message from the start. ws emits the messages
+// that came in the same read as the handshake's response right after
+// 'open', before an await on open() returns: a listener added then misses
+// them.
 function open(port, p = '/') {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}${p}`);
+    ws.received = [];
+    ws.on('message', (d) => ws.received.push(d.toString()));
+    ws.closing = new Promise((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
   });
@@ -99,10 +106,9 @@ function nextMessage(ws) {
 }
 
 function closed(ws) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('not closed within 5 s')), 5000);
-    ws.once('close', (code, reason) => { clearTimeout(t); resolve({ code, reason: reason.toString() }); });
-  });
+  let t;
+  const late = new Promise((_, reject) => { t = setTimeout(() => reject(new Error('not closed within 5 s')), 5000); });
+  return Promise.race([ws.closing, late]).finally(() => clearTimeout(t));
 }
 
 test('echo text through cat', { timeout: 15000 }, async () => {
@@ -143,10 +149,8 @@ test('binary round trip with --binary', { timeout: 15000 }, async () => {
 test('close code 1000 when the program exits 0', { timeout: 15000 }, async () => {
   const srv = await startWsd([child, 'exit', '0', 'one', 'two']);
   const ws = await open(srv.port);
-  const msgs = [];
-  ws.on('message', (d) => msgs.push(d.toString()));
   const c = await closed(ws);
-  assert.deepEqual(msgs, ['one', 'two']);
+  assert.deepEqual(ws.received, ['one', 'two']);
   assert.equal(c.code, 1000);
 });
 
