@@ -186,6 +186,32 @@ const wsd_endpoint *wsd_cfgsnap_by_key(const wsd_cfgsnap *s, const char *key)
     return NULL;
 }
 
+char *wsd_cfgsnap_core_key(const char *epkey, const char *script)
+{
+    size_t el = strlen(epkey), sl = strlen(script);
+    char *k = xmalloc(el + 1 + sl + 1);
+
+    memcpy(k, epkey, el);
+    k[el] = '\n';
+    memcpy(k + el + 1, script, sl + 1);
+    return k;
+}
+
+const char *wsd_cfgsnap_core_key_split(const char *key, char *epkey, size_t cap)
+{
+    const char *nl = strchr(key, '\n');
+
+    if (!nl || (size_t)(nl - key) >= WSD_CFGSNAP_KEY_MAX)
+        return NULL;
+    if (epkey) {
+        if ((size_t)(nl - key) >= cap)
+            return NULL;
+        memcpy(epkey, key, (size_t)(nl - key));
+        epkey[nl - key] = '\0';
+    }
+    return nl + 1;
+}
+
 size_t wsd_cfgsnap_count(const wsd_cfgsnap *s)
 {
     return 1 + s->nroutes;

@@ -69,6 +69,17 @@ const wsd_endpoint *wsd_cfgsnap_match(const wsd_cfgsnap *s, const char *path, co
  * it to the hub process), or NULL. */
 const wsd_endpoint *wsd_cfgsnap_by_key(const wsd_cfgsnap *s, const char *key);
 
+/* A shared program's core key: "<endpoint key>\n<script>", the script
+ * being a --dir script's real path, or "" for the endpoint's COMMAND. It is
+ * how a worker names the program to the hub process (shared.c, hublink.c)
+ * and how the program's wsd and its Redis edges name it (redislink.c).
+ *   wsd_cfgsnap_core_key: the key, in new memory (free it);
+ *   wsd_cfgsnap_core_key_split: its script part, with the endpoint key
+ *   copied into epkey[0..cap) when epkey is not NULL; NULL when key has no
+ *   '\n' or its endpoint key does not fit. */
+char *wsd_cfgsnap_core_key(const char *epkey, const char *script);
+const char *wsd_cfgsnap_core_key_split(const char *key, char *epkey, size_t cap);
+
 /* Every endpoint, the server's first: for i in 0..count. */
 size_t wsd_cfgsnap_count(const wsd_cfgsnap *s);
 const wsd_endpoint *wsd_cfgsnap_at(const wsd_cfgsnap *s, size_t i);

@@ -670,19 +670,18 @@ void wsd_core_start_always(uv_loop_t *loop, wsd_cfgsnap *snap)
         const wsd_endpoint *ep = wsd_cfgsnap_at(snap, i);
         const wsd_config *cfg = ep->cfg;
         wsd_core_spec spec;
-        wsd_str key;
+        char *key;
         if (!cfg->sharedalways || !cfg->command_path)
             continue;
-        wsd_str_init(&key, (size_t)-1 / 2);
-        wsd_str_appendf(&key, "%s\n", ep->key);
+        key = wsd_cfgsnap_core_key(ep->key, "");   /* COMMAND's (shared.c's) */
         memset(&spec, 0, sizeof spec);
-        spec.key = key.s;
+        spec.key = key;
         spec.name = cfg->command;
         spec.file = cfg->command_path;
         spec.argv = cfg->argv;
         spec.script_name = ep->is_route ? ep->path : "/";
         c = wsd_core_get(loop, snap, cfg, &spec);
-        wsd_str_free(&key);
+        free(key);
         c->always = 1;
         c->stopping = 0;
         if (!c->prog && !(c->restart && uv_is_active((uv_handle_t *)c->restart)) &&

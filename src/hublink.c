@@ -453,7 +453,7 @@ static void fan_free(hlink *l, lfan *f)
  * for it. A reference, or NULL. */
 static wsd_core *core_for(const wsd_linkmsg *m)
 {
-    const char *nl = strchr(m->key, '\n'), *script;
+    const char *script;
     char epkey[WSD_CFGSNAP_KEY_MAX], *dir;
     const wsd_endpoint *ep;
     const wsd_config *cfg;
@@ -465,11 +465,8 @@ static wsd_core *core_for(const wsd_linkmsg *m)
 
     if ((c = wsd_core_find(m->key)))
         return c;
-    if (!nl || (size_t)(nl - m->key) >= sizeof epkey)
+    if (!(script = wsd_cfgsnap_core_key_split(m->key, epkey, sizeof epkey)))
         return NULL;
-    memcpy(epkey, m->key, (size_t)(nl - m->key));
-    epkey[nl - m->key] = '\0';
-    script = nl + 1;
     ep = wsd_cfgsnap_by_key(snap, epkey);
     if (!ep && H.prev && (ep = wsd_cfgsnap_by_key(H.prev, epkey)))
         snap = H.prev;

@@ -151,10 +151,10 @@ void wsd_listen_close(wsd_listen_set *s)
     s->ready_fd = -1;
 }
 
-void wsd_listen_unlink(wsd_listen_set *s, const wsd_config *cfg)
+void wsd_listen_unlink(wsd_listen_set *s)
 {
-    if (s->unix_owned && cfg->unixsocket)
-        unlink(cfg->unixsocket);   /* websocketd main leaves it behind */
+    if (s->unix_owned && s->unix_path)
+        unlink(s->unix_path);      /* websocketd main leaves it behind */
     s->unix_owned = 0;
 }
 
@@ -164,6 +164,8 @@ void wsd_listen_free(wsd_listen_set *s)
     free(s->v);
     s->v = NULL;
     s->n = 0;
+    free(s->unix_path);
+    s->unix_path = NULL;
 }
 
 /* ------------------------------------------------------ from the flags */
@@ -340,6 +342,8 @@ static int open_unix(wsd_listen_set *s, const char *path)
         return -1;
     }
     s->unix_owned = 1;
+    free(s->unix_path);
+    s->unix_path = xstrdup(path);
     {
         char err[512];
         if (wsd_privdrop_socket(path, err, sizeof err) != 0) {
@@ -441,6 +445,8 @@ static int take_passed(wsd_listen_set *s, const wsd_config *cfg)
     }
     s->from = WSD_LISTEN_SYSTEMD;
     take_upgrade(s, n);
+    if (s->unix_owned && cfg->unixsocket)
+        s->unix_path = xstrdup(cfg->unixsocket);   /* the old wsd's file, ours to remove */
     for (i = 0; i < n; i++) {
         int fd = SD_LISTEN_FDS_START + i, kind;
         const char *name = names && names[i] ? names[i] : "unknown";
@@ -501,7 +507,7 @@ int wsd_listen_bind(wsd_listen_set *s, const wsd_config *cfg, int nworkers)
     s->ready_fd = -1;
     s->from = WSD_LISTEN_FLAGS;
     if (open_from_flags(s, cfg, nworkers) != 0) {
-        wsd_listen_unlink(s, cfg);
+        wsd_listen_unlink(s);
         wsd_listen_free(s);
         return -1;
     }

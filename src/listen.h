@@ -72,6 +72,7 @@ typedef struct wsd_listen_set {
     size_t n;
     int from;                    /* enum wsd_listen_from */
     int unix_owned;              /* --unixsocket's file: this wsd removes it at exit */
+    char *unix_path;             /* that file's path (owned), when unix_owned */
     int ready_fd;                /* WSD_LISTEN_UPGRADE: the old wsd waits on it (takeover.h); else -1 */
     pid_t predecessor;           /* WSD_LISTEN_UPGRADE: the old wsd, our parent then; else 0 */
 } wsd_listen_set;
@@ -108,7 +109,7 @@ const char *wsd_listen_scheme(const wsd_listener *l, const wsd_config *cfg);
 void wsd_listen_close(wsd_listen_set *s);
 
 /* Removes --unixsocket's file if this wsd owns it (once). */
-void wsd_listen_unlink(wsd_listen_set *s, const wsd_config *cfg);
+void wsd_listen_unlink(wsd_listen_set *s);
 
 /* Frees the set (closing what is still held). */
 void wsd_listen_free(wsd_listen_set *s);

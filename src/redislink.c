@@ -961,7 +961,7 @@ static ofan *ofan_for(const char *name)
 {
     const wsd_config *cfg = L.cfg;
     wsd_core_spec spec;
-    char *argv[2], key[PATH_MAX + 1], ckey[WSD_CFGSNAP_KEY_MAX + PATH_MAX + 2];
+    char *argv[2], key[PATH_MAX + 1], *ckey;
     ofan *f;
 
     for (f = O.fans; f; f = f->next)
@@ -971,7 +971,7 @@ static ofan *ofan_for(const char *name)
     if (strcmp(name, "/") == 0 && !cfg->dir) {
         if (!cfg->command_path)
             return NULL;
-        snprintf(ckey, sizeof ckey, "%s\n", L.snap->server.key);   /* shared.c's */
+        ckey = wsd_cfgsnap_core_key(L.snap->server.key, "");   /* shared.c's */
         spec.key = ckey;
         spec.file = cfg->command_path;
         spec.argv = cfg->argv;
@@ -992,7 +992,7 @@ static ofan *ofan_for(const char *name)
             return NULL;
         argv[0] = key;
         argv[1] = NULL;
-        snprintf(ckey, sizeof ckey, "%s\n%s", L.snap->server.key, key);
+        ckey = wsd_cfgsnap_core_key(L.snap->server.key, key);
         spec.key = ckey;
         spec.file = key;
         spec.argv = argv;
@@ -1002,6 +1002,7 @@ static ofan *ofan_for(const char *name)
     f = xcalloc(1, sizeof *f);
     f->fan.ops = &ofan_ops;
     f->core = wsd_core_get(L.loop, L.snap, cfg, &spec);
+    free(ckey);
     f->name = xstrdup(name);
     set_channel(f->channel, name);
     wsd_wholemsg_init(&f->whole, WHOLE_MAX);
@@ -1365,8 +1366,8 @@ static esub *esub_for(const char *key)
 
     if (s)
         return s;
-    script = strchr(key, '\n');      /* after the endpoint's key (shared.c) */
-    script = script ? script + 1 : key;
+    if (!(script = wsd_cfgsnap_core_key_split(key, NULL, 0)))
+        return NULL;
     if (!*script) {
         name = "/";
     } else {

@@ -163,7 +163,7 @@ void wsd_server_shutdown(server *srv, const char *why)
     wsd_drain_stop(srv);
     wsd_server_close_listeners(srv);
     if (srv->nworkers <= 1 && srv->lset)
-        wsd_listen_unlink(srv->lset, srv->cfg);   /* --unixsocket's file (the supervisor's otherwise) */
+        wsd_listen_unlink(srv->lset);   /* --unixsocket's file (the supervisor's otherwise) */
     conn_shutdown_all(srv);
     wsd_hub_shutdown_all(srv);
     /* the loop ends when the last connection has: the signal watchers no
@@ -635,13 +635,10 @@ int wsd_server_run(wsd_config *cfg)
         return 3;
     }
     if (n == 1) {
-        /* the worker takes *cfg over (its snapshot): the socket's path is kept */
-        wsd_config keep;
-        memset(&keep, 0, sizeof keep);
-        keep.unixsocket = cfg->unixsocket ? xstrdup(cfg->unixsocket) : NULL;
+        /* the worker takes *cfg over (its snapshot); the set knows the
+         * socket file's path */
         rc = wsd_server_worker(cfg, 0, 1, &ls, -1, NULL, -1);
-        wsd_listen_unlink(&ls, &keep);   /* if it failed before its shutdown did */
-        free(keep.unixsocket);
+        wsd_listen_unlink(&ls);          /* if it failed before its shutdown did */
     } else {
         rc = wsd_supervise(cfg, &ls, n);
     }

@@ -508,13 +508,12 @@ wsd_hub *wsd_hub_get(server *srv, wsd_cfgsnap *snap, const wsd_endpoint *ep,
     const char *name = route ? route->real : cfg->command ? cfg->command : "";
     wsd_hub *h;
     char cmd[1024];
-    wsd_str a, key;
+    wsd_str a;
+    char *key = wsd_cfgsnap_core_key(ep->key, route ? route->real : "");
 
-    wsd_str_init(&key, (size_t)-1 / 2);
-    wsd_str_appendf(&key, "%s\n%s", ep->key, route ? route->real : "");
     for (h = srv->hubs; h; h = h->next) {
-        if (strcmp(h->key, key.s) == 0) {
-            wsd_str_free(&key);
+        if (strcmp(h->key, key) == 0) {
+            free(key);
             return h;
         }
     }
@@ -522,7 +521,7 @@ wsd_hub *wsd_hub_get(server *srv, wsd_cfgsnap *snap, const wsd_endpoint *ep,
     h->srv = srv;
     h->snap = wsd_cfgsnap_ref(snap);
     h->ep = ep;
-    h->key = key.s;
+    h->key = key;
     h->file = xstrdup(route ? route->file : "");
     h->script_name = xstrdup(route ? route->script_name : "");
     h->fan.ops = &hub_fan_ops;

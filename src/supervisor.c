@@ -419,7 +419,7 @@ static void on_signal(sup *s, const struct signalfd_siginfo *si)
                 wsd_takeover_abort(&s->tk);
                 s->tk.pid = 0;
             }
-            wsd_listen_unlink(s->ls, s->cfg);
+            wsd_listen_unlink(s->ls);
             wsd_listen_close(s->ls);    /* the port is free once the workers let go */
         }
         break;
@@ -658,7 +658,7 @@ out:
         free(hub_path);
         hub_path = NULL;
     }
-    wsd_listen_unlink(ls, cfg);
+    wsd_listen_unlink(ls);
     if (s->stopping && wsd_takeover_predecessor(ls) > 0 &&
         !wsd_takeover_wait_predecessor(ls, WSD_PREDECESSOR_WAIT_MS))
         wsd_log(WSD_LOG_ERROR, "server", "", "The wsd this one was upgraded from (pid %d) is "

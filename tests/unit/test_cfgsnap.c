@@ -142,6 +142,32 @@ static void test_endpoint_options(void)
     wsd_cfgsnap_unref(s);
 }
 
+/* The shared program's core key: built and split the same way by every
+ * module that names a program (shared.c, hublink.c, redislink.c). */
+static void test_core_key(void)
+{
+    char ep[WSD_CFGSNAP_KEY_MAX], big[WSD_CFGSNAP_KEY_MAX + 8];
+    char *k = wsd_cfgsnap_core_key("0123456789abcdef:/chat", "/srv/ws/room.sh");
+    const char *script;
+
+    is_str(k, "0123456789abcdef:/chat\n/srv/ws/room.sh", "endpoint key, newline, script");
+    script = wsd_cfgsnap_core_key_split(k, ep, sizeof ep);
+    is_str(script, "/srv/ws/room.sh", "split: the script");
+    is_str(ep, "0123456789abcdef:/chat", "split: the endpoint key");
+    is_str(wsd_cfgsnap_core_key_split(k, NULL, 0), "/srv/ws/room.sh", "split: the script alone");
+    ok(wsd_cfgsnap_core_key_split(k, ep, 5) == NULL, "an endpoint key that does not fit: NULL");
+    free(k);
+    k = wsd_cfgsnap_core_key("0123456789abcdef:", "");
+    is_str(wsd_cfgsnap_core_key_split(k, ep, sizeof ep), "", "COMMAND: an empty script");
+    is_str(ep, "0123456789abcdef:", "  and its endpoint key");
+    free(k);
+    ok(wsd_cfgsnap_core_key_split("no newline", ep, sizeof ep) == NULL, "no newline: NULL");
+    memset(big, 'a', sizeof big - 2);
+    big[sizeof big - 2] = '\n';
+    big[sizeof big - 1] = '\0';
+    ok(wsd_cfgsnap_core_key_split(big, NULL, 0) == NULL, "an endpoint key longer than any: NULL");
+}
+
 int main(void)
 {
     const char *t = getenv("TMPDIR");
@@ -153,6 +179,7 @@ int main(void)
     test_match();
     test_keys();
     test_endpoint_options();
+    test_core_key();
     unlink(file);
     rmdir(dir);
     return done_testing();

@@ -252,7 +252,7 @@ static void test_bind(void)
     ok(wsd_listen_serves(&s, 2, 0, 2) && wsd_listen_serves(&s, 2, 1, 2),
        "every worker accepts on it");
     ok(stat(path, &st) == 0 && S_ISSOCK(st.st_mode), "the file exists");
-    wsd_listen_unlink(&s, &cfg);
+    wsd_listen_unlink(&s);
     ok(stat(path, &st) != 0 && !s.unix_owned, "wsd_listen_unlink removes it, once");
     wsd_listen_free(&s);
 }
