@@ -32,6 +32,7 @@ async def _exchange(ws, msgs):
     return out
 
 
+@pytest.mark.timeout(60)   # its arun bound, and time to report
 def test_default_negotiates_and_echoes_text(wsd):
     srv = wsd("/bin/cat")
     msgs = ["hello", "", "h\u00e9llo \U0001F600", compressible_text(K200), random_text(K200),
@@ -47,6 +48,7 @@ def test_default_negotiates_and_echoes_text(wsd):
     assert got == msgs
 
 
+@pytest.mark.timeout(60)   # its arun bound, and time to report
 def test_default_negotiates_binary_mode_random_and_compressible(wsd):
     srv = wsd("/bin/cat", flags=["--binary"])
     payloads = [os.urandom(K200), compressible_text(K200).encode(), b"x"]
@@ -69,6 +71,7 @@ def test_default_negotiates_binary_mode_random_and_compressible(wsd):
     assert got == payloads
 
 
+@pytest.mark.timeout(60)   # its arun bound, and time to report
 def test_deflate_false_no_extension(wsd):
     srv = wsd("/bin/cat", flags=["--deflate=false"])
 

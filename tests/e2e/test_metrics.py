@@ -157,6 +157,7 @@ def test_dir_routes_spawn_failures_and_refusals(wsd, tmp_path):
     assert ok, out
 
 
+@pytest.mark.timeout(90)   # its arun bound, and time to report
 def test_route_names_are_bounded_and_escaped(wsd, tmp_path):
     """More scripts than route slots: the rest fold into "other"; a name
     with a quote, a backslash and non-ASCII is escaped (promtool agrees)."""
@@ -188,6 +189,7 @@ def test_route_names_are_bounded_and_escaped(wsd, tmp_path):
     assert ok, out
 
 
+@pytest.mark.timeout(90)   # its arun bound, and time to report
 def test_workers_are_summed(wsd, tmp_path):
     """--workers=2: each scrape (either worker answers) counts the whole
     server's connections; a killed worker's counters stay, its open

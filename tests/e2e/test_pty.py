@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from conftest import WSD_BIN, arun, connect, free_port, recv_all, root_flags, wait_until, wsd_env
+from conftest import (WSD_BIN, arun, connect, descendants, free_port, recv_all, root_flags,
+                      wait_until, wsd_env)
 
 BASH = ["/bin/bash", "--norc", "--noprofile", "-i"]
 PS1 = {"PS1": "PROMPT>"}  # (--passenv trims spaces)
@@ -62,6 +63,46 @@ class Term:
         msgs, code, reason = await recv_all(self.ws, timeout)
         self.out += b"".join(msgs)
         return code, reason
+
+
+def proc_report(root):
+    """What each process under root is doing, for a failure message: its
+    state, process group, the terminal's foreground group, and its signal
+    masks (a signal that never arrives shows here)."""
+    lines = []
+    for pid in [root] + descendants(root):
+        try:
+            stat = open(f"/proc/{pid}/stat").read()
+            comm = stat[stat.index("(") + 1:stat.rindex(")")]
+            f = stat[stat.rindex(")") + 2:].split()
+            st = dict(ln.split(":", 1) for ln in open(f"/proc/{pid}/status").read().splitlines()
+                      if ":" in ln)
+            wchan = open(f"/proc/{pid}/wchan").read()
+        except (OSError, ValueError):
+            continue
+        lines.append(f"{pid} {comm} state={f[0]} ppid={f[1]} pgrp={f[2]} sid={f[3]} tpgid={f[5]} "
+                     f"blk={st['SigBlk'].strip()} ign={st['SigIgn'].strip()} "
+                     f"cgt={st['SigCgt'].strip()} pnd={st['ShdPnd'].strip()}/{st['SigPnd'].strip()} "
+                     f"wchan={wchan}")
+    return "\n".join(lines)
+
+
+async def foreground(srv, comm, timeout=10.0):
+    """Waits until a process `comm` under wsd leads the terminal's
+    foreground process group (bash gives it the terminal around its exec),
+    so that a signal the terminal sends now is the program's."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid in descendants(srv.pid):
+            try:
+                stat = open(f"/proc/{pid}/stat").read()
+            except OSError:
+                continue
+            f = stat[stat.rindex(")") + 2:].split()
+            if stat[stat.index("(") + 1:stat.rindex(")")] == comm and f[2] == f[5]:
+                return pid
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no {comm} in the foreground:\n{proc_report(srv.pid)}")
 
 
 def term_server(wsd, *cmd, flags=(), env=None):
@@ -124,8 +165,13 @@ def test_resize_sets_size_and_signals_sigwinch(wsd):
                      "print(\"ready\", flush=True)\n"
                      "time.sleep(10)'\n")
         await t.expect(r"ready\r\n")
+        await foreground(srv, "python3")
         await t.resize(50, 160)
-        await t.expect(r"winch 50 160\r\n", timeout=15)     # (see the ^C test)
+        try:
+            await t.expect(r"winch 50 160\r\n", timeout=15)     # (see the ^C test)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\nprocesses:\n{proc_report(srv.pid)}\n"
+                                 f"log:\n{srv.log()[-2000:]}") from None
         await t.send(b"\x03")
         await t.expect(r"PROMPT>$")
         await t.send("exit 0\n")
@@ -142,9 +188,14 @@ def test_ctrl_c_is_sigint_to_the_foreground_program(wsd):
                      "signal.signal(signal.SIGINT, lambda *a: (os.write(1, b\"got SIGINT\\n\"), os._exit(7)))\n"
                      "print(\"waiting\", flush=True); time.sleep(20)'; echo status=$?\n")
         await t.expect(r"waiting\r\n")
+        await foreground(srv, "python3")
         await t.send(b"\x03")                # ^C, through the line discipline
         # (15 s: once, under a loaded suite, 5 s passed with only the echo)
-        await t.expect(r"got SIGINT\r\n", timeout=15)
+        try:
+            await t.expect(r"got SIGINT\r\n", timeout=15)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\nprocesses:\n{proc_report(srv.pid)}\n"
+                                 f"log:\n{srv.log()[-2000:]}") from None
         await t.expect(r"status=7\r\n")
         await t.send("exit\n")
         return await t.wait_close()
@@ -323,6 +374,7 @@ def start_and_stop(args, timeout=5.0):
     return out.decode() + err.decode()
 
 
+@pytest.mark.timeout(60)   # its arun bound, and time to report
 def test_startup_warning_beyond_loopback():
     # 192.0.2.1 (TEST-NET-1) is no address of this machine: the warning is
     # printed, then the bind fails (nothing is ever exposed)

@@ -55,6 +55,7 @@ async def collect_until(ws, last, timeout=20.0):
             return msgs
 
 
+@pytest.mark.timeout(90)   # its arun bound, and time to report
 def test_broadcast_200_clients_every_message_in_order(wsd, tmp_path):
     srv = wsd(go_prog(tmp_path), "1000", flags=["--shared"])
 
@@ -66,7 +67,10 @@ def test_broadcast_200_clients_every_message_in_order(wsd, tmp_path):
             await c.close()
         return got
 
-    got = arun(main(), timeout=60)
+    try:
+        got = arun(main(), timeout=60)
+    except Exception as e:   # noqa: BLE001 - the log says what wsd saw
+        raise AssertionError(f"{type(e).__name__}: {e}\nlog:\n{srv.log()[-4000:]}") from e
     want = ["%d " % i for i in range(1000)] + ["end"]
     for k, msgs in enumerate(got):
         assert msgs == want, f"client {k}: {len(msgs)} messages, first difference at " \
@@ -107,6 +111,7 @@ sys.stdin.read()
     b.close()
 
 
+@pytest.mark.timeout(90)   # its arun bound, and time to report
 def test_slow_client_closed_1008_others_get_everything(wsd, tmp_path):
     """A client that never reads is closed with 1008 once --sharedqueue
     bytes (1 MiB) wait for it; the others receive every one of 4000 lines
@@ -139,6 +144,7 @@ def test_slow_client_closed_1008_others_get_everything(wsd, tmp_path):
     slow.close()
 
 
+@pytest.mark.timeout(90)   # its arun bound, and time to report
 def test_shareddrop_loses_oldest_keeps_order_and_connection(wsd, tmp_path):
     """--shareddrop: the non-reader is not closed; when it reads it gets a
     subsequence of the lines, in order, whole, ending with the last one."""
@@ -500,6 +506,7 @@ def _hub_process(srv):
     return hubs[0]
 
 
+@pytest.mark.timeout(90)   # its arun bound, and time to report
 def test_workers_one_program_every_client_every_message(wsd, tmp_path):
     """--workers=3: one program for the whole server (in the hub process);
     its output reaches every worker once and every client in order."""
@@ -521,6 +528,7 @@ def test_workers_one_program_every_client_every_message(wsd, tmp_path):
     assert len(re.findall(r"Shared program started", srv.log())) == 1
 
 
+@pytest.mark.timeout(60)   # its arun bound, and time to report
 def test_workers_addressed_across_workers(wsd, tmp_path):
     srv = wsd(write_prog(tmp_path / "chat.py", CHAT), flags=["--shared", "--lossless",
                                                              "--workers=3"])
@@ -553,6 +561,7 @@ def test_workers_addressed_across_workers(wsd, tmp_path):
     arun(main(), timeout=30)
 
 
+@pytest.mark.timeout(70)   # its arun bound, and time to report
 def test_workers_killed_worker_loses_only_its_clients(wsd, tmp_path):
     srv = wsd(go_prog(tmp_path), "50", flags=["--shared", "--workers=3"])
 
