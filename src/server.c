@@ -144,22 +144,31 @@ void wsd_server_close_listeners(server *srv)
     srv->nlisteners = 0;
 }
 
+/* A wsd this one was upgraded from, still draining, stops with this one
+ * (takeover.h: under systemd it would get SIGKILL otherwise). Told once: at
+ * the first shutdown signal, so that both --gracems periods run at once, or
+ * at the shutdown. */
+static void stop_predecessor(server *srv)
+{
+    pid_t p;
+
+    if (srv->predecessor_told || !is_main(srv) || (p = wsd_takeover_predecessor(srv->lset)) <= 0)
+        return;
+    srv->predecessor_told = 1;
+    wsd_log(WSD_LOG_INFO, "server", "", "Stopping the wsd this one was upgraded from (pid %d), "
+            "which is draining", (int)p);
+    wsd_takeover_stop_predecessor(srv->lset, SIGTERM);
+}
+
 void wsd_server_shutdown(server *srv, const char *why)
 {
     size_t i;
 
     srv->shutting_down = 1;
     wsd_log(WSD_LOG_INFO, "server", "", "%s, shutting down", why);
-    if (is_main(srv)) {
+    if (is_main(srv))
         wsd_sd_stopping("shutting down");
-        /* a wsd this one was upgraded from, still draining, stops too
-         * (takeover.h: under systemd, it would get SIGKILL otherwise) */
-        if (wsd_takeover_predecessor(srv->lset) > 0) {
-            wsd_log(WSD_LOG_INFO, "server", "", "Stopping the wsd this one was upgraded from "
-                    "(pid %d), which is draining", (int)wsd_takeover_predecessor(srv->lset));
-            wsd_takeover_stop_predecessor(srv->lset, SIGTERM);
-        }
-    }
+    stop_predecessor(srv);
     wsd_drain_stop(srv);
     wsd_server_close_listeners(srv);
     if (srv->nworkers <= 1 && srv->lset)
@@ -221,6 +230,7 @@ static void on_signal(uv_signal_t *h, int signum)
         wsd_log(WSD_LOG_INFO, "server", "", "Second SIG%s: exiting now", sig_name(signum));
         exit(srv->exit_status);
     }
+    stop_predecessor(srv);
     if (wsd_monitor_grace(srv, signum, shutdown_begin))
         return;                    /* --gracems: health checks get 503 first */
     shutdown_begin(srv, signum);

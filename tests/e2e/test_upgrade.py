@@ -348,16 +348,20 @@ def test_failed_upgrade_keeps_serving(any_server, tmp_path, bad):
     assert new != srv.pid
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_stopping_the_new_wsd_stops_the_draining_one_too(any_server, tmp_path, workers):
+@pytest.mark.parametrize("workers,grace_ms", [(1, 0), (2, 0), (1, 4000)])
+def test_stopping_the_new_wsd_stops_the_draining_one_too(any_server, tmp_path, workers,
+                                                         grace_ms):
     """After an upgrade the new wsd is the one a service manager stops
     (systemd's main process): a SIGTERM to it is passed on to the old one,
     still draining, whose client is closed with 1001 at once (not when
-    --drainms is up, not by SIGKILL), and the new one exits after it."""
+    --drainms is up, not by SIGKILL), and the new one exits after it. With
+    --gracems the old one is told at the signal, so the two grace periods
+    run at once (one after the other would be 8 s)."""
     bindir = tmp_path / "bin"
     binary = install_binary(bindir)
     srv = any_server(binary, str(CHILD), "echo",
-                     flags=["--drainms=60000", f"--workers={workers}", "--loglevel=info"])
+                     flags=["--drainms=60000", f"--workers={workers}", "--loglevel=info",
+                            f"--gracems={grace_ms}"])
     gens = Generations(srv)
 
     async def scenario():
@@ -374,11 +378,12 @@ def test_stopping_the_new_wsd_stops_the_draining_one_too(any_server, tmp_path, w
             t0 = time.monotonic()
             os.kill(new, signal.SIGTERM)
             with pytest.raises(websockets.ConnectionClosed) as e:
-                await asyncio.wait_for(old_client.recv(), 10)
+                await asyncio.wait_for(old_client.recv(), 10 + grace_ms / 1000)
             assert e.value.rcvd and e.value.rcvd.code == 1001, e.value
             return new, time.monotonic() - t0
     new, took = arun(scenario(), timeout=40)
-    assert took < 5, f"the old wsd's client was closed {took:.1f} s after the stop"
+    assert took < (grace_ms / 1000 + 2.5 if grace_ms else 5), \
+        f"the old wsd's client was closed {took:.1f} s after the stop"
     assert srv.proc.wait(10) == 0, "the old wsd's exit status"
     assert wait_until(lambda: gone(new), 10), "the new wsd did not exit"
     log = srv.log()
