@@ -1,6 +1,8 @@
 // What the browser tests share: where wsd and Chromium are, free ports, and
 // starting and stopping a wsd. Not a test file (node --test runs
-// ./*.test.mjs only).
+// ./*.test.mjs only). tests/node imports its process helpers too (repo,
+// bin, rootFlags, freePort, canConnect, sleep, pick): keep this file to
+// Node's own modules, no npm package.
 // Knobs: WSD_BIN (default build/wsd, relative to the repo root),
 //        CHROMIUM (default /usr/bin/chromium).
 import { spawn } from 'node:child_process';

@@ -3,39 +3,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..', '..');
-const bin = path.resolve(repo, process.env.WSD_BIN || 'build/wsd');
-// As root (CI), wsd refuses to run programs without --user or --allowroot (#13).
-const rootFlags = process.getuid && process.getuid() === 0 ? ['--allowroot'] : [];
+// where wsd is, --allowroot as root, free ports (node builtins only)
+import { bin, canConnect, freePort, pick, repo, rootFlags, sleep } from '../browser/harness.mjs';
 const child = path.resolve(repo, process.env.WSD_CHILD || 'build/tests/child');
 const servers = [];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const c = net.connect(port, '127.0.0.1');
-    c.once('connect', () => { c.destroy(); resolve(true); });
-    c.once('error', () => resolve(false));
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Starts wsd on a free port with `args` (flags, then COMMAND ARGS...).
 async function startWsd(args) {
@@ -63,12 +36,6 @@ async function startWsd(args) {
     if (exited !== 3) throw new Error(`wsd did not start (exit ${exited}): ${stderr}`);
   }
   throw new Error('wsd did not start: port races');
-}
-
-function pick(obj, keys) {
-  const out = {};
-  for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
-  return out;
 }
 
 after(async () => {
