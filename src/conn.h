@@ -81,7 +81,6 @@ typedef struct server {
     int worker, nworkers;        /* --workers: this process's index, and how many */
     long maxforks;               /* this worker's share of --maxforks (<= 0: none) */
     int shutting_down;
-    int predecessor_told;        /* the wsd this one was upgraded from was told to stop */
     int draining;                /* an upgrade handed the sockets on: not accepting (drain.c) */
     int inetd;                   /* --inetd: one connection on stdin, no listener (inetd.c) */
     int exit_status;

@@ -75,6 +75,7 @@ typedef struct wsd_listen_set {
     char *unix_path;             /* that file's path (owned), when unix_owned */
     int ready_fd;                /* WSD_LISTEN_UPGRADE: the old wsd waits on it (takeover.h); else -1 */
     pid_t predecessor;           /* WSD_LISTEN_UPGRADE: the old wsd, our parent then; else 0 */
+    int predecessor_told;        /* it was sent SIGTERM (takeover.h) */
 } wsd_listen_set;
 
 /* Takes the sockets passed in (systemd, an upgrade), zeroing *s first.

@@ -144,22 +144,6 @@ void wsd_server_close_listeners(server *srv)
     srv->nlisteners = 0;
 }
 
-/* A wsd this one was upgraded from, still draining, stops with this one
- * (takeover.h: under systemd it would get SIGKILL otherwise). Told once: at
- * the first shutdown signal, so that both --gracems periods run at once, or
- * at the shutdown. */
-static void stop_predecessor(server *srv)
-{
-    pid_t p;
-
-    if (srv->predecessor_told || !is_main(srv) || (p = wsd_takeover_predecessor(srv->lset)) <= 0)
-        return;
-    srv->predecessor_told = 1;
-    wsd_log(WSD_LOG_INFO, "server", "", "Stopping the wsd this one was upgraded from (pid %d), "
-            "which is draining", (int)p);
-    wsd_takeover_stop_predecessor(srv->lset, SIGTERM);
-}
-
 void wsd_server_shutdown(server *srv, const char *why)
 {
     size_t i;
@@ -168,7 +152,7 @@ void wsd_server_shutdown(server *srv, const char *why)
     wsd_log(WSD_LOG_INFO, "server", "", "%s, shutting down", why);
     if (is_main(srv))
         wsd_sd_stopping("shutting down");
-    stop_predecessor(srv);
+    wsd_takeover_stop_predecessor(srv->lset);   /* a wsd still draining stops too */
     wsd_drain_stop(srv);
     wsd_server_close_listeners(srv);
     if (srv->nworkers <= 1 && srv->lset)
@@ -225,12 +209,11 @@ static void on_signal(uv_signal_t *h, int signum)
     if (srv->shutting_down) {
         /* second signal: don't wait for anyone */
         wsd_program_kill_all();
-        if (is_main(srv))
-            wsd_takeover_stop_predecessor(srv->lset, signum);
+        wsd_takeover_signal_predecessor(srv->lset, signum);
         wsd_log(WSD_LOG_INFO, "server", "", "Second SIG%s: exiting now", sig_name(signum));
         exit(srv->exit_status);
     }
-    stop_predecessor(srv);
+    wsd_takeover_stop_predecessor(srv->lset);   /* now: its --gracems runs beside ours */
     if (wsd_monitor_grace(srv, signum, shutdown_begin))
         return;                    /* --gracems: health checks get 503 first */
     shutdown_begin(srv, signum);
@@ -554,11 +537,8 @@ int wsd_server_worker(wsd_config *cfg0, int worker, int nworkers, wsd_listen_set
     }
 
     uv_run(srv.loop, UV_RUN_DEFAULT);
-    if (srv.shutting_down && is_main(&srv) && wsd_takeover_predecessor(ls) > 0 &&
-        !wsd_takeover_wait_predecessor(ls, WSD_PREDECESSOR_WAIT_MS))
-        wsd_log(WSD_LOG_ERROR, "server", "", "The wsd this one was upgraded from (pid %d) is still "
-                "running after %d ms: exiting anyway", (int)wsd_takeover_predecessor(ls),
-                WSD_PREDECESSOR_WAIT_MS);
+    if (srv.shutting_down)
+        wsd_takeover_wait_predecessor(ls);   /* this wsd exits after it */
     if (wd_usec > 0)
         uv_close((uv_handle_t *)&watchdog, NULL);
     for (i = 0; i < sizeof srv.signals / sizeof srv.signals[0]; i++)

@@ -407,12 +407,7 @@ static void on_signal(sup *s, const struct signalfd_siginfo *si)
     case SIGQUIT:
         if (s->stopping++ == 0) {
             wsd_sd_stopping("shutting down");
-            if (wsd_takeover_predecessor(s->ls) > 0) {
-                /* takeover.h: the wsd this one was upgraded from stops too */
-                wsd_log(WSD_LOG_INFO, "server", "", "Stopping the wsd this one was upgraded "
-                        "from (pid %d), which is draining", (int)wsd_takeover_predecessor(s->ls));
-                wsd_takeover_stop_predecessor(s->ls, SIGTERM);
-            }
+            wsd_takeover_stop_predecessor(s->ls);   /* a wsd still draining stops too */
             if (s->tk.pid > 0) {
                 wsd_log(WSD_LOG_INFO, "server", "", "Stopping the new wsd (pid %d) that was "
                         "starting", (int)s->tk.pid);
@@ -446,7 +441,7 @@ static void on_signal(sup *s, const struct signalfd_siginfo *si)
         if (s->hub > 0)
             kill(s->hub, sig);
         if (s->stopping > 1)
-            wsd_takeover_stop_predecessor(s->ls, sig);
+            wsd_takeover_signal_predecessor(s->ls, sig);
     }
     if (sig == SIGHUP)
         wsd_sd_ready("reloaded");
@@ -659,11 +654,8 @@ out:
         hub_path = NULL;
     }
     wsd_listen_unlink(ls);
-    if (s->stopping && wsd_takeover_predecessor(ls) > 0 &&
-        !wsd_takeover_wait_predecessor(ls, WSD_PREDECESSOR_WAIT_MS))
-        wsd_log(WSD_LOG_ERROR, "server", "", "The wsd this one was upgraded from (pid %d) is "
-                "still running after %d ms: exiting anyway", (int)wsd_takeover_predecessor(ls),
-                WSD_PREDECESSOR_WAIT_MS);
+    if (s->stopping)
+        wsd_takeover_wait_predecessor(ls);   /* this wsd exits after it */
     for (i = 0; i < n; i++)
         ctl_set(&s->ctl[i], -1);
     ctl_set(&s->hub_ctl, -1);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "listen.h"
+#include "log.h"
 #include "util.h"
 
 extern char **environ;
@@ -284,7 +285,19 @@ pid_t wsd_takeover_predecessor(const wsd_listen_set *s)
     return s && s->predecessor > 1 && getppid() == s->predecessor ? s->predecessor : 0;
 }
 
-void wsd_takeover_stop_predecessor(const wsd_listen_set *s, int sig)
+void wsd_takeover_stop_predecessor(wsd_listen_set *s)
+{
+    pid_t p = wsd_takeover_predecessor(s);
+
+    if (p <= 0 || s->predecessor_told)
+        return;
+    s->predecessor_told = 1;
+    wsd_log(WSD_LOG_INFO, "server", "", "Stopping the wsd this one was upgraded from (pid %d), "
+            "which is draining", (int)p);
+    kill(p, SIGTERM);
+}
+
+void wsd_takeover_signal_predecessor(const wsd_listen_set *s, int sig)
 {
     pid_t p = wsd_takeover_predecessor(s);
 
@@ -292,18 +305,21 @@ void wsd_takeover_stop_predecessor(const wsd_listen_set *s, int sig)
         kill(p, sig);
 }
 
-int wsd_takeover_wait_predecessor(const wsd_listen_set *s, unsigned ms)
+void wsd_takeover_wait_predecessor(const wsd_listen_set *s)
 {
     struct timespec tick = {0, 20 * 1000 * 1000};
     unsigned waited = 0;
 
     while (wsd_takeover_predecessor(s) > 0) {
-        if (waited >= ms)
-            return 0;
+        if (waited >= WSD_PREDECESSOR_WAIT_MS) {
+            wsd_log(WSD_LOG_ERROR, "server", "", "The wsd this one was upgraded from (pid %d) is "
+                    "still running after %d ms: exiting anyway", (int)wsd_takeover_predecessor(s),
+                    WSD_PREDECESSOR_WAIT_MS);
+            return;
+        }
         nanosleep(&tick, NULL);
         waited += 20;
     }
-    return 1;
 }
 
 void wsd_takeover_ready(int *ready_fd)

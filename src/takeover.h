@@ -71,14 +71,19 @@ void wsd_takeover_ready(int *ready_fd);
  * and whatever is left of the unit after it exits gets SIGKILL
  * (KillMode=mixed): a draining wsd's clients would see 1006, not 1001.
  * So a shutdown is passed on to the predecessor (which passes it on to its
- * own), and this wsd exits only after it, within a bound.
+ * own), and this wsd exits only after it, within a bound. Each does
+ * nothing when there is no predecessor (any more): s NULL, no upgrade, a
+ * worker (whose parent is the supervisor), or the old wsd gone.
  *   wsd_takeover_predecessor: its pid while it is still our parent, else 0;
- *   wsd_takeover_stop_predecessor: sends it sig;
- *   wsd_takeover_wait_predecessor: sleeps until it is gone (1) or ms have
- *   passed (0). */
+ *   wsd_takeover_stop_predecessor: SIGTERM, once (logged): at the first
+ *   shutdown signal, so that both --gracems periods run at once;
+ *   wsd_takeover_signal_predecessor: a second shutdown signal, passed on;
+ *   wsd_takeover_wait_predecessor: sleeps until it is gone, at most
+ *   WSD_PREDECESSOR_WAIT_MS (logged if it is still there). */
 #define WSD_PREDECESSOR_WAIT_MS 12000
 pid_t wsd_takeover_predecessor(const wsd_listen_set *s);
-void wsd_takeover_stop_predecessor(const wsd_listen_set *s, int sig);
-int wsd_takeover_wait_predecessor(const wsd_listen_set *s, unsigned ms);
+void wsd_takeover_stop_predecessor(wsd_listen_set *s);
+void wsd_takeover_signal_predecessor(const wsd_listen_set *s, int sig);
+void wsd_takeover_wait_predecessor(const wsd_listen_set *s);
 
 #endif
