@@ -98,14 +98,17 @@ def _check_binaries():
 # /proc helpers
 
 def proc_stat(pid):
-    """{'state', 'ppid', 'pgrp', 'session'} of pid, or None if it is gone."""
+    """{'comm', 'state', 'ppid', 'pgrp', 'session', 'tpgid'} of pid (tpgid:
+    its terminal's foreground process group, -1 without one), or None if it
+    is gone."""
     try:
         data = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError):
         return None
     rest = data[data.rindex(")") + 2:].split()
-    return {"state": rest[0], "ppid": int(rest[1]), "pgrp": int(rest[2]),
-            "session": int(rest[3])}
+    return {"comm": data[data.index("(") + 1:data.rindex(")")], "state": rest[0],
+            "ppid": int(rest[1]), "pgrp": int(rest[2]), "session": int(rest[3]),
+            "tpgid": int(rest[5])}
 
 
 def all_pids():

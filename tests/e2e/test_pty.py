@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from conftest import (WSD_BIN, arun, connect, descendants, free_port, recv_all, root_flags,
-                      wait_until, wsd_env)
+from conftest import (WSD_BIN, arun, connect, descendants, free_port, proc_stat, recv_all,
+                      root_flags, wait_until, wsd_env)
 
 BASH = ["/bin/bash", "--norc", "--noprofile", "-i"]
 PS1 = {"PS1": "PROMPT>"}  # (--passenv trims spaces)
@@ -72,15 +72,16 @@ def proc_report(root):
     lines = []
     for pid in [root] + descendants(root):
         try:
-            stat = open(f"/proc/{pid}/stat").read()
-            comm = stat[stat.index("(") + 1:stat.rindex(")")]
-            f = stat[stat.rindex(")") + 2:].split()
+            ps = proc_stat(pid)
             st = dict(ln.split(":", 1) for ln in open(f"/proc/{pid}/status").read().splitlines()
                       if ":" in ln)
             wchan = open(f"/proc/{pid}/wchan").read()
         except (OSError, ValueError):
             continue
-        lines.append(f"{pid} {comm} state={f[0]} ppid={f[1]} pgrp={f[2]} sid={f[3]} tpgid={f[5]} "
+        if ps is None:
+            continue
+        lines.append(f"{pid} {ps['comm']} state={ps['state']} ppid={ps['ppid']} "
+                     f"pgrp={ps['pgrp']} sid={ps['session']} tpgid={ps['tpgid']} "
                      f"blk={st['SigBlk'].strip()} ign={st['SigIgn'].strip()} "
                      f"cgt={st['SigCgt'].strip()} pnd={st['ShdPnd'].strip()}/{st['SigPnd'].strip()} "
                      f"wchan={wchan}")
@@ -94,12 +95,8 @@ async def foreground(srv, comm, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for pid in descendants(srv.pid):
-            try:
-                stat = open(f"/proc/{pid}/stat").read()
-            except OSError:
-                continue
-            f = stat[stat.rindex(")") + 2:].split()
-            if stat[stat.index("(") + 1:stat.rindex(")")] == comm and f[2] == f[5]:
+            ps = proc_stat(pid)
+            if ps and ps["comm"] == comm and ps["pgrp"] == ps["tpgid"]:
                 return pid
         await asyncio.sleep(0.02)
     raise AssertionError(f"no {comm} in the foreground:\n{proc_report(srv.pid)}")
